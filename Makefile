@@ -1,0 +1,41 @@
+# aisio: top-level entry points. The build itself is Meson + ninja.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?= -Dwerror=true
+
+.PHONY: all deps demo test test-unit test-asan test-vm bench vm-shell clean
+
+all: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@scripts/install-deps.sh build
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false
+
+# The main job on the built-in device model.
+demo: all
+	$(BUILD)/aisio perf run --runtime 3 --threads 1 --qdepth 64 --iopattern randread emu:1G
+
+# Every test: unit, model and host suites in the normal and the sanitizer
+# build, then the QEMU guest suite; ends with 'N passed, N failed'.
+test:
+	@scripts/install-deps.sh test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	-meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host --suite vm
+	-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host
+	@scripts/test-summary.py $(BUILD) $(ASAN_BUILD)
+
+bench: all
+	@scripts/install-deps.sh bench
+	bench/run-all.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
