@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Subcommands of the aisio tool; each returns the process exit status. */
+#ifndef AISIO_TOOLS_CMDS_H
+#define AISIO_TOOLS_CMDS_H
+
+int aisio_cmd_dev(int argc, char **argv);      /* dev list | identify URI */
+int aisio_cmd_perf(int argc, char **argv);     /* perf run | verify | cuda-run | cuda-verify */
+int aisio_cmd_xfs(int argc, char **argv);      /* xfs ls | stat | bmap | find */
+int aisio_cmd_extents(int argc, char **argv);  /* extents FILE (FIEMAP) */
+
+#endif
