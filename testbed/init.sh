@@ -1,0 +1,78 @@
+#!/bin/sh
+# Guest init (busybox): load modules, mount the host root read-only over 9p,
+# chroot into it and run the command run.sh left in the results share, write
+# its exit status next to it, power off. Any failure ends in poweroff or a
+# panic, and QEMU runs with -no-reboot, so the guest never lingers.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+results=""
+hugepages=64
+shell=0
+for a in $(cat /proc/cmdline); do
+	case "$a" in
+	aisio.results=*) results=${a#aisio.results=} ;;
+	aisio.hugepages=*) hugepages=${a#aisio.hugepages=} ;;
+	aisio.shell=1) shell=1 ;;
+	esac
+done
+
+die() {
+	echo "testbed-init: $*"
+	poweroff -f
+}
+
+for m in $(cat /etc/modules); do
+	modprobe "$m" 2>/dev/null || echo "testbed-init: module $m not loaded"
+done
+
+# Let every NVMe controller finish its kernel probe so tests see /dev/nvme*.
+i=0
+while [ $i -lt 100 ]; do
+	pending=0
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/class")" = 0x010802 ] || continue
+		[ -e "$d/driver" ] || { pending=1; continue; }
+		for c in "$d"/nvme/nvme*; do
+			[ -e "$c/state" ] && [ "$(cat "$c/state")" != live ] && pending=1
+		done
+	done
+	[ $pending = 0 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+
+h=/mnt/host
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostfs $h ||
+	die "cannot mount the host root (9p tag hostfs)"
+mount -t proc proc $h/proc
+mount -t sysfs sys $h/sys
+mount -t configfs configfs $h/sys/kernel/config 2>/dev/null
+mount -t devtmpfs dev $h/dev
+mkdir -p $h/dev/pts $h/dev/shm $h/dev/hugepages
+mount -t devpts devpts $h/dev/pts
+mount -t tmpfs tmpfs $h/dev/shm
+mount -t hugetlbfs hugetlbfs $h/dev/hugepages
+mount -t tmpfs tmpfs $h/tmp
+mount -t tmpfs tmpfs $h/run
+mount -t tmpfs tmpfs $h/var/tmp 2>/dev/null
+mount -t tmpfs tmpfs $h/root 2>/dev/null
+echo "$hugepages" >/proc/sys/vm/nr_hugepages
+
+[ -n "$results" ] || die "no aisio.results= on the kernel command line"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results "$h$results" ||
+	die "cannot mount the results share at $results"
+
+if [ $shell = 1 ]; then
+	setsid cttyhack chroot $h /bin/bash -l
+	rc=$?
+else
+	chroot $h /bin/sh "$results/cmd.sh" </dev/null
+	rc=$?
+fi
+echo "$rc" >"$h$results/rc"
+sync
+umount "$h$results"
+poweroff -f
