@@ -33,6 +33,14 @@ test:
 	  meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host
 	@scripts/test-summary.py $(BUILD) $(ASAN_BUILD)
 
+# The QEMU guest suite alone (boots guests under emulation; testbed/README.md).
+test-vm: all
+	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite vm
+
+# An interactive shell in a testbed guest (Ctrl-A X quits).
+vm-shell: all
+	testbed/run.sh --cache $(BUILD)/testbed-cache $(VM_OPTS) --shell
+
 bench: all
 	@scripts/install-deps.sh bench
 	bench/run-all.sh

@@ -8,6 +8,13 @@ case "$what" in
 test) pkgs+=(fio xfsprogs valgrind util-linux) ;;
 bench) pkgs+=(fio valgrind) ;;
 esac
+# kmod/build.sh fetches the 6.12 kernel headers itself; module BTF needs pahole.
+if [ "$what" = test ]; then pkgs+=(pahole); fi
+# The QEMU testbed (suite vm) installs its own packages, qemu >= 10 from
+# bookworm-backports among them; a failure here leaves those tests to report it.
+if [ "$what" = test ]; then
+	"$(dirname "$0")/../testbed/setup.sh" --packages-only || echo "install-deps: testbed packages not installed" >&2
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

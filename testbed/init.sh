@@ -11,11 +11,13 @@ mount -t devtmpfs dev /dev
 results=""
 hugepages=64
 shell=0
+extra_mods=""
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	aisio.results=*) results=${a#aisio.results=} ;;
 	aisio.hugepages=*) hugepages=${a#aisio.hugepages=} ;;
 	aisio.shell=1) shell=1 ;;
+	aisio.modules=*) extra_mods=$(echo "${a#aisio.modules=}" | tr , ' ') ;;
 	esac
 done
 
@@ -24,7 +26,7 @@ die() {
 	poweroff -f
 }
 
-for m in $(cat /etc/modules); do
+for m in $(cat /etc/modules) $extra_mods; do
 	modprobe "$m" 2>/dev/null || echo "testbed-init: module $m not loaded"
 done
 
@@ -57,6 +59,9 @@ mount -t tmpfs tmpfs $h/dev/shm
 mount -t hugetlbfs hugetlbfs $h/dev/hugepages
 mount -t tmpfs tmpfs $h/tmp
 mount -t tmpfs tmpfs $h/run
+# The guest kernel's modules, for modprobe -d /run/testbed inside the chroot.
+mkdir -p $h/run/testbed/lib/modules
+mount -o bind,ro /lib/modules $h/run/testbed/lib/modules
 mount -t tmpfs tmpfs $h/var/tmp 2>/dev/null
 mount -t tmpfs tmpfs $h/root 2>/dev/null
 echo "$hugepages" >/proc/sys/vm/nr_hugepages
@@ -69,10 +74,10 @@ if [ $shell = 1 ]; then
 	setsid cttyhack chroot $h /bin/bash -l
 	rc=$?
 else
-	chroot $h /bin/sh "$results/cmd.sh" </dev/null
+	chroot $h /bin/bash "$results/.testbed/cmd.sh" </dev/null
 	rc=$?
 fi
-echo "$rc" >"$h$results/rc"
+echo "$rc" >"$h$results/.testbed/rc"
 sync
 umount "$h$results"
 poweroff -f

@@ -7,7 +7,7 @@
 #   - an initramfs with busybox, the guest init and decompressed modules.
 # A second run with a filled cache downloads nothing and rebuilds nothing.
 #
-# Usage: testbed/setup.sh [--cache DIR] [--quiet]
+# Usage: testbed/setup.sh [--cache DIR] [--quiet] [--packages-only]
 # Env:   AISIO_TESTBED_CACHE (cache dir), AISIO_TESTBED_KERNEL (kernel version,
 #        e.g. 6.12.57+deb12-amd64; default: newest cached, else newest in apt)
 # Exit:  0 ready, 2 prerequisites could not be installed.
@@ -16,22 +16,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cache=${AISIO_TESTBED_CACHE:-$repo/build/testbed-cache}
 quiet=0
+packages_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cache) cache=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--packages-only) packages_only=1; shift ;;
 	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 say() { [ "$quiet" = 1 ] || echo "testbed: $*" >&2; }
 die() { echo "testbed: $*" >&2; exit 2; }
-mkdir -p "$cache"
-cache=$(cd "$cache" && pwd)
-
-# One setup at a time per cache (meson runs vm tests in parallel).
-exec 9>"$cache/.lock"
-flock 9
+if [ "$packages_only" = 0 ]; then
+	mkdir -p "$cache"
+	cache=$(cd "$cache" && pwd)
+	# One setup at a time per cache (meson runs vm tests in parallel).
+	exec 9>"$cache/.lock"
+	flock 9
+fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 qemu_ok() {
@@ -70,6 +73,8 @@ if ! qemu_ok; then
 	qemu_ok || die "qemu-system-x86_64 >= 10 not available after install"
 fi
 
+[ "$packages_only" = 1 ] && exit 0
+
 # ---- kernel ----
 kver=${AISIO_TESTBED_KERNEL:-}
 if [ -z "$kver" ]; then
@@ -89,7 +94,7 @@ if [ -z "$kver" ] || [ ! -f "$cache/kernel/$kver/done" ]; then
 	if [ -z "$deb" ]; then
 		backports
 		say "downloading linux-image-$kver-unsigned"
-		(cd "$cache/debs" && apt-get download -qq "linux-image-$kver-unsigned" >/dev/null) ||
+		(cd "$cache/debs" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$kver-unsigned" >/dev/null) ||
 			die "could not download linux-image-$kver-unsigned"
 		deb=$(ls -1 "$cache/debs"/linux-image-"$kver"-unsigned_*.deb | tail -n1)
 	fi
@@ -105,9 +110,13 @@ kdir=$cache/kernel/$kver
 
 # ---- initramfs ----
 # Modules the guest loads at boot, dependencies resolved from modules.dep.
-mods=(virtio_pci 9p 9pnet_virtio nvme vfio-pci vfio_iommu_type1 uio_pci_generic xfs
-	ublk_drv nvme-tcp nvmet nvmet-tcp nvme-loop configfs loop crc32c_generic libcrc32c
-	null_blk)
+# Modules in the initramfs. Those in boot_mods load at boot; the rest load on
+# request (run.sh --modules, or modprobe -d /run/testbed NAME in the guest).
+# Order matters: busybox modprobe does not resolve crypto aliases, so the
+# crc32c implementation comes before xfs.
+boot_mods=(9p 9pnet_virtio nvme vfio-pci vfio_iommu_type1 uio_pci_generic)
+mods=("${boot_mods[@]}" crc32c_generic crc32c-intel libcrc32c xfs ublk_drv nvme-tcp nvmet
+	nvmet-tcp nvme-loop configfs loop null_blk)
 busybox=/bin/busybox
 [ -x "$busybox" ] || die "busybox (busybox-static) missing"
 key=$( { echo "$kver"; printf '%s\n' "${mods[@]}"; cat "$here/init.sh"; sha256sum "$busybox"; } | sha256sum | cut -c1-16)
@@ -122,9 +131,11 @@ if [ ! -f "$initrd" ]; then
 	mkdir -p "$work"/{bin,sbin,dev,proc,sys,mnt/host,tmp,etc,lib/modules/"$kver"}
 	cp "$busybox" "$work/bin/busybox"
 	for a in sh mount umount mkdir insmod modprobe poweroff chroot sleep cat echo ls \
-		mknod ln setsid cttyhack grep sed; do
+		mknod ln setsid cttyhack grep sed tr; do
 		ln -s busybox "$work/bin/$a"
 	done
+	# The kernel's request_module() runs /sbin/modprobe in this root.
+	ln -s ../bin/busybox "$work/sbin/modprobe"
 	cp "$here/init.sh" "$work/init"
 	chmod +x "$work/init"
 	# Resolve each module and its dependencies; built-in ones have no file.
@@ -146,7 +157,8 @@ if [ ! -f "$initrd" ]; then
 	done
 	cp "$moddir"/modules.order "$moddir"/modules.builtin* "$work/lib/modules/$kver/" 2>/dev/null || true
 	depmod -b "$work" "$kver"
-	printf '%s\n' "${mods[@]}" >"$work/etc/modules"
+	printf '%s\n' "${boot_mods[@]}" >"$work/etc/modules"
+	printf '%s\n' "${mods[@]}" >"$work/etc/modules.all"
 	rm -f "$list"
 	(cd "$work" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd.tmp"
 	mv "$initrd.tmp" "$initrd"

@@ -61,6 +61,8 @@ struct aisio_open_opts {
 	int direct;             /* kernel paths: O_DIRECT (default 1 for block devices) */
 	int poll;               /* kernel paths: 1 = IOPOLL, 2 = SQPOLL, 3 = both */
 	uint32_t timeout_ms;    /* per-command timeout, 0 = backend default */
+	int fixed;              /* io_uring: registered buffers and files; 0 = on where the
+	                           kernel allows, -1 = off */
 };
 
 /**

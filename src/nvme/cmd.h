@@ -50,7 +50,7 @@ AISIO_CMD_FN void aisio_nvme_cmd_compare(struct aisio_nvme_sqe *c, uint32_t nsid
 AISIO_CMD_FN void aisio_nvme_cmd_write_zeroes(struct aisio_nvme_sqe *c, uint32_t nsid, uint64_t slba,
 					      uint32_t nlb, int deallocate)
 {
-	aisio_nvme_cmd_rw(c, AISIO_NVME_NVM_WRITE_ZEROES, nsid, slba, nlb, deallocate ? AISIO_NVME_WZ_DEAC : 0);
+	aisio_nvme_cmd_rw(c, AISIO_NVME_NVM_WRITE_ZEROES, nsid, slba, nlb, deallocate ? (uint32_t)AISIO_NVME_WZ_DEAC : 0u);
 }
 
 AISIO_CMD_FN void aisio_nvme_cmd_flush(struct aisio_nvme_sqe *c, uint32_t nsid)

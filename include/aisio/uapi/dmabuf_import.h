@@ -104,9 +104,11 @@ struct aisio_dmabuf_detach {
 #define AISIO_DMABUF_IOC_DETACH  _IOW(AISIO_DMABUF_IOC_MAGIC, 0x03, struct aisio_dmabuf_detach)
 
 /* The layout is ABI: any change here breaks existing callers. */
+#ifndef __cplusplus
 _Static_assert(sizeof(struct aisio_dmabuf_attach) == 64, "aisio_dmabuf_attach layout");
 _Static_assert(sizeof(struct aisio_dmabuf_seg) == 16, "aisio_dmabuf_seg layout");
 _Static_assert(sizeof(struct aisio_dmabuf_map) == 16, "aisio_dmabuf_map layout");
 _Static_assert(sizeof(struct aisio_dmabuf_detach) == 8, "aisio_dmabuf_detach layout");
+#endif
 
 #endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The I/O hot path: get_io / submit / reap on one queue pair.
+ *
+ * Per command it touches only its slot (ios[cid]), one SQ entry and one CQ
+ * entry: CIDs come from a free stack, a completion finds its command by
+ * CID, a 1-page buffer gets PRP1 from the cached region without a call.
+ * One SQ doorbell write per submit, one CQ doorbell write per reap. The
+ * clock is read once per submit; deadlines and CSTS are looked at only
+ * when a reap finds nothing (at most every check_every ticks) or every
+ * DRV_CHECK_REAPS reaps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "drv/clock.h"
+#include "drv/ctrl_int.h"
+#include "util/err.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define DRV_CHECK_REAPS 1024u
+
+struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
+{
+	struct aisio_io *io;
+	uint16_t cid;
+
+	if (unlikely(!qp->nfree))
+		return NULL;
+	cid = qp->free_cids[--qp->nfree];
+	qp->pend[qp->npend++] = cid;
+	io = &qp->ios[cid];
+	io->be_flags = AISIO_NVME_IO_GOT;
+	return io;
+}
+
+void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io)
+{
+	uint16_t cid = io->cid;
+
+	if (io->q != &qp->q || io->be_flags != AISIO_NVME_IO_GOT)
+		return;
+	for (uint32_t i = 0; i < qp->npend; i++) {
+		if (qp->pend[i] == cid) {
+			memmove(&qp->pend[i], &qp->pend[i + 1], (qp->npend - i - 1) * sizeof(qp->pend[0]));
+			qp->npend--;
+			break;
+		}
+	}
+	io->be_flags = AISIO_NVME_IO_FREE;
+	qp->free_cids[qp->nfree++] = cid;
+}
+
+/* The command completes at the next reap with @status, without reaching the controller. */
+static void io_done_early(struct aisio_nvme_qpair *qp, struct aisio_io *io, int status)
+{
+	io->status = status;
+	io->result = 0;
+	io->be_flags = AISIO_NVME_IO_DONE;
+	qp->doneq[qp->ndone++] = io->cid;
+}
+
+/* Any buffer: look up its region, then PRP lists or SGL segments in the CID's list pages. */
+static __attribute__((noinline)) int dptr_slow(struct aisio_nvme_qpair *qp, struct aisio_io *io)
+{
+	struct aisio_nvme_ctrl *c = qp->ctrl;
+	const struct aisio_mem_region *r = aisio_heap_region(c->heap, io->buf);
+	struct aisio_nvme_list_mem lists = {
+		.va = qp->lists ? qp->lists + ((size_t)io->cid * qp->list_pages << qp->page_shift) : NULL,
+		.region = qp->lists_region,
+		.npages = qp->list_pages,
+	};
+	char why[256];
+	int err;
+
+	if (!r || !aisio_mem_contains(r, io->buf, io->len))
+		return aisio_err(-EFAULT, "%s: qid %u: buffer %p (%zu bytes) is not DMA memory of this "
+				 "device; allocate it with aisio_buf_alloc", c->f->name, qp->sq.qid,
+				 io->buf, io->len);
+	if (io->len > qp->max_xfer)
+		return aisio_err(-E2BIG, "%s: qid %u: transfer of %zu bytes exceeds the controller's "
+				 "maximum of %u bytes (MDTS)", c->f->name, qp->sq.qid, io->len, qp->max_xfer);
+	qp->rcache = r;
+	if (qp->flags & AISIO_NVME_QP_SGL)
+		err = aisio_nvme_sgl_build(&io->cmd, r, io->buf, io->len, qp->max_xfer, &lists,
+					   qp->page_shift);
+	else
+		err = aisio_nvme_prp_build(&io->cmd, r, io->buf, io->len, qp->page_shift, qp->max_xfer,
+					   &lists);
+	if (err) {
+		snprintf(why, sizeof(why), "%s", aisio_errmsg());
+		return aisio_err(err, "%s: qid %u: cannot describe buffer %p (%zu bytes): %s", c->f->name,
+				 qp->sq.qid, io->buf, io->len, why);
+	}
+	return 0;
+}
+
+/* A failed controller takes nothing: the batch completes with -EIO at the next reap. */
+static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
+{
+	uint32_t n = qp->npend;
+
+	for (uint32_t i = 0; i < n; i++)
+		io_done_early(qp, &qp->ios[qp->pend[i]], -EIO);
+	qp->npend = 0;
+	qp->outstanding += n;
+	aisio_err(-EIO, "%s: controller is in fatal status; reset it", qp->ctrl->f->name);
+	return (int)n;
+}
+
+int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
+{
+	const uint32_t n = qp->npend;
+	const uint16_t *pend = qp->pend;
+	uint64_t now;
+
+	if (unlikely(!n))
+		return 0;
+	if (unlikely(__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)))
+		return submit_failed(qp);
+	now = aisio_drv_ticks();
+	for (uint32_t i = 0; i < n; i++) {
+		struct aisio_io *io = &qp->ios[pend[i]];
+
+		io->cmd.cid = io->cid;
+		if (io->len) {
+			/* Fast path: PRP1 alone for a buffer within one page of the cached region. */
+			const struct aisio_mem_region *r = qp->rcache;
+			size_t off = (size_t)((uint8_t *)io->buf - r->va);
+			uint64_t pmask = ((uint64_t)1 << qp->page_shift) - 1, bus;
+
+			if (likely(off < r->len && !(qp->flags & AISIO_NVME_QP_SGL)) &&
+			    (bus = r->bus[off >> r->chunk_shift] + (off & (((size_t)1 << r->chunk_shift) - 1)),
+			     likely((bus & pmask) + io->len <= pmask + 1) && likely(!(bus & 3)))) {
+				io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
+				io->cmd.dptr.prp.prp1 = bus;
+				io->cmd.dptr.prp.prp2 = 0;
+			} else {
+				int err = dptr_slow(qp, io);
+
+				if (unlikely(err)) {
+					io_done_early(qp, io, err);
+					continue;
+				}
+			}
+		}
+		io->be_flags = AISIO_NVME_IO_INFLIGHT;
+		io->be_data = now;
+		*aisio_nvme_sq_slot(&qp->sq) = io->cmd;
+		aisio_nvme_sq_advance(&qp->sq);
+	}
+	qp->npend = 0;
+	qp->outstanding += n;
+	/* Entries must be visible to the controller before it sees the new tail. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	aisio_nvme_sq_ring_db(&qp->sq);
+	return (int)n;
+}
+
+/* Completions the driver made itself (submit errors, reset); FIFO, up to @limit. */
+static __attribute__((noinline)) uint32_t drain_done(struct aisio_nvme_qpair *qp, uint32_t limit)
+{
+	uint32_t i = 0;
+
+	/* Callbacks may add entries; they are taken in the same pass. */
+	while (i < qp->ndone && i < limit) {
+		struct aisio_io *io = &qp->ios[qp->doneq[i++]];
+
+		io->be_flags = AISIO_NVME_IO_FREE;
+		qp->free_cids[qp->nfree++] = io->cid;
+		qp->outstanding--;
+		if (io->cb)
+			io->cb(io, io->cb_arg);
+	}
+	memmove(qp->doneq, qp->doneq + i, (qp->ndone - i) * sizeof(qp->doneq[0]));
+	qp->ndone -= i;
+	return i;
+}
+
+/* A CQE for a CID that is not in flight: the late answer to a timed-out command frees its CID. */
+static __attribute__((noinline)) void cqe_unexpected(struct aisio_nvme_qpair *qp, uint16_t cid)
+{
+	if (cid < qp->ncids && qp->ios[cid].be_flags == AISIO_NVME_IO_RESERVED) {
+		qp->ios[cid].be_flags = AISIO_NVME_IO_FREE;
+		qp->free_cids[qp->nfree++] = cid;
+		return;
+	}
+	qp->stray++;
+}
+
+/* Complete @io now with @status; its CID stays reserved until a CQE or a reset. */
+static void io_fail_reserved(struct aisio_nvme_qpair *qp, struct aisio_io *io, int status)
+{
+	io->status = status;
+	io->result = 0;
+	io->be_flags = AISIO_NVME_IO_RESERVED;
+	qp->outstanding--;
+	if (io->cb)
+		io->cb(io, io->cb_arg);
+}
+
+/* The slow look: controller fatal status, then deadlines. */
+static __attribute__((noinline)) int check(struct aisio_nvme_qpair *qp, uint64_t now, uint32_t room)
+{
+	struct aisio_nvme_ctrl *c = qp->ctrl;
+	uint32_t csts = drv_csts(c), n = 0;
+
+	qp->check_at = now + qp->check_every;
+	qp->check_countdown = DRV_CHECK_REAPS;
+	if ((csts & AISIO_NVME_CSTS_CFS) || csts == UINT32_MAX)
+		__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
+		for (uint32_t cid = 0; cid < qp->ncids; cid++)
+			if (qp->ios[cid].be_flags == AISIO_NVME_IO_INFLIGHT)
+				io_fail_reserved(qp, &qp->ios[cid], -EIO);
+		return aisio_err(-EIO, "%s: controller fatal status (CSTS 0x%x): commands in flight on "
+				 "qid %u failed; reset the controller", c->f->name, csts, qp->sq.qid);
+	}
+	for (uint32_t cid = 0; cid < qp->ncids && n < room; cid++) {
+		struct aisio_io *io = &qp->ios[cid];
+
+		if (io->be_flags == AISIO_NVME_IO_INFLIGHT && now - io->be_data > qp->timeout_ticks) {
+			aisio_err(-ETIMEDOUT, "%s: qid %u cid %u (%s) timed out after %u ms", c->f->name,
+				  qp->sq.qid, cid, aisio_nvme_opc_str(io->cmd.opc, 0), c->info.timeout_ms);
+			io_fail_reserved(qp, io, -ETIMEDOUT);
+			n++;
+		}
+	}
+	return (int)n;
+}
+
+int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
+{
+	const uint32_t limit = max ? max : UINT32_MAX;
+	volatile struct aisio_nvme_cqe *e;
+	uint32_t n = 0, seen = 0;
+
+	if (unlikely(qp->ndone))
+		n = drain_done(qp, limit);
+	while (n < limit && (e = aisio_nvme_cq_peek(&qp->cq))) {
+		struct aisio_io *io;
+		uint16_t cid, status;
+		uint32_t dw0;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		cid = e->cid;
+		status = e->status;
+		dw0 = e->dw0;
+		qp->sq.head = e->sqhd;
+		io = &qp->ios[cid];
+		aisio_nvme_cq_advance(&qp->cq);
+		seen++;
+		if (unlikely(cid >= qp->ncids || io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
+			cqe_unexpected(qp, cid);
+			continue;
+		}
+		io->status = (int)aisio_nvme_cqe_code(status);
+		io->result = dw0;
+		io->be_flags = AISIO_NVME_IO_FREE;
+		qp->free_cids[qp->nfree++] = cid;
+		qp->outstanding--;
+		n++;
+		if (likely(io->cb != NULL))
+			io->cb(io, io->cb_arg);
+	}
+	if (likely(seen)) {
+		aisio_nvme_cq_ring_db(&qp->cq);
+		if (likely(--qp->check_countdown))
+			return (int)n;
+	}
+	{
+		uint64_t now = aisio_drv_ticks();
+
+		if (now >= qp->check_at || __atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)) {
+			int r = check(qp, now, limit - n);
+
+			if (r < 0)
+				return r;
+			n += (uint32_t)r;
+		} else {
+			qp->check_countdown = DRV_CHECK_REAPS;
+		}
+	}
+	return (int)n;
+}

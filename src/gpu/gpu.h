@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host side of the GPU paths: GPU memory as DMA regions, the device model's
+ * DMA into GPU memory, and GPU-resident NVMe queue pairs.
+ *
+ * Every function exists in every build; when aisio was built without CUDA
+ * they return -ENOTSUP with a message that says so.
+ */
+#ifndef AISIO_GPU_GPU_H
+#define AISIO_GPU_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <aisio/cuda.h>
+
+#include "mem/region.h"
+
+struct aisio_emu_ctrl;
+struct aisio_emu_dma;
+struct aisio_nvme_ctrl;
+struct aisio_pcif;
+
+/** aisio_gpu_built - 1 when this aisio was built with CUDA, else 0. */
+int aisio_gpu_built(void);
+
+/**
+ * aisio_gpu_count - number of usable GPUs in @n. Returns 0, -ENOTSUP (built
+ * without CUDA), -ENODEV (no driver or no GPU; the message says which).
+ */
+int aisio_gpu_count(int *n);
+
+/** aisio_gpu_name - the model name of GPU @gpu (e.g. "NVIDIA H100 80GB HBM3"); "" on error. */
+const char *aisio_gpu_name(int gpu);
+
+/**
+ * aisio_gpu_select - make @gpu current for this thread. Returns 0, -ENODEV
+ * (no such GPU), -ENOTSUP.
+ */
+int aisio_gpu_select(int gpu);
+
+/* ---- GPU memory regions (the GPU heap) ---------------------------------- */
+
+/**
+ * aisio_gpu_region_alloc - @len bytes of memory of GPU @gpu (cuMemAlloc),
+ * exported as a dma-buf (cuMemGetHandleForAddressRange). When the dma-buf
+ * importer is loaded the bus addresses are its DMA segments; otherwise they
+ * are the GPU virtual addresses, which is what the device model takes
+ * (its DMA provider, aisio_gpu_emu_dma_*, recognises them). The region's
+ * kind is AISIO_MEM_GPU; its memory is not CPU-accessible.
+ * Returns 0, -EINVAL (len 0), -ENODEV, -ENOMEM (GPU memory), -ENOTSUP, or
+ * the importer's error.
+ */
+int aisio_gpu_region_alloc(int gpu, size_t len, struct aisio_mem_region **out);
+
+/* The dma-buf fd the region was exported as (-1 when the export failed). */
+int aisio_gpu_region_dmabuf_fd(const struct aisio_mem_region *r);
+
+/**
+ * aisio_gpu_host_alloc - @len bytes of pinned host memory mapped into every
+ * GPU, zeroed. *@host is the CPU pointer, *@dev the GPU's. Identity bus
+ * addresses (the device model reaches it directly).
+ * Returns 0, -ENOMEM, -ENOTSUP, -ENODEV.
+ */
+int aisio_gpu_host_alloc(size_t len, void **host, void **dev);
+void aisio_gpu_host_free(void *host);
+
+/**
+ * aisio_gpu_map_host - make existing host memory (a model's BAR0) visible to
+ * the GPU: pin and map [@p, @p + @len) rounded out to pages; *@dev is the
+ * GPU address of @p. Returns 0, -EINVAL, -EBUSY (already registered), -ENOTSUP.
+ */
+int aisio_gpu_map_host(volatile void *p, size_t len, void **dev);
+void aisio_gpu_unmap_host(volatile void *p);
+
+/* ---- The device model's DMA into GPU memory ----------------------------- */
+
+struct aisio_gpu_dma;
+
+/**
+ * aisio_gpu_dma_create - a DMA provider for device-model controllers on
+ * this host: host addresses map directly; addresses inside GPU ranges added
+ * with aisio_gpu_dma_add_gpu() are moved by the GPU's copy engines, queued
+ * per command and issued as one batch per doorbell (flush).
+ * Returns 0, -ENOMEM, -ENOTSUP, -ENODEV.
+ */
+int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out);
+void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d);
+/* Add GPU memory [va, va + len) (a region's bus range). Returns 0, -ENOSPC. */
+int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len);
+/* The ops to put in struct aisio_emu_opts.dma (valid until destroy). */
+const struct aisio_emu_dma *aisio_gpu_dma_ops(struct aisio_gpu_dma *d);
+
+struct aisio_gpu_dma_stats {
+	uint64_t copies;  /* data copies queued */
+	uint64_t batches; /* flushes that issued copies */
+	uint64_t bytes;
+};
+void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st);
+
+/**
+ * aisio_gpu_emu_pcif_open - a PCI function over a device-model controller
+ * created with its own DMA ops (aisio_emu_pcif_open() accepts only identity
+ * DMA): BAR0 is the register file, DMA memory is identity-mapped host
+ * memory. Close does not destroy the controller. Returns 0, -ENOMEM.
+ */
+int aisio_gpu_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
+
+/* ---- GPU-resident queue pairs ------------------------------------------- */
+
+struct aisio_gpu_qp;
+
+/* Where the rings live. */
+enum aisio_gpu_ring_mem {
+	AISIO_GPU_RING_HOST = 0, /* host-pinned, GPU-mapped (the model can reach it) */
+};
+
+/**
+ * aisio_gpu_qp_create - an I/O queue pair on controller @c driven by GPU
+ * @gpu: rings of @depth entries (2..CAP.MQES + 1), @ncid CIDs (< depth;
+ * 0 = depth - 1), the controller's BAR0 mapped into the GPU, and the
+ * struct aisio_cuda_qp in GPU memory. Returns 0, -EINVAL, -ENOMEM,
+ * -ENOTSUP, or the driver's error (-EBUSY: no QID left).
+ */
+int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint32_t ncid,
+			struct aisio_gpu_qp **out);
+void aisio_gpu_qp_delete(struct aisio_gpu_qp *q);
+/* The GPU address of the queue's struct aisio_cuda_qp. */
+struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q);
+uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q);
+/* Copy the queue's GPU-side state (statistics) to @out. Returns 0 or -EIO. */
+int aisio_gpu_qp_snapshot(struct aisio_gpu_qp *q, struct aisio_cuda_qp *out);
+
+#endif

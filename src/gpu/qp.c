@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GPU-resident queue pairs. The rings live in host-pinned, GPU-mapped
+ * memory (the device model reads SQEs and writes CQEs there with plain
+ * loads and stores; GPU threads reach it over PCIe), the controller's BAR0
+ * is mapped into the GPU so its threads ring the doorbells, and the queue
+ * state (struct aisio_cuda_qp) and per-CID completion slots live in GPU
+ * memory. The driver creates the pair on the caller's memory and returns
+ * its QID.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include "drv/drv.h"
+#include "gpu/gpu.h"
+#include "gpu/rt.h"
+#include "util/err.h"
+
+/* BAR0 ranges mapped into the GPU, shared by the queue pairs of a controller. */
+#define MAX_BARS 256
+static struct {
+	volatile uint8_t *bar;
+	void *dev;
+	uint32_t refs;
+} bars[MAX_BARS];
+static pthread_mutex_t bars_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int bar_get(volatile uint8_t *bar, size_t len, void **dev)
+{
+	int err = 0, free_slot = -1;
+
+	pthread_mutex_lock(&bars_lock);
+	for (int i = 0; i < MAX_BARS; i++) {
+		if (bars[i].refs && bars[i].bar == bar) {
+			bars[i].refs++;
+			*dev = bars[i].dev;
+			goto out;
+		}
+		if (!bars[i].refs && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		err = aisio_err(-ENOSPC, "more than %d controllers mapped into the GPU", MAX_BARS);
+		goto out;
+	}
+	err = aisio_gpu_map_host(bar, len, dev);
+	if (!err) {
+		bars[free_slot].bar = bar;
+		bars[free_slot].dev = *dev;
+		bars[free_slot].refs = 1;
+	}
+out:
+	pthread_mutex_unlock(&bars_lock);
+	return err;
+}
+
+static void bar_put(volatile uint8_t *bar)
+{
+	pthread_mutex_lock(&bars_lock);
+	for (int i = 0; i < MAX_BARS; i++)
+		if (bars[i].refs && bars[i].bar == bar) {
+			if (!--bars[i].refs)
+				aisio_gpu_unmap_host(bar);
+			break;
+		}
+	pthread_mutex_unlock(&bars_lock);
+}
+
+struct aisio_gpu_qp {
+	struct aisio_nvme_ctrl *ctrl;
+	volatile uint8_t *bar;
+	uint16_t qid;
+	int gpu;
+	void *sq_host, *sq_dev;
+	void *cq_host, *cq_dev;
+	struct aisio_cuda_cpl *cpl;   /* GPU memory */
+	struct aisio_cuda_qp *dev;    /* GPU memory */
+};
+
+int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint32_t ncid,
+			struct aisio_gpu_qp **out)
+{
+	const struct aisio_nvme_ctrl_info *info = aisio_nvme_ctrl_info(c);
+	struct aisio_nvme_qpair_ext e;
+	struct aisio_cuda_qp h;
+	struct aisio_gpu_qp *q;
+	void *bar_dev = NULL;
+	cudaError_t ce;
+	int err;
+
+	*out = NULL;
+	if (depth < 2 || depth > info->max_qdepth || depth > AISIO_CUDA_MAX_DEPTH)
+		return aisio_err(-EINVAL, "GPU queue: depth %u outside 2..%u (CAP.MQES + 1)", depth,
+				 info->max_qdepth);
+	if (!ncid)
+		ncid = depth - 1;
+	if (ncid >= depth)
+		return aisio_err(-EINVAL, "GPU queue: %u CIDs need a ring deeper than %u", ncid, depth);
+	err = aisio_gpu_select(gpu);
+	if (err)
+		return err;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return aisio_err(-ENOMEM, "GPU queue: out of memory");
+	q->ctrl = c;
+	q->gpu = gpu;
+	err = aisio_gpu_host_alloc((size_t)depth * sizeof(struct aisio_nvme_sqe), &q->sq_host, &q->sq_dev);
+	if (err)
+		goto err_free;
+	err = aisio_gpu_host_alloc((size_t)depth * sizeof(struct aisio_nvme_cqe), &q->cq_host, &q->cq_dev);
+	if (err)
+		goto err_free_sq;
+	ce = cudaMalloc((void **)&q->cpl, (size_t)ncid * sizeof(struct aisio_cuda_cpl));
+	if (ce == cudaSuccess)
+		ce = cudaMemset(q->cpl, 0, (size_t)ncid * sizeof(struct aisio_cuda_cpl));
+	if (ce != cudaSuccess) {
+		err = aisio_gpu_cuda_err(ce, "GPU queue: cannot allocate completion slots");
+		goto err_free_cq;
+	}
+	ce = cudaMalloc((void **)&q->dev, sizeof(*q->dev));
+	if (ce != cudaSuccess) {
+		err = aisio_gpu_cuda_err(ce, "GPU queue: cannot allocate the queue state");
+		goto err_free_cpl;
+	}
+	q->bar = aisio_nvme_ctrl_bar0(c);
+	err = bar_get(q->bar, 0x1000 + 2 * (4u << info->dstrd) * (info->nqueues + 1), &bar_dev);
+	if (err)
+		goto err_free_dev;
+
+	memset(&e, 0, sizeof(e));
+	e.depth = depth;
+	e.sq_bus = (uint64_t)(uintptr_t)q->sq_host;
+	e.cq_bus = (uint64_t)(uintptr_t)q->cq_host;
+	e.sq_va = q->sq_host;
+	e.cq_va = q->cq_host;
+	err = aisio_nvme_ctrl_qpair_create_ext(c, &e, &q->qid);
+	if (err)
+		goto err_put_bar;
+
+	memset(&h, 0, sizeof(h));
+	h.sq = (struct aisio_nvme_sqe *)q->sq_dev;
+	h.cq = (volatile struct aisio_nvme_cqe *)q->cq_dev;
+	h.sq_db = (volatile uint32_t *)((uint8_t *)bar_dev + aisio_nvme_ctrl_db_offset(c, q->qid, 0));
+	h.cq_db = (volatile uint32_t *)((uint8_t *)bar_dev + aisio_nvme_ctrl_db_offset(c, q->qid, 1));
+	h.cpl = q->cpl;
+	h.depth = depth;
+	h.ncid = ncid;
+	h.qid = q->qid;
+	ce = cudaMemcpy(q->dev, &h, sizeof(h), cudaMemcpyHostToDevice);
+	if (ce != cudaSuccess) {
+		err = aisio_gpu_cuda_err(ce, "GPU queue: cannot write the queue state");
+		goto err_delete;
+	}
+	*out = q;
+	return 0;
+
+err_delete:
+	aisio_nvme_ctrl_qpair_delete_ext(c, q->qid);
+err_put_bar:
+	bar_put(q->bar);
+err_free_dev:
+	cudaFree(q->dev);
+err_free_cpl:
+	cudaFree(q->cpl);
+err_free_cq:
+	aisio_gpu_host_free(q->cq_host);
+err_free_sq:
+	aisio_gpu_host_free(q->sq_host);
+err_free:
+	free(q);
+	return err;
+}
+
+void aisio_gpu_qp_delete(struct aisio_gpu_qp *q)
+{
+	if (!q)
+		return;
+	aisio_nvme_ctrl_qpair_delete_ext(q->ctrl, q->qid);
+	bar_put(q->bar);
+	cudaFree(q->dev);
+	cudaFree(q->cpl);
+	aisio_gpu_host_free(q->cq_host);
+	aisio_gpu_host_free(q->sq_host);
+	free(q);
+}
+
+struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q)
+{
+	return q->dev;
+}
+
+uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q)
+{
+	return q->qid;
+}
+
+int aisio_gpu_qp_snapshot(struct aisio_gpu_qp *q, struct aisio_cuda_qp *out)
+{
+	cudaError_t ce = cudaMemcpy(out, q->dev, sizeof(*out), cudaMemcpyDeviceToHost);
+
+	if (ce != cudaSuccess)
+		return aisio_gpu_cuda_err(ce, "GPU queue: cannot read the queue state");
+	return 0;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* The GPU paths in a build without CUDA: every call says so. */
+#include <errno.h>
+
+#include "gpu/gpu.h"
+#include "util/err.h"
+
+#define NOT_BUILT() aisio_err(-ENOTSUP, "this aisio was built without CUDA (nvcc was not found at configure time); " \
+					"rebuild with nvcc available (meson -Dcuda=enabled) to use GPUs")
+
+int aisio_gpu_built(void)
+{
+	return 0;
+}
+
+int aisio_gpu_count(int *n)
+{
+	*n = 0;
+	return NOT_BUILT();
+}
+
+const char *aisio_gpu_name(int gpu)
+{
+	return "";
+}
+
+int aisio_gpu_select(int gpu)
+{
+	return NOT_BUILT();
+}
+
+int aisio_gpu_region_alloc(int gpu, size_t len, struct aisio_mem_region **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_region_dmabuf_fd(const struct aisio_mem_region *r)
+{
+	return -1;
+}
+
+int aisio_gpu_host_alloc(size_t len, void **host, void **dev)
+{
+	*host = *dev = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_host_free(void *host)
+{
+}
+
+int aisio_gpu_map_host(volatile void *p, size_t len, void **dev)
+{
+	*dev = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_unmap_host(volatile void *p)
+{
+}
+
+int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d)
+{
+}
+
+int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len)
+{
+	return NOT_BUILT();
+}
+
+const struct aisio_emu_dma *aisio_gpu_dma_ops(struct aisio_gpu_dma *d)
+{
+	return NULL;
+}
+
+void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st)
+{
+	st->copies = st->batches = st->bytes = 0;
+}
+
+int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint32_t ncid,
+			struct aisio_gpu_qp **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_qp_delete(struct aisio_gpu_qp *q)
+{
+}
+
+struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q)
+{
+	return NULL;
+}
+
+uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q)
+{
+	return 0;
+}
+
+int aisio_gpu_qp_snapshot(struct aisio_gpu_qp *q, struct aisio_cuda_qp *out)
+{
+	return NOT_BUILT();
+}

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dma-buf importer module's ioctls, in the guest with the module loaded:
+ * segments of dma-heap and udmabuf buffers checked against the physical
+ * pages behind them, every bad-input path, per-file ownership, and teardown
+ * on close and on SIGKILL.
+ *
+ * Usage: dmabuf_ioctl                  all checks
+ *        dmabuf_ioctl pci BDF ok|busy  attach for a PCI function, expect success or EBUSY
+ *        dmabuf_ioctl hold             attach, print "held", sleep until killed
+ * Exit: 0 pass, 1 fail, 77 module not loaded.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "dmabuf_util.h"
+
+#define MAX_SEGS 1024
+
+static int devfd = -1;
+
+static int attach(int dev, int fd, struct aisio_dmabuf_attach *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = fd;
+	return dt_ioctl(dev, AISIO_DMABUF_IOC_ATTACH, a);
+}
+
+static int detach(int dev, uint32_t handle)
+{
+	struct aisio_dmabuf_detach d = { .handle = handle };
+
+	return dt_ioctl(dev, AISIO_DMABUF_IOC_DETACH, &d);
+}
+
+static int get_map(int dev, uint32_t handle, struct aisio_dmabuf_seg *segs, uint32_t *nsegs)
+{
+	struct aisio_dmabuf_map m = { .handle = handle, .nsegs = *nsegs,
+				      .segs = (uint64_t)(uintptr_t)segs };
+	int err = dt_ioctl(dev, AISIO_DMABUF_IOC_GET_MAP, &m);
+
+	*nsegs = m.nsegs;
+	return err;
+}
+
+/*
+ * Attach @fd and read its map. With @want (@nwant segments worked out from
+ * the pages the buffer was made of) the map must equal it; without, each
+ * segment must lie in system RAM.
+ */
+static void check_buffer(const char *what, int fd, size_t len, const struct aisio_dmabuf_seg *want,
+			 int nwant)
+{
+	static struct aisio_dmabuf_seg segs[MAX_SEGS];
+	struct aisio_dmabuf_attach a;
+	uint64_t total = 0;
+	uint32_t n = MAX_SEGS;
+	int err, aligned = 1, in_ram = 1;
+
+	err = attach(devfd, fd, &a);
+	if (!dt_check(err == 0, "%s: attach (%s)", what, strerror(-err)))
+		return;
+	dt_check(a.handle != 0 && a.size == len && a.nsegs >= 1,
+		 "%s: handle %u, size %llu (want %zu), %u segments", what, a.handle,
+		 (unsigned long long)a.size, len, a.nsegs);
+	dt_check(a.out_flags & AISIO_DMABUF_OUT_PHYS, "%s: addresses are physical (out_flags %#x)",
+		 what, a.out_flags);
+	err = get_map(devfd, a.handle, segs, &n);
+	dt_check(err == 0 && n == a.nsegs, "%s: get map returns %u segments (%s)", what, n,
+		 strerror(-err));
+	for (uint32_t i = 0; i < n && i < MAX_SEGS; i++) {
+		total += segs[i].len;
+		aligned &= !(segs[i].addr % DT_PAGE) && !(segs[i].len % DT_PAGE);
+		in_ram &= dt_in_system_ram(segs[i].addr, segs[i].len);
+	}
+	dt_check(total == len && aligned, "%s: segments cover %llu bytes, page aligned: %d", what,
+		 (unsigned long long)total, aligned);
+	if (want)
+		dt_check(nwant > 0 && (uint32_t)nwant == n && !memcmp(want, segs, n * sizeof(*segs)),
+			 "%s: segments equal the physical pages of the source (%d expected, first %#llx+%llu, got %#llx+%llu)",
+			 what, nwant, (unsigned long long)want[0].addr, (unsigned long long)want[0].len,
+			 (unsigned long long)segs[0].addr, (unsigned long long)segs[0].len);
+	else
+		dt_check(in_ram, "%s: every segment lies in system RAM (/proc/iomem)", what);
+	dt_check(detach(devfd, a.handle) == 0, "%s: detach", what);
+}
+
+static void test_exporters(void)
+{
+	static struct aisio_dmabuf_seg want[MAX_SEGS];
+	unsigned order[16];
+	size_t heap_len = (1u << 20) + 3 * DT_PAGE;
+	int fd, memfd, nwant;
+	uint8_t *mva, *dva;
+
+	fd = dt_heap_alloc(heap_len);
+	if (dt_check(fd >= 0, "dma-heap: allocate %zu bytes (%s)", heap_len, strerror(fd < 0 ? -fd : 0))) {
+		check_buffer("dma-heap", fd, heap_len, NULL, 0);
+		close(fd);
+	}
+
+	memfd = dt_memfd(64);
+	if (!dt_check(memfd >= 0, "udmabuf: sealed memfd"))
+		return;
+	mva = mmap(NULL, 64 * DT_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (!dt_check(mva != MAP_FAILED, "udmabuf: map the memfd"))
+		goto out_memfd;
+	for (size_t i = 0; i < 64 * DT_PAGE; i++)
+		mva[i] = (uint8_t)(i * 7 + 3);
+	fd = dt_udmabuf(memfd, 64);
+	if (dt_check(fd >= 0, "udmabuf: create over 64 pages (%s)", strerror(fd < 0 ? -fd : 0))) {
+		nwant = dt_phys_segs(mva, NULL, 64, want, MAX_SEGS);
+		check_buffer("udmabuf", fd, 64 * DT_PAGE, want, nwant);
+		dva = mmap(NULL, 64 * DT_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+		if (dt_check(dva != MAP_FAILED, "udmabuf: mmap the dma-buf")) {
+			dt_sync(fd, 0, 0);
+			dt_check(!memcmp(dva, mva, 64 * DT_PAGE), "udmabuf: dma-buf mapping equals the memfd");
+			dt_sync(fd, 1, 0);
+			munmap(dva, 64 * DT_PAGE);
+		}
+		close(fd);
+	}
+	/* Every fourth page, in reverse order: a buffer of many segments. */
+	for (unsigned i = 0; i < 16; i++)
+		order[i] = 62 - 4 * i;
+	fd = dt_udmabuf_list(memfd, order, 16);
+	if (dt_check(fd >= 0, "udmabuf: create from a scrambled page list")) {
+		nwant = dt_phys_segs(mva, order, 16, want, MAX_SEGS);
+		check_buffer("udmabuf list", fd, 16 * DT_PAGE, want, nwant);
+		close(fd);
+	}
+	munmap(mva, 64 * DT_PAGE);
+out_memfd:
+	close(memfd);
+}
+
+/* An array too small, a count query, a bad pointer: bounded copies only. */
+static void test_get_map_bounds(void)
+{
+	static struct aisio_dmabuf_seg full[MAX_SEGS], part[MAX_SEGS];
+	const uint64_t canary = 0x5a5a5a5a5a5a5a5aull;
+	struct aisio_dmabuf_attach a;
+	unsigned order[32];
+	uint32_t n, total;
+	int memfd, fd, err, intact;
+
+	memfd = dt_memfd(64);
+	for (unsigned i = 0; i < 32; i++)
+		order[i] = (i * 37 + 11) % 64;   /* 32 distinct pages, scrambled */
+	fd = memfd >= 0 ? dt_udmabuf_list(memfd, order, 32) : -1;
+	if (!dt_check(fd >= 0, "bounds: scrambled udmabuf"))
+		goto out;
+	err = attach(devfd, fd, &a);
+	if (!dt_check(err == 0 && a.nsegs >= 2, "bounds: attach, %u segments", a.nsegs))
+		goto out;
+	total = a.nsegs;
+
+	n = 0;
+	err = get_map(devfd, a.handle, NULL, &n);
+	dt_check(err == 0 && n == total, "bounds: count query gives %u (want %u)", n, total);
+
+	n = MAX_SEGS;
+	get_map(devfd, a.handle, full, &n);
+
+	memset(part, 0x5a, sizeof(part));
+	n = total - 1;
+	err = get_map(devfd, a.handle, part, &n);
+	intact = !memcmp(&part[total - 1].addr, &canary, 8) && !memcmp(&part[total - 1].len, &canary, 8);
+	dt_check(err == -ENOSPC && n == total, "bounds: array of %u of %u: ENOSPC, needed count %u (%s)",
+		 total - 1, total, n, strerror(-err));
+	dt_check(intact && !memcmp(part, full, (total - 1) * sizeof(*part)),
+		 "bounds: first %u entries written, nothing past the array", total - 1);
+
+	memset(part, 0x5a, sizeof(part));
+	n = 1;
+	err = get_map(devfd, a.handle, part, &n);
+	dt_check(err == -ENOSPC && n == total && !memcmp(&part[1].addr, &canary, 8),
+		 "bounds: array of 1: ENOSPC, one entry written");
+
+	memset(part, 0x5a, sizeof(part));
+	n = total + 4;
+	err = get_map(devfd, a.handle, part, &n);
+	dt_check(err == 0 && n == total && !memcmp(&part[total].addr, &canary, 8),
+		 "bounds: larger array: all %u written, no more", total);
+
+	n = total;
+	err = get_map(devfd, a.handle, (struct aisio_dmabuf_seg *)(uintptr_t)8, &n);
+	dt_check(err == -EFAULT, "bounds: bad array pointer gives EFAULT (%s)", strerror(-err));
+	detach(devfd, a.handle);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (memfd >= 0)
+		close(memfd);
+}
+
+static void test_bad_input(void)
+{
+	struct aisio_dmabuf_attach a, b;
+	struct aisio_dmabuf_detach d;
+	long base = dt_attachments();
+	int fd, other, closed, err;
+	uint32_t n;
+
+	other = dt_memfd(1);
+	err = attach(devfd, other, &a);
+	dt_check(err == -EINVAL, "bad: memfd (not a dma-buf) gives EINVAL (%s)", strerror(-err));
+	close(other);
+	other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	err = attach(devfd, other, &a);
+	dt_check(err == -EINVAL, "bad: /dev/null gives EINVAL (%s)", strerror(-err));
+	close(other);
+	err = attach(devfd, devfd, &a);
+	dt_check(err == -EINVAL, "bad: the importer's own fd gives EINVAL (%s)", strerror(-err));
+
+	closed = dt_heap_alloc(DT_PAGE);
+	close(closed);
+	err = attach(devfd, closed, &a);
+	dt_check(err == -EBADF, "bad: closed fd gives EBADF (%s)", strerror(-err));
+	err = attach(devfd, -1, &a);
+	dt_check(err == -EBADF, "bad: fd -1 gives EBADF (%s)", strerror(-err));
+	err = attach(devfd, 1 << 20, &a);
+	dt_check(err == -EBADF, "bad: fd 1<<20 gives EBADF (%s)", strerror(-err));
+
+	fd = dt_heap_alloc(16 * DT_PAGE);
+	if (!dt_check(fd >= 0, "bad: heap buffer"))
+		return;
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.flags = 0x80;
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	dt_check(err == -EINVAL, "bad: unknown flag gives EINVAL (%s)", strerror(-err));
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.rsvd = 1;
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	dt_check(err == -EINVAL, "bad: nonzero reserved field gives EINVAL (%s)", strerror(-err));
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.flags = AISIO_DMABUF_ATTACH_PCI;
+	strcpy(a.pci_dev, "0000:ff:1f.7");
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	dt_check(err == -ENODEV, "bad: absent PCI device gives ENODEV (%s)", strerror(-err));
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.flags = AISIO_DMABUF_ATTACH_PCI;
+	memset(a.pci_dev, 'a', sizeof(a.pci_dev));
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	dt_check(err == -EINVAL, "bad: unterminated PCI name gives EINVAL (%s)", strerror(-err));
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, (void *)(uintptr_t)8);
+	dt_check(err == -EFAULT, "bad: bad argument pointer gives EFAULT (%s)", strerror(-err));
+	err = dt_ioctl(devfd, _IO(AISIO_DMABUF_IOC_MAGIC, 0x7f), NULL);
+	dt_check(err == -ENOTTY, "bad: unknown ioctl gives ENOTTY (%s)", strerror(-err));
+	dt_check(dt_attachments() == base, "bad: no attachment left by failed calls");
+
+	/* Attach twice: refused, and the existing handle is reported. */
+	err = attach(devfd, fd, &a);
+	dt_check(err == 0, "twice: first attach (%s)", strerror(-err));
+	err = attach(devfd, fd, &b);
+	dt_check(err == -EEXIST && b.handle == a.handle,
+		 "twice: second attach gives EEXIST with handle %u (want %u; %s)", b.handle, a.handle,
+		 strerror(-err));
+	dt_check(dt_attachments() == base + 1, "twice: one attachment held (%ld)", dt_attachments() - base);
+
+	/* Detach twice, detach nothing. */
+	err = detach(devfd, a.handle);
+	dt_check(err == 0, "twice: first detach (%s)", strerror(-err));
+	err = detach(devfd, a.handle);
+	dt_check(err == -ENOENT, "twice: second detach gives ENOENT (%s)", strerror(-err));
+	n = 0;
+	err = get_map(devfd, a.handle, NULL, &n);
+	dt_check(err == -ENOENT, "twice: map of a detached handle gives ENOENT (%s)", strerror(-err));
+	err = detach(devfd, 0);
+	dt_check(err == -ENOENT, "bad: detach handle 0 gives ENOENT (%s)", strerror(-err));
+	d.handle = 1;
+	d.rsvd = 7;
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_DETACH, &d);
+	dt_check(err == -EINVAL, "bad: detach with reserved bits gives EINVAL (%s)", strerror(-err));
+	dt_check(dt_attachments() == base, "twice: nothing held after detach");
+	close(fd);
+}
+
+/* Handles are private to one open file; the dma-buf fd may go after attach. */
+static void test_ownership(void)
+{
+	static struct aisio_dmabuf_seg segs[MAX_SEGS];
+	struct aisio_dmabuf_attach a, b;
+	long base = dt_attachments();
+	int f2, fd, err;
+	uint32_t n;
+
+	f2 = open(AISIO_DMABUF_DEV_PATH, O_RDWR | O_CLOEXEC);
+	fd = dt_heap_alloc(8 * DT_PAGE);
+	if (!dt_check(f2 >= 0 && fd >= 0, "owner: second open and a buffer"))
+		return;
+	err = attach(devfd, fd, &a);
+	dt_check(err == 0, "owner: attach in file 1");
+	n = 0;
+	err = get_map(f2, a.handle, NULL, &n);
+	dt_check(err == -ENOENT, "owner: file 2 cannot read file 1's handle (%s)", strerror(-err));
+	err = detach(f2, a.handle);
+	dt_check(err == -ENOENT, "owner: file 2 cannot detach file 1's handle (%s)", strerror(-err));
+	err = attach(f2, fd, &b);
+	dt_check(err == 0, "owner: file 2 attaches the same buffer on its own (%s)", strerror(-err));
+	close(fd);
+	n = MAX_SEGS;
+	err = get_map(devfd, a.handle, segs, &n);
+	dt_check(err == 0 && n >= 1, "owner: map still readable after the dma-buf fd is closed");
+	dt_check(dt_attachments() == base + 2, "owner: two attachments held");
+	close(f2);
+	dt_check(dt_attachments() == base + 1, "owner: closing file 2 drops only its attachment");
+	dt_check(detach(devfd, a.handle) == 0 && dt_attachments() == base, "owner: file 1 detaches");
+
+	/* Closing with several attachments releases them all. */
+	f2 = open(AISIO_DMABUF_DEV_PATH, O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3; i++) {
+		fd = dt_heap_alloc(4 * DT_PAGE);
+		attach(f2, fd, &a);
+		close(fd);
+	}
+	dt_check(dt_attachments() == base + 3, "close: three attachments held");
+	close(f2);
+	dt_check(dt_attachments() == base, "close: closing the file releases all three");
+}
+
+/* Attached devices of the dma-buf with inode @ino in debugfs, or -1. */
+static int bufinfo_attached(unsigned long ino)
+{
+	char line[512], want[32];
+	int found = 0, n = -1;
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "\t%08lu\t", ino);
+	while (fgets(line, sizeof(line), f)) {
+		if (!found) {
+			found = strstr(line, want) != NULL;
+			continue;
+		}
+		if (sscanf(line, "Total %d devices attached", &n) == 1)
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/* A process killed while attached leaves nothing behind. */
+static void test_killed(void)
+{
+	long base = dt_attachments();
+	int fd, pfd[2], status, before, after;
+	struct stat st;
+	pid_t pid;
+	char c;
+
+	fd = dt_heap_alloc(32 * DT_PAGE);
+	if (!dt_check(fd >= 0 && pipe(pfd) == 0 && fstat(fd, &st) == 0, "kill: buffer and pipe"))
+		return;
+	before = bufinfo_attached(st.st_ino);
+	pid = fork();
+	if (pid == 0) {
+		struct aisio_dmabuf_attach a;
+		int dev = open(AISIO_DMABUF_DEV_PATH, O_RDWR);
+
+		c = dev >= 0 && attach(dev, fd, &a) == 0 ? 'y' : 'n';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	c = 0;
+	if (read(pfd[0], &c, 1) != 1)
+		c = 0;
+	dt_check(c == 'y', "kill: child attached");
+	dt_check(dt_attachments() == base + 1, "kill: module holds the child's attachment");
+	if (before >= 0)
+		dt_check(bufinfo_attached(st.st_ino) == before + 1, "kill: dma-buf lists one more attached device");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	dt_check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "kill: child died of SIGKILL");
+	dt_check(dt_attachments() == base, "kill: attachment released on exit (%ld held)",
+		 dt_attachments() - base);
+	after = bufinfo_attached(st.st_ino);
+	if (before >= 0)
+		dt_check(after == before, "kill: dma-buf attached devices back to %d (%d)", before, after);
+	else
+		printf("# debugfs bufinfo not available: attached-device count not checked\n");
+	close(pfd[0]);
+	close(fd);
+}
+
+/*
+ * Map a buffer for PCI function @bdf. In an identity domain the addresses
+ * must equal the module's direct (physical) map of the same buffer; behind
+ * a translating IOMMU they are IOVAs.
+ */
+static int run_pci(const char *bdf, const char *expect)
+{
+	static struct aisio_dmabuf_seg segs[MAX_SEGS], phys[MAX_SEGS];
+	struct aisio_dmabuf_attach a, p;
+	size_t len = 64 * DT_PAGE;
+	uint32_t n = MAX_SEGS, np = MAX_SEGS;
+	int fd, err;
+
+	fd = dt_heap_alloc(len);
+	if (!dt_check(fd >= 0, "pci: buffer"))
+		return 1;
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.flags = AISIO_DMABUF_ATTACH_PCI;
+	snprintf(a.pci_dev, sizeof(a.pci_dev), "%s", bdf);
+	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	if (!strcmp(expect, "busy")) {
+		dt_check(err == -EBUSY, "pci: %s (DMA not in the kernel's hands) refused with EBUSY (%s)",
+			 bdf, strerror(-err));
+		return dt_failed ? 1 : 0;
+	}
+	if (!dt_check(err == 0, "pci: attach for %s (%s)", bdf, strerror(-err)))
+		return 1;
+	err = get_map(devfd, a.handle, segs, &n);
+	dt_check(err == 0 && n == a.nsegs, "pci: %u segments, out_flags %#x", n, a.out_flags);
+	if (a.out_flags & AISIO_DMABUF_OUT_PHYS) {
+		err = attach(devfd, fd, &p);
+		if (!err)
+			err = get_map(devfd, p.handle, phys, &np);
+		dt_check(!err && np == n && !memcmp(phys, segs, n * sizeof(*segs)),
+			 "pci: identity domain: same addresses as the physical map");
+		detach(devfd, p.handle);
+	} else {
+		printf("# %s is behind a translating IOMMU: first IOVA %#llx\n", bdf,
+		       (unsigned long long)segs[0].addr);
+	}
+	dt_check(detach(devfd, a.handle) == 0, "pci: detach");
+	close(fd);
+	return dt_failed ? 1 : 0;
+}
+
+static int run_hold(void)
+{
+	struct aisio_dmabuf_attach a;
+	int fd = dt_heap_alloc(4 * DT_PAGE);
+
+	if (fd < 0 || attach(devfd, fd, &a) != 0) {
+		printf("hold: attach failed\n");
+		return 1;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	long abi;
+
+	devfd = open(AISIO_DMABUF_DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (devfd < 0) {
+		printf("# %s: %s (module not loaded)\n", AISIO_DMABUF_DEV_PATH, strerror(errno));
+		return 77;
+	}
+	if (argc == 4 && !strcmp(argv[1], "pci"))
+		return run_pci(argv[2], argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "hold"))
+		return run_hold();
+
+	abi = dt_sysfs_long("abi_version");
+	dt_check(abi == AISIO_DMABUF_ABI_VERSION, "module ABI version %ld", abi);
+	dt_check(dt_attachments() == 0, "no attachments at start");
+	test_exporters();
+	test_get_map_bounds();
+	test_bad_input();
+	test_ownership();
+	test_killed();
+	close(devfd);
+	dt_check(dt_attachments() == 0, "no attachments at the end");
+	printf("# %d failed\n", dt_failed);
+	return dt_failed ? 1 : 0;
+}

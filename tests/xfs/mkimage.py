@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Build an XFS test image and what the kernel and xfsprogs say about it.
+
+  mkimage.py AISIO OUTDIR NAME
+
+Makes OUTDIR/NAME.img with mkfs.xfs, loop-mounts it, populates it for the
+profile NAME, and while mounted records: find's tree (NAME.find), xfs_bmap
+-vp of every non-empty regular file (NAME.bmap), the FIEMAP map from
+'AISIO extents -r' (NAME.fiemap) and a copy of the image with a dirty log
+(NAME-dirty.img, main profile). After unmounting, xfs_db reports the
+on-disk formats reached (NAME.formats) so tests can check that the image
+covers what it should. Results are cached: a stamp holds the hash of this
+script and mkfs version; a lock serialises parallel test runs.
+Exit 77 when this machine cannot build images (not root, no loop, no XFS).
+"""
+import ctypes
+import fcntl
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+FALLOC_FL_KEEP_SIZE = 1
+FALLOC_FL_PUNCH_HOLE = 2
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+
+SMALL_ENV = dict(os.environ, TEST_DIR="1", TEST_DEV="1", QA_CHECK_FS="1")
+
+PROFILES = {
+    # name: (image size, mkfs options)
+    "main": ("512m", ["-b", "size=4096"]),
+    "b1k": ("320m", ["-b", "size=1024", "-n", "size=1024"]),
+    "d64k": ("320m", ["-n", "size=65536", "-i", "nrext64=1"]),
+    "spino": ("64m", ["-i", "sparse=1", "-d", "agcount=1"]),
+}
+
+
+def run(*cmd, env=None, out=None):
+    return subprocess.run(cmd, check=True, env=env, stdout=out or subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+
+
+def punch(fd, off, length):
+    if libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, length) != 0:
+        raise OSError(ctypes.get_errno(), "punch hole")
+
+
+def mkfiles(d, n, namelen, prefix="f"):
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        name = f"{prefix}{i:06d}".ljust(namelen, "x")
+        os.close(os.open(os.path.join(d, name), os.O_CREAT | os.O_WRONLY, 0o644))
+
+
+def fragmented(path, blocks, bs, write_every=0):
+    """fallocate BLOCKS, punch every other block, write some of the rest."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    os.posix_fallocate(fd, 0, blocks * bs)
+    for b in range(1, blocks, 2):
+        punch(fd, b * bs, bs)
+    if write_every:
+        for b in range(0, blocks, 2 * write_every):
+            os.pwrite(fd, b"D" * bs, b * bs)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def big_dir(d, n, bs, spacer_every):
+    """N entries; a spacer file grows between directory blocks so the
+    directory's blocks are not contiguous and its fork becomes a B+tree."""
+    os.makedirs(d, exist_ok=True)
+    sp = os.open(os.path.join(d, ".spacer"), os.O_CREAT | os.O_RDWR, 0o644)
+    for i in range(n):
+        os.close(os.open(os.path.join(d, f"entry-{i:07d}-abcdefgh"), os.O_CREAT | os.O_WRONLY, 0o644))
+        if spacer_every and i % spacer_every == 0:
+            os.posix_fallocate(sp, (i // spacer_every) * bs, bs)
+    os.close(sp)
+
+
+def common(m, bs):
+    os.makedirs(f"{m}/sf")
+    for i in range(3):
+        open(f"{m}/sf/s{i}", "w").write("x" * (i + 1))
+    mkfiles(f"{m}/block", 40, 10)
+    mkfiles(f"{m}/leaf", 400 if bs == 4096 else 120, 20)
+    mkfiles(f"{m}/node", 3000 if bs == 4096 else 1500, 30)
+    fragmented(f"{m}/frag", 2400, bs, write_every=5)
+    with open(f"{m}/data", "wb") as f:
+        f.write(os.urandom(1 << 20))
+    os.link(f"{m}/data", f"{m}/data-link")
+    with open(f"{m}/sparse", "wb") as f:
+        for off in (0, 1 << 20, 100 << 20):
+            f.seek(off)
+            f.write(b"S" * 4096)
+        f.truncate(200 << 20)
+    fd = os.open(f"{m}/unwritten", os.O_CREAT | os.O_RDWR, 0o644)
+    os.posix_fallocate(fd, 0, 1 << 20)
+    os.pwrite(fd, b"U" * 8192, 256 << 10)
+    os.close(fd)
+    open(f"{m}/empty", "w").close()
+    os.symlink("data", f"{m}/sym-short")
+    os.symlink("/" + "long-target/" * 30, f"{m}/sym-long")
+    os.mknod(f"{m}/chr", 0o20644, os.makedev(1, 3))
+    os.mknod(f"{m}/blk", 0o60644, os.makedev(7, 0))
+    os.mkfifo(f"{m}/fifo")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(f"{m}/sock")
+    s.close()
+    p = m
+    for i in range(20):
+        p = f"{p}/d{i}"
+    os.makedirs(p)
+    open(f"{p}/deep", "w").write("deep")
+
+
+def populate(name, m):
+    if name == "main":
+        common(m, 4096)
+        fragmented(f"{m}/frag2", 12000, 4096, write_every=7)
+        big_dir(f"{m}/big", 100000, 4096, 64)
+        subprocess.run(["cp", "--reflink=always", f"{m}/data", f"{m}/reflinked"], check=True)
+    elif name == "b1k":
+        common(m, 1024)
+        big_dir(f"{m}/bigish", 6000, 1024, 16)
+    elif name == "d64k":
+        common(m, 4096)
+        mkfiles(f"{m}/node64k", 12000, 24)
+        big_dir(f"{m}/frag64k", 6000, 4096, 8)
+    elif name == "spino":
+        # Leave only 2-block free holes so whole 8-block inode chunks cannot be
+        # allocated: new inodes then come in sparse chunks.
+        st = os.statvfs(m)
+        fill = f"{m}/fill"
+        fd = os.open(fill, os.O_CREAT | os.O_RDWR, 0o644)
+        blocks = st.f_bavail - 64
+        os.posix_fallocate(fd, 0, blocks * 4096)
+        for b in range(0, blocks - 16, 16):
+            punch(fd, b * 4096, 2 * 4096)
+        os.fsync(fd)
+        os.close(fd)
+        mkfiles(f"{m}/files", 300, 12)
+
+
+def record(aisio, m, out, name):
+    with open(f"{out}/{name}.find.tmp", "w") as f:
+        run("find", m, "-printf", "/%P\\n", out=f)
+    files = subprocess.run(["find", m, "-type", "f", "!", "-empty"], check=True,
+                           capture_output=True, text=True).stdout.split("\n")
+    with open(f"{out}/{name}.bmap.tmp", "w") as f:
+        for p in sorted(x for x in files if x):
+            f.write(f"FILE /{os.path.relpath(p, m)}\n")
+            f.flush()
+            run("xfs_io", "-r", "-c", "bmap -vp", p, out=f)
+    with open(f"{out}/{name}.fiemap.tmp", "w") as f:
+        run(aisio, "extents", "-r", m, out=f)
+
+
+def formats(img, paths):
+    lines = []
+    for p in paths:
+        r = subprocess.run(["xfs_db", "-r", "-c", f"path {p}", "-c", "print core.format",
+                            "-c", "print u3.bmbt.level", img], capture_output=True, text=True)
+        lines.append(f"{p} {' '.join(r.stdout.split())}")
+    for ag in range(4):
+        r = subprocess.run(["xfs_db", "-r", "-c", f"agi {ag}", "-c", "print level", img],
+                           capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip():
+            lines.append(f"agi{ag} {r.stdout.strip()}")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    aisio, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
+    if os.geteuid() != 0 or not shutil.which("mkfs.xfs") or not os.path.exists("/dev/loop-control"):
+        print("skip: needs root, xfsprogs and loop devices")
+        return 77
+    if "xfs" not in open("/proc/filesystems").read():
+        subprocess.run(["modprobe", "xfs"], capture_output=True)
+        if "xfs" not in open("/proc/filesystems").read():
+            print("skip: kernel without XFS")
+            return 77
+    os.makedirs(out, exist_ok=True)
+    h = hashlib.sha256(open(__file__, "rb").read())
+    h.update(subprocess.run(["mkfs.xfs", "-V"], capture_output=True, text=True).stdout.encode())
+    stamp = h.hexdigest()
+    lock = open(f"{out}/{name}.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        if open(f"{out}/{name}.stamp").read() == stamp:
+            return 0
+    except FileNotFoundError:
+        pass
+    size, opts = PROFILES[name]
+    img = f"{out}/{name}.img"
+    for suffix in (".stamp", ".img", "-dirty.img"):
+        if os.path.exists(f"{out}/{name}{suffix}"):
+            os.unlink(f"{out}/{name}{suffix}")
+    with open(img, "wb") as f:
+        f.truncate(int(size[:-1]) << 20)
+    run("mkfs.xfs", "-q", "-f", *opts, img, env=SMALL_ENV)
+    m = tempfile.mkdtemp(prefix=f"aisio-xfs-{name}-")
+    run("mount", "-o", "loop", img, m)
+    try:
+        populate(name, m)
+        run("sync")
+        record(os.path.abspath(aisio), m, out, name)
+        if name == "main":
+            shutil.copyfile(img, f"{out}/{name}-dirty.img")
+    finally:
+        subprocess.run(["umount", m], check=False)
+        os.rmdir(m)
+    for k in ("find", "bmap", "fiemap"):
+        os.replace(f"{out}/{name}.{k}.tmp", f"{out}/{name}.{k}")
+    with open(f"{out}/{name}.formats", "w") as f:
+        f.write(formats(img, ["/sf", "/block", "/leaf", "/node", "/big", "/bigish", "/frag",
+                              "/frag2", "/node64k", "/frag64k", "/files"]))
+    open(f"{out}/{name}.stamp", "w").write(stamp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio perf cuda-run: GPU threads submit NVMe commands to device-model
+ * controllers and reap their own completions (matched by CID), each thread
+ * resubmitting as soon as its command completes. Lists of values for
+ * --nqueues, --qdepth and --iosize run every combination (a sweep) on the
+ * same controllers; --probe measures the GPU's posting and PCIe read rates
+ * that bound the submission path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include <aisio/aisio.h>
+
+#include "perf_cuda.h"
+#include "perf_cuda_host.h"
+
+#define MAXV 16
+
+struct run_opts {
+	int gpu;
+	uint64_t nq[MAXV], qd[MAXV], ios[MAXV];
+	int nnq, nqd, nios;
+	int ctrls;
+	uint32_t per_thread;
+	uint32_t ctrl_threads;
+	uint32_t block;
+	int block_db;
+	uint32_t poll_ns;
+	double runtime;
+	uint32_t timeout_ms;
+	int pattern; /* 0 randread 1 read 2 randwrite 3 write */
+	int json;
+	int probe;
+	uint64_t seed;
+	char **uris;
+	int nuris;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aisio perf cuda-run [OPTIONS] [URI...]\n\n"
+		"GPU threads submit commands to device-model controllers (default URI\n"
+		"emu:1G,null: a null namespace that moves no data) and reap their own\n"
+		"completions; each thread resubmits as soon as its command completes.\n"
+		"--nqueues, --qdepth and --iosize take lists (e.g. 1,8,64): every\n"
+		"combination runs, one table row each.\n\n"
+		"  --gpu N             GPU index (default 0)\n"
+		"  --ctrls N           controllers (default: one per URI; URIs are reused)\n"
+		"  --nqueues LIST      GPU queue pairs in all, spread over the controllers (default 16)\n"
+		"  --qdepth LIST       commands in flight per queue (default 32)\n"
+		"  --iosize LIST       bytes per command (default 512)\n"
+		"  --per-thread N      commands in flight per GPU thread, 1..%d (default 1);\n"
+		"                      GPU threads = nqueues * qdepth / N\n"
+		"  --iopattern P       randread|read|randwrite|write (default randread)\n"
+		"  --runtime SECONDS   per combination (default 2)\n"
+		"  --ctrl-threads N    polling threads per controller (default: from the URI, 1)\n"
+		"  --block-db          one doorbell per thread block instead of per warp\n"
+		"  --block N           threads per block (default 128)\n"
+		"  --poll-ns N         GPU back-off after an empty completion poll (default 0)\n"
+		"  --timeout-ms N      per-command timeout in GPU time (default 5000)\n"
+		"  --probe             also measure the GPU's posting and PCIe read rates\n"
+		"  --json              one JSON object per combination\n",
+		PC_MAX_PER_THREAD);
+}
+
+static int parse(struct run_opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "gpu", required_argument, 0, 'g' },      { "ctrls", required_argument, 0, 'c' },
+		{ "nqueues", required_argument, 0, 'n' },  { "qdepth", required_argument, 0, 'q' },
+		{ "iosize", required_argument, 0, 's' },   { "per-thread", required_argument, 0, 'k' },
+		{ "iopattern", required_argument, 0, 'p' }, { "runtime", required_argument, 0, 't' },
+		{ "ctrl-threads", required_argument, 0, 'T' }, { "block-db", no_argument, 0, 'B' },
+		{ "block", required_argument, 0, 'b' },    { "poll-ns", required_argument, 0, 'P' },
+		{ "timeout-ms", required_argument, 0, 'o' }, { "probe", no_argument, 0, 'R' },
+		{ "json", no_argument, 0, 'j' },           { "seed", required_argument, 0, 'S' },
+		{ "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->nq[0] = 16;
+	o->nnq = 1;
+	o->qd[0] = 32;
+	o->nqd = 1;
+	o->ios[0] = 512;
+	o->nios = 1;
+	o->per_thread = 1;
+	o->block = 128;
+	o->runtime = 2;
+	o->timeout_ms = 5000;
+	o->seed = 0x5eed;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'g': o->gpu = atoi(optarg); break;
+		case 'c': o->ctrls = atoi(optarg); break;
+		case 'n': if ((o->nnq = pc_parse_list("--nqueues", optarg, o->nq, MAXV)) < 0) return -1; break;
+		case 'q': if ((o->nqd = pc_parse_list("--qdepth", optarg, o->qd, MAXV)) < 0) return -1; break;
+		case 's': if ((o->nios = pc_parse_list("--iosize", optarg, o->ios, MAXV)) < 0) return -1; break;
+		case 'k': o->per_thread = (uint32_t)atoi(optarg); break;
+		case 'p':
+			if (!strcmp(optarg, "randread")) o->pattern = 0;
+			else if (!strcmp(optarg, "read")) o->pattern = 1;
+			else if (!strcmp(optarg, "randwrite")) o->pattern = 2;
+			else if (!strcmp(optarg, "write")) o->pattern = 3;
+			else {
+				fprintf(stderr, "--iopattern: '%s' is not randread, read, randwrite or write\n", optarg);
+				return -1;
+			}
+			break;
+		case 't': o->runtime = atof(optarg); break;
+		case 'T': o->ctrl_threads = (uint32_t)atoi(optarg); break;
+		case 'B': o->block_db = 1; break;
+		case 'b': o->block = (uint32_t)atoi(optarg); break;
+		case 'P': o->poll_ns = (uint32_t)atoi(optarg); break;
+		case 'o': o->timeout_ms = (uint32_t)atoi(optarg); break;
+		case 'R': o->probe = 1; break;
+		case 'j': o->json = 1; break;
+		case 'S': o->seed = strtoull(optarg, NULL, 0); break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
+		}
+	}
+	if (o->per_thread < 1 || o->per_thread > PC_MAX_PER_THREAD) {
+		fprintf(stderr, "--per-thread: 1..%d\n", PC_MAX_PER_THREAD);
+		return -1;
+	}
+	if (o->runtime <= 0 || o->block < 32 || o->block > 1024 || o->block % 32) {
+		fprintf(stderr, "--runtime must be positive and --block a multiple of 32 up to 1024\n");
+		return -1;
+	}
+	o->uris = argv + optind;
+	o->nuris = argc - optind;
+	if (!o->ctrls)
+		o->ctrls = o->nuris ? o->nuris : 1;
+	return 0;
+}
+
+static uint64_t vmax(const uint64_t *v, int n)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/* One combination: queues, PRP table, kernel, results. */
+struct combo_res {
+	double iops, mibs, lat_avg_us, lat_max_us, elapsed, model_iops;
+	uint64_t ios, errors, timeouts, threads;
+	uint32_t first_status;
+	uint64_t sq_db, cq_db, reaps, empty;
+};
+
+static int run_combo(const struct run_opts *o, struct pc_ctrl *ctrls, uint32_t nq, uint32_t qd, uint32_t iosize,
+		     const struct aisio_mem_region *buf, uint64_t *lists_host, size_t lists_pages,
+		     struct combo_res *out)
+{
+	const uint32_t k = o->per_thread;
+	const uint32_t tpq = qd / k;
+	const uint64_t nthreads = (uint64_t)nq * tpq;
+	const uint64_t ncids = (uint64_t)nq * qd;
+	struct aisio_gpu_qp **qps = calloc(nq, sizeof(*qps));
+	struct aisio_cuda_qp **qps_host = calloc(nq, sizeof(*qps_host));
+	uint64_t *prp_host = calloc(ncids * 2, sizeof(uint64_t));
+	struct pc_thread_res *res_host = calloc(nthreads, sizeof(*res_host));
+	struct aisio_cuda_qp **qps_dev = NULL;
+	uint64_t *prp_dev = NULL;
+	struct pc_thread_res *res_dev = NULL;
+	struct pc_params p;
+	char err[256];
+	int rc = -1;
+	uint32_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!qps || !qps_host || !prp_host || !res_host) {
+		fprintf(stderr, "out of memory\n");
+		goto out;
+	}
+	if (qd % k) {
+		fprintf(stderr, "--qdepth %u is not a multiple of --per-thread %u\n", qd, k);
+		goto out;
+	}
+	if (o->block_db && tpq % o->block) {
+		fprintf(stderr, "--block-db: threads per queue (%u) must be a multiple of --block (%u)\n", tpq, o->block);
+		goto out;
+	}
+	for (i = 0; i < nq; i++) {
+		if (aisio_gpu_qp_create(ctrls[i % o->ctrls].nc, o->gpu, qd + 1, qd, &qps[i])) {
+			fprintf(stderr, "GPU queue %u on controller %d: %s\n", i, (int)(i % o->ctrls), aisio_errmsg());
+			goto out;
+		}
+		qps_host[i] = aisio_gpu_qp_dev(qps[i]);
+	}
+	/* A buffer per CID; wrap when the GPU region is smaller (data is not checked here). */
+	size_t slots = buf->len / iosize;
+	for (uint64_t c = 0; c < ncids; c++) {
+		uint64_t s = c % slots;
+		uint64_t *list = lists_host ? lists_host + (c % lists_pages) * 512 : NULL;
+		if (pc_prp(buf, buf->va + s * iosize, iosize, ctrls[0].page_size, list, &prp_host[2 * c],
+			   &prp_host[2 * c + 1])) {
+			fprintf(stderr, "cannot build PRPs for %u bytes\n", iosize);
+			goto out;
+		}
+	}
+	if (cudaMalloc((void **)&qps_dev, nq * sizeof(*qps_dev)) != cudaSuccess ||
+	    cudaMalloc((void **)&prp_dev, ncids * 2 * sizeof(uint64_t)) != cudaSuccess ||
+	    cudaMalloc((void **)&res_dev, nthreads * sizeof(*res_dev)) != cudaSuccess) {
+		fprintf(stderr, "out of GPU memory for %llu threads\n", (unsigned long long)nthreads);
+		goto out;
+	}
+	cudaMemcpy(qps_dev, qps_host, nq * sizeof(*qps_dev), cudaMemcpyHostToDevice);
+	cudaMemcpy(prp_dev, prp_host, ncids * 2 * sizeof(uint64_t), cudaMemcpyHostToDevice);
+	cudaMemset(res_dev, 0, nthreads * sizeof(*res_dev));
+
+	memset(&p, 0, sizeof(p));
+	p.qps = qps_dev;
+	p.nq = nq;
+	p.tpq = tpq;
+	p.per_thread = k;
+	p.mode = PC_MODE_TIMED;
+	p.opc = (o->pattern >= 2) ? AISIO_NVME_NVM_WRITE : AISIO_NVME_NVM_READ;
+	p.random = !(o->pattern & 1);
+	p.nsid = ctrls[0].nsid;
+	p.nlb = iosize >> ctrls[0].lba_shift;
+	p.nslots = ctrls[0].nlbas / p.nlb;
+	p.seed = o->seed;
+	p.runtime_ns = (uint64_t)(o->runtime * 1e9);
+	p.timeout_ns = (uint64_t)o->timeout_ms * 1000000ull;
+	p.poll_ns = o->poll_ns;
+	p.block_db = (uint32_t)o->block_db;
+	p.prp = prp_dev;
+	if (!p.nlb || (iosize & ((1u << ctrls[0].lba_shift) - 1))) {
+		fprintf(stderr, "--iosize %u is not a multiple of the LBA size %u\n", iosize, 1u << ctrls[0].lba_shift);
+		goto out;
+	}
+
+	uint64_t m0 = pc_ctrls_io_cmds(ctrls, o->ctrls);
+	double el = 0;
+	if (pc_launch(&p, o->block, res_dev, &el, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o->ctrls);
+	cudaMemcpy(res_host, res_dev, nthreads * sizeof(*res_dev), cudaMemcpyDeviceToHost);
+	uint64_t lat_sum = 0, lat_max = 0;
+	for (uint64_t t = 0; t < nthreads; t++) {
+		out->ios += res_host[t].ios;
+		out->errors += res_host[t].errors;
+		out->timeouts += res_host[t].timeouts;
+		lat_sum += res_host[t].lat_sum_ns;
+		if (res_host[t].lat_max_ns > lat_max)
+			lat_max = res_host[t].lat_max_ns;
+		if (res_host[t].errors && !out->first_status)
+			out->first_status = res_host[t].first_status;
+	}
+	for (i = 0; i < nq; i++) {
+		struct aisio_cuda_qp s;
+		if (!aisio_gpu_qp_snapshot(qps[i], &s)) {
+			out->sq_db += s.n_sq_db;
+			out->cq_db += s.n_cq_db;
+			out->reaps += s.n_reaps;
+			out->empty += s.n_empty;
+		}
+	}
+	out->threads = nthreads;
+	out->elapsed = el;
+	out->iops = el > 0 ? out->ios / el : 0;
+	out->mibs = out->iops * iosize / 1048576.0;
+	out->lat_avg_us = out->ios ? lat_sum / 1000.0 / out->ios : 0;
+	out->lat_max_us = lat_max / 1000.0;
+	out->model_iops = el > 0 ? (m1 - m0) / el : 0;
+	rc = (out->errors || out->timeouts) ? 1 : 0;
+out:
+	cudaFree(qps_dev);
+	cudaFree(prp_dev);
+	cudaFree(res_dev);
+	if (qps)
+		for (i = 0; i < nq; i++)
+			aisio_gpu_qp_delete(qps[i]);
+	free(qps);
+	free(qps_host);
+	free(prp_host);
+	free(res_host);
+	return rc;
+}
+
+static void probes(const struct run_opts *o)
+{
+	void *host = NULL, *dev = NULL, *dbh = NULL, *dbd = NULL;
+	const size_t ring = (size_t)64 << 20;
+	static const uint32_t threads[] = { 1024, 4096, 16384 };
+	static const uint32_t warps[] = { 32, 128, 512, 2048 };
+	char err[256];
+	double rate;
+
+	if (aisio_gpu_host_alloc(ring, &host, &dev) || aisio_gpu_host_alloc(1 << 20, &dbh, &dbd)) {
+		fprintf(stderr, "probe: %s\n", aisio_errmsg());
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		if (pc_probe_post(dev, ring, dbd, threads[i], 500, &rate, err, sizeof(err))) {
+			fprintf(stderr, "probe: %s\n", err);
+			goto out;
+		}
+		if (o->json)
+			printf("{\"probe\":\"post\",\"gpu_threads\":%u,\"entries_per_s\":%.0f,\"gb_per_s\":%.2f}\n",
+			       threads[i], rate, rate * 64 / 1e9);
+		else
+			printf("probe post: %6u GPU threads write 64-byte SQEs + a doorbell per warp into pinned host "
+			       "memory: %7.2f M entries/s (%.2f GB/s)\n",
+			       threads[i], rate / 1e6, rate * 64 / 1e9);
+	}
+	for (size_t i = 0; i < sizeof(warps) / sizeof(warps[0]); i++) {
+		if (pc_probe_read(dev, ring, warps[i], 500, &rate, err, sizeof(err))) {
+			fprintf(stderr, "probe: %s\n", err);
+			goto out;
+		}
+		if (o->json)
+			printf("{\"probe\":\"read\",\"warps\":%u,\"reads_per_s\":%.0f,\"gb_per_s\":%.2f}\n", warps[i],
+			       rate, rate * 512 / 1e9);
+		else
+			printf("probe read: %6u warps each read 512 bytes (32 CQEs) of pinned host memory: %7.2f M "
+			       "reads/s (%.2f GB/s, %.0f M CQEs/s if all were new)\n",
+			       warps[i], rate / 1e6, rate * 512 / 1e9, rate * 32 / 1e6);
+	}
+out:
+	aisio_gpu_host_free(host);
+	aisio_gpu_host_free(dbh);
+}
+
+int aisio_perf_cuda_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct pc_ctrl *ctrls = NULL;
+	struct aisio_mem_region *buf = NULL;
+	uint64_t *lists_host = NULL;
+	void *lists_dev = NULL;
+	size_t lists_pages = 0;
+	int n, rc, failed = 0;
+
+	rc = parse(&o, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (aisio_gpu_select(o.gpu)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		return 1;
+	}
+	if (o.probe)
+		probes(&o);
+
+	uint32_t maxq = (uint32_t)vmax(o.nq, o.nnq);
+	uint32_t maxd = (uint32_t)vmax(o.qd, o.nqd);
+	uint32_t maxio = (uint32_t)vmax(o.ios, o.nios);
+	struct pc_ctrl_cfg cfg = {
+		.queues = (maxq + (uint32_t)o.ctrls - 1) / (uint32_t)o.ctrls,
+		.depth = maxd + 1,
+		.threads = o.ctrl_threads,
+	};
+	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
+	if (!ctrls || pc_ctrls_open(o.uris, o.nuris, o.ctrls, &cfg, ctrls)) {
+		free(ctrls);
+		return 1;
+	}
+	/* Data buffers in GPU memory: one per CID, at most 1 GiB in all. */
+	size_t buf_len = (size_t)maxq * maxd * maxio;
+	if (buf_len > ((size_t)1 << 30))
+		buf_len = (size_t)1 << 30;
+	if (aisio_gpu_region_alloc(o.gpu, buf_len, &buf)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		rc = 1;
+		goto out;
+	}
+	if (maxio > 2 * ctrls[0].page_size) {
+		lists_pages = (size_t)maxq * maxd;
+		if (lists_pages > 65536)
+			lists_pages = 65536;
+		if (aisio_gpu_host_alloc(lists_pages * 4096, (void **)&lists_host, &lists_dev)) {
+			fprintf(stderr, "aisio perf cuda-run: PRP lists: %s\n", aisio_errmsg());
+			rc = 1;
+			goto out;
+		}
+	}
+	if (!o.json) {
+		printf("GPU %d: %s; %d controller(s) of '%s'; pattern %s; %u command(s) in flight per thread%s\n",
+		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nuris ? o.uris[0] : "emu:1G,null",
+		       (const char *[]){ "randread", "read", "randwrite", "write" }[o.pattern], o.per_thread,
+		       o.block_db ? "; doorbell per block" : "; doorbell per warp");
+		printf("%6s %6s %8s %7s %10s %10s %9s %9s %8s %8s %8s %7s\n", "queues", "qdepth", "threads", "iosize",
+		       "IOPS", "MiB/s", "lat_avg", "lat_max", "errors", "io/sqdb", "io/reap", "empty%");
+	}
+	for (int a = 0; a < o.nnq; a++)
+		for (int b = 0; b < o.nqd; b++)
+			for (int c = 0; c < o.nios; c++) {
+				struct combo_res r;
+				n = run_combo(&o, ctrls, (uint32_t)o.nq[a], (uint32_t)o.qd[b], (uint32_t)o.ios[c], buf,
+					      lists_host, lists_pages, &r);
+				if (n < 0) {
+					rc = 1;
+					goto out;
+				}
+				failed |= n;
+				if (o.json)
+					printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,"
+					       "\"per_thread\":%u,\"iosize\":%u,\"block_db\":%d,\"ios\":%llu,\"elapsed_s\":%.4f,"
+					       "\"iops\":%.0f,\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"lat_max_us\":%.1f,"
+					       "\"errors\":%llu,\"timeouts\":%llu,\"first_status\":%u,\"sq_db\":%llu,"
+					       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f}\n",
+					       aisio_gpu_name(o.gpu), o.ctrls, (uint32_t)o.nq[a], (uint32_t)o.qd[b],
+					       (unsigned long long)r.threads, o.per_thread, (uint32_t)o.ios[c], o.block_db,
+					       (unsigned long long)r.ios, r.elapsed, r.iops, r.mibs, r.lat_avg_us,
+					       r.lat_max_us, (unsigned long long)r.errors, (unsigned long long)r.timeouts,
+					       r.first_status, (unsigned long long)r.sq_db, (unsigned long long)r.cq_db,
+					       (unsigned long long)r.reaps, (unsigned long long)r.empty, r.model_iops);
+				else
+					printf("%6u %6u %8llu %7u %9.2fM %10.1f %7.1fus %7.0fus %8llu %8.1f %8.1f %6.1f%%\n",
+					       (uint32_t)o.nq[a], (uint32_t)o.qd[b], (unsigned long long)r.threads,
+					       (uint32_t)o.ios[c], r.iops / 1e6, r.mibs, r.lat_avg_us, r.lat_max_us,
+					       (unsigned long long)(r.errors + r.timeouts),
+					       r.sq_db ? (double)r.ios / r.sq_db : 0, r.reaps ? (double)r.ios / r.reaps : 0,
+					       r.reaps ? 100.0 * r.empty / r.reaps : 0);
+				fflush(stdout);
+			}
+	rc = failed ? 1 : 0;
+out:
+	aisio_gpu_host_free(lists_host);
+	aisio_mem_region_release(buf);
+	pc_ctrls_close(ctrls, o.ctrls);
+	free(ctrls);
+	return rc;
+}
