@@ -172,7 +172,7 @@ cmdline+=" aisio.results=$results aisio.hugepages=$hugepages"
 [ -n "$modules" ] && cmdline+=" aisio.modules=$modules"
 cmdline+="$append"
 
-qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -accel tcg,thread=multi -cpu qemu64
+qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -accel tcg,thread=single -cpu qemu64
 	-device intel-iommu,intremap=on,caching-mode=on
 	-m "$mem" -smp "$smp" -no-reboot -nic none
 	-kernel "$cache/vmlinuz" -initrd "$cache/initrd.cpio.gz" -append "$cmdline"

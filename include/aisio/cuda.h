@@ -13,8 +13,8 @@
  * one command per CID is in flight, and a queue has at most depth - 1 CIDs,
  * so a queue can never overflow and SQ slots need no separate credit.
  *
- *  - Submission is per thread and collective over whichever lanes of a warp
- *    are converged at the call (__activemask()): one atomic reserves
+ *  - Submission is per thread and collective over the lanes of a warp that
+ *    are converged at the call and use the same queue: one atomic reserves
  *    contiguous SQ slots for the warp, the SQEs are written with 16-byte
  *    stores that the warp coalesces into contiguous lines, and one doorbell
  *    write covers the warp (aisio_cuda_submit) or the whole block
@@ -204,12 +204,12 @@ AISIO_CUDA_FN void aisio_cuda_sq_write(struct aisio_cuda_qp *q, uint64_t base, c
 	const unsigned n = (unsigned)__popc(mask);
 	const unsigned nact = (unsigned)__popc(active);
 	const unsigned pos = (unsigned)__popc(active & ((1u << lane) - 1));
-	const uint4 *src = (const uint4 *)cmd;
+	const uint32_t *src = (const uint32_t *)cmd; /* an SQE is only 8-byte aligned */
 	uint4 part[4];
 	const uint32_t depth = q->depth;
 
 	for (int k = 0; k < 4; k++)
-		part[k] = src[k];
+		part[k] = make_uint4(src[4 * k], src[4 * k + 1], src[4 * k + 2], src[4 * k + 3]);
 	for (unsigned first = 0; first < 4 * n; first += nact) {
 		const unsigned c = first + pos; /* 16-byte piece this lane stores */
 		const unsigned rank = c / 4;

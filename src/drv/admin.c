@@ -107,10 +107,8 @@ int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void
 			return aisio_err(err, "%s: admin %s: cannot describe a %zu-byte buffer: %s",
 					 c->f->name, opc, len, why);
 		}
-	} else {
-		cmd->dptr.prp.prp1 = 0;
-		cmd->dptr.prp.prp2 = 0;
 	}
+	/* Without data the caller's PRP1 stays: Create I/O SQ/CQ carry the queue address there. */
 	err = admin_post(c, cmd);
 	if (err)
 		return err;

@@ -34,7 +34,7 @@ struct aisio_nvme_ctrl_opts {
 };
 
 /* Driver limit when the controller reports no MDTS. */
-#define AISIO_NVME_DRV_MAX_XFER (2u << 20)
+#define AISIO_NVME_DRV_MAX_XFER (4u << 20)
 
 /* ---- Controller ----------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
  * The runtime is linked statically and loads the driver (libcuda.so.1) at
  * the first call, so aisio starts on machines without one and says so.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,13 @@ int aisio_gpu_count(int *n)
 	cudaError_t e = cudaGetDeviceCount(&count);
 
 	*n = 0;
+	if (e == cudaErrorInsufficientDriver) {
+		void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+		if (!h)
+			return aisio_err(-ENODEV, "no usable GPU: the NVIDIA driver library (libcuda.so.1) is not "
+						  "installed on this machine; the GPU paths need an NVIDIA GPU and its driver");
+		dlclose(h);
+	}
 	if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice)
 		return aisio_err(-ENODEV, "no usable GPU: %s (CUDA error %d); the GPU paths need an NVIDIA GPU and its driver",
 				 cudaGetErrorString(e), (int)e);
@@ -72,6 +80,13 @@ int aisio_gpu_select(int gpu)
 	cudaError_t e = cudaSetDevice(gpu);
 	if (e != cudaSuccess)
 		return aisio_gpu_cuda_err(e, "cannot select the GPU");
+	/*
+	 * Host threads that wait for the GPU sleep instead of spinning: on a
+	 * GPU host the cores belong to the device model's controller threads.
+	 * Fails harmlessly once the context exists.
+	 */
+	if (cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync) != cudaSuccess)
+		cudaGetLastError();
 	return 0;
 }
 

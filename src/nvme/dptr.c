@@ -129,43 +129,62 @@ prp_build_list(struct aisio_nvme_sqe *cmd, const struct aisio_mem_region *r, con
 	return 0;
 }
 
-int aisio_nvme_prp_build(struct aisio_nvme_sqe *cmd, const struct aisio_mem_region *r,
-			 const void *buf, size_t len, unsigned page_shift, size_t max_xfer,
-			 const struct aisio_nvme_list_mem *lists)
+/* Cold: say which argument check of aisio_nvme_prp_build() failed. */
+static int __attribute__((noinline, cold))
+prp_bad_args(const struct aisio_mem_region *r, const void *buf, size_t len, unsigned page_shift,
+	     size_t max_xfer)
 {
-	const uint8_t *p = buf;
-	size_t ps = (size_t)1 << page_shift;
-	uint64_t prp1, prp2 = 0;
-	size_t first;
-
-	if (unlikely(!r || !len || !aisio_mem_contains(r, buf, len)))
+	if (!r || !len || !aisio_mem_contains(r, buf, len))
 		return bad_buffer(r, buf, len);
-	if (unlikely(max_xfer && len > max_xfer))
+	if (max_xfer && len > max_xfer)
 		return too_big(len, max_xfer);
-	if (unlikely(r->chunk_shift < page_shift))
-		return aisio_err(-EINVAL,
-				 "data pointer: region '%s' translates %u-byte chunks, "
-				 "smaller than the %zu-byte controller page",
-				 r->name ? r->name : "?", 1u << r->chunk_shift, ps);
-	prp1 = aisio_mem_bus(r, p);
+	return aisio_err(-EINVAL,
+			 "data pointer: region '%s' translates %u-byte chunks, "
+			 "smaller than the %zu-byte controller page",
+			 r->name ? r->name : "?", 1u << r->chunk_shift, (size_t)1 << page_shift);
+}
+
+int aisio_nvme_prp_build_full(struct aisio_nvme_sqe *cmd, const struct aisio_mem_region *r,
+			      const void *buf, size_t len, unsigned page_shift, size_t max_xfer,
+			      const struct aisio_nvme_list_mem *lists)
+{
+	size_t off, cmask, pmask, first, off2;
+	uint64_t prp1, prp2;
+	unsigned cs;
+
+	if (unlikely(!r))
+		return prp_bad_args(r, buf, len, page_shift, max_xfer);
+	off = (size_t)((const uint8_t *)buf - r->va);
+	cs = r->chunk_shift;
+	/*
+	 * All argument checks in few branches: len - 1 wraps when len is 0,
+	 * and max_xfer - 1 wraps when there is no limit.
+	 */
+	if (unlikely(off >= r->len || len - 1 >= r->len - off || len - 1 >= max_xfer - 1 ||
+		     cs < page_shift))
+		return prp_bad_args(r, buf, len, page_shift, max_xfer);
+	cmask = ((size_t)1 << cs) - 1;
+	pmask = ((size_t)1 << page_shift) - 1;
+	prp1 = r->bus[off >> cs] + (off & cmask);
 	if (unlikely(prp1 & 3))
 		return misaligned(prp1, "buffer", "dword");
 	cmd->flags = (uint8_t)((cmd->flags & ~AISIO_NVME_PSDT_MASK) | AISIO_NVME_PSDT_PRP);
 	cmd->dptr.prp.prp1 = aisio_cpu_to_le64(prp1);
 	/* Bytes up to the end of the first page: PRP1 may start mid-page. */
-	first = ps - (prp1 & (ps - 1));
+	first = pmask + 1 - (prp1 & pmask);
 	if (likely(len <= first)) {
 		cmd->dptr.prp.prp2 = 0;
 		return 0;
 	}
-	if (likely(len - first <= ps)) {
-		prp2 = aisio_mem_bus(r, p + first);
-		if (unlikely(prp2 & (ps - 1)))
+	if (likely(len - first <= pmask + 1)) {
+		off2 = off + first;
+		prp2 = r->bus[off2 >> cs] + (off2 & cmask);
+		if (unlikely(prp2 & pmask))
 			return misaligned(prp2, "second page", "page");
 		cmd->dptr.prp.prp2 = aisio_cpu_to_le64(prp2);
 		return 0;
 	}
-	return prp_build_list(cmd, r, p + first, len - first, page_shift, lists);
+	return prp_build_list(cmd, r, (const uint8_t *)buf + first, len - first, page_shift, lists);
 }
 
 /* Length of the bus-contiguous run at @p (at most @rem bytes); its address in *@bus. */

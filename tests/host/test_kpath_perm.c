@@ -7,6 +7,7 @@
  * to user nobody (65534).
  */
 #include <errno.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 

@@ -7,6 +7,7 @@
 #ifndef AISIO_TESTS_MODEL_EMU_T_H
 #define AISIO_TESTS_MODEL_EMU_T_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
 #ifndef AISIO_TESTS_UNIT_T_H
 #define AISIO_TESTS_UNIT_T_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 

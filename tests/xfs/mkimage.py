@@ -7,7 +7,7 @@ Makes OUTDIR/NAME.img with mkfs.xfs, loop-mounts it, populates it for the
 profile NAME, and while mounted records: find's tree (NAME.find), xfs_bmap
 -vp of every non-empty regular file (NAME.bmap), the FIEMAP map from
 'AISIO extents -r' (NAME.fiemap) and a copy of the image with a dirty log
-(NAME-dirty.img, main profile). After unmounting, xfs_db reports the
+(NAME-dirty.img, small profile). After unmounting, xfs_db reports the
 on-disk formats reached (NAME.formats) so tests can check that the image
 covers what it should. Results are cached: a stamp holds the hash of this
 script and mkfs version; a lock serialises parallel test runs.
@@ -17,6 +17,7 @@ import ctypes
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,10 +34,36 @@ SMALL_ENV = dict(os.environ, TEST_DIR="1", TEST_DEV="1", QA_CHECK_FS="1")
 PROFILES = {
     # name: (image size, mkfs options)
     "main": ("512m", ["-b", "size=4096"]),
-    "b1k": ("320m", ["-b", "size=1024", "-n", "size=1024"]),
+    "small": ("64m", []),
+    # mkfs.xfs 6.1 refuses -n size=1024; the superblock is patched to 1 KiB
+    # directory blocks right after mkfs (see patch_dirblklog), which the kernel accepts.
+    "b1k": ("320m", ["-b", "size=1024"]),
     "d64k": ("320m", ["-n", "size=65536", "-i", "nrext64=1"]),
-    "spino": ("64m", ["-i", "sparse=1", "-d", "agcount=1"]),
+    "spino": ("64m", ["-i", "sparse=1", "-d", "agcount=1", "-m", "reflink=0,finobt=0,rmapbt=0"]),
 }
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+def patch_dirblklog(img, dirblklog):
+    """Set sb_dirblklog of a fresh file system and re-seal the superblock CRC."""
+    with open(img, "r+b") as f:
+        sb = bytearray(f.read(512))
+        sectsize = int.from_bytes(sb[102:104], "big")
+        f.seek(0)
+        sb = bytearray(f.read(sectsize))
+        sb[192] = dirblklog
+        sb[224:228] = b"\0\0\0\0"
+        sb[224:228] = crc32c(sb).to_bytes(4, "little")
+        f.seek(0)
+        f.write(sb)
 
 
 def run(*cmd, env=None, out=None):
@@ -69,13 +96,14 @@ def fragmented(path, blocks, bs, write_every=0):
     os.close(fd)
 
 
-def big_dir(d, n, bs, spacer_every):
+def big_dir(d, n, bs, spacer_every, namelen=0):
     """N entries; a spacer file grows between directory blocks so the
     directory's blocks are not contiguous and its fork becomes a B+tree."""
     os.makedirs(d, exist_ok=True)
     sp = os.open(os.path.join(d, ".spacer"), os.O_CREAT | os.O_RDWR, 0o644)
     for i in range(n):
-        os.close(os.open(os.path.join(d, f"entry-{i:07d}-abcdefgh"), os.O_CREAT | os.O_WRONLY, 0o644))
+        name = f"entry-{i:07d}-abcdefgh".ljust(namelen, "y")
+        os.close(os.open(os.path.join(d, name), os.O_CREAT | os.O_WRONLY, 0o644))
         if spacer_every and i % spacer_every == 0:
             os.posix_fallocate(sp, (i // spacer_every) * bs, bs)
     os.close(sp)
@@ -123,23 +151,46 @@ def populate(name, m):
         fragmented(f"{m}/frag2", 12000, 4096, write_every=7)
         big_dir(f"{m}/big", 100000, 4096, 64)
         subprocess.run(["cp", "--reflink=always", f"{m}/data", f"{m}/reflinked"], check=True)
+    elif name == "small":
+        os.makedirs(f"{m}/sf")
+        open(f"{m}/sf/a", "w").write("a")
+        mkfiles(f"{m}/block", 30, 10)
+        mkfiles(f"{m}/leaf", 300, 20)
+        fragmented(f"{m}/frag", 1200, 4096, write_every=9)
+        with open(f"{m}/data", "wb") as f:
+            f.write(os.urandom(256 << 10))
+        os.symlink("data", f"{m}/sym")
+        os.mkfifo(f"{m}/fifo")
     elif name == "b1k":
         common(m, 1024)
         big_dir(f"{m}/bigish", 6000, 1024, 16)
     elif name == "d64k":
         common(m, 4096)
         mkfiles(f"{m}/node64k", 12000, 24)
-        big_dir(f"{m}/frag64k", 6000, 4096, 8)
+        big_dir(f"{m}/frag64k", 8000, 4096, 100, namelen=200)
     elif name == "spino":
-        # Leave only 2-block free holes so whole 8-block inode chunks cannot be
-        # allocated: new inodes then come in sparse chunks.
-        st = os.statvfs(m)
+        # Fragment all free space so whole inode chunks cannot be allocated:
+        # new inodes then come in sparse chunks.
+        run("xfs_io", "-x", "-c", "resblks 0", m)  # the reserve pool would stay contiguous
         fill = f"{m}/fill"
         fd = os.open(fill, os.O_CREAT | os.O_RDWR, 0o644)
-        blocks = st.f_bavail - 64
-        os.posix_fallocate(fd, 0, blocks * 4096)
-        for b in range(0, blocks - 16, 16):
-            punch(fd, b * 4096, 2 * 4096)
+        blocks = 0
+        for step in (256, 16, 1):
+            while True:
+                try:
+                    os.posix_fallocate(fd, blocks * 4096, step * 4096)
+                except OSError:
+                    break
+                blocks += step
+        # Free physical blocks 4..11 of every 16: 4-block aligned sparse chunks
+        # fit there, whole 8-block aligned chunks do not.
+        os.fsync(fd)
+        bmap = subprocess.run(["xfs_bmap", fill], capture_output=True, text=True).stdout
+        for a, b, p, _ in re.findall(r"\[(\d+)\.\.(\d+)\]: (\d+)\.\.(\d+)", bmap):
+            lblk, pblk, n = int(a) // 8, int(p) // 8, (int(b) - int(a) + 1) // 8
+            for i in range(n):
+                if (pblk + i) % 16 == 4 and i + 8 <= n:
+                    punch(fd, (lblk + i) * 4096, 8 * 4096)
         os.fsync(fd)
         os.close(fd)
         mkfiles(f"{m}/files", 300, 12)
@@ -165,6 +216,13 @@ def formats(img, paths):
         r = subprocess.run(["xfs_db", "-r", "-c", f"path {p}", "-c", "print core.format",
                             "-c", "print u3.bmbt.level", img], capture_output=True, text=True)
         lines.append(f"{p} {' '.join(r.stdout.split())}")
+    r = subprocess.run(["xfs_db", "-r", "-c", "agi 0", "-c", "addr root", "-c", "print recs", img],
+                       capture_output=True, text=True)
+    sparse = sum(1 for x in re.findall(r"\[\d+,(0x[0-9a-f]+|\d+),", r.stdout) if int(x, 0))
+    lines.append(f"sparse-chunks-ag0 {sparse}")
+    r = subprocess.run(["xfs_db", "-r", "-c", "sb 0", "-c", "print dirblklog", img],
+                       capture_output=True, text=True)
+    lines.append(f"sb {r.stdout.strip()}")
     for ag in range(4):
         r = subprocess.run(["xfs_db", "-r", "-c", f"agi {ag}", "-c", "print level", img],
                            capture_output=True, text=True)
@@ -202,14 +260,16 @@ def main():
     with open(img, "wb") as f:
         f.truncate(int(size[:-1]) << 20)
     run("mkfs.xfs", "-q", "-f", *opts, img, env=SMALL_ENV)
+    if name == "b1k":
+        patch_dirblklog(img, 0)
     m = tempfile.mkdtemp(prefix=f"aisio-xfs-{name}-")
     run("mount", "-o", "loop", img, m)
     try:
         populate(name, m)
         run("sync")
         record(os.path.abspath(aisio), m, out, name)
-        if name == "main":
-            shutil.copyfile(img, f"{out}/{name}-dirty.img")
+        if name == "small":
+            run("cp", "--sparse=always", img, f"{out}/{name}-dirty.img")
     finally:
         subprocess.run(["umount", m], check=False)
         os.rmdir(m)

@@ -9,6 +9,8 @@
 /* Provided by the CUDA part of the tool when it is built. */
 int aisio_perf_cuda_run(int argc, char **argv) __attribute__((weak));
 int aisio_perf_cuda_verify(int argc, char **argv) __attribute__((weak));
+/* perf run --mem gpu|host: CPU-initiated I/O into GPU (P2P) or host buffers, CUDA part. */
+int aisio_perf_cuda_p2p(int argc, char **argv) __attribute__((weak));
 
 static void usage(FILE *f)
 {
@@ -35,8 +37,12 @@ int aisio_cmd_perf(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "run"))
+	if (!strcmp(argv[1], "run")) {
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--mem") || !strncmp(argv[i], "--mem=", 6))
+				return aisio_perf_cuda_p2p ? aisio_perf_cuda_p2p(argc - 1, argv + 1) : no_cuda();
 		return perf_run(argc - 1, argv + 1);
+	}
 	if (!strcmp(argv[1], "verify"))
 		return perf_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cuda-run"))

@@ -76,10 +76,6 @@ int pc_probe_post(void *ring, size_t ring_bytes, void *db, uint32_t nthreads, ui
 int pc_probe_read(const void *buf, size_t bytes, uint32_t nwarps, uint32_t ms, double *rate, char *err,
 		  size_t errlen);
 
-/* Fill GPU buffer @buf (@len bytes, GPU address) with the verify pattern of @seed, @iosize per slot. */
-int pc_fill_pattern(void *buf, size_t len, uint32_t iosize, const uint64_t *order, uint64_t seed, char *err,
-		    size_t errlen);
-
 /* The pattern's 8-byte word @w of the LBA slot @slot (host and GPU use the same function). */
 static inline AISIO_HD uint64_t pc_pattern_word(uint64_t seed, uint64_t slot, uint64_t w)
 {

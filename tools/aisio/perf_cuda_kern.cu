@@ -181,6 +181,17 @@ extern "C" int pc_launch(const struct pc_params *p, uint32_t block, struct pc_th
 	cudaError_t e;
 	float ms = 0;
 
+	/* Threads spin on completions: every block must be resident at once. */
+	int dev = 0, per_sm = 0;
+	cudaDeviceProp prop;
+	cudaGetDevice(&dev);
+	cudaGetDeviceProperties(&prop, dev);
+	cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pc_kernel, (int)block, 0);
+	if ((uint64_t)per_sm * prop.multiProcessorCount < blocks) {
+		snprintf(err, errlen, "%llu GPU threads need %u blocks of %u; this GPU runs at most %d at once",
+			 (unsigned long long)nthreads, blocks, block, per_sm * prop.multiProcessorCount);
+		return -EINVAL;
+	}
 	cudaEventCreate(&e0);
 	cudaEventCreate(&e1);
 	cudaEventRecord(e0);
@@ -305,24 +316,4 @@ extern "C" int pc_probe_read(const void *buf, size_t bytes, uint32_t nwarps, uin
 			     char *err, size_t errlen)
 {
 	return probe_run(0, (void *)buf, bytes, NULL, nwarps * 32, ms, rate, err, errlen);
-}
-
-__global__ void pc_fill_kernel(uint64_t *buf, uint64_t nwords, uint32_t words_per_slot, const uint64_t *order,
-			       uint64_t seed)
-{
-	for (uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; i < nwords;
-	     i += (uint64_t)gridDim.x * blockDim.x) {
-		const uint64_t c = i / words_per_slot;
-		buf[i] = pc_pattern_word(seed, order[c], i % words_per_slot);
-	}
-}
-
-extern "C" int pc_fill_pattern(void *buf, size_t len, uint32_t iosize, const uint64_t *order, uint64_t seed,
-			       char *err, size_t errlen)
-{
-	pc_fill_kernel<<<1024, 256>>>((uint64_t *)buf, len / 8, iosize / 8, order, seed);
-	cudaError_t e = cudaDeviceSynchronize();
-	if (e == cudaSuccess)
-		e = cudaGetLastError();
-	return e == cudaSuccess ? 0 : cuda_fail(e, "pattern fill kernel failed", err, errlen);
 }

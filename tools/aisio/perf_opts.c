@@ -373,6 +373,13 @@ int perf_dev_open(const struct perf_opts *o, const char *uri, uint32_t iosize,
 		goto err;
 	}
 	end = o->size ? o->offset + o->size : ns_bytes;
+	if (o->offset >= ns_bytes && !o->size) {
+		fprintf(stderr, "aisio perf: %s: LBA beyond the end: --offset %llu is LBA %llu, but the "
+			"namespace has %llu LBAs of %u bytes (%llu bytes)\n", uri,
+			(unsigned long long)o->offset, (unsigned long long)(o->offset / g->lba_size),
+			(unsigned long long)g->nlbas, g->lba_size, (unsigned long long)ns_bytes);
+		goto err;
+	}
 	if (o->offset >= ns_bytes || end > ns_bytes || end < o->offset) {
 		fprintf(stderr, "aisio perf: %s: LBA beyond the end: the region --offset %llu "
 			"--size %llu ends at LBA %llu, but the namespace has %llu LBAs of %u bytes "

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio perf cuda-verify: data integrity through the device-initiated path.
+ * GPU threads write a pattern from GPU memory to every LBA slot of every
+ * controller (the model pulls the data with the GPU's copy engines), then
+ * read the slots back in another order into poisoned GPU memory. The host
+ * checks what the GPU read, and reads every slot again itself through host
+ * queues, so a write that landed on the wrong LBA or controller is caught
+ * even when reads would make the same mistake.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include <aisio/aisio.h>
+
+#include "perf_cuda.h"
+#include "nvme/cmd.h"
+#include "perf_cuda_host.h"
+
+struct verify_opts {
+	int gpu, ctrls, json;
+	uint32_t nq, qd, iosize, per_thread;
+	uint64_t size, seed;
+	char **uris;
+	int nuris;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aisio perf cuda-verify [OPTIONS] [URI...]\n\n"
+		"GPU threads write a pattern to every LBA slot of every controller, read it\n"
+		"back in another order into GPU memory, and the host checks the data read\n"
+		"by the GPU and, through its own queues, the data on the controllers.\n"
+		"Exit status 1 on any mismatch or failed command.\n\n"
+		"  --gpu N            GPU index (default 0)\n"
+		"  --ctrls N          controllers (default 4; default URI emu:64M)\n"
+		"  --nqueues N        GPU queues in all, a multiple of --ctrls (default 8)\n"
+		"  --qdepth N         commands in flight per queue (default 32)\n"
+		"  --per-thread N     commands in flight per GPU thread (default 1)\n"
+		"  --iosize BYTES     bytes per command, at most two pages (default 4096)\n"
+		"  --size BYTES       bytes written in all (default 64M)\n"
+		"  --seed N           pattern seed\n"
+		"  --json             machine-readable result\n");
+}
+
+static uint64_t key_of(uint64_t seed, int ctrl)
+{
+	return seed ^ ((uint64_t)(ctrl + 1) * 0xd6e8feb86659fd93ull);
+}
+
+struct host_check {
+	uint8_t *buf;
+	uint32_t iosize;
+	uint64_t key;
+	uint64_t mism, errors, done;
+	uint64_t *slot_of_cid;
+	uint16_t freed[64]; /* CIDs completed since the last refill */
+	uint32_t nfreed;
+};
+
+static void host_cqe(void *arg, const struct aisio_nvme_cqe *e)
+{
+	struct host_check *h = arg;
+	uint64_t slot = h->slot_of_cid[e->cid];
+	const uint64_t *w = (const uint64_t *)(h->buf + (size_t)e->cid * h->iosize);
+
+	h->done++;
+	if (h->nfreed < 64)
+		h->freed[h->nfreed++] = e->cid;
+	if (aisio_nvme_cqe_code(e->status)) {
+		h->errors++;
+		return;
+	}
+	for (uint32_t i = 0; i < h->iosize / 8; i++)
+		if (w[i] != pc_pattern_word(h->key, slot, i)) {
+			h->mism++;
+			break;
+		}
+}
+
+/* Read every slot of controller @c through a host queue and count slots that differ. */
+static int host_verify(struct pc_ctrl *c, uint64_t key, uint64_t nslots, uint32_t iosize, uint64_t *mism,
+		       uint64_t *errors)
+{
+	const uint32_t depth = 33, inflight = 32;
+	struct host_check h = { .iosize = iosize, .key = key };
+	struct aisio_mem_region *r = NULL;
+	uint64_t lists[512];
+	struct pc_hq q;
+	uint64_t next = 0;
+	int err;
+
+	if (pc_hq_create(c->nc, depth, &q))
+		return -1;
+	err = aisio_mem_region_identity((size_t)inflight * iosize, &r);
+	h.slot_of_cid = calloc(inflight, sizeof(uint64_t));
+	if (err || !h.slot_of_cid) {
+		fprintf(stderr, "out of memory\n");
+		pc_hq_delete(&q);
+		aisio_mem_region_release(r);
+		free(h.slot_of_cid);
+		return -1;
+	}
+	h.buf = r->va;
+	/* CID i always uses buffer i; a CID is reused only after its completion. */
+	for (uint32_t cid = 0; cid < inflight && next < nslots; cid++, next++) {
+		struct aisio_nvme_sqe cmd;
+		uint64_t p1, p2;
+		aisio_nvme_cmd_read(&cmd, c->nsid, next * (iosize >> c->lba_shift), iosize >> c->lba_shift);
+		pc_prp(r, h.buf + (size_t)cid * iosize, iosize, c->page_size, lists, &p1, &p2);
+		cmd.dptr.prp.prp1 = p1;
+		cmd.dptr.prp.prp2 = p2;
+		cmd.cid = (uint16_t)cid;
+		h.slot_of_cid[cid] = next;
+		pc_hq_push(&q, &cmd);
+	}
+	pc_hq_ring(&q);
+	uint64_t t0 = pc_now_ns();
+	while (h.done < nslots) {
+		h.nfreed = 0;
+		uint32_t n = pc_hq_reap(&q, host_cqe, &h);
+		if (!n) {
+			if (pc_now_ns() - t0 > 10000000000ull) {
+				fprintf(stderr, "host check: controller stopped answering\n");
+				break;
+			}
+			continue;
+		}
+		t0 = pc_now_ns();
+		/* reuse the CIDs that just completed */
+		for (uint32_t i = 0; i < h.nfreed && next < nslots; i++, next++) {
+			uint16_t cid = h.freed[i];
+			struct aisio_nvme_sqe cmd;
+			uint64_t p1, p2;
+			aisio_nvme_cmd_read(&cmd, c->nsid, next * (iosize >> c->lba_shift), iosize >> c->lba_shift);
+			pc_prp(r, h.buf + (size_t)cid * iosize, iosize, c->page_size, lists, &p1, &p2);
+			cmd.dptr.prp.prp1 = p1;
+			cmd.dptr.prp.prp2 = p2;
+			cmd.cid = cid;
+			h.slot_of_cid[cid] = next;
+			pc_hq_push(&q, &cmd);
+		}
+		pc_hq_ring(&q);
+	}
+	*mism += h.mism;
+	*errors += h.errors + (nslots - h.done);
+	pc_hq_delete(&q);
+	aisio_mem_region_release(r);
+	free(h.slot_of_cid);
+	return 0;
+}
+
+int aisio_perf_cuda_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "gpu", required_argument, 0, 'g' },     { "ctrls", required_argument, 0, 'c' },
+		{ "nqueues", required_argument, 0, 'n' }, { "qdepth", required_argument, 0, 'q' },
+		{ "per-thread", required_argument, 0, 'k' }, { "iosize", required_argument, 0, 's' },
+		{ "size", required_argument, 0, 'z' },    { "seed", required_argument, 0, 'S' },
+		{ "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	struct verify_opts o = { .ctrls = 4, .nq = 8, .qd = 32, .iosize = 4096, .per_thread = 1,
+				 .size = 64ull << 20, .seed = 0x1234abcd };
+	struct pc_ctrl *ctrls = NULL;
+	struct aisio_gpu_dma *dma = NULL;
+	struct aisio_mem_region *wbuf = NULL, *rbuf = NULL;
+	struct aisio_cuda_qp **qps_host = NULL, **qps_dev = NULL;
+	struct aisio_gpu_qp **qps = NULL;
+	struct pc_thread_res *res_dev = NULL, *res_host = NULL;
+	uint64_t *ow = NULL, *orr = NULL, *ow_dev = NULL, *or_dev = NULL;
+	uint64_t *host_data = NULL;
+	int *ctrl_of = NULL;
+	uint64_t v;
+	char err[256];
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'g': o.gpu = atoi(optarg); break;
+		case 'c': o.ctrls = atoi(optarg); break;
+		case 'n': o.nq = (uint32_t)atoi(optarg); break;
+		case 'q': o.qd = (uint32_t)atoi(optarg); break;
+		case 'k': o.per_thread = (uint32_t)atoi(optarg); break;
+		case 's': if (pc_parse_list("--iosize", optarg, &v, 1) < 0) return 2; o.iosize = (uint32_t)v; break;
+		case 'z': if (pc_parse_list("--size", optarg, &o.size, 1) < 0) return 2; break;
+		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
+		case 'j': o.json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	o.uris = argv + optind;
+	o.nuris = argc - optind;
+	if (o.ctrls < 1 || !o.nq || o.nq % (uint32_t)o.ctrls || !o.qd || !o.per_thread ||
+	    o.per_thread > PC_MAX_PER_THREAD || o.qd % o.per_thread || o.iosize < 512 || o.iosize > 8192 ||
+	    o.iosize % 512) {
+		fprintf(stderr, "aisio perf cuda-verify: need --nqueues a multiple of --ctrls, --qdepth a multiple of "
+				"--per-thread (1..%d), --iosize a multiple of 512 up to 8192\n",
+			PC_MAX_PER_THREAD);
+		return 2;
+	}
+	if (aisio_gpu_select(o.gpu)) {
+		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+		return 1;
+	}
+	const uint32_t tpq = o.qd / o.per_thread;
+	const uint64_t T = (uint64_t)o.nq * tpq, TK = T * o.per_thread;
+	uint64_t rounds = o.size / o.iosize / TK;
+	if (!rounds)
+		rounds = 1;
+	const uint64_t ncmds = rounds * TK;
+	const uint64_t per_ctrl = ncmds / (uint64_t)o.ctrls;
+	static char *def_uri[] = { "emu:64M" };
+	char uri_buf[64];
+	char *uri_one[1] = { uri_buf };
+	char **uris = o.nuris ? o.uris : def_uri;
+	int nuris = o.nuris ? o.nuris : 1;
+	if (!o.nuris && per_ctrl * o.iosize > (64ull << 20)) {
+		snprintf(uri_buf, sizeof(uri_buf), "emu:%lluM", (unsigned long long)((per_ctrl * o.iosize >> 20) + 1));
+		uris = uri_one;
+	}
+
+	if (aisio_gpu_dma_create(o.gpu, &dma)) {
+		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+		return 1;
+	}
+	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .dma = dma };
+	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
+	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
+		free(ctrls);
+		ctrls = NULL;
+		goto out;
+	}
+	if (ctrls[0].nlbas < per_ctrl * (o.iosize >> ctrls[0].lba_shift)) {
+		fprintf(stderr, "aisio perf cuda-verify: namespaces hold %llu bytes; %llu needed per controller\n",
+			(unsigned long long)(ctrls[0].nlbas << ctrls[0].lba_shift),
+			(unsigned long long)(per_ctrl * o.iosize));
+		goto out;
+	}
+	if (aisio_gpu_region_alloc(o.gpu, ncmds * o.iosize, &wbuf) ||
+	    aisio_gpu_region_alloc(o.gpu, ncmds * o.iosize, &rbuf)) {
+		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+		goto out;
+	}
+	if (aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(wbuf, wbuf->va), wbuf->len) ||
+	    aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(rbuf, rbuf->va), rbuf->len)) {
+		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+		goto out;
+	}
+
+	/* Which controller each command reaches, and a different slot order per phase. */
+	ow = calloc(ncmds, 8);
+	orr = calloc(ncmds, 8);
+	ctrl_of = calloc(ncmds, sizeof(int));
+	host_data = malloc(ncmds * o.iosize);
+	uint64_t *fill = calloc((size_t)o.ctrls, 8);
+	uint64_t *perm_w = malloc(per_ctrl * 8), *perm_r = malloc(per_ctrl * 8);
+	if (!ow || !orr || !ctrl_of || !host_data || !fill || !perm_w || !perm_r) {
+		fprintf(stderr, "out of memory\n");
+		goto out;
+	}
+	uint64_t rng = o.seed | 1;
+	for (int ci = 0; ci < o.ctrls; ci++) {
+		for (uint64_t i = 0; i < per_ctrl; i++)
+			perm_w[i] = perm_r[i] = i;
+		for (uint64_t i = per_ctrl - 1; i > 0; i--) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			uint64_t j = rng % (i + 1), t = perm_w[i];
+			perm_w[i] = perm_w[j], perm_w[j] = t;
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			j = rng % (i + 1), t = perm_r[i];
+			perm_r[i] = perm_r[j], perm_r[j] = t;
+		}
+		for (uint64_t cmd = 0; cmd < ncmds; cmd++) {
+			int ct = (int)(((cmd % TK) / o.per_thread / tpq) % (uint64_t)o.ctrls);
+			if (ct != ci)
+				continue;
+			ctrl_of[cmd] = ci;
+			ow[cmd] = perm_w[fill[ci]];
+			orr[cmd] = perm_r[fill[ci]];
+			fill[ci]++;
+		}
+	}
+	free(fill);
+	free(perm_w);
+	free(perm_r);
+	for (uint64_t cmd = 0; cmd < ncmds; cmd++)
+		for (uint32_t w = 0; w < o.iosize / 8; w++)
+			host_data[cmd * (o.iosize / 8) + w] = pc_pattern_word(key_of(o.seed, ctrl_of[cmd]), ow[cmd], w);
+	qps = calloc(o.nq, sizeof(*qps));
+	qps_host = calloc(o.nq, sizeof(*qps_host));
+	res_host = calloc(T, sizeof(*res_host));
+	if (!qps || !qps_host || !res_host)
+		goto out;
+	for (uint32_t i = 0; i < o.nq; i++) {
+		if (aisio_gpu_qp_create(ctrls[i % (uint32_t)o.ctrls].nc, o.gpu, o.qd + 1, o.qd, &qps[i])) {
+			fprintf(stderr, "aisio perf cuda-verify: GPU queue %u: %s\n", i, aisio_errmsg());
+			goto out;
+		}
+		qps_host[i] = aisio_gpu_qp_dev(qps[i]);
+	}
+	if (cudaMalloc((void **)&qps_dev, o.nq * sizeof(*qps_dev)) != cudaSuccess ||
+	    cudaMalloc((void **)&res_dev, T * sizeof(*res_dev)) != cudaSuccess ||
+	    cudaMalloc((void **)&ow_dev, ncmds * 8) != cudaSuccess ||
+	    cudaMalloc((void **)&or_dev, ncmds * 8) != cudaSuccess) {
+		fprintf(stderr, "aisio perf cuda-verify: out of GPU memory\n");
+		goto out;
+	}
+	cudaMemcpy(qps_dev, qps_host, o.nq * sizeof(*qps_dev), cudaMemcpyHostToDevice);
+	cudaMemcpy(ow_dev, ow, ncmds * 8, cudaMemcpyHostToDevice);
+	cudaMemcpy(or_dev, orr, ncmds * 8, cudaMemcpyHostToDevice);
+	cudaMemcpy(wbuf->va, host_data, ncmds * o.iosize, cudaMemcpyHostToDevice);
+	cudaMemset(rbuf->va, 0xa5, ncmds * o.iosize);
+
+	struct pc_params p;
+	memset(&p, 0, sizeof(p));
+	p.qps = qps_dev;
+	p.nq = o.nq;
+	p.tpq = tpq;
+	p.per_thread = o.per_thread;
+	p.mode = PC_MODE_VERIFY;
+	p.nsid = ctrls[0].nsid;
+	p.nlb = o.iosize >> ctrls[0].lba_shift;
+	p.timeout_ns = 10000000000ull;
+	p.ncmds = ncmds;
+	p.iosize = o.iosize;
+	p.page_size = ctrls[0].page_size;
+
+	uint64_t errs[2] = { 0, 0 }, ios[2] = { 0, 0 };
+	uint32_t first_status = 0;
+	double el[2] = { 0, 0 };
+	for (int phase = 0; phase < 2; phase++) {
+		p.opc = phase ? AISIO_NVME_NVM_READ : AISIO_NVME_NVM_WRITE;
+		p.order = phase ? or_dev : ow_dev;
+		p.buf_bus = aisio_mem_bus(phase ? rbuf : wbuf, (phase ? rbuf : wbuf)->va);
+		cudaMemset(res_dev, 0, T * sizeof(*res_dev));
+		if (pc_launch(&p, 128, res_dev, &el[phase], err, sizeof(err))) {
+			fprintf(stderr, "aisio perf cuda-verify: %s\n", err);
+			goto out;
+		}
+		cudaMemcpy(res_host, res_dev, T * sizeof(*res_dev), cudaMemcpyDeviceToHost);
+		for (uint64_t t = 0; t < T; t++) {
+			ios[phase] += res_host[t].ios;
+			errs[phase] += res_host[t].errors + res_host[t].timeouts;
+			if (res_host[t].errors && !first_status)
+				first_status = res_host[t].first_status;
+		}
+	}
+
+	/* What the GPU read. */
+	uint64_t gpu_mism = 0, host_mism = 0, host_errs = 0;
+	if (cudaMemcpy(host_data, rbuf->va, ncmds * o.iosize, cudaMemcpyDeviceToHost) != cudaSuccess) {
+		fprintf(stderr, "aisio perf cuda-verify: cannot copy the read data back\n");
+		goto out;
+	}
+	for (uint64_t cmd = 0; cmd < ncmds; cmd++)
+		for (uint32_t w = 0; w < o.iosize / 8; w++)
+			if (host_data[cmd * (o.iosize / 8) + w] !=
+			    pc_pattern_word(key_of(o.seed, ctrl_of[cmd]), orr[cmd], w)) {
+				gpu_mism++;
+				break;
+			}
+	/* What the controllers hold, read by the host itself. */
+	for (int ci = 0; ci < o.ctrls; ci++)
+		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &host_mism, &host_errs))
+			goto out;
+	struct aisio_gpu_dma_stats ds;
+	aisio_gpu_dma_stats(dma, &ds);
+	rc = (gpu_mism || host_mism || errs[0] || errs[1] || host_errs || ios[0] != ncmds || ios[1] != ncmds) ? 1 : 0;
+	if (o.json)
+		printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,\"iosize\":%u,"
+		       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
+		       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
+		       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"result\":\"%s\"}\n",
+		       aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize,
+		       (unsigned long long)ncmds, (unsigned long long)ios[0], (unsigned long long)ios[1],
+		       (unsigned long long)(errs[0] + errs[1]), first_status, (unsigned long long)gpu_mism,
+		       (unsigned long long)host_mism, (unsigned long long)host_errs, el[0], el[1],
+		       (unsigned long long)ds.copies, (unsigned long long)ds.batches, rc ? "FAIL" : "PASS");
+	else {
+		printf("GPU %d: %s; %d controllers, %u GPU queues x %u deep, %llu GPU threads, %u-byte commands\n",
+		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize);
+		printf("written by GPU threads: %llu of %llu commands in %.3f s; read back: %llu in %.3f s; "
+		       "failed commands: %llu%s\n",
+		       (unsigned long long)ios[0], (unsigned long long)ncmds, el[0], (unsigned long long)ios[1], el[1],
+		       (unsigned long long)(errs[0] + errs[1]), first_status ? " (see first_status)" : "");
+		printf("copy-engine copies: %llu in %llu batches (%.1f per batch)\n", (unsigned long long)ds.copies,
+		       (unsigned long long)ds.batches, ds.batches ? (double)ds.copies / ds.batches : 0);
+		printf("mismatches: %llu in data the GPU read, %llu in data the host read back (%llu host read errors)\n",
+		       (unsigned long long)gpu_mism, (unsigned long long)host_mism, (unsigned long long)host_errs);
+		printf("cuda-verify: %s\n", rc ? "FAIL" : "PASS");
+	}
+out:
+	cudaFree(qps_dev);
+	cudaFree(res_dev);
+	cudaFree(ow_dev);
+	cudaFree(or_dev);
+	if (qps)
+		for (uint32_t i = 0; i < o.nq; i++)
+			aisio_gpu_qp_delete(qps[i]);
+	free(qps);
+	free(qps_host);
+	free(res_host);
+	free(ow);
+	free(orr);
+	free(ctrl_of);
+	free(host_data);
+	aisio_mem_region_release(wbuf);
+	aisio_mem_region_release(rbuf);
+	if (ctrls)
+		pc_ctrls_close(ctrls, o.ctrls);
+	free(ctrls);
+	aisio_gpu_dma_destroy(dma);
+	return rc;
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio perf run --mem gpu|host: CPU-initiated I/O whose data buffers are in
+ * GPU memory (P2P mode: the PRPs point into GPU memory and the device model
+ * moves the data with the GPU's copy engines) or in host memory, run the
+ * same way (same controllers, same DMA provider, same queue loop) so the
+ * two can be compared. CPU threads drive host queue pairs on the shared
+ * ring code; each keeps --qdepth commands in flight per queue.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <aisio/aisio.h>
+
+#include "nvme/cmd.h"
+#include "perf_cuda_host.h"
+
+struct p2p_opts {
+	int gpu, ctrls, threads, gpu_mem, json, random, write;
+	uint32_t qd, iosize, ctrl_threads;
+	double runtime;
+	char **uris;
+	int nuris;
+};
+
+struct p2p_thread {
+	const struct p2p_opts *o;
+	struct pc_ctrl *ctrls;
+	int idx;
+	const struct aisio_mem_region *buf;
+	size_t buf_off;       /* this thread's part of the buffer region */
+	uint64_t *lists;      /* one page per CID */
+	volatile int *stop;
+	uint64_t ios, errors, lat_sum_ns;
+	int failed;
+};
+
+struct p2p_q {
+	struct pc_hq hq;
+	struct pc_ctrl *c;
+	uint64_t *t_sub;
+	uint64_t rng;
+	struct p2p_thread *t;
+	uint64_t nslots;
+	uint32_t n_done;
+	uint16_t done[1024];
+};
+
+static void p2p_cqe(void *arg, const struct aisio_nvme_cqe *e)
+{
+	struct p2p_q *q = arg;
+
+	q->t->ios++;
+	if (aisio_nvme_cqe_code(e->status))
+		q->t->errors++;
+	if (q->n_done < 1024)
+		q->done[q->n_done++] = e->cid;
+}
+
+static void p2p_push(struct p2p_q *q, uint16_t cid, uint32_t qi)
+{
+	const struct p2p_opts *o = q->t->o;
+	struct aisio_nvme_sqe cmd;
+	uint64_t slot, p1, p2;
+	uint32_t nlb = o->iosize >> q->c->lba_shift;
+	size_t boff = q->t->buf_off + ((size_t)qi * o->qd + cid) * o->iosize;
+
+	q->rng ^= q->rng << 13, q->rng ^= q->rng >> 7, q->rng ^= q->rng << 17;
+	slot = o->random ? q->rng % q->nslots : (q->rng & 0xffffff) % q->nslots;
+	aisio_nvme_cmd_rw(&cmd, o->write ? AISIO_NVME_NVM_WRITE : AISIO_NVME_NVM_READ, q->c->nsid, slot * nlb, nlb, 0);
+	pc_prp(q->t->buf, q->t->buf->va + boff, o->iosize, q->c->page_size,
+	       q->t->lists + ((size_t)qi * o->qd + cid) * 512, &p1, &p2);
+	cmd.dptr.prp.prp1 = p1;
+	cmd.dptr.prp.prp2 = p2;
+	cmd.cid = cid;
+	q->t_sub[cid] = pc_now_ns();
+	pc_hq_push(&q->hq, &cmd);
+}
+
+static void *p2p_main(void *arg)
+{
+	struct p2p_thread *t = arg;
+	const struct p2p_opts *o = t->o;
+	struct p2p_q *qs = NULL;
+	uint32_t nq = 0;
+
+	for (int c = t->idx; c < o->ctrls; c += o->threads)
+		nq++;
+	qs = calloc(nq, sizeof(*qs));
+	if (!qs)
+		goto fail;
+	uint32_t qi = 0;
+	for (int c = t->idx; c < o->ctrls; c += o->threads, qi++) {
+		struct p2p_q *q = &qs[qi];
+		q->c = &t->ctrls[c];
+		q->t = t;
+		q->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
+		q->nslots = q->c->nlbas / (o->iosize >> q->c->lba_shift);
+		q->t_sub = calloc(o->qd, sizeof(uint64_t));
+		if (!q->t_sub || pc_hq_create(q->c->nc, o->qd + 1, &q->hq))
+			goto fail;
+		for (uint16_t cid = 0; cid < o->qd; cid++)
+			p2p_push(q, cid, qi);
+		pc_hq_ring(&q->hq);
+	}
+	while (!*t->stop) {
+		for (qi = 0; qi < nq; qi++) {
+			struct p2p_q *q = &qs[qi];
+			q->n_done = 0;
+			if (!pc_hq_reap(&q->hq, p2p_cqe, q))
+				continue;
+			uint64_t now = pc_now_ns();
+			for (uint32_t i = 0; i < q->n_done; i++) {
+				t->lat_sum_ns += now - q->t_sub[q->done[i]];
+				p2p_push(q, q->done[i], qi);
+			}
+			pc_hq_ring(&q->hq);
+		}
+	}
+	/* drain */
+	uint64_t t0 = pc_now_ns();
+	for (qi = 0; qi < nq; qi++) {
+		struct p2p_q *q = &qs[qi];
+		uint32_t left = o->qd;
+		while (left && pc_now_ns() - t0 < 5000000000ull) {
+			q->n_done = 0;
+			uint32_t n = pc_hq_reap(&q->hq, p2p_cqe, q);
+			left -= n < left ? n : left;
+		}
+		pc_hq_delete(&q->hq);
+		free(q->t_sub);
+	}
+	free(qs);
+	return NULL;
+fail:
+	fprintf(stderr, "perf run --mem: thread %d could not set up its queues\n", t->idx);
+	t->failed = 1;
+	if (qs)
+		for (qi = 0; qi < nq; qi++) {
+			pc_hq_delete(&qs[qi].hq);
+			free(qs[qi].t_sub);
+		}
+	free(qs);
+	return NULL;
+}
+
+int aisio_perf_cuda_p2p(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "mem", required_argument, 0, 'm' },     { "gpu", required_argument, 0, 'g' },
+		{ "ctrls", required_argument, 0, 'c' },   { "threads", required_argument, 0, 't' },
+		{ "qdepth", required_argument, 0, 'q' },  { "iosize", required_argument, 0, 's' },
+		{ "runtime", required_argument, 0, 'r' }, { "iopattern", required_argument, 0, 'p' },
+		{ "ctrl-threads", required_argument, 0, 'T' }, { "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
+	};
+	struct p2p_opts o = { .threads = 0, .qd = 32, .iosize = 4096, .runtime = 2, .random = 1, .gpu_mem = 1 };
+	struct aisio_gpu_dma *dma = NULL;
+	struct pc_ctrl *ctrls = NULL;
+	struct aisio_mem_region *buf = NULL;
+	struct p2p_thread *th = NULL;
+	pthread_t *tids = NULL;
+	uint64_t *lists = NULL;
+	void *lists_dev = NULL;
+	volatile int stop = 0;
+	uint64_t v;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "gpu"))
+				o.gpu_mem = 1;
+			else if (!strcmp(optarg, "host"))
+				o.gpu_mem = 0;
+			else {
+				fprintf(stderr, "--mem: 'gpu' or 'host'\n");
+				return 2;
+			}
+			break;
+		case 'g': o.gpu = atoi(optarg); break;
+		case 'c': o.ctrls = atoi(optarg); break;
+		case 't': o.threads = atoi(optarg); break;
+		case 'q': o.qd = (uint32_t)atoi(optarg); break;
+		case 's': if (pc_parse_list("--iosize", optarg, &v, 1) < 0) return 2; o.iosize = (uint32_t)v; break;
+		case 'r': o.runtime = atof(optarg); break;
+		case 'p':
+			o.random = !strncmp(optarg, "rand", 4);
+			o.write = strstr(optarg, "write") != NULL;
+			break;
+		case 'T': o.ctrl_threads = (uint32_t)atoi(optarg); break;
+		case 'j': o.json = 1; break;
+		case 'h':
+			printf("usage: aisio perf run --mem gpu|host [OPTIONS] [URI...]\n\n"
+			       "CPU-initiated I/O with data buffers in GPU memory (P2P mode) or host memory,\n"
+			       "against device-model controllers (default emu:1G) on this GPU host.\n\n"
+			       "  --gpu N  --ctrls N  --threads N (CPU threads, default: one per controller)\n"
+			       "  --qdepth N (per controller, default 32)  --iosize BYTES (default 4096)\n"
+			       "  --runtime SECONDS (default 2)  --iopattern randread|read|randwrite|write\n"
+			       "  --ctrl-threads N  --json\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	o.uris = argv + optind;
+	o.nuris = argc - optind;
+	if (!o.ctrls)
+		o.ctrls = o.nuris ? o.nuris : 1;
+	if (!o.threads)
+		o.threads = o.ctrls;
+	if (o.threads > o.ctrls)
+		o.threads = o.ctrls;
+	if (!o.qd || o.qd > 1023 || o.iosize < 512 || o.iosize % 512 || o.iosize > (1u << 20) || o.runtime <= 0) {
+		fprintf(stderr, "perf run --mem: --qdepth 1..1023, --iosize a multiple of 512 up to 1M\n");
+		return 2;
+	}
+	if (aisio_gpu_select(o.gpu) || aisio_gpu_dma_create(o.gpu, &dma)) {
+		fprintf(stderr, "aisio perf run --mem %s: %s\n", o.gpu_mem ? "gpu" : "host", aisio_errmsg());
+		return 1;
+	}
+	static char *def_uri[] = { "emu:1G" };
+	struct pc_ctrl_cfg cfg = { .queues = 1, .depth = o.qd + 1, .threads = o.ctrl_threads, .dma = dma };
+	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
+	if (!ctrls || pc_ctrls_open(o.nuris ? o.uris : def_uri, o.nuris ? o.nuris : 1, o.ctrls, &cfg, ctrls)) {
+		free(ctrls);
+		ctrls = NULL;
+		goto out;
+	}
+	size_t per_thread = 0;
+	for (int t = 0; t < o.threads; t++) {
+		size_t n = 0;
+		for (int ci = t; ci < o.ctrls; ci += o.threads)
+			n++;
+		if (n > per_thread)
+			per_thread = n;
+	}
+	size_t len = per_thread * o.qd * o.iosize * (size_t)o.threads;
+	int err = o.gpu_mem ? aisio_gpu_region_alloc(o.gpu, len, &buf) : aisio_mem_region_identity(len, &buf);
+	if (!err && o.gpu_mem)
+		err = aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(buf, buf->va), buf->len);
+	if (!err)
+		err = aisio_gpu_host_alloc(per_thread * o.qd * 4096 * (size_t)o.threads, (void **)&lists, &lists_dev);
+	if (err) {
+		fprintf(stderr, "aisio perf run --mem: %s\n", aisio_errmsg());
+		goto out;
+	}
+	th = calloc((size_t)o.threads, sizeof(*th));
+	tids = calloc((size_t)o.threads, sizeof(*tids));
+	if (!th || !tids)
+		goto out;
+	uint64_t m0 = pc_ctrls_io_cmds(ctrls, o.ctrls);
+	double t0 = pc_now_ns() / 1e9;
+	for (int t = 0; t < o.threads; t++) {
+		th[t] = (struct p2p_thread){ .o = &o, .ctrls = ctrls, .idx = t, .buf = buf,
+					     .buf_off = (size_t)t * per_thread * o.qd * o.iosize,
+					     .lists = lists + (size_t)t * per_thread * o.qd * 512, .stop = &stop };
+		pthread_create(&tids[t], NULL, p2p_main, &th[t]);
+	}
+	struct timespec ts = { (time_t)o.runtime, (long)((o.runtime - (time_t)o.runtime) * 1e9) };
+	nanosleep(&ts, NULL);
+	stop = 1;
+	uint64_t ios = 0, errors = 0, lat = 0;
+	int failed = 0;
+	for (int t = 0; t < o.threads; t++) {
+		pthread_join(tids[t], NULL);
+		ios += th[t].ios;
+		errors += th[t].errors;
+		lat += th[t].lat_sum_ns;
+		failed |= th[t].failed;
+	}
+	double el = pc_now_ns() / 1e9 - t0;
+	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o.ctrls);
+	struct aisio_gpu_dma_stats ds;
+	aisio_gpu_dma_stats(dma, &ds);
+	double iops = ios / el;
+	if (o.json)
+		printf("{\"mode\":\"cpu-initiated\",\"mem\":\"%s\",\"gpu\":\"%s\",\"uri\":\"%s\",\"ctrls\":%d,"
+		       "\"cpu_threads\":%d,\"qdepth\":%u,\"iosize\":%u,\"ios\":%llu,\"elapsed_s\":%.3f,\"iops\":%.0f,"
+		       "\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"errors\":%llu,\"model_cmds\":%llu,\"dma_copies\":%llu,"
+		       "\"dma_batches\":%llu}\n",
+		       o.gpu_mem ? "gpu" : "host", aisio_gpu_name(o.gpu), o.nuris ? o.uris[0] : def_uri[0], o.ctrls,
+		       o.threads, o.qd, o.iosize, (unsigned long long)ios, el, iops, iops * o.iosize / 1048576.0,
+		       ios ? lat / 1000.0 / ios : 0, (unsigned long long)errors, (unsigned long long)(m1 - m0),
+		       (unsigned long long)ds.copies, (unsigned long long)ds.batches);
+	else
+		printf("perf run --mem %-4s %d ctrl(s) of '%s', %d CPU thread(s), qd %u, %u B: %8.3f M IOPS %9.1f MiB/s "
+		       "avg %.1f us, errors %llu, copies %llu in %llu batches\n",
+		       o.gpu_mem ? "gpu" : "host", o.ctrls, o.nuris ? o.uris[0] : def_uri[0], o.threads, o.qd, o.iosize,
+		       iops / 1e6, iops * o.iosize / 1048576.0, ios ? lat / 1000.0 / ios : 0,
+		       (unsigned long long)errors, (unsigned long long)ds.copies, (unsigned long long)ds.batches);
+	rc = (failed || errors) ? 1 : 0;
+out:
+	free(th);
+	free(tids);
+	if (ctrls)
+		pc_ctrls_close(ctrls, o.ctrls);
+	free(ctrls);
+	aisio_mem_region_release(buf);
+	aisio_gpu_host_free(lists);
+	aisio_gpu_dma_destroy(dma);
+	return rc;
+}
