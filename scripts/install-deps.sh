@@ -5,8 +5,8 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make meson ninja-build pkg-config liburing-dev python3)
 case "$what" in
-test) pkgs+=(fio xfsprogs valgrind util-linux) ;;
-bench) pkgs+=(fio valgrind) ;;
+test) pkgs+=(fio xfsprogs valgrind util-linux clang libclang-rt-14-dev nvme-cli e2fsprogs) ;;
+bench) pkgs+=(fio valgrind xfsprogs time bc) ;;
 esac
 # kmod/build.sh fetches the 6.12 kernel headers itself; module BTF needs pahole.
 if [ "$what" = test ]; then pkgs+=(pahole); fi

@@ -9,7 +9,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 
 results=""
-hugepages=64
+hugepages=128
 shell=0
 extra_mods=""
 for a in $(cat /proc/cmdline); do

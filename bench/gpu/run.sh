@@ -53,7 +53,6 @@ if has sweep-qd; then
 	if [ "$MODE" = quick ]; then NQ=16,64,128; QD=1,8,32; else NQ=16,32,64,128,256; QD=1,4,16,32,64,128; fi
 	{
 		run perf cuda-run --ctrls 16 --nqueues $NQ --qdepth $QD --iosize 512 --runtime $RT $CTRL
-		run perf cuda-run --ctrls 16 --nqueues $NQ --qdepth $QD --iosize 512 --runtime $RT --json $CTRL
 	} 2>&1 | tee "$OUT/sweep_qd_nq.txt"
 fi
 if has sweep-io; then
@@ -61,7 +60,6 @@ if has sweep-io; then
 	if [ "$MODE" = quick ]; then IO=512,4k,64k; QD=1,32; else IO=512,1k,2k,4k,8k,16k,32k,64k; QD=1,8,32,128; fi
 	{
 		run perf cuda-run --ctrls 16 --nqueues 64 --qdepth $QD --iosize $IO --runtime $RT $CTRL
-		run perf cuda-run --ctrls 16 --nqueues 64 --qdepth $QD --iosize $IO --runtime $RT --json $CTRL
 	} 2>&1 | tee "$OUT/sweep_iosize.txt"
 fi
 if has threads; then

@@ -40,7 +40,7 @@ struct device *dmai_pci_dev_get(const char *name, u32 *out_flags)
 	device_lock(dev);
 	domain = iommu_get_domain_for_dev(dev);
 	if (dmai_dma_user_owned(dev, domain)) {
-		dev_info(dev, "aisio-dmabuf: DMA is not in the kernel's hands (driver %s, IOMMU domain type %#x); map the dma-buf through the device's IOMMU container instead\n",
+		dev_info(dev, "aisio-dmabuf: refusing to map: the device's DMA is not in the kernel's IOMMU domain (driver %s, domain type %#x), so kernel DMA addresses would be wrong for it\n",
 			 dev->driver ? dev->driver->name : "none", domain ? domain->type : 0);
 		err = -EBUSY;
 		goto out_unlock;

@@ -98,8 +98,10 @@ int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void
 		if (!r)
 			return aisio_err(-EINVAL, "%s: admin %s: buffer is not DMA memory of this controller",
 					 c->f->name, opc);
-		err = aisio_nvme_prp_build(cmd, r, buf, len, c->info.page_shift, c->info.max_xfer,
-					   &c->admin_lists);
+		if (len > c->info.max_xfer)
+			return aisio_err(-E2BIG, "%s: admin %s: %zu bytes exceed the controller's maximum "
+					 "transfer of %u bytes (MDTS)", c->f->name, opc, len, c->info.max_xfer);
+		err = aisio_nvme_prp_build(cmd, r, buf, len, c->info.page_shift, 0, &c->admin_lists);
 		if (err) {
 			char why[256];
 

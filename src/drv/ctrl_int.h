@@ -10,6 +10,8 @@
 
 #define DRV_AER_CID_BASE 0xff00u /* admin CIDs at and above this are AERs */
 #define DRV_AER_MAX 4u
+/* Reaps between two looks at the clock when completions keep coming. */
+#define DRV_CHECK_REAPS 1024u
 
 struct drv_ext {
 	struct aisio_nvme_qpair_ext e;

@@ -168,7 +168,7 @@ struct aisio_nvme_qpair {
 	struct aisio_nvme_cq cq;
 	struct aisio_io *ios;      /* [ncids], indexed by CID */
 	uint16_t *free_cids;       /* stack of free CIDs */
-	uint16_t *pend;            /* taken with get_io, in order, not yet submitted */
+	struct aisio_io **pend;    /* taken with get_io, in order, not yet submitted */
 	uint32_t nfree;
 	uint32_t npend;
 	uint32_t outstanding;      /* submitted and not yet reaped */

@@ -18,10 +18,11 @@
 #include "drv/ctrl_int.h"
 #include "util/err.h"
 
+/* Completions consumed per pass; one CQ head doorbell write each. */
+#define DRV_REAP_BATCH 256u
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-#define DRV_CHECK_REAPS 1024u
 
 struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
 {
@@ -31,8 +32,8 @@ struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
 	if (unlikely(!qp->nfree))
 		return NULL;
 	cid = qp->free_cids[--qp->nfree];
-	qp->pend[qp->npend++] = cid;
 	io = &qp->ios[cid];
+	qp->pend[qp->npend++] = io;
 	io->be_flags = AISIO_NVME_IO_GOT;
 	return io;
 }
@@ -44,7 +45,7 @@ void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io)
 	if (io->q != &qp->q || io->be_flags != AISIO_NVME_IO_GOT)
 		return;
 	for (uint32_t i = 0; i < qp->npend; i++) {
-		if (qp->pend[i] == cid) {
+		if (qp->pend[i] == io) {
 			memmove(&qp->pend[i], &qp->pend[i + 1], (qp->npend - i - 1) * sizeof(qp->pend[0]));
 			qp->npend--;
 			break;
@@ -83,13 +84,13 @@ static __attribute__((noinline)) int dptr_slow(struct aisio_nvme_qpair *qp, stru
 	if (io->len > qp->max_xfer)
 		return aisio_err(-E2BIG, "%s: qid %u: transfer of %zu bytes exceeds the controller's "
 				 "maximum of %u bytes (MDTS)", c->f->name, qp->sq.qid, io->len, qp->max_xfer);
-	qp->rcache = r;
+	if (!(qp->flags & AISIO_NVME_QP_SGL))
+		qp->rcache = r;
+	/* MDTS is enforced above; the builders get no limit of their own. */
 	if (qp->flags & AISIO_NVME_QP_SGL)
-		err = aisio_nvme_sgl_build(&io->cmd, r, io->buf, io->len, qp->max_xfer, &lists,
-					   qp->page_shift);
+		err = aisio_nvme_sgl_build(&io->cmd, r, io->buf, io->len, 0, &lists, qp->page_shift);
 	else
-		err = aisio_nvme_prp_build(&io->cmd, r, io->buf, io->len, qp->page_shift, qp->max_xfer,
-					   &lists);
+		err = aisio_nvme_prp_build(&io->cmd, r, io->buf, io->len, qp->page_shift, 0, &lists);
 	if (err) {
 		snprintf(why, sizeof(why), "%s", aisio_errmsg());
 		return aisio_err(err, "%s: qid %u: cannot describe buffer %p (%zu bytes): %s", c->f->name,
@@ -104,7 +105,7 @@ static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
 	uint32_t n = qp->npend;
 
 	for (uint32_t i = 0; i < n; i++)
-		io_done_early(qp, &qp->ios[qp->pend[i]], -EIO);
+		io_done_early(qp, qp->pend[i], -EIO);
 	qp->npend = 0;
 	qp->outstanding += n;
 	aisio_err(-EIO, "%s: controller is in fatal status; reset it", qp->ctrl->f->name);
@@ -114,7 +115,17 @@ static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
 int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 {
 	const uint32_t n = qp->npend;
-	const uint16_t *pend = qp->pend;
+	struct aisio_io *const *pend = qp->pend;
+	struct aisio_nvme_sqe *ring = qp->sq.entries;
+	const uint32_t depth = qp->sq.depth;
+	const uint64_t pmask = ((uint64_t)1 << qp->page_shift) - 1;
+	uint32_t tail = qp->sq.tail;
+	/* The cached region in locals: stores to commands cannot change them. */
+	const struct aisio_mem_region *r = qp->rcache;
+	const uint8_t *rva = r->va;
+	size_t rlen = r->len, cmask = ((size_t)1 << r->chunk_shift) - 1;
+	unsigned cshift = r->chunk_shift;
+	const uint64_t *rbus = r->bus;
 	uint64_t now;
 
 	if (unlikely(!n))
@@ -123,24 +134,31 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 		return submit_failed(qp);
 	now = aisio_drv_ticks();
 	for (uint32_t i = 0; i < n; i++) {
-		struct aisio_io *io = &qp->ios[pend[i]];
+		struct aisio_io *io = pend[i];
 
 		io->cmd.cid = io->cid;
 		if (io->len) {
-			/* Fast path: PRP1 alone for a buffer within one page of the cached region. */
-			const struct aisio_mem_region *r = qp->rcache;
-			size_t off = (size_t)((uint8_t *)io->buf - r->va);
-			uint64_t pmask = ((uint64_t)1 << qp->page_shift) - 1, bus;
+			/*
+			 * Fast path: PRP1 alone for a dword-aligned buffer within one
+			 * page of the cached region (SGL queues cache an empty region).
+			 */
+			size_t off = (size_t)((const uint8_t *)io->buf - rva);
+			uint64_t bus;
 
-			if (likely(off < r->len && !(qp->flags & AISIO_NVME_QP_SGL)) &&
-			    (bus = r->bus[off >> r->chunk_shift] + (off & (((size_t)1 << r->chunk_shift) - 1)),
-			     likely((bus & pmask) + io->len <= pmask + 1) && likely(!(bus & 3)))) {
+			if (likely(off < rlen) && (bus = rbus[off >> cshift] + (off & cmask),
+						   likely(((bus & pmask) + io->len <= pmask + 1) & !(bus & 3)))) {
 				io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
 				io->cmd.dptr.prp.prp1 = bus;
 				io->cmd.dptr.prp.prp2 = 0;
 			} else {
 				int err = dptr_slow(qp, io);
 
+				r = qp->rcache;
+				rva = r->va;
+				rlen = r->len;
+				cshift = r->chunk_shift;
+				cmask = ((size_t)1 << cshift) - 1;
+				rbus = r->bus;
 				if (unlikely(err)) {
 					io_done_early(qp, io, err);
 					continue;
@@ -149,9 +167,10 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 		}
 		io->be_flags = AISIO_NVME_IO_INFLIGHT;
 		io->be_data = now;
-		*aisio_nvme_sq_slot(&qp->sq) = io->cmd;
-		aisio_nvme_sq_advance(&qp->sq);
+		ring[tail] = io->cmd;
+		tail = aisio_ring_next(tail, depth);
 	}
+	qp->sq.tail = tail;
 	qp->npend = 0;
 	qp->outstanding += n;
 	/* Entries must be visible to the controller before it sees the new tail. */
@@ -232,57 +251,86 @@ static __attribute__((noinline)) int check(struct aisio_nvme_qpair *qp, uint64_t
 	return (int)n;
 }
 
+/* Nothing new on the CQ: now and then look at the clock, deadlines and CSTS. */
+static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
+{
+	uint64_t now = aisio_drv_ticks();
+
+	if (likely(now < qp->check_at) && !__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED))
+		return (int)n;
+	{
+		int r = check(qp, now, limit - n);
+
+		return r < 0 ? r : (int)(n + (uint32_t)r);
+	}
+}
+
+/*
+ * Two passes per batch. The first consumes CQEs with the ring state in
+ * registers (no call can change it), writes the slots' status and rings
+ * the CQ head doorbell once. The second frees each CID just before its
+ * callback runs, so a callback that takes a new slot never gets one whose
+ * own callback is still to come.
+ */
 int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
 {
 	const uint32_t limit = max ? max : UINT32_MAX;
-	volatile struct aisio_nvme_cqe *e;
-	uint32_t n = 0, seen = 0;
+	struct aisio_io *ios = qp->ios;
+	const uint32_t ncids = qp->ncids;
+	uint16_t *const free_cids = qp->free_cids;
+	uint32_t n = 0;
 
 	if (unlikely(qp->ndone))
 		n = drain_done(qp, limit);
-	while (n < limit && (e = aisio_nvme_cq_peek(&qp->cq))) {
-		struct aisio_io *io;
-		uint16_t cid, status;
-		uint32_t dw0;
+	while (n < limit) {
+		struct aisio_io *batch[DRV_REAP_BATCH];
+		struct aisio_nvme_cq cq = qp->cq;
+		volatile struct aisio_nvme_cqe *e;
+		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH;
+		uint32_t got = 0, used = 0, sqhd = 0;
 
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		cid = e->cid;
-		status = e->status;
-		dw0 = e->dw0;
-		qp->sq.head = e->sqhd;
-		io = &qp->ios[cid];
-		aisio_nvme_cq_advance(&qp->cq);
-		seen++;
-		if (unlikely(cid >= qp->ncids || io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
-			cqe_unexpected(qp, cid);
-			continue;
+		while (got < room && (e = aisio_nvme_cq_peek(&cq))) {
+			struct aisio_io *io;
+			uint32_t w3, cid, dw0;
+
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			/* Dword 3 holds CID (15:0) and status (31:16). */
+			w3 = *((volatile uint32_t *)e + 3);
+			dw0 = e->dw0;
+			sqhd = e->sqhd;
+			aisio_nvme_cq_advance(&cq);
+			used++;
+			cid = w3 & 0xffff;
+			io = &ios[cid];
+			if (unlikely(cid >= ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
+				cqe_unexpected(qp, (uint16_t)cid);
+				continue;
+			}
+			io->result = dw0;
+			io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
+			io->be_flags = AISIO_NVME_IO_FREE;
+			batch[got++] = io;
 		}
-		io->status = (int)aisio_nvme_cqe_code(status);
-		io->result = dw0;
-		io->be_flags = AISIO_NVME_IO_FREE;
-		qp->free_cids[qp->nfree++] = cid;
-		qp->outstanding--;
-		n++;
-		if (likely(io->cb != NULL))
-			io->cb(io, io->cb_arg);
-	}
-	if (likely(seen)) {
+		if (!used)
+			break;
+		qp->cq.head = cq.head;
+		qp->cq.phase = cq.phase;
+		qp->sq.head = sqhd;
+		qp->outstanding -= got;
 		aisio_nvme_cq_ring_db(&qp->cq);
-		if (likely(--qp->check_countdown))
-			return (int)n;
-	}
-	{
-		uint64_t now = aisio_drv_ticks();
+		for (uint32_t i = 0; i < got; i++) {
+			struct aisio_io *io = batch[i];
 
-		if (now >= qp->check_at || __atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)) {
-			int r = check(qp, now, limit - n);
-
-			if (r < 0)
-				return r;
-			n += (uint32_t)r;
-		} else {
-			qp->check_countdown = DRV_CHECK_REAPS;
+			free_cids[qp->nfree++] = io->cid;
+			if (likely(io->cb != NULL))
+				io->cb(io, io->cb_arg);
 		}
+		n += got;
+		if (used < room)
+			break;
 	}
-	return (int)n;
+	if (likely(n) && likely(--qp->check_countdown))
+		return (int)n;
+	qp->check_countdown = DRV_CHECK_REAPS;
+	return reap_idle(qp, n, limit);
 }

@@ -14,8 +14,8 @@
 #include "nvme/cmd.h"
 #include "util/err.h"
 
-/* Reaps between two looks at the clock when completions keep coming. */
-#define DRV_CHECK_REAPS 1024u
+static uint64_t no_bus[1];
+static const struct aisio_mem_region no_region = { .bus = no_bus, .name = "none" };
 
 int drv_qpair_hw_create(struct aisio_nvme_ctrl *c, uint16_t qid, uint32_t depth, uint64_t sq_bus,
 			uint64_t cq_bus)
@@ -131,7 +131,7 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 	err = -ENOMEM;
 	qp->ios = calloc(ncids, sizeof(*qp->ios));
 	qp->free_cids = calloc(ncids, sizeof(uint16_t));
-	qp->pend = calloc(ncids, sizeof(uint16_t));
+	qp->pend = calloc(ncids, sizeof(*qp->pend));
 	qp->doneq = calloc(ncids, sizeof(uint16_t));
 	if (!qp->ios || !qp->free_cids || !qp->pend || !qp->doneq) {
 		aisio_err(err, "out of memory for a queue of depth %u", depth);
@@ -160,7 +160,8 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 		qp->free_cids[i] = (uint16_t)(ncids - 1 - i);
 	}
 	qp->nfree = ncids;
-	qp->rcache = aisio_heap_region(c->heap, qp->sq_mem);
+	/* SGL queues keep an empty region cached: the PRP fast path never matches. */
+	qp->rcache = (flags & AISIO_NVME_QP_SGL) ? &no_region : aisio_heap_region(c->heap, qp->sq_mem);
 
 	pthread_mutex_lock(&c->admin_lock);
 	qid = qid_alloc(c);

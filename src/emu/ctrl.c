@@ -216,6 +216,18 @@ static void worker_idle(struct emu_worker *w, int work)
 		return;
 	}
 	w->idle++;
+	if (w->pend_n) {
+		/* completions are due soon: sleep only while the next one is far */
+		uint64_t now = emu_now_ns(), due = w->pend[w->pend_head].due_ns;
+
+		if (due > now + 200000) {
+			struct timespec ts = { 0, (long)((due - now) / 2 > 1000000 ? 1000000 : (due - now) / 2) };
+			nanosleep(&ts, NULL);
+		} else if (w->idle >= 4096) {
+			sched_yield();
+		}
+		return;
+	}
 	if (w->idle < 4096) {
 		__builtin_ia32_pause();
 	} else if (w->idle < 8192) {

@@ -99,15 +99,23 @@ const char *aisio_gpu_name(int gpu)
 	return prop.name;
 }
 
+/*
+ * cudaHostAlloc sub-allocates small requests, but queue memory must be
+ * page aligned: over-allocate by a page, align, and keep the original
+ * pointer just below the aligned one.
+ */
 int aisio_gpu_host_alloc(size_t len, void **host, void **dev)
 {
+	const size_t pg = 4096;
 	cudaError_t e;
 	void *h = NULL, *d = NULL;
+	uint8_t *a;
 
 	*host = *dev = NULL;
 	if (!len)
 		return aisio_err(-EINVAL, "pinned host memory: length is 0");
-	e = cudaHostAlloc(&h, len, cudaHostAllocMapped | cudaHostAllocPortable);
+	len = (len + pg - 1) & ~(pg - 1);
+	e = cudaHostAlloc(&h, len + pg, cudaHostAllocMapped | cudaHostAllocPortable);
 	if (e != cudaSuccess)
 		return aisio_gpu_cuda_err(e, "cannot allocate pinned GPU-mapped host memory");
 	e = cudaHostGetDevicePointer(&d, h, 0);
@@ -115,16 +123,18 @@ int aisio_gpu_host_alloc(size_t len, void **host, void **dev)
 		cudaFreeHost(h);
 		return aisio_gpu_cuda_err(e, "cannot map pinned host memory into the GPU");
 	}
-	memset(h, 0, len);
-	*host = h;
-	*dev = d;
+	a = (uint8_t *)(((uintptr_t)h + sizeof(void *) + pg - 1) & ~(uintptr_t)(pg - 1));
+	((void **)a)[-1] = h;
+	memset(a, 0, len);
+	*host = a;
+	*dev = (uint8_t *)d + (a - (uint8_t *)h);
 	return 0;
 }
 
 void aisio_gpu_host_free(void *host)
 {
 	if (host)
-		cudaFreeHost(host);
+		cudaFreeHost(((void **)host)[-1]);
 }
 
 int aisio_gpu_map_host(volatile void *p, size_t len, void **dev)

@@ -114,8 +114,9 @@ static int dmabuf_attach(int dev_fd, int fd, const char *pci_dev, struct aisio_d
 	case ENODEV:
 		return aisio_err(-ENODEV, "dma-buf import: no PCI device %s", pci_dev ? pci_dev : "");
 	case EBUSY:
-		return aisio_err(-EBUSY, "dma-buf import: the DMA of %s is owned by user space (vfio); "
-				 "map the buffer through its VFIO container instead", pci_dev ? pci_dev : "");
+		return aisio_err(-EBUSY, "dma-buf import: %s does not DMA through the kernel's IOMMU domain "
+				 "(bound to vfio?); dma-bufs need it on uio_pci_generic or a kernel driver",
+				 pci_dev ? pci_dev : "");
 	default:
 		return aisio_err(-errno, "dma-buf import: attaching fd %d failed: %s", fd, strerror(errno));
 	}

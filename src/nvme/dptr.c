@@ -6,8 +6,8 @@
  * case. Chunk bus addresses are assumed page aligned (every provider maps
  * whole pages); entries that turn out misaligned are rejected.
  *
- * The one- and two-page PRP cases are the hot path of every small I/O: they
- * cost a bounds check, one or two table lookups and a few compares.
+ * The one- and two-page PRP cases are the hot path of every small I/O; they
+ * are inlined from dptr.h and reach this file only for lists and errors.
  */
 #include <errno.h>
 
@@ -160,7 +160,7 @@ int aisio_nvme_prp_build_full(struct aisio_nvme_sqe *cmd, const struct aisio_mem
 	 * All argument checks in few branches: len - 1 wraps when len is 0,
 	 * and max_xfer - 1 wraps when there is no limit.
 	 */
-	if (unlikely(off >= r->len || len - 1 >= r->len - off || len - 1 >= max_xfer - 1 ||
+	if (unlikely(off >= r->len || len - 1 >= r->len - off || len - 1 > max_xfer - 1 ||
 		     cs < page_shift))
 		return prp_bad_args(r, buf, len, page_shift, max_xfer);
 	cmask = ((size_t)1 << cs) - 1;

@@ -60,7 +60,7 @@ static inline int aisio_nvme_prp_build(struct aisio_nvme_sqe *cmd, const struct 
 		size_t off = (size_t)((const uint8_t *)buf - r->va);
 		size_t ps = (size_t)1 << page_shift;
 		/* len - 1 wraps when len is 0; max_xfer - 1 wraps when there is no limit. */
-		if (__builtin_expect(off < r->len && len - 1 < r->len - off && len - 1 < max_xfer - 1 &&
+		if (__builtin_expect(off < r->len && len - 1 < r->len - off && len - 1 <= max_xfer - 1 &&
 				     r->chunk_shift >= page_shift, 1)) {
 			uint64_t prp1 = aisio_mem_bus(r, buf);
 			size_t first = ps - (prp1 & (ps - 1)); /* PRP1 may start mid-page */
@@ -87,7 +87,8 @@ full:
  * aisio_nvme_sgl_build - set PSDT=SGL and SGL1 for @buf/@len: a single data
  * block when the buffer is bus-contiguous, else a (last) segment of data
  * block descriptors in @lists, chaining segments when one page is not enough.
- * Same returns as aisio_nvme_prp_build.
+ * Same returns as aisio_nvme_prp_build, except that data blocks may start at
+ * any byte (no dword rule).
  */
 int aisio_nvme_sgl_build(struct aisio_nvme_sqe *cmd, const struct aisio_mem_region *r,
 			 const void *buf, size_t len, size_t max_xfer,

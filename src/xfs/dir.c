@@ -218,7 +218,7 @@ static void dblk_release(struct dblk *b)
 static int dir_queue(struct aisio_xfs *fs, uint32_t xi_idx)
 {
 	const struct xfs_xi *xi = &fs->xi[xi_idx];
-	const struct aisio_extent *ext = fs->map->exts + xi->ext_first;
+	const struct aisio_extent *ext = fs->map->exts ? fs->map->exts + xi->ext_first : NULL;
 	uint32_t bs = fs->geom.blocksize, D = fs->dirblkfsbs, dbs = fs->geom.dirblksize;
 	uint64_t limit = XFS_DIR2_DATA_SPACE_BYTES >> fs->blocklog;
 	struct dblk *part = NULL; /* block split across extents, being assembled */

@@ -18,19 +18,22 @@ struct agreq {
 	uint32_t agno;
 	uint32_t agbno;
 	uint32_t level; /* expected level of the block */
-	uint8_t buf[];
+	int refc;       /* refcount B+tree block, not inode B+tree */
+	uint8_t buf[] __attribute__((aligned(8)));
 };
 
 static void inobt_done(struct aisio_xfs_req *r, int status);
 
-static int queue_block(struct aisio_xfs *fs, uint32_t agno, uint32_t agbno, uint32_t level)
+static int queue_block(struct aisio_xfs *fs, uint32_t agno, uint32_t agbno, uint32_t level,
+		       int refc)
 {
 	struct agreq *a;
 	int err;
 
 	if (agbno == 0 || agbno >= xfs_ag_len(fs, agno))
-		return xfs_corrupt(fs, "AG %u inode B+tree pointer to block %u", agno, agbno);
-	err = xfs_seen_add(fs, xfs_agb_to_off(fs, agno, agbno), "inode B+tree");
+		return xfs_corrupt(fs, "AG %u %s B+tree pointer to block %u", agno,
+				   refc ? "refcount" : "inode", agbno);
+	err = xfs_seen_add(fs, xfs_agb_to_off(fs, agno, agbno), refc ? "refcount B+tree" : "inode B+tree");
 	if (err)
 		return err;
 	a = malloc(sizeof(*a) + fs->geom.blocksize);
@@ -40,6 +43,7 @@ static int queue_block(struct aisio_xfs *fs, uint32_t agno, uint32_t agbno, uint
 	a->agno = agno;
 	a->agbno = agbno;
 	a->level = level;
+	a->refc = refc;
 	a->req = (struct aisio_xfs_req){ .off = xfs_agb_to_off(fs, agno, agbno),
 					 .len = fs->geom.blocksize, .buf = a->buf,
 					 .done = inobt_done, .arg = a };
@@ -128,7 +132,61 @@ static int inobt_parse(struct agreq *a)
 			return xfs_corrupt(fs, "AG %u inode B+tree node %u: %u pointers (max %u)",
 					   a->agno, where, n, maxrecs);
 		for (uint32_t i = 0; i < n; i++)
-			if ((err = queue_block(fs, a->agno, aisio_be32p(ptrs + 4 * i), level - 1)))
+			if ((err = queue_block(fs, a->agno, aisio_be32p(ptrs + 4 * i), level - 1, 0)))
+				return err;
+	}
+	return 0;
+}
+
+/* Refcount B+tree: remember data blocks shared by more than one owner. */
+static int refc_parse(struct agreq *a)
+{
+	struct aisio_xfs *fs = a->fs;
+	const struct xfs_btree_sblock *h = (const void *)a->buf;
+	uint32_t bs = fs->geom.blocksize, hdr = sizeof(*h);
+	uint32_t level = aisio_be16_to_cpu(h->bb_level), n = aisio_be16_to_cpu(h->bb_numrecs);
+	uint32_t agl = xfs_ag_len(fs, a->agno);
+	int err;
+
+	if (aisio_be32_to_cpu(h->bb_magic) != XFS_REFC_CRC_MAGIC)
+		return xfs_corrupt(fs, "AG %u block %u: not a refcount B+tree block (magic 0x%08x)",
+				   a->agno, a->agbno, aisio_be32_to_cpu(h->bb_magic));
+	if (!xfs_crc_ok(fs, a->buf, bs, XFS_BTREE_SBLOCK_CRC_OFF))
+		return aisio_err(-EBADMSG, "corrupt XFS metadata: AG %u refcount B+tree block %u: CRC mismatch",
+				 a->agno, a->agbno);
+	if (aisio_be64_to_cpu(h->bb_blkno) != a->req.off >> XFS_BB_SHIFT ||
+	    aisio_be32_to_cpu(h->bb_owner) != a->agno || memcmp(h->bb_uuid, fs->uuid, 16) ||
+	    level != a->level)
+		return xfs_corrupt(fs, "AG %u refcount B+tree block %u: wrong location, owner, UUID or level",
+				   a->agno, a->agbno);
+	if (level == 0) {
+		const struct xfs_refcount_rec *r = (const void *)(a->buf + hdr);
+		if (n > (bs - hdr) / sizeof(*r))
+			return xfs_corrupt(fs, "AG %u refcount B+tree leaf %u: %u records", a->agno,
+					   a->agbno, n);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t start = aisio_be32_to_cpu(r[i].rc_startblock);
+			uint32_t cnt = aisio_be32_to_cpu(r[i].rc_blockcount);
+			if (start & XFS_REFC_COWFLAG || aisio_be32_to_cpu(r[i].rc_refcount) < 2)
+				continue;
+			if (cnt == 0 || start >= agl || cnt > agl - start)
+				return xfs_corrupt(fs, "AG %u refcount record %u+%u outside the AG",
+						   a->agno, start, cnt);
+			err = xfs_grow((void **)&fs->shared, &fs->shared_cap, fs->nshared + 1,
+				       sizeof(*fs->shared));
+			if (err)
+				return err;
+			fs->shared[fs->nshared++] = (struct xfs_shared){
+				xfs_agb_to_off(fs, a->agno, start), (uint64_t)cnt << fs->blocklog };
+		}
+	} else {
+		uint32_t maxrecs = (bs - hdr) / 8;
+		const uint8_t *ptrs = a->buf + hdr + maxrecs * 4;
+		if (n == 0 || n > maxrecs)
+			return xfs_corrupt(fs, "AG %u refcount B+tree node %u: %u pointers", a->agno,
+					   a->agbno, n);
+		for (uint32_t i = 0; i < n; i++)
+			if ((err = queue_block(fs, a->agno, aisio_be32p(ptrs + 4 * i), level - 1, 1)))
 				return err;
 	}
 	return 0;
@@ -141,7 +199,7 @@ static void inobt_done(struct aisio_xfs_req *r, int status)
 	if (!a->fs->err) {
 		if (status)
 			xfs_fail(a->fs, status);
-		else if ((status = inobt_parse(a)))
+		else if ((status = a->refc ? refc_parse(a) : inobt_parse(a)))
 			xfs_fail(a->fs, status);
 	}
 	free(a);
@@ -182,7 +240,16 @@ static int ag_parse(struct agreq *a)
 				 a->agno);
 			break;
 		}
-	return queue_block(fs, a->agno, aisio_be32_to_cpu(agi->agi_root), level - 1);
+	if (fs->reflink) {
+		uint32_t rl = aisio_be32_to_cpu(agf->agf_refcount_level);
+		int err;
+		if (rl == 0 || rl > XFS_BTREE_MAXLEVELS)
+			return xfs_corrupt(fs, "AG %u: refcount B+tree of %u levels", a->agno, rl);
+		err = queue_block(fs, a->agno, aisio_be32_to_cpu(agf->agf_refcount_root), rl - 1, 1);
+		if (err)
+			return err;
+	}
+	return queue_block(fs, a->agno, aisio_be32_to_cpu(agi->agi_root), level - 1, 0);
 }
 
 static void ag_done(struct aisio_xfs_req *r, int status)
@@ -205,6 +272,13 @@ static int chunk_cmp(const void *x, const void *y)
 	return a->startino < b->startino ? -1 : a->startino > b->startino;
 }
 
+static int shared_cmp(const void *x, const void *y)
+{
+	const struct xfs_shared *a = x, *b = y;
+
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
 int xfs_scan_inobt(struct aisio_xfs *fs)
 {
 	uint32_t ss = fs->geom.sectsize;
@@ -216,6 +290,7 @@ int xfs_scan_inobt(struct aisio_xfs *fs)
 			return aisio_err(-ENOMEM, "xfs: out of memory");
 		a->fs = fs;
 		a->agno = agno;
+		a->refc = 0;
 		a->req = (struct aisio_xfs_req){ .off = xfs_agb_to_off(fs, agno, 0) + ss,
 						 .len = 2 * ss, .buf = a->buf, .done = ag_done,
 						 .arg = a };
@@ -227,6 +302,7 @@ int xfs_scan_inobt(struct aisio_xfs *fs)
 	if (fs->err)
 		return aisio_err(fs->err, "%s", fs->errmsg);
 	qsort(fs->chunks, fs->nchunks, sizeof(*fs->chunks), chunk_cmp);
+	qsort(fs->shared, fs->nshared, sizeof(*fs->shared), shared_cmp);
 	for (uint64_t i = 1; i < fs->nchunks; i++)
 		if (fs->chunks[i].startino < fs->chunks[i - 1].startino + XFS_INODES_PER_CHUNK)
 			return xfs_corrupt(fs, "inode chunks %llu and %llu overlap",

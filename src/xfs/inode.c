@@ -21,7 +21,7 @@ struct ireq {
 	uint64_t chunk;
 	uint32_t first; /* inode index in the chunk */
 	uint32_t count;
-	uint8_t buf[];
+	uint8_t buf[] __attribute__((aligned(8)));
 };
 
 struct breq {
@@ -29,7 +29,7 @@ struct breq {
 	struct aisio_xfs *fs;
 	uint32_t job;
 	uint32_t level;
-	uint8_t buf[];
+	uint8_t buf[] __attribute__((aligned(8)));
 };
 
 /* Decode one 128-bit extent record of inode @xi into @e (validated). */
@@ -265,7 +265,7 @@ static int inode_parse(struct aisio_xfs *fs, uint32_t xi_idx, const uint8_t *p)
 				return err;
 		}
 		xi->ext_count = (uint32_t)nextents;
-		return extents_check(fs, xi, fs->map->exts + xi->ext_first, nextents);
+		return nextents > 1 ? extents_check(fs, xi, fs->map->exts + xi->ext_first, nextents) : 0;
 	case XFS_DINODE_FMT_BTREE:
 		return bmdr_parse(fs, xi_idx, d, dsize, nextents);
 	case XFS_DINODE_FMT_LOCAL:

@@ -210,6 +210,7 @@ static int sb_check(struct aisio_xfs *fs, const struct xfs_dsb *sb, uint64_t dev
 	fs->ftype = !!(incompat & XFS_SB_FEAT_INCOMPAT_FTYPE);
 	fs->spinodes = !!(incompat & XFS_SB_FEAT_INCOMPAT_SPINODES);
 	fs->nrext64 = !!(incompat & XFS_SB_FEAT_INCOMPAT_NREXT64);
+	fs->reflink = !!(g->features_ro_compat & XFS_SB_FEAT_RO_COMPAT_REFLINK);
 	if (incompat & XFS_SB_FEAT_INCOMPAT_META_UUID)
 		memcpy(fs->uuid, sb->sb_meta_uuid, 16);
 	else
@@ -286,6 +287,7 @@ void aisio_xfs_close(struct aisio_xfs *fs)
 		free(fs->jobs[i].recs);
 	free(fs->jobs);
 	free(fs->seen);
+	free(fs->shared);
 	free(fs);
 }
 

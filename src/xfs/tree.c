@@ -158,7 +158,8 @@ int aisio_xfs_index(struct aisio_xfs *fs, struct aisio_extmap *map)
 
 	aisio_extmap_init(map, fs->lba_size ? fs->lba_size : 512, fs->geom.blocksize);
 	fs->map = map;
-	if ((err = xfs_scan_inobt(fs)) || (err = xfs_scan_inodes(fs)) || (err = xfs_scan_dirs(fs)) ||
+	if ((err = xfs_scan_inobt(fs)) || (err = xfs_scan_inodes(fs)) || (err = xfs_mark_shared(fs)) ||
+	    (err = xfs_scan_dirs(fs)) ||
 	    (err = xfs_build_tree(fs))) {
 		aisio_extmap_free(map);
 		fs->map = NULL;

@@ -46,6 +46,12 @@ struct xfs_dent {
 	uint8_t ftype;
 };
 
+/* A range of data blocks shared by several files (refcount B+tree). */
+struct xfs_shared {
+	uint64_t off; /* device byte offset */
+	uint64_t len; /* bytes */
+};
+
 /* Block-map B+tree walk of one inode: leaves collected, sorted afterwards. */
 struct xfs_btjob {
 	uint32_t xi;
@@ -75,6 +81,9 @@ struct aisio_xfs {
 	uint64_t ndents, dents_cap;
 	struct xfs_btjob *jobs;
 	uint64_t njobs, jobs_cap;
+	struct xfs_shared *shared; /* blocks with refcount > 1 (reflink), sorted */
+	uint64_t nshared, shared_cap;
+	int reflink;
 	uint64_t *seen; /* open-addressed set of B+tree block numbers (loop detection) */
 	uint64_t seen_cap, nseen;
 	struct aisio_extmap *map;
@@ -102,6 +111,7 @@ uint32_t xfs_ag_len(const struct aisio_xfs *fs, uint32_t agno);
 int xfs_log_check(struct aisio_xfs *fs);
 int xfs_scan_inobt(struct aisio_xfs *fs);
 int xfs_scan_inodes(struct aisio_xfs *fs);
+int xfs_mark_shared(struct aisio_xfs *fs);
 int xfs_scan_dirs(struct aisio_xfs *fs);
 int xfs_dir_sf_parse(struct aisio_xfs *fs, uint32_t xi, const uint8_t *d, uint64_t len);
 int xfs_dir_add(struct aisio_xfs *fs, uint32_t xi, uint64_t ino, const uint8_t *name,

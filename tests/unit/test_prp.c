@@ -51,6 +51,13 @@ static void check_prp(const struct aisio_mem_region *r, const void *buf, size_t 
 		t_failures++;
 	}
 	CHECK_EQ(rs.list_pages, aisio_nvme_prp_list_pages(b1 & (ps - 1), len, page_shift));
+
+	/* The inline fast path and the full builder agree. */
+	struct aisio_nvme_sqe f;
+	memset(&f, 0xa5, sizeof(f));
+	f.flags = 0xc3;
+	CHECK_EQ(aisio_nvme_prp_build_full(&f, r, buf, len, page_shift, 0, lists), 0);
+	CHECK(!memcmp(&c, &f, sizeof(c)));
 }
 
 /* Explicit values for one small case on an identity region. */

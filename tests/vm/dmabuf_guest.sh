@@ -39,11 +39,18 @@ check "modinfo: license and DMA_BUF namespace" \
 sub "ioctls: exporters, bounds, bad input, ownership, SIGKILL" "$tests/dmabuf_ioctl"
 sub "region provider: dma-heap and udmabuf regions" "$tests/dmabuf_region"
 
-# ---- mapping for a PCI function: kernel nvme, vfio-pci (refused), uio ----
 bdf=""
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/class")" = 0x010802 ] && { bdf=$(basename "$d"); break; }
 done
+
+# ---- round trip: kernel -> controller -> dma-buf -> controller -> kernel ----
+if [ -n "$bdf" ]; then
+	sub "round trip: QEMU NVMe $bdf via the user-space driver (uio) into and out of dma-bufs" \
+		"$tests/dmabuf_nvme" "$bdf"
+fi
+
+# ---- mapping for a PCI function: kernel nvme, vfio-pci (refused), uio ----
 rebind() {  # rebind $bdf to driver $1
 	local d=/sys/bus/pci/devices/$bdf
 	[ -e "$d/driver" ] && echo "$bdf" >"$d/driver/unbind"
@@ -55,7 +62,8 @@ if [ -n "$bdf" ]; then
 	echo "NVMe controller $bdf, IOMMU group $(basename "$(readlink /sys/bus/pci/devices/$bdf/iommu_group)"), domain $(cat /sys/bus/pci/devices/$bdf/iommu_group/type 2>/dev/null)"
 	sub "pci: map for $bdf bound to nvme" "$tests/dmabuf_ioctl" pci "$bdf" ok
 	if rebind vfio-pci; then
-		sub "pci: $bdf bound to vfio-pci is refused (EBUSY)" "$tests/dmabuf_ioctl" pci "$bdf" busy
+		sub "vfio: $bdf on vfio-pci: importer refuses (EBUSY), type 1 cannot map a dma-buf mmap (EFAULT)" \
+			"$tests/dmabuf_ioctl" vfio "$bdf"
 	else
 		fail "pci: bind $bdf to vfio-pci"
 	fi

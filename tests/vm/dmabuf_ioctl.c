@@ -7,9 +7,12 @@
  *
  * Usage: dmabuf_ioctl                  all checks
  *        dmabuf_ioctl pci BDF ok|busy  attach for a PCI function, expect success or EBUSY
+ *        dmabuf_ioctl vfio BDF         the function is on vfio-pci: how far a dma-buf gets
  *        dmabuf_ioctl hold             attach, print "held", sleep until killed
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
+#include <libgen.h>
+#include <linux/vfio.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -438,6 +441,69 @@ static int run_pci(const char *bdf, const char *expect)
 	return dt_failed ? 1 : 0;
 }
 
+/*
+ * With the function on vfio-pci its DMA goes through a VFIO container, not
+ * the kernel's domain, so the importer refuses it; and VFIO type 1 cannot
+ * map a dma-buf's mmap either: exporters map their pages VM_PFNMAP and
+ * type 1 refuses to pin PFN-mapped system RAM (EFAULT). An ordinary
+ * anonymous buffer maps fine in the same container, as a control.
+ */
+static int run_vfio(const char *bdf)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	char link[256], path[300];
+	size_t len = 16 * DT_PAGE;
+	int container, group, fd, err;
+	ssize_t n;
+	void *va, *anon;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (!dt_check(n > 0, "vfio: %s has an IOMMU group", bdf))
+		return 1;
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	group = open(path, O_RDWR | O_CLOEXEC);
+	if (!dt_check(container >= 0 && group >= 0, "vfio: open container and %s", path))
+		return 1;
+	err = dt_ioctl(group, VFIO_GROUP_GET_STATUS, &gs);
+	dt_check(!err && (gs.flags & VFIO_GROUP_FLAGS_VIABLE), "vfio: group viable");
+	err = dt_ioctl(group, VFIO_GROUP_SET_CONTAINER, &container);
+	if (!err)
+		err = ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0 ? -errno : 0;
+	if (!dt_check(!err, "vfio: type 1 container set up (%s)", strerror(-err)))
+		return 1;
+
+	fd = dt_heap_alloc(len);
+	va = fd < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!dt_check(va != MAP_FAILED && anon != MAP_FAILED, "vfio: dma-buf and anonymous buffers"))
+		return 1;
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	map.vaddr = (uint64_t)(uintptr_t)anon;
+	map.iova = 1ull << 32;
+	map.size = len;
+	err = dt_ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+	dt_check(err == 0, "vfio: an anonymous buffer maps into the container (%s)", strerror(-err));
+	map.vaddr = (uint64_t)(uintptr_t)va;
+	map.iova = 2ull << 32;
+	err = dt_ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+	dt_check(err == -EFAULT, "vfio: the dma-buf's mmap does not (%s): type 1 cannot pin PFN-mapped pages",
+		 strerror(-err));
+	if (!err)
+		printf("# vfio type 1 mapped a dma-buf mmap: the limitation is gone in this kernel\n");
+	/* While the container holds the group, the importer must still refuse. */
+	err = run_pci(bdf, "busy");
+	munmap(va, len);
+	munmap(anon, len);
+	close(fd);
+	close(group);
+	close(container);
+	return err;
+}
+
 static int run_hold(void)
 {
 	struct aisio_dmabuf_attach a;
@@ -464,6 +530,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "pci"))
 		return run_pci(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "vfio"))
+		return run_vfio(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "hold"))
 		return run_hold();
 

@@ -120,6 +120,9 @@ def common(m, bs):
     with open(f"{m}/data", "wb") as f:
         f.write(os.urandom(1 << 20))
     os.link(f"{m}/data", f"{m}/data-link")
+    with open(f"{m}/partial", "wb") as f:  # 64 KiB in the middle shared with /data
+        f.write(os.urandom(256 << 10))
+    run("xfs_io", "-c", f"reflink {m}/data 65536 65536 65536", f"{m}/partial")
     with open(f"{m}/sparse", "wb") as f:
         for off in (0, 1 << 20, 100 << 20):
             f.seek(off)

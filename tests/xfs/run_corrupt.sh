@@ -11,8 +11,7 @@ rc=$?
 bad=$(mktemp) || exit 1
 trap 'rm -f "$bad"' EXIT
 cp --sparse=always "$3/small.img" "$bad"
-# Flip one bit of the root directory's inode (inode 128 of a 4 KiB-block image
-# lives at byte 128 * 512 = 65536 of AG 0 when mkfs puts it there; find it instead).
+# Overwrite one byte of the root directory's inode (AG 0: byte = inode number * 512).
 ino=$("$2" xfs stat "$bad" / | awk '/Inode:/ {print $2}')
 [ -n "$ino" ] || { echo "FAIL: aisio xfs stat / gave no inode"; exit 1; }
 printf '\x55' | dd of="$bad" bs=1 seek=$((ino * 512 + 60)) conv=notrunc status=none

@@ -7,7 +7,7 @@ Builds (or reuses) the image NAME with mkimage.py, then checks:
   - 'aisio xfs find IMAGE' prints exactly the paths find(1) printed while mounted;
   - for every entry, type and size equal what the kernel reported (FIEMAP walk);
   - for every regular file, the decoder's extents equal FIEMAP's and xfs_bmap -vp's
-    (offset, length, physical address, unwritten), adjacent pieces merged alike;
+    (offset, length, physical address, unwritten, shared), adjacent pieces merged alike;
   - the image reached the on-disk formats it was built for (xfs_db);
   - metadata reads were kept in flight at queue depth > 1.
 Exit 0 pass, 1 fail, 77 skip.
@@ -76,6 +76,7 @@ def parse_bmap(text):
         if mt and cur is not None:
             a, b, p, _, _, flags = mt.groups()
             fl = UNWRITTEN if flags and int(flags, 8) & 0o10000 else 0
+            fl |= SHARED if flags and int(flags, 8) & 0o100000 else 0
             files[cur].append((int(a) * 512, (int(b) - int(a) + 1) * 512, int(p) * 512, fl))
     return {k: merge(v) for k, v in files.items()}
 
@@ -111,8 +112,8 @@ def main():
     mt = re.search(r"max (\d+) in flight", r.stderr)
     if not mt or int(mt.group(1)) < 2:
         fail(f"metadata reads were not kept in flight (queue depth > 1): {r.stderr.strip()}")
-    dec = parse_raw(r.stdout, UNWRITTEN)
-    fie = parse_raw(open(f"{imgdir}/{name}.fiemap").read(), UNWRITTEN)
+    dec = parse_raw(r.stdout, UNWRITTEN | SHARED)
+    fie = parse_raw(open(f"{imgdir}/{name}.fiemap").read(), UNWRITTEN | SHARED)
     bmp = parse_bmap(open(f"{imgdir}/{name}.bmap").read())
 
     nfiles = nexts = 0

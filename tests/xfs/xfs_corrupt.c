@@ -155,7 +155,7 @@ static void test_superblock(void)
 	      aisio_errmsg());
 	restore(0, 512);
 
-	img[216 + 3] |= 0x80; /* unknown incompatible feature */
+	img[216] |= 0x80; /* unknown incompatible feature (bit 31) */
 	reseal_sb();
 	err = decode(img, img_len, 0, 0, NULL);
 	CHECK(err == -EOPNOTSUPP && strstr(aisio_errmsg(), "incompatible features"),

@@ -96,15 +96,22 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 			o.mqes = cfg->depth - 1;
 		if (cfg->threads)
 			o.threads = cfg->threads;
-		if (cfg->dma)
-			o.dma = aisio_gpu_dma_ops(cfg->dma);
+		if (cfg->gpu_dma) {
+			/* one provider per controller: its own stream and staging, no shared lock */
+			if (aisio_gpu_dma_create(cfg->gpu, &c->dma)) {
+				fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
+				free(file);
+				goto err_close;
+			}
+			o.dma = aisio_gpu_dma_ops(c->dma);
+		}
 		err = aisio_emu_ctrl_create(&o, &c->emu);
 		free(file);
 		if (err) {
 			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
 			goto err_close;
 		}
-		err = cfg->dma ? aisio_gpu_emu_pcif_open(c->emu, &c->f) : aisio_emu_pcif_open(c->emu, &c->f);
+		err = cfg->gpu_dma ? aisio_gpu_emu_pcif_open(c->emu, &c->f) : aisio_emu_pcif_open(c->emu, &c->f);
 		if (err) {
 			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
 			goto err_close;
@@ -147,8 +154,19 @@ void pc_ctrls_close(struct pc_ctrl *c, int n)
 			aisio_pcif_close(c[i].f);
 		if (c[i].emu)
 			aisio_emu_ctrl_destroy(c[i].emu);
+		aisio_gpu_dma_destroy(c[i].dma);
 		memset(&c[i], 0, sizeof(c[i]));
 	}
+}
+
+int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, uint64_t va, size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].dma && aisio_gpu_dma_add_gpu(c[i].dma, va, len)) {
+			fprintf(stderr, "%s\n", aisio_errmsg());
+			return -1;
+		}
+	return 0;
 }
 
 uint64_t pc_ctrls_io_cmds(struct pc_ctrl *c, int n)

@@ -21,13 +21,15 @@ struct pc_ctrl {
 	uint32_t lba_shift;
 	uint64_t nlbas;
 	uint32_t page_size;
+	struct aisio_gpu_dma *dma; /* its own GPU DMA provider, or NULL */
 };
 
 struct pc_ctrl_cfg {
 	uint32_t queues;     /* I/O queue pairs needed */
 	uint32_t depth;      /* deepest ring needed */
 	uint32_t threads;    /* controller threads (0: from the URI) */
-	struct aisio_gpu_dma *dma; /* NULL: identity DMA */
+	int gpu_dma;         /* 1: a GPU DMA provider per controller (data in GPU memory), 0: identity */
+	int gpu;
 };
 
 /*
@@ -36,6 +38,8 @@ struct pc_ctrl_cfg {
  */
 int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, struct pc_ctrl *out);
 void pc_ctrls_close(struct pc_ctrl *c, int n);
+/* Tell every controller's GPU DMA provider about GPU memory [va, va + len). Prints and returns -1 on error. */
+int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, uint64_t va, size_t len);
 /* I/O commands the controllers fetched so far. */
 uint64_t pc_ctrls_io_cmds(struct pc_ctrl *c, int n);
 

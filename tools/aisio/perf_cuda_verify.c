@@ -168,7 +168,6 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	struct verify_opts o = { .ctrls = 4, .nq = 8, .qd = 32, .iosize = 4096, .per_thread = 1,
 				 .size = 64ull << 20, .seed = 0x1234abcd };
 	struct pc_ctrl *ctrls = NULL;
-	struct aisio_gpu_dma *dma = NULL;
 	struct aisio_mem_region *wbuf = NULL, *rbuf = NULL;
 	struct aisio_cuda_qp **qps_host = NULL, **qps_dev = NULL;
 	struct aisio_gpu_qp **qps = NULL;
@@ -227,11 +226,7 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 		uris = uri_one;
 	}
 
-	if (aisio_gpu_dma_create(o.gpu, &dma)) {
-		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
-		return 1;
-	}
-	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .dma = dma };
+	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .gpu_dma = 1, .gpu = o.gpu };
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
 		free(ctrls);
@@ -249,11 +244,9 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		goto out;
 	}
-	if (aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(wbuf, wbuf->va), wbuf->len) ||
-	    aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(rbuf, rbuf->va), rbuf->len)) {
-		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+	if (pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(wbuf, wbuf->va), wbuf->len) ||
+	    pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(rbuf, rbuf->va), rbuf->len))
 		goto out;
-	}
 
 	/* Which controller each command reaches, and a different slot order per phase. */
 	ow = calloc(ncmds, 8);
@@ -371,8 +364,14 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	for (int ci = 0; ci < o.ctrls; ci++)
 		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &host_mism, &host_errs))
 			goto out;
-	struct aisio_gpu_dma_stats ds;
-	aisio_gpu_dma_stats(dma, &ds);
+	struct aisio_gpu_dma_stats ds = { 0, 0, 0 };
+	for (int ci = 0; ci < o.ctrls; ci++) {
+		struct aisio_gpu_dma_stats one;
+		aisio_gpu_dma_stats(ctrls[ci].dma, &one);
+		ds.copies += one.copies;
+		ds.batches += one.batches;
+		ds.bytes += one.bytes;
+	}
 	rc = (gpu_mism || host_mism || errs[0] || errs[1] || host_errs || ios[0] != ncmds || ios[1] != ncmds) ? 1 : 0;
 	if (o.json)
 		printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,\"iosize\":%u,"
@@ -417,6 +416,5 @@ out:
 	if (ctrls)
 		pc_ctrls_close(ctrls, o.ctrls);
 	free(ctrls);
-	aisio_gpu_dma_destroy(dma);
 	return rc;
 }

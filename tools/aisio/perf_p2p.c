@@ -159,7 +159,6 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
 	};
 	struct p2p_opts o = { .threads = 0, .qd = 32, .iosize = 4096, .runtime = 2, .random = 1, .gpu_mem = 1 };
-	struct aisio_gpu_dma *dma = NULL;
 	struct pc_ctrl *ctrls = NULL;
 	struct aisio_mem_region *buf = NULL;
 	struct p2p_thread *th = NULL;
@@ -219,12 +218,13 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 		fprintf(stderr, "perf run --mem: --qdepth 1..1023, --iosize a multiple of 512 up to 1M\n");
 		return 2;
 	}
-	if (aisio_gpu_select(o.gpu) || aisio_gpu_dma_create(o.gpu, &dma)) {
+	if (aisio_gpu_select(o.gpu)) {
 		fprintf(stderr, "aisio perf run --mem %s: %s\n", o.gpu_mem ? "gpu" : "host", aisio_errmsg());
 		return 1;
 	}
 	static char *def_uri[] = { "emu:1G" };
-	struct pc_ctrl_cfg cfg = { .queues = 1, .depth = o.qd + 1, .threads = o.ctrl_threads, .dma = dma };
+	struct pc_ctrl_cfg cfg = { .queues = 1, .depth = o.qd + 1, .threads = o.ctrl_threads, .gpu_dma = 1,
+				   .gpu = o.gpu };
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(o.nuris ? o.uris : def_uri, o.nuris ? o.nuris : 1, o.ctrls, &cfg, ctrls)) {
 		free(ctrls);
@@ -241,8 +241,8 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	}
 	size_t len = per_thread * o.qd * o.iosize * (size_t)o.threads;
 	int err = o.gpu_mem ? aisio_gpu_region_alloc(o.gpu, len, &buf) : aisio_mem_region_identity(len, &buf);
-	if (!err && o.gpu_mem)
-		err = aisio_gpu_dma_add_gpu(dma, aisio_mem_bus(buf, buf->va), buf->len);
+	if (!err && o.gpu_mem && pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(buf, buf->va), buf->len))
+		goto out;
 	if (!err)
 		err = aisio_gpu_host_alloc(per_thread * o.qd * 4096 * (size_t)o.threads, (void **)&lists, &lists_dev);
 	if (err) {
@@ -275,8 +275,13 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	}
 	double el = pc_now_ns() / 1e9 - t0;
 	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o.ctrls);
-	struct aisio_gpu_dma_stats ds;
-	aisio_gpu_dma_stats(dma, &ds);
+	struct aisio_gpu_dma_stats ds = { 0, 0, 0 };
+	for (int ci = 0; ci < o.ctrls; ci++) {
+		struct aisio_gpu_dma_stats one;
+		aisio_gpu_dma_stats(ctrls[ci].dma, &one);
+		ds.copies += one.copies;
+		ds.batches += one.batches;
+	}
 	double iops = ios / el;
 	if (o.json)
 		printf("{\"mode\":\"cpu-initiated\",\"mem\":\"%s\",\"gpu\":\"%s\",\"uri\":\"%s\",\"ctrls\":%d,"
@@ -302,6 +307,5 @@ out:
 	free(ctrls);
 	aisio_mem_region_release(buf);
 	aisio_gpu_host_free(lists);
-	aisio_gpu_dma_destroy(dma);
 	return rc;
 }

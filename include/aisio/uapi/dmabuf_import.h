@@ -57,9 +57,10 @@
  * afterwards. Errors: EBADF (@fd not open), EINVAL (@fd is not a dma-buf,
  * unknown flag, nonzero reserved field), EEXIST (this file already holds an
  * attachment to that dma-buf; @handle is set to it), ENODEV (no such PCI
- * device), EBUSY (the PCI device's DMA is owned by user space, e.g. vfio:
- * map the buffer through the VFIO container instead), ENOSPC (too many
- * attachments on this file), or the exporter's error.
+ * device), EBUSY (the PCI device does not DMA through the kernel's IOMMU
+ * domain, e.g. it is bound to vfio-pci, so kernel DMA addresses would be
+ * wrong for it), ENOSPC (too many attachments on this file), or the
+ * exporter's error.
  */
 struct aisio_dmabuf_attach {
 	__s32 fd;                           /* in: dma-buf file descriptor */

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# bench/kernel-paths: aisio's kernel backends side by side with fio, in the
+# same run, with the same job on the same target (same file, pattern, I/O
+# size and queue depth): aisio io_uring vs fio io_uring, aisio psync vs fio
+# psync, and in the QEMU guest aisio uring_cmd vs fio io_uring_cmd.
+# Reports IOPS, CPU time per I/O (aisio: getrusage; fio: usr+sys) and the
+# ratios aisio/fio, and writes results-<host>.md next to this script.
+#
+# Usage: bench/kernel-paths/run.sh [TARGET]
+#   TARGET  a file (default: a 1 GiB file under /var/tmp, written first),
+#           or /dev/nvmeXnY; with /dev/ngXnY the passthrough pair runs too.
+# Environment: AISIO (default build/aisio), RUNTIME (s, default 5),
+#   QDEPTH (32), IOSIZE (4k), PATTERNS ("randread randwrite"), MODES
+#   ("buffered direct"), OUT (results file).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+AISIO=${AISIO:-$root/build/aisio}
+RUNTIME=${RUNTIME:-5}
+QDEPTH=${QDEPTH:-32}
+IOSIZE=${IOSIZE:-4k}
+PATTERNS=${PATTERNS:-randread randwrite}
+MODES=${MODES:-buffered direct}
+host=$(hostname -s 2>/dev/null || echo host)
+OUT=${OUT:-$here/results-$host.md}
+target=${1:-}
+ng=
+
+command -v fio >/dev/null || { echo "fio is not installed (apt-get install fio)" >&2; exit 1; }
+[ -x "$AISIO" ] || { echo "no aisio at $AISIO: run 'make' first" >&2; exit 1; }
+
+if [ -z "$target" ]; then
+	target=/var/tmp/aisio-kpath-bench.img
+	if [ ! -f "$target" ] || [ "$(stat -c %s "$target")" -ne $((1 << 30)) ]; then
+		echo "writing a 1 GiB test file $target" >&2
+		dd if=/dev/urandom of="$target" bs=1M count=1024 status=none conv=fsync
+	fi
+fi
+case "$target" in
+/dev/ng*) ng=$target; target=/dev/nvme${target#/dev/ng} ;;
+esac
+[ -e "$target" ] || { echo "no such target: $target" >&2; exit 1; }
+if [ -b "$target" ]; then
+	uri=$target
+	MODES=direct # block devices: O_DIRECT only (the page cache would hide the device)
+else
+	uri=file:$target
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# aisio_json FILE -> "iops ns_per_io"
+aisio_nums() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["total"]
+assert t["failed"] == 0, t
+print("%.0f %.0f" % (t["iops"], d["cpu"]["ns_per_io"]))' "$1"
+}
+
+# fio_nums FILE -> "iops ns_per_io" (usr_cpu and sys_cpu are percent of the job's runtime)
+fio_nums() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+j = d["jobs"][0]
+ios = j["read"]["total_ios"] + j["write"]["total_ios"]
+rt = j["job_runtime"] / 1000.0
+cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * rt
+print("%.0f %.0f" % (ios / rt, cpu * 1e9 / ios if ios else 0))' "$1"
+}
+
+rows=()
+run_pair() { # label aisio-backend fio-engine pattern mode
+	local label=$1 be=$2 engine=$3 pat=$4 mode=$5 direct=0 aflag=--buffered extra=()
+	[ "$mode" = direct ] && { direct=1; aflag=--direct; }
+	[ "$engine" = io_uring ] && extra=(--fixedbufs=1 --registerfiles=1)
+	local auri=$uri ftarget=$target
+	if [ "$engine" = io_uring_cmd ]; then
+		auri=$ng
+		ftarget=$ng
+		aflag=
+		extra=(--cmd_type=nvme)
+	fi
+	# shellcheck disable=SC2086
+	"$AISIO" perf run --json --be "$be" $aflag --iopattern "$pat" --iosize "$IOSIZE" \
+		--qdepth "$QDEPTH" --runtime "$RUNTIME" "$auri" >"$tmp/a.json"
+	fio --name=kpath --filename="$ftarget" --ioengine="$engine" --rw="$pat" --bs="$IOSIZE" \
+		--iodepth="$QDEPTH" --direct="$direct" --runtime="$RUNTIME" --time_based \
+		--norandommap --randrepeat=0 --numjobs=1 --group_reporting "${extra[@]}" \
+		--output-format=json --output="$tmp/f.json" >/dev/null
+	read -r aiops ans < <(aisio_nums "$tmp/a.json")
+	read -r fiops fns < <(fio_nums "$tmp/f.json")
+	local row
+	row=$(python3 -c 'import sys; a,an,f,fn=map(float,sys.argv[1:5]); print("%d | %d | %.2f | %d | %d | %.2f" % (a, f, a/f, an, fn, an/fn if fn else 0))' \
+		"$aiops" "$ans" "$fiops" "$fns")
+	rows+=("| $label | $pat | $mode | $row |")
+	echo "${rows[-1]}" >&2
+}
+
+for pat in $PATTERNS; do
+	for mode in $MODES; do
+		run_pair "io_uring" io_uring io_uring "$pat" "$mode"
+		run_pair "psync" psync psync "$pat" "$mode"
+	done
+	if [ -n "$ng" ]; then
+		run_pair "passthrough" uring_cmd io_uring_cmd "$pat" direct
+	fi
+done
+
+cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+	echo "# bench/kernel-paths on $host"
+	echo
+	echo "aisio's kernel backends and fio, same job, same target, run back to back in one run."
+	echo
+	echo "- command: \`bench/kernel-paths/run.sh ${1:-}\` (RUNTIME=$RUNTIME QDEPTH=$QDEPTH IOSIZE=$IOSIZE)"
+	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "- machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+	echo "- target: $target ($( [ -b "$target" ] && echo block device || echo "file on $(df -T "$target" | awk 'NR==2 {print $2}')"))"
+	echo "- $(fio --version), aisio $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "- fio io_uring runs with fixedbufs and registerfiles, as aisio's io_uring backend does by default"
+	echo
+	echo "| path | pattern | mode | aisio IOPS | fio IOPS | IOPS aisio/fio | aisio CPU ns/IO | fio CPU ns/IO | CPU aisio/fio |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "CPU time per I/O is user + system time of the whole process over the run divided by"
+	echo "the I/Os completed (aisio: getrusage around the run; fio: usr_cpu + sys_cpu of the job)."
+	echo "A ratio below 1 in the last column means aisio spent fewer cycles per I/O than fio."
+} >"$OUT"
+echo "wrote $OUT" >&2
+cat "$OUT"
