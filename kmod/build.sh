@@ -62,6 +62,9 @@ command -v gcc-12 >/dev/null || die "gcc-12 missing: the Debian 6.12 kernel is b
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# One build per output folder at a time (ninja kmod and the vm test may race).
+exec 9>"$out/.lock"
+flock 9
 kdir=/usr/src/linux-headers-$kver
 if [ ! -f "$kdir/Makefile" ]; then
 	base=${kver%-amd64}                 # 6.12.57+deb12

@@ -148,7 +148,7 @@ for spec in "${nvme[@]}"; do
 	for ((j = 1; j <= nns; j++)); do
 		img=$run/nvme${i}n$j.img
 		truncate -s "$bytes" "$img"
-		qdev+=(-drive "file=$img,if=none,id=nv${i}n$j,format=raw,cache=unsafe")
+		qdev+=(-drive "file=$img,if=none,id=nv${i}n$j,format=raw,cache=unsafe,discard=unmap")
 		ns="nvme-ns,drive=nv${i}n$j,bus=nvme$i,nsid=$j,logical_block_size=$lbads,physical_block_size=$lbads"
 		[ "$sriov" -gt 0 ] && ns+=",shared=on"
 		qdev+=(-device "$ns")

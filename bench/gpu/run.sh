@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-full}
 shift || true
-STEPS=${*:-env build verify probe sweep-qd sweep-io threads p2p}
+STEPS=${*:-env build verify dma probe sweep-qd sweep-io threads ceiling p2p}
 OUT=${OUT:-bench/gpu/out}
 mkdir -p "$OUT"
 RT=2
@@ -44,6 +44,16 @@ if has verify; then
 		run perf cuda-verify --ctrls 2 --nqueues 2 --qdepth 512 --iosize 512 --size 16M --json
 	} 2>&1 | tee "$OUT/verify.txt"
 fi
+if has dma; then
+	# How the model's copies into GPU memory are issued: one cudaMemcpyBatchAsync per
+	# doorbell (default), one cudaMemcpyAsync per piece, or a sleeping stream wait.
+	log dma
+	for m in batch single sync; do
+		echo "AISIO_GPU_DMA=$m"
+		AISIO_GPU_DMA=$m run perf cuda-verify --json
+		AISIO_GPU_DMA=$m run perf run --mem gpu --ctrls 4 --threads 4 --qdepth 32 --iosize 4096 --runtime 1 emu:1G
+	done 2>&1 | tee -a "$OUT/verify.txt"
+fi
 if has probe; then
 	log probe
 	run perf cuda-run --probe --ctrls 16 --nqueues 16 --qdepth 32 --runtime 1 $CTRL 2>&1 | tee "$OUT/probe.txt"
@@ -74,6 +84,18 @@ if has threads; then
 		run perf cuda-run --ctrls 16 --nqueues 128 --qdepth 32 --poll-ns 500 --runtime $RT $CTRL
 		run perf cuda-run --ctrls 8 --ctrl-threads 2 --nqueues 128 --qdepth 32 --runtime $RT $CTRL
 	} 2>&1 | tee "$OUT/threads.txt"
+fi
+if has ceiling; then
+	log ceiling
+	{
+		# Where the top is: the same GPU load against fewer model controllers
+		# (one polling thread each), more commands in flight, GPU back-off.
+		for n in 4 8 16; do
+			run perf cuda-run --ctrls $n --nqueues 256 --qdepth 128 --runtime $RT $CTRL
+		done
+		run perf cuda-run --ctrls 16 --nqueues 256,512 --qdepth 128,256 --per-thread 2 --runtime $RT $CTRL
+		run perf cuda-run --ctrls 16 --nqueues 256 --qdepth 128 --poll-ns 200 --runtime $RT $CTRL
+	} 2>&1 | tee -a "$OUT/threads.txt"
 fi
 if has p2p; then
 	log p2p

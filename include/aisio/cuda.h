@@ -235,8 +235,10 @@ AISIO_CUDA_FN void aisio_cuda_sq_write(struct aisio_cuda_qp *q, uint64_t base, c
 /* Wait for every earlier ticket to be published, ring the doorbell, publish ours. */
 AISIO_CUDA_FN void aisio_cuda_sq_publish(struct aisio_cuda_qp *q, uint64_t base, uint64_t end)
 {
-	while (aisio_cuda_ld_acquire_u64(&q->sq_pub) != base)
-		;
+	/* Back off a little: the turn may belong to a diverged lane of this very warp. */
+	for (unsigned spin = 0; aisio_cuda_ld_acquire_u64(&q->sq_pub) != base; spin++)
+		if (spin > 64)
+			__nanosleep(32);
 	*q->sq_db = (uint32_t)(end % q->depth);
 	__threadfence_system(); /* the doorbell is seen before a later warp's */
 	aisio_cuda_st_release_u64(&q->sq_pub, end);
@@ -254,6 +256,8 @@ AISIO_CUDA_FN int aisio_cuda_cpl_arm(struct aisio_cuda_qp *q, const struct aisio
 
 /*
  * aisio_cuda_submit - submit this lane's @cmd when @want is nonzero.
+ * Doorbells aggregate best when the warp is converged at the call
+ * (__syncwarp() before it in divergent code).
  * Collective over the converged lanes of the warp that pass the same @q
  * (every such lane calls it, with or without a command); one ticket atomic and one doorbell
  * write for all of them. @cmd->cid must be one of this thread's CIDs

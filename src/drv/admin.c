@@ -86,7 +86,7 @@ int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void
 	uint16_t cid;
 	int err;
 
-	if (c->failed)
+	if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
 		return aisio_err(-EIO, "%s: controller is in fatal status; reset it", c->f->name);
 	cid = c->admin_cid;
 	c->admin_cid = (uint16_t)((c->admin_cid + 1) % DRV_AER_CID_BASE);
@@ -121,7 +121,7 @@ int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void
 		if (++spins < 256)
 			continue;
 		if (drv_csts(c) & AISIO_NVME_CSTS_CFS) {
-			c->failed = 1;
+			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
 			return aisio_err(-EIO, "%s: controller fatal status (CSTS.CFS) during admin %s; reset it",
 					 c->f->name, opc);
 		}
@@ -167,7 +167,7 @@ int aisio_nvme_ctrl_aer_submit(struct aisio_nvme_ctrl *c)
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.opc = AISIO_NVME_ADM_ASYNC_EVENT;
 	pthread_mutex_lock(&c->admin_lock);
-	if (c->failed) {
+	if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
 		err = aisio_err(-EIO, "%s: controller is in fatal status; reset it", c->f->name);
 	} else if (c->aer_pending >= DRV_AER_MAX || c->aer_pending > c->info.id->aerl) {
 		err = aisio_err(-EBUSY, "%s: %u asynchronous event requests already posted (AERL %u)",

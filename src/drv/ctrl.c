@@ -33,7 +33,7 @@ static int wait_ready(struct aisio_nvme_ctrl *c, uint32_t want, const char *what
 		if ((csts & AISIO_NVME_CSTS_RDY) == want)
 			return 0;
 		if (want && (csts & AISIO_NVME_CSTS_CFS)) {
-			c->failed = 1;
+			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
 			return aisio_err(-EIO, "%s: controller fatal status (CSTS.CFS) while %s", c->f->name, what);
 		}
 		if (aisio_drv_now_ms() > deadline)
@@ -283,12 +283,41 @@ err_free:
 	return err;
 }
 
+/*
+ * Normal shutdown notification, so a controller with a volatile write cache
+ * makes data durable before it is disabled. Bounded by RTD3E (or CAP.TO).
+ */
+static void ctrl_shutdown(struct aisio_nvme_ctrl *c)
+{
+	uint32_t cc = aisio_pcif_read32(c->f, AISIO_NVME_REG_CC);
+	uint64_t limit_ms = c->id->rtd3e ? c->id->rtd3e / 1000 + 1 : c->ready_timeout_ms;
+	uint64_t deadline;
+	unsigned spins = 0;
+
+	if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED) || !aisio_nvme_cc_en(cc))
+		return;
+	if (limit_ms > 10000)
+		limit_ms = 10000;
+	deadline = aisio_drv_now_ms() + limit_ms;
+	aisio_pcif_write32(c->f, AISIO_NVME_REG_CC, (cc & ~(3u << 14)) | AISIO_NVME_CC_SHN_NORMAL);
+	for (;;) {
+		uint32_t csts = drv_csts(c);
+
+		if ((csts & AISIO_NVME_CSTS_SHST_MASK) == AISIO_NVME_CSTS_SHST_CMPLT ||
+		    (csts & AISIO_NVME_CSTS_CFS) || csts == UINT32_MAX || aisio_drv_now_ms() > deadline)
+			return;
+		if (++spins > 64)
+			usleep(spins < 1024 ? 10 : 1000);
+	}
+}
+
 void aisio_nvme_ctrl_term(struct aisio_nvme_ctrl *c)
 {
 	if (!c)
 		return;
 	while (c->exts)
 		aisio_nvme_ctrl_qpair_delete_ext(c, c->exts->qid);
+	ctrl_shutdown(c);
 	drv_ctrl_disable(c);
 	aisio_heap_term(c->heap);
 	free(c->qid_used);
@@ -311,7 +340,7 @@ int aisio_nvme_ctrl_reset(struct aisio_nvme_ctrl *c)
 	if (err)
 		goto out;
 	drv_admin_ring_reset(c);
-	c->failed = 0;
+	__atomic_store_n(&c->failed, 0, __ATOMIC_RELAXED);
 	err = drv_ctrl_enable(c);
 	if (err)
 		goto out;

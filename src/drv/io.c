@@ -272,9 +272,8 @@ static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
  * callback runs, so a callback that takes a new slot never gets one whose
  * own callback is still to come.
  */
-int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
+static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint32_t limit)
 {
-	const uint32_t limit = max ? max : UINT32_MAX;
 	struct aisio_io *ios = qp->ios;
 	const uint32_t ncids = qp->ncids;
 	uint16_t *const free_cids = qp->free_cids;
@@ -333,4 +332,14 @@ int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
 		return (int)n;
 	qp->check_countdown = DRV_CHECK_REAPS;
 	return reap_idle(qp, n, limit);
+}
+
+int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
+{
+	const uint32_t limit = max ? max : UINT32_MAX;
+
+	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
+	if (likely(!qp->ndone) && !aisio_nvme_cq_peek(&qp->cq))
+		return reap_idle(qp, 0, limit);
+	return reap_some(qp, limit);
 }

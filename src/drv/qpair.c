@@ -214,7 +214,7 @@ void aisio_nvme_qpair_delete(struct aisio_nvme_qpair *qp)
 		}
 	}
 	/* A failed controller deletes nothing; its queues go with the next reset or disable. */
-	if (!c->failed)
+	if (!__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
 		drv_qpair_hw_delete(c, qp->sq.qid);
 	c->qid_used[qp->sq.qid] = 0;
 	pthread_mutex_unlock(&c->admin_lock);
@@ -328,7 +328,7 @@ int aisio_nvme_ctrl_qpair_delete_ext(struct aisio_nvme_ctrl *c, uint16_t qid)
 		pthread_mutex_unlock(&c->admin_lock);
 		return aisio_err(-ENOENT, "%s: no external queue pair with QID %u", c->f->name, qid);
 	}
-	if (!c->failed)
+	if (!__atomic_load_n(&c->failed, __ATOMIC_RELAXED))
 		err = drv_qpair_hw_delete(c, qid);
 	c->qid_used[qid] = 0;
 	pthread_mutex_unlock(&c->admin_lock);

@@ -11,13 +11,10 @@
 #define ST(sc) emu_status((sc), 1)
 
 static const uint32_t feat_default_tbl[0x10] = {
-	[AISIO_NVME_FEAT_ARBITRATION] = 0,
-	[AISIO_NVME_FEAT_POWER_MGMT] = 0,
+	[AISIO_NVME_FEAT_ARBITRATION] = 0,   [AISIO_NVME_FEAT_POWER_MGMT] = 0,
 	[AISIO_NVME_FEAT_TEMP_THRESH] = 343, /* Kelvin */
-	[AISIO_NVME_FEAT_ERR_RECOVERY] = 0,
-	[AISIO_NVME_FEAT_VOLATILE_WC] = 1,
-	[AISIO_NVME_FEAT_IRQ_COALESCE] = 0,
-	[AISIO_NVME_FEAT_WRITE_ATOMIC] = 0,
+	[AISIO_NVME_FEAT_ERR_RECOVERY] = 0,  [AISIO_NVME_FEAT_VOLATILE_WC] = 1,
+	[AISIO_NVME_FEAT_IRQ_COALESCE] = 0,  [AISIO_NVME_FEAT_WRITE_ATOMIC] = 0,
 	[AISIO_NVME_FEAT_ASYNC_EVENT] = 0,
 };
 
@@ -52,7 +49,8 @@ void emu_admin_reset(struct aisio_emu_ctrl *c)
 	c->naer = 0; /* pending Asynchronous Event Requests vanish with the admin queue */
 }
 
-void emu_error_record(struct aisio_emu_ctrl *c, uint16_t sqid, const struct aisio_nvme_sqe *cmd, uint32_t status)
+void emu_error_record(struct aisio_emu_ctrl *c, uint16_t sqid, const struct aisio_nvme_sqe *cmd,
+		      uint32_t status)
 {
 	struct aisio_nvme_error_log *e;
 
@@ -108,7 +106,7 @@ static void id_ctrl(struct aisio_emu_ctrl *c, struct aisio_nvme_id_ctrl *id)
 	id->nn = c->nns;
 	id->oncs = AISIO_NVME_ONCS_COMPARE | AISIO_NVME_ONCS_DSM | AISIO_NVME_ONCS_WRITE_ZEROES;
 	id->vwc = 0x07; /* present; Flush with NSID FFFFFFFFh supported */
-	id->sgls = 1;   /* SGLs for I/O commands, no alignment requirement */
+	id->sgls = 1;	/* SGLs for I/O commands, no alignment requirement */
 	snprintf(id->subnqn, sizeof(id->subnqn), "nqn.2026-11.io.aisio:emu:%u", c->index);
 	id->psd[0].mp = 2500; /* 25 W in centiwatts */
 }
@@ -116,7 +114,7 @@ static void id_ctrl(struct aisio_emu_ctrl *c, struct aisio_nvme_id_ctrl *id)
 static void ns_uuid(struct aisio_emu_ctrl *c, uint32_t nsid, uint8_t out[16])
 {
 	static const uint8_t base[16] = { 0xa1, 0x51, 0x0e, 0x30, 0x4e, 0x4d, 0x45, 0x40,
-					  0x80, 0x00, 0, 0, 0, 0, 0, 0 };
+					  0x80, 0x00, 0,    0,	  0,	0,    0,    0 };
 
 	memcpy(out, base, 16);
 	for (int i = 0; i < 4; i++)
@@ -298,7 +296,8 @@ static uint32_t cmd_delete_cq(struct aisio_emu_ctrl *c, const struct aisio_nvme_
 
 /* ---- Features ----------------------------------------------------------- */
 
-static uint32_t cmd_set_features(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, uint32_t *dw0)
+static uint32_t cmd_set_features(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd,
+				 uint32_t *dw0)
 {
 	uint32_t fid = cmd->cdw10 & 0xff, save = cmd->cdw10 >> 31, v = cmd->cdw11;
 
@@ -328,11 +327,13 @@ static uint32_t cmd_set_features(struct aisio_emu_ctrl *c, const struct aisio_nv
 	return 0;
 }
 
-static uint32_t cmd_get_features(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, uint32_t *dw0)
+static uint32_t cmd_get_features(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd,
+				 uint32_t *dw0)
 {
 	uint32_t fid = cmd->cdw10 & 0xff, sel = (cmd->cdw10 >> 8) & 7;
 
-	if (fid != AISIO_NVME_FEAT_NUM_QUEUES && fid != AISIO_NVME_FEAT_IRQ_CONFIG && !feat_stored(fid))
+	if (fid != AISIO_NVME_FEAT_NUM_QUEUES && fid != AISIO_NVME_FEAT_IRQ_CONFIG &&
+	    !feat_stored(fid))
 		return ST(AISIO_NVME_SC_INVALID_FIELD);
 	switch (sel) {
 	case AISIO_NVME_FEAT_SEL_CURRENT:
@@ -346,7 +347,8 @@ static uint32_t cmd_get_features(struct aisio_emu_ctrl *c, const struct aisio_nv
 		return 0;
 	case AISIO_NVME_FEAT_SEL_DEFAULT:
 	case AISIO_NVME_FEAT_SEL_SAVED: /* nothing is saveable: saved == default */
-		*dw0 = fid == AISIO_NVME_FEAT_IRQ_CONFIG ? (cmd->cdw11 & 0xffff) : feat_default(c, fid);
+		*dw0 = fid == AISIO_NVME_FEAT_IRQ_CONFIG ? (cmd->cdw11 & 0xffff) :
+							   feat_default(c, fid);
 		return 0;
 	case AISIO_NVME_FEAT_SEL_SUPPORTED:
 		*dw0 = fid == AISIO_NVME_FEAT_NUM_QUEUES ? 0 : 1u << 2; /* changeable */
@@ -424,7 +426,8 @@ static uint32_t cmd_get_log_page(struct aisio_emu_ctrl *c, const struct aisio_nv
 
 /* ---- Dispatch ----------------------------------------------------------- */
 
-uint32_t emu_admin_exec(struct emu_worker *w, struct emu_sq *sq, const struct aisio_nvme_sqe *cmd, uint32_t *dw0)
+uint32_t emu_admin_exec(struct emu_worker *w, struct emu_sq *sq, const struct aisio_nvme_sqe *cmd,
+			uint32_t *dw0)
 {
 	struct aisio_emu_ctrl *c = w->c;
 

@@ -126,8 +126,10 @@ static int valid_cc(struct aisio_emu_ctrl *c, uint32_t cc, uint32_t aqa, uint64_
 static void ctrl_enable(struct aisio_emu_ctrl *c, uint32_t cc)
 {
 	uint32_t aqa = reg_get(c, AISIO_NVME_REG_AQA);
-	uint64_t asq = reg_get(c, AISIO_NVME_REG_ASQ) | (uint64_t)reg_get(c, AISIO_NVME_REG_ASQ + 4) << 32;
-	uint64_t acq = reg_get(c, AISIO_NVME_REG_ACQ) | (uint64_t)reg_get(c, AISIO_NVME_REG_ACQ + 4) << 32;
+	uint64_t asq = reg_get(c, AISIO_NVME_REG_ASQ) | (uint64_t)reg_get(c, AISIO_NVME_REG_ASQ + 4)
+								<< 32;
+	uint64_t acq = reg_get(c, AISIO_NVME_REG_ACQ) | (uint64_t)reg_get(c, AISIO_NVME_REG_ACQ + 4)
+								<< 32;
 	struct emu_sq *sq = &c->sqs[0];
 	struct emu_cq *cq = &c->cqs[0];
 	uint32_t sqs, cqs;
@@ -221,7 +223,9 @@ static void worker_idle(struct emu_worker *w, int work)
 		uint64_t now = emu_now_ns(), due = w->pend[w->pend_head].due_ns;
 
 		if (due > now + 200000) {
-			struct timespec ts = { 0, (long)((due - now) / 2 > 1000000 ? 1000000 : (due - now) / 2) };
+			struct timespec ts = {
+				0, (long)((due - now) / 2 > 1000000 ? 1000000 : (due - now) / 2)
+			};
 			nanosleep(&ts, NULL);
 		} else if (w->idle >= 4096) {
 			sched_yield();
@@ -267,23 +271,30 @@ static void *worker_main(void *arg)
 static int ctrl_check_opts(const struct aisio_emu_opts *o)
 {
 	if (o->lba_shift != 9 && o->lba_shift != 12)
-		return aisio_err(-EINVAL, "emu: LBA size must be 512 or 4096 bytes (lbads=9 or 12), not 2^%u",
-				 o->lba_shift);
+		return aisio_err(
+			-EINVAL,
+			"emu: LBA size must be 512 or 4096 bytes (lbads=9 or 12), not 2^%u",
+			o->lba_shift);
 	if (!o->ns_size || o->ns_size % (1ull << o->lba_shift))
-		return aisio_err(-EINVAL, "emu: namespace size %llu is not a positive multiple of the %u-byte LBA",
-				 (unsigned long long)o->ns_size, 1u << o->lba_shift);
+		return aisio_err(
+			-EINVAL,
+			"emu: namespace size %llu is not a positive multiple of the %u-byte LBA",
+			(unsigned long long)o->ns_size, 1u << o->lba_shift);
 	if (o->nns < 1 || o->nns > 1024)
-		return aisio_err(-EINVAL, "emu: nns=%u: a controller has 1 to 1024 namespaces", o->nns);
+		return aisio_err(-EINVAL, "emu: nns=%u: a controller has 1 to 1024 namespaces",
+				 o->nns);
 	if (o->backing == AISIO_EMU_FILE && (!o->file || !*o->file))
 		return aisio_err(-EINVAL, "emu: a file-backed namespace needs file=PATH");
 	if (o->mdts > 16)
 		return aisio_err(-EINVAL, "emu: mdts=%u: at most 16 (2^16 * 4 KiB)", o->mdts);
 	if (o->mqes < 1 || o->mqes > 0xffff)
-		return aisio_err(-EINVAL, "emu: mqes=%u: CAP.MQES is 1..65535 (0's based)", o->mqes);
+		return aisio_err(-EINVAL, "emu: mqes=%u: CAP.MQES is 1..65535 (0's based)",
+				 o->mqes);
 	if (o->nqueues < 1 || o->nqueues > 4096)
 		return aisio_err(-EINVAL, "emu: nqueues=%u: 1 to 4096 I/O queue pairs", o->nqueues);
 	if (o->threads < 1 || o->threads > 64)
-		return aisio_err(-EINVAL, "emu: threads=%u: 1 to 64 controller threads", o->threads);
+		return aisio_err(-EINVAL, "emu: threads=%u: 1 to 64 controller threads",
+				 o->threads);
 	if (o->dma && !o->dma->map)
 		return aisio_err(-EINVAL, "emu: dma ops need a map callback");
 	return 0;
@@ -315,8 +326,8 @@ int aisio_emu_ctrl_create(const struct aisio_emu_opts *o, struct aisio_emu_ctrl 
 	c->index = __atomic_fetch_add(&emu_next_index, 1, __ATOMIC_RELAXED);
 	c->nq = o->nqueues;
 	c->cap = AISIO_NVME_CAP_MQES(o->mqes) | AISIO_NVME_CAP_CQR | AISIO_NVME_CAP_TO(EMU_CAP_TO) |
-		 AISIO_NVME_CAP_DSTRD(0) | AISIO_NVME_CAP_CSS_NVM | AISIO_NVME_CAP_MPSMIN(EMU_MPS_MIN) |
-		 AISIO_NVME_CAP_MPSMAX(EMU_MPS_MAX);
+		 AISIO_NVME_CAP_DSTRD(0) | AISIO_NVME_CAP_CSS_NVM |
+		 AISIO_NVME_CAP_MPSMIN(EMU_MPS_MIN) | AISIO_NVME_CAP_MPSMAX(EMU_MPS_MAX);
 	c->vs = AISIO_NVME_VS(1, 4, 0);
 	c->mdts_bytes = o->mdts ? (4096ull << o->mdts) : 0;
 	c->page_shift = 12;

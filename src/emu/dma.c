@@ -17,7 +17,8 @@ static void *ranges_map(void *ctx, uint64_t bus, size_t len)
 	for (uint32_t i = 0; i < c->nranges; i++) {
 		uint64_t off = bus - c->ranges[i].bus;
 
-		if (bus >= c->ranges[i].bus && off < c->ranges[i].len && len <= c->ranges[i].len - off)
+		if (bus >= c->ranges[i].bus && off < c->ranges[i].len &&
+		    len <= c->ranges[i].len - off)
 			return c->ranges[i].local + off;
 	}
 	return NULL;
@@ -43,14 +44,18 @@ int emu_dma_flush(struct aisio_emu_ctrl *c)
 int aisio_emu_ctrl_dma_add_range(struct aisio_emu_ctrl *c, uint64_t bus, size_t len, void *local)
 {
 	if (c->dma_own)
-		return aisio_err(-EPERM, "emu: controller %u has its own DMA ops; ranges do not apply", c->index);
+		return aisio_err(-EPERM,
+				 "emu: controller %u has its own DMA ops; ranges do not apply",
+				 c->index);
 	if (EMU_LOAD(&c->ready))
-		return aisio_err(-EBUSY, "emu: add DMA ranges while controller %u is disabled", c->index);
+		return aisio_err(-EBUSY, "emu: add DMA ranges while controller %u is disabled",
+				 c->index);
 	if (!len || bus + len < bus)
 		return aisio_err(-EINVAL, "emu: empty or wrapping DMA range");
 	for (uint32_t i = 0; i < c->nranges; i++)
 		if (bus < c->ranges[i].bus + c->ranges[i].len && c->ranges[i].bus < bus + len)
-			return aisio_err(-EINVAL, "emu: DMA range 0x%llx+%zu overlaps an existing one",
+			return aisio_err(-EINVAL,
+					 "emu: DMA range 0x%llx+%zu overlaps an existing one",
 					 (unsigned long long)bus, len);
 	if (c->nranges == EMU_MAX_RANGES)
 		return aisio_err(-ENOSPC, "emu: at most %d DMA ranges", EMU_MAX_RANGES);

@@ -11,8 +11,8 @@
 /* SGL descriptors visited per command at most: stops segment loops. */
 #define EMU_SGL_MAX_DESC 65536
 
-static uint32_t prp_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len, emu_seg_fn fn,
-			 void *arg)
+static uint32_t prp_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len,
+			 emu_seg_fn fn, void *arg)
 {
 	uint64_t psz = 1ull << c->page_shift, pmask = psz - 1;
 	uint64_t prp1 = cmd->dptr.prp.prp1, prp2 = cmd->dptr.prp.prp2, list;
@@ -73,7 +73,8 @@ static int sgl_is_seg(uint8_t type)
 	return t == AISIO_NVME_SGL_TYPE_SEGMENT || t == AISIO_NVME_SGL_TYPE_LAST_SEGMENT;
 }
 
-static uint32_t sgl_data(const struct aisio_nvme_sgl_desc *d, size_t *left, emu_seg_fn fn, void *arg)
+static uint32_t sgl_data(const struct aisio_nvme_sgl_desc *d, size_t *left, emu_seg_fn fn,
+			 void *arg)
 {
 	uint32_t l = d->length;
 
@@ -87,8 +88,8 @@ static uint32_t sgl_data(const struct aisio_nvme_sgl_desc *d, size_t *left, emu_
 	return fn(arg, d->addr, l);
 }
 
-static uint32_t sgl_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len, emu_seg_fn fn,
-			 void *arg)
+static uint32_t sgl_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len,
+			 emu_seg_fn fn, void *arg)
 {
 	struct aisio_nvme_sgl_desc d = cmd->dptr.sgl1;
 	size_t left = len;
@@ -138,17 +139,19 @@ static uint32_t sgl_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *
 				return st;
 		}
 		if (!last)
-			return ST(AISIO_NVME_SC_SGL_INVALID_LAST); /* a segment must end with a chain */
+			return ST(
+				AISIO_NVME_SC_SGL_INVALID_LAST); /* a segment must end with a chain */
 		break;
 next_segment:;
 	}
 	if (left)
-		return ST(AISIO_NVME_SC_SGL_INVALID_DATA); /* the SGL describes less data than the command moves */
+		return ST(
+			AISIO_NVME_SC_SGL_INVALID_DATA); /* the SGL describes less data than the command moves */
 	return 0;
 }
 
-uint32_t emu_dptr_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len, int allow_sgl,
-		       emu_seg_fn fn, void *arg)
+uint32_t emu_dptr_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len,
+		       int allow_sgl, emu_seg_fn fn, void *arg)
 {
 	uint32_t psdt = cmd->flags & AISIO_NVME_PSDT_MASK;
 
@@ -194,8 +197,8 @@ static uint32_t seg_none(void *arg, uint64_t bus, size_t len)
 	return 0;
 }
 
-uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local, size_t len, int to_bus,
-		  int allow_sgl)
+uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,
+		  size_t len, int to_bus, int allow_sgl)
 {
 	struct xfer_arg x = { c, local, to_bus };
 
@@ -217,8 +220,8 @@ uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, vo
 	return emu_dptr_walk(c, cmd, len, allow_sgl, seg_copy, &x);
 }
 
-uint32_t emu_xfer_sync(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local, size_t len,
-		       int to_bus, int allow_sgl)
+uint32_t emu_xfer_sync(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,
+		       size_t len, int to_bus, int allow_sgl)
 {
 	uint32_t st = emu_xfer(c, cmd, local, len, to_bus, allow_sgl);
 

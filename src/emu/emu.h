@@ -86,7 +86,10 @@ struct aisio_emu_dma {
 	/*
 	 * Optional. Finish every queued copy. Called once per fetched batch
 	 * (per doorbell) before the batch's completions are posted, and before
-	 * the controller reads data it copied in. Returns 0 or a negative errno.
+	 * the controller reads data it copied in. Returns 0 or a negative errno
+	 * (every command of the batch then fails with Data Transfer Error).
+	 * With opts.threads > 1 all three callbacks are called from several
+	 * controller threads at once and must be thread-safe.
 	 */
 	int (*flush)(void *ctx);
 	void *ctx;
@@ -94,18 +97,18 @@ struct aisio_emu_dma {
 
 /* A controller's configuration; aisio_emu_opts_init() sets the defaults. */
 struct aisio_emu_opts {
-	uint64_t ns_size;       /* bytes per namespace, a multiple of the LBA size */
-	uint32_t lba_shift;     /* 9 (512 B) or 12 (4096 B); default 9 */
-	uint32_t nns;           /* namespaces, 1..1024; default 1 */
+	uint64_t ns_size;   /* bytes per namespace, a multiple of the LBA size */
+	uint32_t lba_shift; /* 9 (512 B) or 12 (4096 B); default 9 */
+	uint32_t nns;	    /* namespaces, 1..1024; default 1 */
 	enum aisio_emu_backing backing;
-	const char *file;       /* AISIO_EMU_FILE: path, created if missing, grown to nns * ns_size */
-	uint32_t latency_us;    /* added to every I/O command's completion; 0 = none */
-	uint64_t iops;          /* I/O commands per second per controller thread; 0 = no limit */
-	uint64_t bw;            /* bytes per second per controller thread; 0 = no limit */
-	uint32_t mdts;          /* Identify MDTS: 2^mdts * 4 KiB per command, 0 = no limit; default 7 */
-	uint32_t mqes;          /* CAP.MQES (0's based): queues hold up to mqes + 1 entries; default 1023 */
-	uint32_t nqueues;       /* I/O queue pairs the controller supports; default 64 */
-	uint32_t threads;       /* controller threads; default 1 */
+	const char *file;    /* AISIO_EMU_FILE: path, created if missing, grown to nns * ns_size */
+	uint32_t latency_us; /* added to every I/O command's completion; 0 = none */
+	uint64_t iops;	     /* I/O commands per second per controller thread; 0 = no limit */
+	uint64_t bw;	     /* bytes per second per controller thread; 0 = no limit */
+	uint32_t mdts; /* Identify MDTS: 2^mdts * 4 KiB per command, 0 = no limit; default 7 */
+	uint32_t mqes; /* CAP.MQES (0's based): queues hold up to mqes + 1 entries; default 1023 */
+	uint32_t nqueues;		 /* I/O queue pairs the controller supports; default 64 */
+	uint32_t threads;		 /* controller threads; default 1 */
 	const struct aisio_emu_dma *dma; /* NULL: identity (bus address == pointer) */
 };
 
@@ -148,15 +151,15 @@ int aisio_emu_ctrl_dma_add_range(struct aisio_emu_ctrl *c, uint64_t bus, size_t 
 
 /* Counters the model keeps (also the source of the SMART log). */
 struct aisio_emu_stats {
-	uint64_t admin_cmds;    /* admin commands fetched */
-	uint64_t io_cmds;       /* I/O commands fetched */
-	uint64_t reads;         /* Read and Compare commands completed successfully */
-	uint64_t writes;        /* Write commands completed successfully */
+	uint64_t admin_cmds; /* admin commands fetched */
+	uint64_t io_cmds;    /* I/O commands fetched */
+	uint64_t reads;	     /* Read and Compare commands completed successfully */
+	uint64_t writes;     /* Write commands completed successfully */
 	uint64_t bytes_read;
 	uint64_t bytes_written;
-	uint64_t errors;        /* commands completed with a non-zero status */
-	uint64_t dropped;       /* completions dropped by fault injection */
-	uint64_t resets;        /* CC.EN 1->0 transitions */
+	uint64_t errors;  /* commands completed with a non-zero status */
+	uint64_t dropped; /* completions dropped by fault injection */
+	uint64_t resets;  /* CC.EN 1->0 transitions */
 };
 
 /* Sum of the counters of all controller threads (racy snapshot, monotonic). */
@@ -172,12 +175,12 @@ enum aisio_emu_fault_action {
 
 struct aisio_emu_fault {
 	enum aisio_emu_fault_action action;
-	int qid;         /* submission queue; -1 = any, 0 = admin */
-	int opc;         /* opcode; -1 = any */
+	int qid;	 /* submission queue; -1 = any, 0 = admin */
+	int opc;	 /* opcode; -1 = any */
 	uint32_t status; /* STATUS: SCT << 8 | SC (e.g. AISIO_NVME_SC_READ_ERROR) */
-	int dnr;         /* STATUS: set Do Not Retry */
-	uint32_t skip;   /* let this many matching commands pass first */
-	uint32_t count;  /* hit this many matching commands, then disarm; 0 = every one */
+	int dnr;	 /* STATUS: set Do Not Retry */
+	uint32_t skip;	 /* let this many matching commands pass first */
+	uint32_t count;	 /* hit this many matching commands, then disarm; 0 = every one */
 };
 
 /*

@@ -17,16 +17,19 @@ int aisio_emu_fault_add(struct aisio_emu_ctrl *c, const struct aisio_emu_fault *
 	    f->action != AISIO_EMU_FAULT_FATAL)
 		return aisio_err(-EINVAL, "emu: unknown fault action %d", (int)f->action);
 	if (f->qid < -1 || f->qid > (int)c->nq)
-		return aisio_err(-EINVAL, "emu: fault queue %d: use -1 (any) or 0..%u", f->qid, c->nq);
+		return aisio_err(-EINVAL, "emu: fault queue %d: use -1 (any) or 0..%u", f->qid,
+				 c->nq);
 	if (f->opc < -1 || f->opc > 0xff)
 		return aisio_err(-EINVAL, "emu: fault opcode %d: use -1 (any) or 0..255", f->opc);
 	if (f->action == AISIO_EMU_FAULT_STATUS && (!f->status || f->status > 0x7ff))
-		return aisio_err(-EINVAL, "emu: fault status 0x%x is not SCT << 8 | SC of an error", f->status);
+		return aisio_err(-EINVAL, "emu: fault status 0x%x is not SCT << 8 | SC of an error",
+				 f->status);
 	pthread_mutex_lock(&c->lock);
 	id = c->fault_slots;
 	if (id == EMU_MAX_FAULTS) {
 		pthread_mutex_unlock(&c->lock);
-		return aisio_err(-ENOSPC, "emu: %d faults were added; clear them first", EMU_MAX_FAULTS);
+		return aisio_err(-ENOSPC, "emu: %d faults were added; clear them first",
+				 EMU_MAX_FAULTS);
 	}
 	c->fault_slots++;
 	c->faults[id].f = *f;
@@ -61,8 +64,8 @@ void aisio_emu_fault_clear(struct aisio_emu_ctrl *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-int emu_fault_match(struct aisio_emu_ctrl *c, uint16_t qid, const struct aisio_nvme_sqe *cmd, uint32_t *status,
-		    enum aisio_emu_fault_action *action)
+int emu_fault_match(struct aisio_emu_ctrl *c, uint16_t qid, const struct aisio_nvme_sqe *cmd,
+		    uint32_t *status, enum aisio_emu_fault_action *action)
 {
 	int hit = 0;
 
@@ -70,7 +73,8 @@ int emu_fault_match(struct aisio_emu_ctrl *c, uint16_t qid, const struct aisio_n
 	for (uint32_t i = 0; i < c->fault_slots; i++) {
 		struct emu_fault *f = &c->faults[i];
 
-		if (!f->armed || (f->f.qid >= 0 && f->f.qid != qid) || (f->f.opc >= 0 && f->f.opc != cmd->opc))
+		if (!f->armed || (f->f.qid >= 0 && f->f.qid != qid) ||
+		    (f->f.opc >= 0 && f->f.opc != cmd->opc))
 			continue;
 		if (f->seen < f->f.skip) {
 			f->seen++;

@@ -24,8 +24,8 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 	int err;
 
 	if (total / o->nns != o->ns_size || total > (uint64_t)SIZE_MAX / 2)
-		return aisio_err(-EINVAL, "emu: %u namespaces of %llu bytes do not fit in memory", o->nns,
-				 (unsigned long long)o->ns_size);
+		return aisio_err(-EINVAL, "emu: %u namespaces of %llu bytes do not fit in memory",
+				 o->nns, (unsigned long long)o->ns_size);
 	c->ns = calloc(o->nns, sizeof(*c->ns));
 	if (!c->ns)
 		return aisio_err(-ENOMEM, "emu: out of memory for namespaces");
@@ -35,27 +35,32 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 	case AISIO_EMU_NULL:
 		break;
 	case AISIO_EMU_MEM:
-		c->store = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				-1, 0);
+		c->store = mmap(NULL, total, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (c->store == MAP_FAILED) {
 			c->store = NULL;
-			err = aisio_err(-ENOMEM, "emu: cannot reserve %llu bytes of memory for namespaces: %s",
-					(unsigned long long)total, strerror(errno));
+			err = aisio_err(
+				-ENOMEM,
+				"emu: cannot reserve %llu bytes of memory for namespaces: %s",
+				(unsigned long long)total, strerror(errno));
 			goto err_free;
 		}
 		break;
 	case AISIO_EMU_FILE:
 		c->fd = open(o->file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (c->fd < 0) {
-			err = aisio_err(-errno, "emu: cannot open namespace file '%s': %s", o->file, strerror(errno));
+			err = aisio_err(-errno, "emu: cannot open namespace file '%s': %s", o->file,
+					strerror(errno));
 			goto err_free;
 		}
 		if (fstat(c->fd, &stb)) {
-			err = aisio_err(-errno, "emu: cannot stat '%s': %s", o->file, strerror(errno));
+			err = aisio_err(-errno, "emu: cannot stat '%s': %s", o->file,
+					strerror(errno));
 			goto err_close;
 		}
 		if (!S_ISREG(stb.st_mode)) {
-			err = aisio_err(-EINVAL, "emu: namespace file '%s' is not a regular file", o->file);
+			err = aisio_err(-EINVAL, "emu: namespace file '%s' is not a regular file",
+					o->file);
 			goto err_close;
 		}
 		if ((uint64_t)stb.st_size < total && ftruncate(c->fd, (off_t)total)) {
@@ -66,7 +71,8 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 		c->store = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 		if (c->store == MAP_FAILED) {
 			c->store = NULL;
-			err = aisio_err(-errno, "emu: cannot map '%s': %s", o->file, strerror(errno));
+			err = aisio_err(-errno, "emu: cannot map '%s': %s", o->file,
+					strerror(errno));
 			goto err_close;
 		}
 		break;
@@ -123,7 +129,8 @@ void emu_ns_flush(struct aisio_emu_ctrl *c, struct emu_ns *ns)
  * range give their memory back (anonymous pages drop, file blocks are
  * punched); reads of them return zeroes either way.
  */
-void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uint64_t nlb, int dealloc)
+void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uint64_t nlb,
+		 int dealloc)
 {
 	uint8_t *p, *a, *b;
 	size_t len;
@@ -139,8 +146,8 @@ void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uin
 		return;
 	}
 	if (c->fd >= 0) {
-		if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(a - c->store),
-			      (off_t)(b - a))) {
+		if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)(a - c->store), (off_t)(b - a))) {
 			memset(p, 0, len);
 			return;
 		}

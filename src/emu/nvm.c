@@ -27,7 +27,8 @@ static uint32_t check_range(const struct emu_ns *ns, uint64_t slba, uint64_t nlb
 	return 0;
 }
 
-static uint32_t nvm_rw(struct emu_worker *w, struct emu_ns *ns, const struct aisio_nvme_sqe *cmd, uint32_t *bytes)
+static uint32_t nvm_rw(struct emu_worker *w, struct emu_ns *ns, const struct aisio_nvme_sqe *cmd,
+		       uint32_t *bytes)
 {
 	struct aisio_emu_ctrl *c = w->c;
 	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
@@ -80,7 +81,8 @@ static uint32_t nvm_rw(struct emu_worker *w, struct emu_ns *ns, const struct ais
 	return st;
 }
 
-static uint32_t nvm_write_zeroes(struct emu_worker *w, struct emu_ns *ns, const struct aisio_nvme_sqe *cmd)
+static uint32_t nvm_write_zeroes(struct emu_worker *w, struct emu_ns *ns,
+				 const struct aisio_nvme_sqe *cmd)
 {
 	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 	uint32_t nlb = (cmd->cdw12 & 0xffff) + 1;

@@ -36,7 +36,8 @@ static int emu_cfg_read(struct aisio_pcif *f, uint32_t off, void *buf, size_t le
 	struct emu_pcif *p = (struct emu_pcif *)f;
 
 	if (off > sizeof(p->cfg) || len > sizeof(p->cfg) - off)
-		return aisio_err(-EINVAL, "%s: config read at 0x%x+%zu is outside config space", f->name, off, len);
+		return aisio_err(-EINVAL, "%s: config read at 0x%x+%zu is outside config space",
+				 f->name, off, len);
 	memcpy(buf, p->cfg + off, len);
 	return 0;
 }
@@ -46,7 +47,8 @@ static int emu_cfg_write(struct aisio_pcif *f, uint32_t off, const void *buf, si
 	struct emu_pcif *p = (struct emu_pcif *)f;
 
 	if (off > sizeof(p->cfg) || len > sizeof(p->cfg) - off)
-		return aisio_err(-EINVAL, "%s: config write at 0x%x+%zu is outside config space", f->name, off, len);
+		return aisio_err(-EINVAL, "%s: config write at 0x%x+%zu is outside config space",
+				 f->name, off, len);
 	/* only the command register is writable; the rest is read-only here */
 	for (size_t i = 0; i < len; i++)
 		if (off + i == 0x04 || off + i == 0x05)
@@ -86,8 +88,10 @@ int aisio_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out)
 
 	*out = NULL;
 	if (!c->dma_identity)
-		return aisio_err(-EPERM, "emu%u: a PCI function needs identity DMA (no custom DMA ops or ranges)",
-				 c->index);
+		return aisio_err(
+			-EPERM,
+			"emu%u: a PCI function needs identity DMA (no custom DMA ops or ranges)",
+			c->index);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return aisio_err(-ENOMEM, "emu: out of memory");
@@ -101,7 +105,7 @@ int aisio_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out)
 	put16(p->cfg + 0x00, AISIO_EMU_PCI_VID);
 	put16(p->cfg + 0x02, AISIO_EMU_PCI_DID);
 	put16(p->cfg + 0x04, 0x0006); /* memory space, bus master */
-	p->cfg[0x08] = 0x01;         /* revision */
+	p->cfg[0x08] = 0x01;	      /* revision */
 	p->cfg[0x09] = (uint8_t)AISIO_EMU_PCI_CLASS;
 	p->cfg[0x0a] = (uint8_t)(AISIO_EMU_PCI_CLASS >> 8);
 	p->cfg[0x0b] = (uint8_t)(AISIO_EMU_PCI_CLASS >> 16);

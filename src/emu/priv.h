@@ -12,14 +12,14 @@
 
 #include "emu/emu.h"
 
-#define EMU_BATCH 64          /* commands fetched from one SQ per pass */
+#define EMU_BATCH 64 /* commands fetched from one SQ per pass */
 #define EMU_MAX_FAULTS 32
 #define EMU_MAX_RANGES 16
 #define EMU_ERRLOG_ENTRIES 64
 #define EMU_MAX_AER 4
-#define EMU_MPS_MIN 0         /* CAP.MPSMIN: 4 KiB */
-#define EMU_MPS_MAX 4         /* CAP.MPSMAX: 64 KiB */
-#define EMU_CAP_TO 4          /* CAP.TO: 2 s, in 500 ms units */
+#define EMU_MPS_MIN 0 /* CAP.MPSMIN: 4 KiB */
+#define EMU_MPS_MAX 4 /* CAP.MPSMAX: 64 KiB */
+#define EMU_CAP_TO 4  /* CAP.TO: 2 s, in 500 ms units */
 
 /* A command result that posts no CQE (pending AER, dropped completion). */
 #define EMU_NO_CQE 0xffffffffu
@@ -30,17 +30,17 @@
 #define EMU_STORER(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 struct emu_cq {
-	uint32_t active;                      /* atomic: 1 while created */
-	uint32_t gen;                         /* bumped on delete */
+	uint32_t active; /* atomic: 1 while created */
+	uint32_t gen;	 /* bumped on delete */
 	uint16_t qid;
 	uint32_t depth;
 	volatile struct aisio_nvme_cqe *ring;
 	uint64_t bus;
 	uint32_t tail;
 	uint32_t phase;
-	uint32_t host_head;                   /* last valid head doorbell value */
-	uint32_t owed;                        /* commands fetched whose CQE is not posted yet */
-	uint32_t nsq;                         /* SQs attached */
+	uint32_t host_head; /* last valid head doorbell value */
+	uint32_t owed;	    /* commands fetched whose CQE is not posted yet */
+	uint32_t nsq;	    /* SQs attached */
 	volatile uint32_t *db;
 	unsigned worker;
 };
@@ -62,8 +62,8 @@ struct emu_ns {
 	uint32_t nsid;
 	uint64_t nlbas;
 	unsigned lba_shift;
-	uint8_t *data;                        /* NULL for null namespaces */
-	uint64_t store_off;                   /* byte offset in the backing store */
+	uint8_t *data;	    /* NULL for null namespaces */
+	uint64_t store_off; /* byte offset in the backing store */
 };
 
 /* A completion waiting for its deadline (latency / rate limits). */
@@ -86,11 +86,11 @@ struct emu_worker {
 	unsigned idx;
 	pthread_t th;
 	int started;
-	uint64_t pass;                        /* atomic: completed polling passes */
-	uint32_t qgen;                        /* c->qgen the list was built for */
-	struct emu_sq **list;                 /* I/O SQs this thread serves */
+	uint64_t pass;	      /* atomic: completed polling passes */
+	uint32_t qgen;	      /* c->qgen the list was built for */
+	struct emu_sq **list; /* I/O SQs this thread serves */
 	uint32_t nlist;
-	struct aisio_emu_stats st;            /* written by this thread only */
+	struct aisio_emu_stats st; /* written by this thread only */
 	/* latency and rate limits */
 	struct emu_pending *pend;
 	uint32_t pend_cap, pend_head, pend_n;
@@ -99,7 +99,7 @@ struct emu_worker {
 	struct aisio_nvme_cqe batch[EMU_BATCH];
 	uint32_t bytes[EMU_BATCH];
 	uint32_t idle;
-	uint8_t *bounce;                      /* Compare / DSM staging, 1 MiB + */
+	uint8_t *bounce; /* Compare / DSM staging, 1 MiB + */
 	size_t bounce_len;
 };
 
@@ -120,19 +120,19 @@ struct aisio_emu_ctrl {
 	size_t bar_len;
 	uint64_t cap;
 	uint32_t vs;
-	uint32_t cc;                          /* CC as last acted on */
+	uint32_t cc; /* CC as last acted on */
 	uint32_t csts;
-	uint32_t ready;                       /* atomic: queues are processed */
-	uint32_t fatal;                       /* atomic: request to set CFS */
+	uint32_t ready; /* atomic: queues are processed */
+	uint32_t fatal; /* atomic: request to set CFS */
 	unsigned page_shift;
-	uint64_t mdts_bytes;                  /* 0 = no limit */
+	uint64_t mdts_bytes; /* 0 = no limit */
 
 	/* queues: index = qid, 0 = admin */
 	struct emu_sq *sqs;
 	struct emu_cq *cqs;
-	uint32_t nq;                          /* I/O queue pairs supported */
-	uint32_t qgen;                        /* atomic: bumped when the I/O queue set changes */
-	int qs_created;                       /* Set Features Number of Queues no longer allowed */
+	uint32_t nq;	/* I/O queue pairs supported */
+	uint32_t qgen;	/* atomic: bumped when the I/O queue set changes */
+	int qs_created; /* Set Features Number of Queues no longer allowed */
 
 	/* namespaces */
 	struct emu_ns *ns;
@@ -144,7 +144,7 @@ struct aisio_emu_ctrl {
 	/* DMA */
 	struct aisio_emu_dma dma;
 	int dma_identity;
-	int dma_own;                          /* ops came from the creator */
+	int dma_own; /* ops came from the creator */
 	struct {
 		uint64_t bus;
 		uint64_t len;
@@ -156,7 +156,7 @@ struct aisio_emu_ctrl {
 	struct emu_worker *w;
 	unsigned nworkers;
 	uint32_t stop;
-	int rate;                             /* latency or rate limits configured */
+	int rate; /* latency or rate limits configured */
 
 	/* admin state (thread 0 only) */
 	uint32_t feat[0x10];
@@ -168,8 +168,8 @@ struct aisio_emu_ctrl {
 	struct aisio_nvme_error_log errlog[EMU_ERRLOG_ENTRIES];
 	uint64_t err_count;
 	struct emu_fault faults[EMU_MAX_FAULTS];
-	uint32_t nfaults;                     /* atomic: armed faults */
-	uint32_t fault_slots;                 /* slots used since the last clear */
+	uint32_t nfaults;     /* atomic: armed faults */
+	uint32_t fault_slots; /* slots used since the last clear */
 	uint64_t resets;
 };
 
@@ -194,14 +194,14 @@ uint32_t emu_nvm_exec(struct emu_worker *w, const struct aisio_nvme_sqe *cmd, ui
 
 /* dptr.c: walk a command's data pointer over @len bytes */
 typedef uint32_t (*emu_seg_fn)(void *arg, uint64_t bus, size_t len);
-uint32_t emu_dptr_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len, int allow_sgl,
-		       emu_seg_fn fn, void *arg);
+uint32_t emu_dptr_walk(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, size_t len,
+		       int allow_sgl, emu_seg_fn fn, void *arg);
 /* Move @len bytes between @local and the command's data buffer (to_bus: controller writes host). */
-uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local, size_t len,
-		  int to_bus, int allow_sgl);
+uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,
+		  size_t len, int to_bus, int allow_sgl);
 /* Same, finishing queued copies before returning (data needed now). */
-uint32_t emu_xfer_sync(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local, size_t len,
-		       int to_bus, int allow_sgl);
+uint32_t emu_xfer_sync(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,
+		       size_t len, int to_bus, int allow_sgl);
 
 /* dma.c */
 static inline void *emu_map(struct aisio_emu_ctrl *c, uint64_t bus, size_t len)
@@ -217,7 +217,8 @@ int emu_dma_flush(struct aisio_emu_ctrl *c);
 int emu_ns_open(struct aisio_emu_ctrl *c);
 void emu_ns_close(struct aisio_emu_ctrl *c);
 void emu_ns_flush(struct aisio_emu_ctrl *c, struct emu_ns *ns);
-void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uint64_t nlb, int dealloc);
+void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uint64_t nlb,
+		 int dealloc);
 
 /* fault.c: returns 1 when a fault applies to @cmd (fills *status / *action) */
 int emu_fault_match(struct aisio_emu_ctrl *c, uint16_t qid, const struct aisio_nvme_sqe *cmd,

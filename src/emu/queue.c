@@ -26,7 +26,8 @@ void emu_worker_rebuild(struct emu_worker *w)
 static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd)
 {
 	volatile uint32_t *d = (volatile uint32_t *)&cq->ring[cq->tail];
-	uint32_t last = e->cid | (uint32_t)aisio_nvme_cqe_status_with_phase(e->status, cq->phase) << 16;
+	uint32_t last = e->cid | (uint32_t)aisio_nvme_cqe_status_with_phase(e->status, cq->phase)
+					 << 16;
 
 	d[0] = e->dw0;
 	d[1] = e->dw1;
@@ -108,7 +109,8 @@ static uint32_t exec_one(struct emu_worker *w, struct emu_sq *sq, const struct a
 	enum aisio_emu_fault_action act;
 	uint32_t st;
 
-	if (__builtin_expect(EMU_LOADR(&c->nfaults) != 0, 0) && emu_fault_match(c, sq->qid, cmd, &st, &act)) {
+	if (__builtin_expect(EMU_LOADR(&c->nfaults) != 0, 0) &&
+	    emu_fault_match(c, sq->qid, cmd, &st, &act)) {
 		if (act == AISIO_EMU_FAULT_STATUS)
 			return st;
 		if (act == AISIO_EMU_FAULT_FATAL) {
@@ -203,7 +205,8 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 			struct emu_pending *p;
 
 			if (w->pend_n == w->pend_cap && pend_grow(w)) {
-				cq_post(cq, &w->batch[i], sq->head); /* no memory to delay: complete now */
+				cq_post(cq, &w->batch[i],
+					sq->head); /* no memory to delay: complete now */
 				continue;
 			}
 			p = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];

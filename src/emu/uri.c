@@ -11,8 +11,9 @@
 #include "emu/priv.h"
 #include "util/err.h"
 
-#define EMU_OPTS_HELP "lbads=9|12, file=PATH, null, nns=N, latency_us=N, iops=N, bw=BYTES, mdts=N, mqes=N, " \
-		      "nqueues=N, threads=N"
+#define EMU_OPTS_HELP                                                                          \
+	"lbads=9|12, file=PATH, null, nns=N, latency_us=N, iops=N, bw=BYTES, mdts=N, mqes=N, " \
+	"nqueues=N, threads=N"
 
 /* A decimal number with an optional K/M/G/T suffix (powers of 1024, optional B/iB). */
 static int parse_size(const char *s, size_t n, int suffix, uint64_t *out)
@@ -31,11 +32,20 @@ static int parse_size(const char *s, size_t n, int suffix, uint64_t *out)
 		return -1;
 	if (i < n && suffix) {
 		switch (s[i] | 0x20) {
-		case 'k': mul = 1ull << 10; break;
-		case 'm': mul = 1ull << 20; break;
-		case 'g': mul = 1ull << 30; break;
-		case 't': mul = 1ull << 40; break;
-		default: return -1;
+		case 'k':
+			mul = 1ull << 10;
+			break;
+		case 'm':
+			mul = 1ull << 20;
+			break;
+		case 'g':
+			mul = 1ull << 30;
+			break;
+		case 't':
+			mul = 1ull << 40;
+			break;
+		default:
+			return -1;
 		}
 		i++;
 		if (i < n && (s[i] | 0x20) == 'i')
@@ -56,7 +66,8 @@ static int parse_u32(const char *spec, const char *key, const char *s, size_t n,
 	uint64_t v;
 
 	if (parse_size(s, n, 0, &v) || v > UINT32_MAX)
-		return aisio_err(-EINVAL, "emu:%s: %s needs a number, not '%.*s'", spec, key, (int)n, s);
+		return aisio_err(-EINVAL, "emu:%s: %s needs a number, not '%.*s'", spec, key,
+				 (int)n, s);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -74,8 +85,10 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 	if (!end)
 		end = p + strlen(p);
 	if (parse_size(p, (size_t)(end - p), 1, &o->ns_size) || !o->ns_size)
-		return aisio_err(-EINVAL, "emu:%s: bad size '%.*s': use a positive number with an optional K, M, G or T",
-				 spec, (int)(end - p), p);
+		return aisio_err(
+			-EINVAL,
+			"emu:%s: bad size '%.*s': use a positive number with an optional K, M, G or T",
+			spec, (int)(end - p), p);
 	p = *end ? end + 1 : end;
 	while (*p) {
 		const char *eq, *val;
@@ -92,8 +105,9 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 		if (KEY("null") && !eq) {
 			o->backing = AISIO_EMU_NULL;
 		} else if (!eq) {
-			err = aisio_err(-EINVAL, "emu:%s: unknown option '%.*s'; options: " EMU_OPTS_HELP, spec,
-					(int)klen, p);
+			err = aisio_err(-EINVAL,
+					"emu:%s: unknown option '%.*s'; options: " EMU_OPTS_HELP,
+					spec, (int)klen, p);
 			goto err;
 		} else if (KEY("file")) {
 			if (!vlen) {
@@ -119,13 +133,17 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 			else if (v == 12 || v == 4096)
 				o->lba_shift = 12;
 			else {
-				err = aisio_err(-EINVAL, "emu:%s: lbads=%u: use 9 or 512, 12 or 4096", spec, v);
+				err = aisio_err(-EINVAL,
+						"emu:%s: lbads=%u: use 9 or 512, 12 or 4096", spec,
+						v);
 				goto err;
 			}
 		} else if (KEY("bw")) {
 			if (parse_size(val, vlen, 1, &o->bw)) {
-				err = aisio_err(-EINVAL, "emu:%s: bw needs bytes per second (K/M/G suffixes), not '%.*s'",
-						spec, (int)vlen, val);
+				err = aisio_err(
+					-EINVAL,
+					"emu:%s: bw needs bytes per second (K/M/G suffixes), not '%.*s'",
+					spec, (int)vlen, val);
 				goto err;
 			}
 		} else if (KEY("iops")) {
@@ -135,11 +153,14 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 			if (err)
 				goto err;
 			o->iops = v;
-		} else if (KEY("nns") || KEY("latency_us") || KEY("mdts") || KEY("mqes") || KEY("nqueues") ||
-			   KEY("threads")) {
-			uint32_t v, *dst = KEY("nns") ? &o->nns : KEY("latency_us") ? &o->latency_us :
-					   KEY("mdts") ? &o->mdts : KEY("mqes") ? &o->mqes :
-					   KEY("nqueues") ? &o->nqueues : &o->threads;
+		} else if (KEY("nns") || KEY("latency_us") || KEY("mdts") || KEY("mqes") ||
+			   KEY("nqueues") || KEY("threads")) {
+			uint32_t v, *dst = KEY("nns")	     ? &o->nns :
+					   KEY("latency_us") ? &o->latency_us :
+					   KEY("mdts")	     ? &o->mdts :
+					   KEY("mqes")	     ? &o->mqes :
+					   KEY("nqueues")    ? &o->nqueues :
+							       &o->threads;
 			char key[16];
 
 			snprintf(key, sizeof(key), "%.*s", (int)klen, p);
@@ -148,8 +169,9 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 				goto err;
 			*dst = v;
 		} else {
-			err = aisio_err(-EINVAL, "emu:%s: unknown option '%.*s'; options: " EMU_OPTS_HELP, spec,
-					(int)klen, p);
+			err = aisio_err(-EINVAL,
+					"emu:%s: unknown option '%.*s'; options: " EMU_OPTS_HELP,
+					spec, (int)klen, p);
 			goto err;
 		}
 #undef KEY

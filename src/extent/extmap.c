@@ -179,7 +179,8 @@ static int node_cmp(const void *a, const void *b, void *arg)
 
 void aisio_extmap_sort_children(struct aisio_extmap *map, uint32_t first, uint32_t n)
 {
-	qsort_r(map->nodes + first, n, sizeof(map->nodes[0]), node_cmp, map);
+	if (n > 1)
+		qsort_r(map->nodes + first, n, sizeof(map->nodes[0]), node_cmp, map);
 }
 
 size_t aisio_extmap_bytes(const struct aisio_extmap *map)

@@ -143,7 +143,8 @@ static int walk_dir(struct aisio_extmap *map, uint32_t n, const char *root, dev_
 		}
 		nents++;
 	}
-	qsort(ents, nents, sizeof(*ents), ent_cmp);
+	if (nents > 1)
+		qsort(ents, nents, sizeof(*ents), ent_cmp);
 	first = map->nnodes;
 	for (size_t i = 0; i < nents; i++) {
 		struct stat st;

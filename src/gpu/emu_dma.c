@@ -52,6 +52,7 @@ struct aisio_gpu_dma {
 	size_t *sizes;
 	struct aisio_gpu_dma_stats st;
 	int batch_api; /* 0 after cudaMemcpyBatchAsync failed once: single copies */
+	int spin;      /* wait by polling the stream (default) rather than sleeping */
 };
 
 static int in_gpu(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
@@ -80,24 +81,24 @@ static int flush_locked(struct aisio_gpu_dma *d)
 	if (!d->npieces)
 		return 0;
 	cudaSetDevice(d->gpu);
-	/* Merge neighbours going the same way (consecutive LBAs into consecutive GPU pages). */
+	/*
+	 * Merge neighbours going the same way (consecutive LBAs into
+	 * consecutive GPU pages): contiguous on the GPU and in the staging buffer.
+	 */
+	int dir = -1;
 	for (uint32_t i = 0; i < d->npieces; i++) {
-		struct piece *p = &d->pieces[i];
-		if (n) {
-			struct piece *q = &d->pieces[n - 1];
-			if (q->to_bus == p->to_bus && q->bus + q->len == p->bus && q->off + q->len == p->off) {
-				q->len += p->len;
-				continue;
-			}
+		const struct piece *p = &d->pieces[i];
+		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : (void *)(d->stage + p->off);
+		void *src = p->to_bus ? (void *)(d->stage + p->off) : (void *)(uintptr_t)p->bus;
+		if (n && dir == p->to_bus && (uint8_t *)d->dsts[n - 1] + d->sizes[n - 1] == (uint8_t *)dst &&
+		    (uint8_t *)d->srcs[n - 1] + d->sizes[n - 1] == (uint8_t *)src) {
+			d->sizes[n - 1] += p->len;
+			continue;
 		}
-		if (p->to_bus) {
-			d->dsts[n] = (void *)(uintptr_t)p->bus;
-			d->srcs[n] = d->stage + p->off;
-		} else {
-			d->dsts[n] = d->stage + p->off;
-			d->srcs[n] = (void *)(uintptr_t)p->bus;
-		}
+		d->dsts[n] = dst;
+		d->srcs[n] = src;
 		d->sizes[n] = p->len;
+		dir = p->to_bus;
 		n++;
 	}
 	if (d->batch_api && n > 1) {
@@ -116,9 +117,18 @@ static int flush_locked(struct aisio_gpu_dma *d)
 		for (uint32_t i = 0; i < n && e == cudaSuccess; i++)
 			e = cudaMemcpyAsync(d->dsts[i], d->srcs[i], d->sizes[i], cudaMemcpyDefault, d->stream);
 	}
-	/* Spin: a sleeping wait costs tens of microseconds per batch. */
-	while (e == cudaSuccess && (e = cudaStreamQuery(d->stream)) == cudaErrorNotReady)
-		;
+	if (e == cudaSuccess && d->spin) {
+		/* a sleeping wait costs tens of microseconds per batch */
+		while ((e = cudaStreamQuery(d->stream)) == cudaErrorNotReady)
+			;
+	} else if (e == cudaSuccess) {
+		e = cudaStreamSynchronize(d->stream);
+	}
+	if (e != cudaSuccess) {
+		d->st.failed++;
+		d->st.last_err = (int)e;
+		cudaGetLastError();
+	}
 	if (e == cudaSuccess)
 		for (uint32_t i = 0; i < d->npieces; i++)
 			if (!d->pieces[i].to_bus)
@@ -146,8 +156,10 @@ static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus
 	int g = in_gpu(d, bus, len);
 	int err = 0;
 
-	if (g < 0)
+	if (g < 0) {
+		d->st.faults++;
 		return -EFAULT;
+	}
 	if (!g) {
 		if (!bus)
 			return -EFAULT;
@@ -219,7 +231,10 @@ int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	d->gpu = gpu;
-	d->batch_api = 1;
+	/* AISIO_GPU_DMA=batch (default) | single | sync: how copies are issued and awaited */
+	const char *mode = getenv("AISIO_GPU_DMA");
+	d->batch_api = !mode || !strcmp(mode, "batch");
+	d->spin = !mode || strcmp(mode, "sync");
 	d->ops.map = dma_map;
 	d->ops.copy = dma_copy;
 	d->ops.flush = dma_flush;
@@ -277,5 +292,6 @@ void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st
 {
 	pthread_mutex_lock(&d->lock);
 	*st = d->st;
+	st->batch_api = d->batch_api;
 	pthread_mutex_unlock(&d->lock);
 }

@@ -95,6 +95,10 @@ struct aisio_gpu_dma_stats {
 	uint64_t copies;  /* data copies queued */
 	uint64_t batches; /* flushes that issued copies */
 	uint64_t bytes;
+	uint64_t failed;  /* batches whose copies failed */
+	uint64_t faults;  /* copies straddling the end of a GPU range */
+	int last_err;     /* CUDA error of the last failed batch */
+	int batch_api;    /* cudaMemcpyBatchAsync in use */
 };
 void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st);
 

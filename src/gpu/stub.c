@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The GPU paths in a build without CUDA: every call says so. */
 #include <errno.h>
+#include <string.h>
 
 #include "gpu/gpu.h"
 #include "util/err.h"
@@ -82,7 +83,7 @@ const struct aisio_emu_dma *aisio_gpu_dma_ops(struct aisio_gpu_dma *d)
 
 void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st)
 {
-	st->copies = st->batches = st->bytes = 0;
+	memset(st, 0, sizeof(*st));
 }
 
 int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint32_t ncid,

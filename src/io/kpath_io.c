@@ -86,6 +86,12 @@ static int vanished(struct aisio_kfile *kf)
 int aisio_kfile_ioerr(struct aisio_dev *dev, struct aisio_kfile *kf, int err, const char *what,
 		      off_t off, size_t len, const void *buf)
 {
+	/* A device that went away fails commands with whatever errno its driver
+	 * picks (ENODEV, ENXIO, EIO, EINVAL for a dead namespace): name the cause. */
+	if ((kf->is_blk || kf->is_chr || err == -ENODEV || err == -ENXIO || err == -EIO) &&
+	    vanished(kf))
+		return aisio_err(-ENODEV, "%s: %s failed: the device %s disappeared (%s)", dev->uri,
+				 what, kf->path, strerror(-err));
 	switch (err) {
 	case -EINVAL:
 		if (kf->direct && (((uintptr_t)buf | (uintptr_t)off | len) & (dev->geo.lba_size - 1)))
@@ -106,10 +112,9 @@ int aisio_kfile_ioerr(struct aisio_dev *dev, struct aisio_kfile *kf, int err, co
 	case -ENODEV:
 	case -ENXIO:
 	case -ESHUTDOWN:
+		return aisio_err(-ENODEV, "%s: %s failed: the device %s disappeared (%s)",
+				 dev->uri, what, kf->path, strerror(-err));
 	case -EIO:
-		if (err != -EIO || vanished(kf))
-			return aisio_err(-ENODEV, "%s: %s failed: the device %s disappeared (%s)",
-					 dev->uri, what, kf->path, strerror(-err));
 		return aisio_err(err, "%s: I/O error on %s at offset %lld (%zu bytes); see the "
 				 "kernel log", dev->uri, what, (long long)off, len);
 	case -EOPNOTSUPP:

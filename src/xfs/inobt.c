@@ -301,8 +301,10 @@ int xfs_scan_inobt(struct aisio_xfs *fs)
 		return err;
 	if (fs->err)
 		return aisio_err(fs->err, "%s", fs->errmsg);
-	qsort(fs->chunks, fs->nchunks, sizeof(*fs->chunks), chunk_cmp);
-	qsort(fs->shared, fs->nshared, sizeof(*fs->shared), shared_cmp);
+	if (fs->nchunks > 1)
+		qsort(fs->chunks, fs->nchunks, sizeof(*fs->chunks), chunk_cmp);
+	if (fs->nshared > 1)
+		qsort(fs->shared, fs->nshared, sizeof(*fs->shared), shared_cmp);
 	for (uint64_t i = 1; i < fs->nchunks; i++)
 		if (fs->chunks[i].startino < fs->chunks[i - 1].startino + XFS_INODES_PER_CHUNK)
 			return xfs_corrupt(fs, "inode chunks %llu and %llu overlap",

@@ -401,7 +401,8 @@ static int job_finish(struct aisio_xfs *fs, struct xfs_btjob *j)
 		return xfs_corrupt(fs, "inode %llu: block map B+tree holds %llu extents, the inode says %llu",
 				   (unsigned long long)xi->ino, (unsigned long long)j->nrecs,
 				   (unsigned long long)j->nrecs_expected);
-	qsort(j->recs, j->nrecs, sizeof(*j->recs), ext_cmp);
+	if (j->nrecs > 1)
+		qsort(j->recs, j->nrecs, sizeof(*j->recs), ext_cmp);
 	err = extents_check(fs, xi, j->recs, j->nrecs);
 	if (err)
 		return err;

@@ -130,6 +130,12 @@ int xfs_fsb_to_off(struct aisio_xfs *fs, uint64_t fsb, uint64_t len, uint64_t *o
 	return 0;
 }
 
+/* @v == 2^@lg, for a log read from disk (any value). */
+static int pow2_is(uint64_t v, uint32_t lg)
+{
+	return lg < 32 && v == 1ull << lg;
+}
+
 static int is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
@@ -174,16 +180,16 @@ static int sb_check(struct aisio_xfs *fs, const struct xfs_dsb *sb, uint64_t dev
 	fs->inopblog = sb->sb_inopblog;
 
 	if (!is_pow2(g->sectsize) || g->sectsize < 512 || g->sectsize > 32768 ||
-	    g->sectsize != 1u << sb->sb_sectlog)
+	    !pow2_is(g->sectsize, sb->sb_sectlog))
 		return xfs_corrupt(fs, "superblock sector size %u (log %u)", g->sectsize, sb->sb_sectlog);
 	if (!is_pow2(g->blocksize) || g->blocksize < 512 || g->blocksize > 65536 ||
-	    g->blocksize != 1u << fs->blocklog || g->blocksize < g->sectsize)
+	    !pow2_is(g->blocksize, fs->blocklog) || g->blocksize < g->sectsize)
 		return xfs_corrupt(fs, "superblock block size %u (log %u)", g->blocksize, fs->blocklog);
 	if (!is_pow2(g->inodesize) || g->inodesize < 512 || g->inodesize > 2048 ||
-	    g->inodesize != 1u << sb->sb_inodelog || g->inodesize > g->blocksize)
+	    !pow2_is(g->inodesize, sb->sb_inodelog) || g->inodesize > g->blocksize)
 		return xfs_corrupt(fs, "superblock inode size %u", g->inodesize);
 	fs->inopblock = g->blocksize / g->inodesize;
-	if (aisio_be16_to_cpu(sb->sb_inopblock) != fs->inopblock || (1u << fs->inopblog) != fs->inopblock)
+	if (aisio_be16_to_cpu(sb->sb_inopblock) != fs->inopblock || !pow2_is(fs->inopblock, fs->inopblog))
 		return xfs_corrupt(fs, "superblock inodes per block %u", aisio_be16_to_cpu(sb->sb_inopblock));
 	if (g->agblocks < 64 || fs->agblklog != log2_ceil(g->agblocks) || fs->agblklog > 31 ||
 	    g->agcount == 0 || g->agcount > 1000000)

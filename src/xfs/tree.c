@@ -77,7 +77,8 @@ int xfs_build_tree(struct aisio_xfs *fs)
 	uint32_t idx;
 	int err;
 
-	qsort_r(fs->dents, fs->ndents, sizeof(*fs->dents), dent_cmp, map->names);
+	if (fs->ndents > 1)
+		qsort_r(fs->dents, fs->ndents, sizeof(*fs->dents), dent_cmp, map->names);
 	for (uint64_t i = 0; i < fs->ndents;) {
 		uint64_t j = i;
 		while (j < fs->ndents && fs->dents[j].dir_xi == fs->dents[i].dir_xi)

@@ -52,10 +52,11 @@ static void test_identify(struct et_host *h)
 	CHECK_EQ(et_identify(h, AISIO_NVME_CNS_NS_ACTIVE_LIST, 2, nl), 0);
 	CHECK_EQ(nl->nsid[0], 3);
 	CHECK_EQ(nl->nsid[1], 0);
-	CHECK_EQ(et_identify(h, AISIO_NVME_CNS_NS_ACTIVE_LIST, 0xfffffffe, nl), AISIO_NVME_SC_INVALID_NS);
+	CHECK_EQ(et_identify(h, AISIO_NVME_CNS_NS_ACTIVE_LIST, 0xfffffffe, nl),
+		 AISIO_NVME_SC_INVALID_NS);
 
 	CHECK_EQ(et_identify(h, AISIO_NVME_CNS_NS_DESC_LIST, 1, raw), 0);
-	CHECK_EQ(raw[0], 3);  /* UUID */
+	CHECK_EQ(raw[0], 3); /* UUID */
 	CHECK_EQ(raw[1], 16);
 	CHECK_EQ(raw[20], 4); /* CSI */
 	CHECK_EQ(raw[24], 0); /* NVM */
@@ -67,7 +68,8 @@ static void test_identify(struct et_host *h)
 	free(raw);
 }
 
-static int raw_admin(struct et_host *h, uint8_t opc, uint32_t cdw10, uint32_t cdw11, uint64_t prp1, uint32_t *dw0)
+static int raw_admin(struct et_host *h, uint8_t opc, uint32_t cdw10, uint32_t cdw11, uint64_t prp1,
+		     uint32_t *dw0)
 {
 	struct aisio_nvme_sqe cmd;
 
@@ -87,13 +89,18 @@ static void test_queues(struct et_host *h)
 	uint32_t pc = AISIO_NVME_QUEUE_PHYS_CONTIG;
 
 	/* Create CQ: qid 0, qid > nqueues, size 1 (0's based 0), size > MQES, offset, not contiguous */
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 0 | 15u << 16, pc, b, NULL), AISIO_NVME_SC_QID_INVALID);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 5 | 15u << 16, pc, b, NULL), AISIO_NVME_SC_QID_INVALID);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 0u << 16, pc, b, NULL), AISIO_NVME_SC_QUEUE_SIZE);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 64u << 16, pc, b, NULL), AISIO_NVME_SC_QUEUE_SIZE);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 0 | 15u << 16, pc, b, NULL),
+		 AISIO_NVME_SC_QID_INVALID);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 5 | 15u << 16, pc, b, NULL),
+		 AISIO_NVME_SC_QID_INVALID);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 0u << 16, pc, b, NULL),
+		 AISIO_NVME_SC_QUEUE_SIZE);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 64u << 16, pc, b, NULL),
+		 AISIO_NVME_SC_QUEUE_SIZE);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, pc, b + 256, NULL),
 		 AISIO_NVME_SC_PRP_INVALID_OFFSET);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, 0, b, NULL), AISIO_NVME_SC_INVALID_FIELD);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, 0, b, NULL),
+		 AISIO_NVME_SC_INVALID_FIELD);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, pc | (3u << 16), b, NULL),
 		 AISIO_NVME_SC_INVALID_VECTOR);
 	/* Create SQ with no such CQ */
@@ -104,14 +111,16 @@ static void test_queues(struct et_host *h)
 
 	/* a good pair, then duplicates and bad deletions */
 	CHECK_EQ(et_ioq_create(h, &q, 1, 16), 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, pc, b, NULL), AISIO_NVME_SC_QID_INVALID);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_CQ, 1 | 15u << 16, pc, b, NULL),
+		 AISIO_NVME_SC_QID_INVALID);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_SQ, 1 | 15u << 16, pc | 1u << 16, b, NULL),
 		 AISIO_NVME_SC_QID_INVALID);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_SQ, 2 | 0u << 16, pc | 1u << 16, b, NULL),
 		 AISIO_NVME_SC_QUEUE_SIZE);
 	/* two SQs on one CQ are fine */
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_CREATE_SQ, 2 | 15u << 16, pc | 1u << 16, b, NULL), 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_DELETE_CQ, 1, 0, 0, NULL), AISIO_NVME_SC_QUEUE_DELETION);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_DELETE_CQ, 1, 0, 0, NULL),
+		 AISIO_NVME_SC_QUEUE_DELETION);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_DELETE_SQ, 2, 0, 0, NULL), 0);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_DELETE_SQ, 2, 0, 0, NULL), AISIO_NVME_SC_QID_INVALID);
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_DELETE_SQ, 0, 0, 0, NULL), AISIO_NVME_SC_QID_INVALID);
@@ -129,35 +138,55 @@ static void test_features(struct et_host *h)
 	uint32_t dw0 = 0;
 
 	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_NUM_QUEUES,
-			   AISIO_NVME_FEAT_NUM_QUEUES_VAL(2, 2), 0, &dw0), 0);
+			   AISIO_NVME_FEAT_NUM_QUEUES_VAL(2, 2), 0, &dw0),
+		 0);
 	CHECK_EQ(aisio_nvme_feat_nsq(dw0), 4);
 	CHECK_EQ(aisio_nvme_feat_ncq(dw0), 4);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_NUM_QUEUES, 0xffff, 0, NULL),
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_NUM_QUEUES, 0xffff, 0,
+			   NULL),
 		 AISIO_NVME_SC_INVALID_FIELD);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_NUM_QUEUES, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_NUM_QUEUES, 0, 0, &dw0),
+		 0);
 	CHECK_EQ(aisio_nvme_feat_nsq(dw0), 4);
 
 	/* stored values: volatile write cache, arbitration, error recovery */
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, &dw0),
+		 0);
 	CHECK_EQ(dw0, 1);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, NULL), 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, NULL),
+		 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC, 0, 0, &dw0),
+		 0);
 	CHECK_EQ(dw0, 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC | 1u << 8, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_VOLATILE_WC | 1u << 8, 0,
+			   0, &dw0),
+		 0);
 	CHECK_EQ(dw0, 1); /* default */
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ARBITRATION, 0x01020303, 0, NULL), 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ARBITRATION, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ARBITRATION, 0x01020303,
+			   0, NULL),
+		 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ARBITRATION, 0, 0, &dw0),
+		 0);
 	CHECK_EQ(dw0, 0x01020303);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY, 100, 0, NULL), 0);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY, 100, 0,
+			   NULL),
+		 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY, 0, 0,
+			   &dw0),
+		 0);
 	CHECK_EQ(dw0, 100);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY | 3u << 8, 0, 0, &dw0), 0);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY | 3u << 8,
+			   0, 0, &dw0),
+		 0);
 	CHECK_EQ(dw0, 1u << 2); /* changeable */
 	/* save is not supported; unknown features are invalid */
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY | 1u << 31, 0, 0, NULL),
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, AISIO_NVME_FEAT_ERR_RECOVERY | 1u << 31,
+			   0, 0, NULL),
 		 AISIO_NVME_SC_FEATURE_NOT_SAVEABLE);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, 0x7e, 0, 0, &dw0), AISIO_NVME_SC_INVALID_FIELD);
-	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, 0x7e, 0, 0, NULL), AISIO_NVME_SC_INVALID_FIELD);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_GET_FEATURES, 0x7e, 0, 0, &dw0),
+		 AISIO_NVME_SC_INVALID_FIELD);
+	CHECK_EQ(raw_admin(h, AISIO_NVME_ADM_SET_FEATURES, 0x7e, 0, 0, NULL),
+		 AISIO_NVME_SC_INVALID_FIELD);
 }
 
 static void test_logs_and_misc(struct et_host *h)

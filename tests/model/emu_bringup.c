@@ -53,7 +53,9 @@ int main(void)
 	}
 
 	cc = et_cc_default();
-	check_bad_cc(&h, (cc & ~(0xfu << 7)) | AISIO_NVME_CC_MPS(12 + aisio_nvme_cap_mpsmax(cap) + 1), "MPS > MPSMAX");
+	check_bad_cc(&h,
+		     (cc & ~(0xfu << 7)) | AISIO_NVME_CC_MPS(12 + aisio_nvme_cap_mpsmax(cap) + 1),
+		     "MPS > MPSMAX");
 	check_bad_cc(&h, (cc & ~(0xfu << 16)) | AISIO_NVME_CC_IOSQES(5), "IOSQES 5");
 	check_bad_cc(&h, (cc & ~(0xfu << 20)) | AISIO_NVME_CC_IOCQES(3), "IOCQES 3");
 	check_bad_cc(&h, cc | (1u << 4), "CSS 1");

@@ -20,7 +20,8 @@ static uint64_t tobus(const void *p)
 	return BUS_BASE + (uint64_t)((const uint8_t *)p - arena);
 }
 
-static int create_pair_bus(struct et_host *h, struct et_queue *q, uint16_t qid, uint32_t depth, void *sqm, void *cqm)
+static int create_pair_bus(struct et_host *h, struct et_queue *q, uint16_t qid, uint32_t depth,
+			   void *sqm, void *cqm)
 {
 	struct aisio_nvme_sqe cmd;
 	int st;
@@ -55,7 +56,8 @@ static void test_ranges(void)
 	o.ns_size = 1 << 20;
 	et_open(&h, &o);
 	CHECK_EQ(aisio_emu_ctrl_dma_add_range(h.c, BUS_BASE, ARENA, arena), 0);
-	CHECK_EQ(aisio_emu_ctrl_dma_add_range(h.c, BUS_BASE + 4096, 4096, arena), -EINVAL); /* overlap */
+	CHECK_EQ(aisio_emu_ctrl_dma_add_range(h.c, BUS_BASE + 4096, 4096, arena),
+		 -EINVAL); /* overlap */
 	CHECK_EQ(aisio_emu_ctrl_dma_add_range(h.c, 0x1000, 0, arena), -EINVAL);
 
 	/* admin queue at bus addresses */
@@ -100,9 +102,9 @@ static void test_ranges(void)
 /* ---- (2) copy hook ------------------------------------------------------ */
 
 struct fake_gpu {
-	uint8_t *qmem;         /* CPU-visible: queues */
+	uint8_t *qmem; /* CPU-visible: queues */
 	size_t qlen;
-	uint8_t *dmem;         /* "device memory": reachable by copies only */
+	uint8_t *dmem; /* "device memory": reachable by copies only */
 	size_t dlen;
 	struct {
 		uint64_t bus;

@@ -15,7 +15,8 @@
 
 #define NSZ (2u << 20)
 
-static void one_io(struct et_queue *q, uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb, void *buf)
+static void one_io(struct et_queue *q, uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb,
+		   void *buf)
 {
 	struct aisio_nvme_sqe cmd;
 
@@ -42,7 +43,8 @@ static void open_file_ctrl(struct et_host *h, struct et_queue *q, const char *pa
 int main(void)
 {
 	char path[] = "/tmp/aisio-emu-file-XXXXXX";
-	uint8_t *a = et_alloc(8192), *b = et_alloc(8192), *disk = malloc(8192), *zero = et_alloc(8192);
+	uint8_t *a = et_alloc(8192), *b = et_alloc(8192), *disk = malloc(8192),
+		*zero = et_alloc(8192);
 	struct aisio_emu_ctrl *c;
 	struct et_host h;
 	struct et_queue q;

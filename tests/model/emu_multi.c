@@ -15,7 +15,7 @@
 struct job {
 	struct et_queue *q[2];
 	uint32_t nq;
-	uint64_t base;   /* first LBA this job owns */
+	uint64_t base; /* first LBA this job owns */
 	int failures;
 };
 
@@ -40,7 +40,9 @@ static void *job_run(void *arg)
 					et_fill(b, 512, lba * 1000 + (uint64_t)r);
 				else
 					memset(b, 0, 512);
-				aisio_nvme_cmd_rw(&cmd, pass ? AISIO_NVME_NVM_READ : AISIO_NVME_NVM_WRITE, 1, lba, 1, 0);
+				aisio_nvme_cmd_rw(&cmd,
+						  pass ? AISIO_NVME_NVM_READ : AISIO_NVME_NVM_WRITE,
+						  1, lba, 1, 0);
 				cmd.dptr.prp.prp1 = et_bus(b);
 				et_push(q, &cmd);
 			}
@@ -53,7 +55,8 @@ static void *job_run(void *arg)
 			}
 		}
 		for (int i = 0; i < n; i++)
-			if (memcmp(buf + (size_t)i * 512, buf + QDEPTH * 512 + (size_t)i * 512, 512)) {
+			if (memcmp(buf + (size_t)i * 512, buf + QDEPTH * 512 + (size_t)i * 512,
+				   512)) {
 				/* two writes in one batch may hit one LBA: only the last one counts */
 				int later = 0;
 
@@ -130,7 +133,9 @@ static void test_threads(void)
 	for (int i = 0; i < NQ; i++)
 		REQUIRE(et_ioq_create(&h, &q[i], (uint16_t)(i + 1), QDEPTH) == 0);
 	for (int i = 0; i < NJOB; i++) {
-		jobs[i] = (struct job){ .q = { &q[i], &q[i + NJOB] }, .nq = 2, .base = (uint64_t)i * 1024 };
+		jobs[i] = (struct job){ .q = { &q[i], &q[i + NJOB] },
+					.nq = 2,
+					.base = (uint64_t)i * 1024 };
 		REQUIRE(pthread_create(&th[i], NULL, job_run, &jobs[i]) == 0);
 	}
 	for (int i = 0; i < NJOB; i++) {

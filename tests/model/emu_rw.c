@@ -44,8 +44,8 @@ static void build_prp(struct aisio_nvme_sqe *cmd, uint8_t *buf, size_t len, uint
 }
 
 /* An SGL: one data block descriptor per 4 KiB piece, in a last segment (or a chain of two segments). */
-static void build_sgl(struct aisio_nvme_sqe *cmd, uint8_t *buf, size_t len, struct aisio_nvme_sgl_desc *seg,
-		      int chain)
+static void build_sgl(struct aisio_nvme_sqe *cmd, uint8_t *buf, size_t len,
+		      struct aisio_nvme_sgl_desc *seg, int chain)
 {
 	size_t n = (len + 4095) / 4096, half = chain ? n / 2 : n;
 	struct aisio_nvme_sgl_desc *s2 = seg + 64;
@@ -72,7 +72,8 @@ static void build_sgl(struct aisio_nvme_sqe *cmd, uint8_t *buf, size_t len, stru
 	}
 }
 
-static int io(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb, uint8_t *buf, int mode, uint64_t *lists)
+static int io(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb, uint8_t *buf, int mode,
+	      uint64_t *lists)
 {
 	struct aisio_nvme_sqe cmd;
 
@@ -81,7 +82,8 @@ static int io(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t nlb, uint8_t *
 		if (mode == 0)
 			build_prp(&cmd, buf, (size_t)nlb * 512, lists);
 		else
-			build_sgl(&cmd, buf, (size_t)nlb * 512, (struct aisio_nvme_sgl_desc *)lists, mode == 2);
+			build_sgl(&cmd, buf, (size_t)nlb * 512, (struct aisio_nvme_sgl_desc *)lists,
+				  mode == 2);
 	}
 	return et_cmd(&q, &cmd, NULL);
 }
@@ -97,8 +99,8 @@ static void roundtrip(uint64_t slba, uint32_t nlb, size_t off, int wmode, int rm
 	et_fill(wb + off, len, seed);
 	st = io(AISIO_NVME_NVM_WRITE, 1, slba, nlb, wb + off, wmode, lists);
 	if (st)
-		fprintf(stderr, "write slba %llu nlb %u off %zu mode %d: status 0x%x\n", (unsigned long long)slba, nlb,
-			off, wmode, st);
+		fprintf(stderr, "write slba %llu nlb %u off %zu mode %d: status 0x%x\n",
+			(unsigned long long)slba, nlb, off, wmode, st);
 	CHECK_EQ(st, 0);
 	memset(lists, 0, 8 * 4096);
 	st = io(AISIO_NVME_NVM_READ, 1, slba, nlb, rb + off, rmode, lists);
@@ -106,7 +108,8 @@ static void roundtrip(uint64_t slba, uint32_t nlb, size_t off, int wmode, int rm
 	CHECK(memcmp(wb + off, rb + off, len) == 0);
 	CHECK_EQ(io(AISIO_NVME_NVM_COMPARE, 1, slba, nlb, wb + off, 0, lists), 0);
 	wb[off + len / 2] ^= 0x40;
-	CHECK_EQ(io(AISIO_NVME_NVM_COMPARE, 1, slba, nlb, wb + off, 0, lists), AISIO_NVME_SC_COMPARE_FAILED);
+	CHECK_EQ(io(AISIO_NVME_NVM_COMPARE, 1, slba, nlb, wb + off, 0, lists),
+		 AISIO_NVME_SC_COMPARE_FAILED);
 	free(wb);
 	free(rb);
 	free(lists);
@@ -117,12 +120,12 @@ static void test_data_pointers(void)
 	/* PRP1 only, PRP1 + PRP2, PRP list, chained list (more than 511 entries) */
 	roundtrip(0, 1, 0, 0, 0, 1);
 	roundtrip(10, 8, 0, 0, 0, 2);
-	roundtrip(20, 8, 512, 0, 0, 3);     /* PRP1 offset: spills into PRP2 */
-	roundtrip(40, 16, 1024, 0, 0, 4);   /* offset buffer + list */
-	roundtrip(100, 64, 0, 0, 1, 5);     /* write PRP list, read SGL */
-	roundtrip(200, 64, 0, 1, 2, 6);     /* SGL last segment, SGL chained segments */
-	roundtrip(300, 255, 256, 2, 0, 7);  /* chained SGL write, PRP read, odd length */
-	roundtrip(2048, 256, 0, 0, 0, 8);   /* MDTS: 128 KiB, 32 pages */
+	roundtrip(20, 8, 512, 0, 0, 3);	   /* PRP1 offset: spills into PRP2 */
+	roundtrip(40, 16, 1024, 0, 0, 4);  /* offset buffer + list */
+	roundtrip(100, 64, 0, 0, 1, 5);	   /* write PRP list, read SGL */
+	roundtrip(200, 64, 0, 1, 2, 6);	   /* SGL last segment, SGL chained segments */
+	roundtrip(300, 255, 256, 2, 0, 7); /* chained SGL write, PRP read, odd length */
+	roundtrip(2048, 256, 0, 0, 0, 8);  /* MDTS: 128 KiB, 32 pages */
 }
 
 static void test_chained_prp(void)
@@ -179,9 +182,11 @@ static void test_errors(void)
 	/* namespaces: 0, beyond NN, broadcast for a read */
 	CHECK_EQ(io(AISIO_NVME_NVM_READ, 0, 0, 1, buf, 0, lists), AISIO_NVME_SC_INVALID_NS);
 	CHECK_EQ(io(AISIO_NVME_NVM_READ, 2, 0, 1, buf, 0, lists), AISIO_NVME_SC_INVALID_NS);
-	CHECK_EQ(io(AISIO_NVME_NVM_READ, 0xffffffff, 0, 1, buf, 0, lists), AISIO_NVME_SC_INVALID_NS);
+	CHECK_EQ(io(AISIO_NVME_NVM_READ, 0xffffffff, 0, 1, buf, 0, lists),
+		 AISIO_NVME_SC_INVALID_NS);
 	CHECK_EQ(io(0x7e, 1, 0, 1, buf, 0, lists), AISIO_NVME_SC_INVALID_OPCODE);
-	CHECK_EQ(io(AISIO_NVME_NVM_WRITE_UNCOR, 1, 0, 1, NULL, 0, lists), AISIO_NVME_SC_INVALID_OPCODE);
+	CHECK_EQ(io(AISIO_NVME_NVM_WRITE_UNCOR, 1, 0, 1, NULL, 0, lists),
+		 AISIO_NVME_SC_INVALID_OPCODE);
 	/* flush: one namespace, all of them, none */
 	aisio_nvme_cmd_flush(&cmd, 1);
 	CHECK_EQ(et_cmd(&q, &cmd, NULL), 0);
@@ -298,7 +303,9 @@ static void test_batch_and_wrap(void)
 		}
 		CHECK_EQ(got, n);
 		for (int i = 0; i < n; i += 5) {
-			CHECK_EQ(io(AISIO_NVME_NVM_READ, 1, (uint64_t)(3000 + r * 16 + i), 1, chk, 0, lists), 0);
+			CHECK_EQ(io(AISIO_NVME_NVM_READ, 1, (uint64_t)(3000 + r * 16 + i), 1, chk,
+				    0, lists),
+				 0);
 			CHECK(memcmp(chk, buf + i * 512, 512) == 0);
 		}
 	}

@@ -109,7 +109,8 @@ static inline void et_open(struct et_host *h, const struct aisio_emu_opts *o)
 
 static inline uint32_t et_cc_default(void)
 {
-	return AISIO_NVME_CC_EN | AISIO_NVME_CC_MPS(12) | AISIO_NVME_CC_IOSQES(6) | AISIO_NVME_CC_IOCQES(4);
+	return AISIO_NVME_CC_EN | AISIO_NVME_CC_MPS(12) | AISIO_NVME_CC_IOSQES(6) |
+	       AISIO_NVME_CC_IOCQES(4);
 }
 
 /* Program the admin queue (depth entries) and enable with @cc. Returns CSTS once RDY or CFS is set. */

@@ -19,7 +19,8 @@ static void bad(const char *spec, const char *needle)
 		t_failures++;
 	}
 	if (!strstr(aisio_errmsg(), needle)) {
-		fprintf(stderr, "'%s': message '%s' does not name '%s'\n", spec, aisio_errmsg(), needle);
+		fprintf(stderr, "'%s': message '%s' does not name '%s'\n", spec, aisio_errmsg(),
+			needle);
 		t_failures++;
 	}
 	aisio_emu_ctrl_destroy(c);
@@ -40,8 +41,11 @@ int main(void)
 	CHECK_EQ(o.backing, AISIO_EMU_MEM);
 
 	aisio_emu_opts_init(&o);
-	CHECK_EQ(aisio_emu_parse_uri("2G,lbads=4096,nns=3,latency_us=5,iops=1000,bw=1M,mdts=3,mqes=127,"
-				     "nqueues=8,threads=2,null", &o, &file), 0);
+	CHECK_EQ(aisio_emu_parse_uri(
+			 "2G,lbads=4096,nns=3,latency_us=5,iops=1000,bw=1M,mdts=3,mqes=127,"
+			 "nqueues=8,threads=2,null",
+			 &o, &file),
+		 0);
 	CHECK_EQ(o.ns_size, 2ull << 30);
 	CHECK_EQ(o.lba_shift, 12);
 	CHECK_EQ(o.nns, 3);
@@ -77,7 +81,7 @@ int main(void)
 	bad("64M,nns=0", "nns=0");
 	bad("64M,file=", "file= needs a path");
 	bad("64M,null,file=/tmp/x", "exclude");
-	bad("1000", "1000");                  /* not a multiple of the LBA size */
+	bad("1000", "1000"); /* not a multiple of the LBA size */
 	bad("1k,lbads=12", "multiple");
 	bad("64M,mqes=0", "mqes=0");
 	bad("64M,threads=0", "threads=0");

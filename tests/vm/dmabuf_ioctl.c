@@ -8,7 +8,7 @@
  * Usage: dmabuf_ioctl                  all checks
  *        dmabuf_ioctl pci BDF ok|busy  attach for a PCI function, expect success or EBUSY
  *        dmabuf_ioctl vfio BDF         the function is on vfio-pci: how far a dma-buf gets
- *        dmabuf_ioctl hold             attach, print "held", sleep until killed
+ *        dmabuf_ioctl hold [BDF]       attach (for BDF), print "held", sleep until killed
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
 #include <libgen.h>
@@ -504,12 +504,19 @@ static int run_vfio(const char *bdf)
 	return err;
 }
 
-static int run_hold(void)
+/* Attach (for PCI function @bdf when given) and wait to be killed. */
+static int run_hold(const char *bdf)
 {
 	struct aisio_dmabuf_attach a;
 	int fd = dt_heap_alloc(4 * DT_PAGE);
 
-	if (fd < 0 || attach(devfd, fd, &a) != 0) {
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	if (bdf) {
+		a.flags = AISIO_DMABUF_ATTACH_PCI;
+		snprintf(a.pci_dev, sizeof(a.pci_dev), "%s", bdf);
+	}
+	if (fd < 0 || dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a) != 0) {
 		printf("hold: attach failed\n");
 		return 1;
 	}
@@ -532,8 +539,8 @@ int main(int argc, char **argv)
 		return run_pci(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "vfio"))
 		return run_vfio(argv[2]);
-	if (argc == 2 && !strcmp(argv[1], "hold"))
-		return run_hold();
+	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "hold"))
+		return run_hold(argc == 3 ? argv[2] : NULL);
 
 	abi = dt_sysfs_long("abi_version");
 	dt_check(abi == AISIO_DMABUF_ABI_VERSION, "module ABI version %ld", abi);

@@ -40,3 +40,5 @@ finish() {
 	echo "all checks passed"
 	exit 0
 }
+
+not() { ! "$@"; }

@@ -25,4 +25,21 @@ rc=$?
 echo "aisio xfs find on a dirty log: exit $rc: $out"
 [ $rc -ne 0 ] || { echo "FAIL: dirty log accepted without -f"; exit 1; }
 "$2" xfs find -f "$3/small-dirty.img" >/dev/null 2>&1 || echo "note: forced decode of the dirty image failed"
+# A mounted file system is refused unless forced (then a warning).
+mnt=$(mktemp -d) || exit 1
+if mount -o loop,ro "$3/small.img" "$mnt" 2>/dev/null; then
+	out=$("$2" xfs find "$3/small.img" 2>&1)
+	rc=$?
+	out2=$("$2" xfs find -f "$3/small.img" 2>&1 >/dev/null)
+	rc2=$?
+	umount "$mnt"
+	rmdir "$mnt"
+	echo "aisio xfs find on a mounted image: exit $rc: $out"
+	echo "with -f: exit $rc2: $out2"
+	[ $rc -ne 0 ] && echo "$out" | grep -q "is mounted" || { echo "FAIL: mounted image not refused"; exit 1; }
+	[ $rc2 -eq 0 ] && echo "$out2" | grep -q "warning" || { echo "FAIL: forced read of a mounted image"; exit 1; }
+else
+	rmdir "$mnt"
+	echo "note: cannot loop-mount here; mounted-image refusal not checked"
+fi
 echo PASS

@@ -393,8 +393,9 @@ int aisio_perf_cuda_run(int argc, char **argv)
 		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nuris ? o.uris[0] : "emu:1G,null",
 		       (const char *[]){ "randread", "read", "randwrite", "write" }[o.pattern], o.per_thread,
 		       o.block_db ? "; doorbell per block" : "; doorbell per warp");
-		printf("%6s %6s %8s %7s %10s %10s %9s %9s %8s %8s %8s %7s\n", "queues", "qdepth", "threads", "iosize",
-		       "IOPS", "MiB/s", "lat_avg", "lat_max", "errors", "io/sqdb", "io/reap", "empty%");
+		printf("%6s %6s %8s %7s %10s %10s %9s %9s %8s %8s %8s %7s %9s\n", "queues", "qdepth", "threads",
+		       "iosize", "IOPS", "MiB/s", "lat_avg", "lat_max", "errors", "io/sqdb", "io/reap", "empty%",
+		       "model");
 	}
 	for (int a = 0; a < o.nnq; a++)
 		for (int b = 0; b < o.nqd; b++)
@@ -420,12 +421,12 @@ int aisio_perf_cuda_run(int argc, char **argv)
 					       r.first_status, (unsigned long long)r.sq_db, (unsigned long long)r.cq_db,
 					       (unsigned long long)r.reaps, (unsigned long long)r.empty, r.model_iops);
 				else
-					printf("%6u %6u %8llu %7u %9.2fM %10.1f %7.1fus %7.0fus %8llu %8.1f %8.1f %6.1f%%\n",
+					printf("%6u %6u %8llu %7u %9.2fM %10.1f %7.1fus %7.0fus %8llu %8.1f %8.1f %6.1f%% %8.2fM\n",
 					       (uint32_t)o.nq[a], (uint32_t)o.qd[b], (unsigned long long)r.threads,
 					       (uint32_t)o.ios[c], r.iops / 1e6, r.mibs, r.lat_avg_us, r.lat_max_us,
 					       (unsigned long long)(r.errors + r.timeouts),
 					       r.sq_db ? (double)r.ios / r.sq_db : 0, r.reaps ? (double)r.ios / r.reaps : 0,
-					       r.reaps ? 100.0 * r.empty / r.reaps : 0);
+					       r.reaps ? 100.0 * r.empty / r.reaps : 0, r.model_iops / 1e6);
 				fflush(stdout);
 			}
 	rc = failed ? 1 : 0;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cuda_runtime_api.h>
+
 #include <aisio/aisio.h>
 
 #include "nvme/dptr.h"
@@ -167,6 +169,38 @@ int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, uint64_t va, size_t len)
 			return -1;
 		}
 	return 0;
+}
+
+void pc_ctrls_dma_stats(struct pc_ctrl *c, int n, struct aisio_gpu_dma_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < n; i++) {
+		struct aisio_gpu_dma_stats one;
+		if (!c[i].dma)
+			continue;
+		aisio_gpu_dma_stats(c[i].dma, &one);
+		st->copies += one.copies;
+		st->batches += one.batches;
+		st->bytes += one.bytes;
+		st->failed += one.failed;
+		st->faults += one.faults;
+		st->batch_api |= one.batch_api;
+		if (one.last_err)
+			st->last_err = one.last_err;
+	}
+}
+
+const char *pc_dma_stats_str(const struct aisio_gpu_dma_stats *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "copies %llu in %llu batches (%.1f per batch, %s), failed batches %llu%s%s%s, "
+		 "range faults %llu",
+		 (unsigned long long)st->copies, (unsigned long long)st->batches,
+		 st->batches ? (double)st->copies / st->batches : 0.0,
+		 st->batch_api ? "cudaMemcpyBatchAsync" : "cudaMemcpyAsync each",
+		 (unsigned long long)st->failed, st->last_err ? " (last: " : "",
+		 st->last_err ? cudaGetErrorString((cudaError_t)st->last_err) : "", st->last_err ? ")" : "",
+		 (unsigned long long)st->faults);
+	return buf;
 }
 
 uint64_t pc_ctrls_io_cmds(struct pc_ctrl *c, int n)

@@ -40,6 +40,10 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 void pc_ctrls_close(struct pc_ctrl *c, int n);
 /* Tell every controller's GPU DMA provider about GPU memory [va, va + len). Prints and returns -1 on error. */
 int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, uint64_t va, size_t len);
+/* The controllers' GPU DMA statistics, summed (last_err: the last non-zero one). */
+void pc_ctrls_dma_stats(struct pc_ctrl *c, int n, struct aisio_gpu_dma_stats *st);
+/* "copies N in M batches (K per batch), failed batches F (last CUDA error E: text)" */
+const char *pc_dma_stats_str(const struct aisio_gpu_dma_stats *st, char *buf, size_t len);
 /* I/O commands the controllers fetched so far. */
 uint64_t pc_ctrls_io_cmds(struct pc_ctrl *c, int n);
 

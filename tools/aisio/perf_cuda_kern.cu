@@ -74,9 +74,14 @@ __global__ void pc_kernel(struct pc_params p, struct pc_thread_res *res)
 		busy[j] = 0;
 		cn[j] = gtid * k + j; /* then every nthreads * k-th */
 	}
-	if (!p.block_db && !live)
-		return;
+	/*
+	 * Every lane stays in the loop until its whole warp (block) is done, and
+	 * the warp reconverges at the top of each pass: the collective calls
+	 * then see every lane of a queue at once (one ticket, one doorbell), and
+	 * no lane spins on a doorbell turn held by a diverged lane of its own warp.
+	 */
 	for (;;) {
+		__syncwarp();
 		const uint64_t now = aisio_cuda_time_ns();
 		int any_busy = 0;
 
@@ -156,7 +161,7 @@ __global__ void pc_kernel(struct pc_params p, struct pc_thread_res *res)
 			/* every thread of the block keeps calling until all are done */
 			if (__syncthreads_and(stopping && !any_busy))
 				break;
-		} else if (stopping && !any_busy) {
+		} else if (__all_sync(0xffffffffu, !live || (stopping && !any_busy))) {
 			break;
 		}
 		if (!got && p.poll_ns)

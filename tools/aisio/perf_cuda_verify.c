@@ -364,25 +364,23 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	for (int ci = 0; ci < o.ctrls; ci++)
 		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &host_mism, &host_errs))
 			goto out;
-	struct aisio_gpu_dma_stats ds = { 0, 0, 0 };
-	for (int ci = 0; ci < o.ctrls; ci++) {
-		struct aisio_gpu_dma_stats one;
-		aisio_gpu_dma_stats(ctrls[ci].dma, &one);
-		ds.copies += one.copies;
-		ds.batches += one.batches;
-		ds.bytes += one.bytes;
-	}
+	struct aisio_gpu_dma_stats ds;
+	char dstr[256];
+	pc_ctrls_dma_stats(ctrls, o.ctrls, &ds);
+	pc_dma_stats_str(&ds, dstr, sizeof(dstr));
 	rc = (gpu_mism || host_mism || errs[0] || errs[1] || host_errs || ios[0] != ncmds || ios[1] != ncmds) ? 1 : 0;
 	if (o.json)
 		printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,\"iosize\":%u,"
 		       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
 		       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
-		       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"result\":\"%s\"}\n",
+		       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"dma_failed\":%llu,"
+		       "\"dma_last_err\":%d,\"result\":\"%s\"}\n",
 		       aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize,
 		       (unsigned long long)ncmds, (unsigned long long)ios[0], (unsigned long long)ios[1],
 		       (unsigned long long)(errs[0] + errs[1]), first_status, (unsigned long long)gpu_mism,
 		       (unsigned long long)host_mism, (unsigned long long)host_errs, el[0], el[1],
-		       (unsigned long long)ds.copies, (unsigned long long)ds.batches, rc ? "FAIL" : "PASS");
+		       (unsigned long long)ds.copies, (unsigned long long)ds.batches, (unsigned long long)ds.failed,
+		       ds.last_err, rc ? "FAIL" : "PASS");
 	else {
 		printf("GPU %d: %s; %d controllers, %u GPU queues x %u deep, %llu GPU threads, %u-byte commands\n",
 		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize);
@@ -390,8 +388,7 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 		       "failed commands: %llu%s\n",
 		       (unsigned long long)ios[0], (unsigned long long)ncmds, el[0], (unsigned long long)ios[1], el[1],
 		       (unsigned long long)(errs[0] + errs[1]), first_status ? " (see first_status)" : "");
-		printf("copy-engine copies: %llu in %llu batches (%.1f per batch)\n", (unsigned long long)ds.copies,
-		       (unsigned long long)ds.batches, ds.batches ? (double)ds.copies / ds.batches : 0);
+		printf("model DMA into GPU memory: %s\n", dstr);
 		printf("mismatches: %llu in data the GPU read, %llu in data the host read back (%llu host read errors)\n",
 		       (unsigned long long)gpu_mism, (unsigned long long)host_mism, (unsigned long long)host_errs);
 		printf("cuda-verify: %s\n", rc ? "FAIL" : "PASS");

@@ -275,29 +275,27 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	}
 	double el = pc_now_ns() / 1e9 - t0;
 	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o.ctrls);
-	struct aisio_gpu_dma_stats ds = { 0, 0, 0 };
-	for (int ci = 0; ci < o.ctrls; ci++) {
-		struct aisio_gpu_dma_stats one;
-		aisio_gpu_dma_stats(ctrls[ci].dma, &one);
-		ds.copies += one.copies;
-		ds.batches += one.batches;
-	}
+	struct aisio_gpu_dma_stats ds;
+	char dstr[256];
+	pc_ctrls_dma_stats(ctrls, o.ctrls, &ds);
+	pc_dma_stats_str(&ds, dstr, sizeof(dstr));
 	double iops = ios / el;
 	if (o.json)
 		printf("{\"mode\":\"cpu-initiated\",\"mem\":\"%s\",\"gpu\":\"%s\",\"uri\":\"%s\",\"ctrls\":%d,"
 		       "\"cpu_threads\":%d,\"qdepth\":%u,\"iosize\":%u,\"ios\":%llu,\"elapsed_s\":%.3f,\"iops\":%.0f,"
 		       "\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"errors\":%llu,\"model_cmds\":%llu,\"dma_copies\":%llu,"
-		       "\"dma_batches\":%llu}\n",
+		       "\"dma_batches\":%llu,\"dma_failed\":%llu,\"dma_last_err\":%d}\n",
 		       o.gpu_mem ? "gpu" : "host", aisio_gpu_name(o.gpu), o.nuris ? o.uris[0] : def_uri[0], o.ctrls,
 		       o.threads, o.qd, o.iosize, (unsigned long long)ios, el, iops, iops * o.iosize / 1048576.0,
 		       ios ? lat / 1000.0 / ios : 0, (unsigned long long)errors, (unsigned long long)(m1 - m0),
-		       (unsigned long long)ds.copies, (unsigned long long)ds.batches);
+		       (unsigned long long)ds.copies, (unsigned long long)ds.batches, (unsigned long long)ds.failed,
+		       ds.last_err);
 	else
 		printf("perf run --mem %-4s %d ctrl(s) of '%s', %d CPU thread(s), qd %u, %u B: %8.3f M IOPS %9.1f MiB/s "
-		       "avg %.1f us, errors %llu, copies %llu in %llu batches\n",
+		       "avg %.1f us, errors %llu; DMA: %s\n",
 		       o.gpu_mem ? "gpu" : "host", o.ctrls, o.nuris ? o.uris[0] : def_uri[0], o.threads, o.qd, o.iosize,
 		       iops / 1e6, iops * o.iosize / 1048576.0, ios ? lat / 1000.0 / ios : 0,
-		       (unsigned long long)errors, (unsigned long long)ds.copies, (unsigned long long)ds.batches);
+		       (unsigned long long)errors, dstr);
 	rc = (failed || errors) ? 1 : 0;
 out:
 	free(th);

@@ -93,8 +93,8 @@ static void on_done(struct aisio_io *io, void *arg)
 	perf_hist_add(&st->hist, perf_ticks() - io->submit_ts);
 	if (io->status) {
 		if (!st->first_err[0])
-			snprintf(st->first_err, sizeof(st->first_err), "%s",
-				 *aisio_errmsg() ? aisio_errmsg() : aisio_status_str(io->status));
+			snprintf(st->first_err, sizeof(st->first_err), "%s%s%s", aisio_status_str(io->status),
+				 *aisio_errmsg() ? ": " : "", aisio_errmsg());
 		count(&st->failed, 1);
 	} else {
 		if (io->cmd.opc == AISIO_NVME_NVM_WRITE)

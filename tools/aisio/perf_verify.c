@@ -95,8 +95,8 @@ static void on_done(struct aisio_io *io, void *arg)
 	if (io->status) {
 		v->failed++;
 		if (!v->first_err[0])
-			snprintf(v->first_err, sizeof(v->first_err), "%s",
-				 *aisio_errmsg() ? aisio_errmsg() : aisio_status_str(io->status));
+			snprintf(v->first_err, sizeof(v->first_err), "%s%s%s", aisio_status_str(io->status),
+				 *aisio_errmsg() ? ": " : "", aisio_errmsg());
 	} else if (io->cmd.opc == AISIO_NVME_NVM_READ) {
 		for (uint32_t i = 0; i < nlb; i++)
 			check(v, (const uint64_t *)((char *)io->buf + (size_t)i * v->lba_size), slba + i);

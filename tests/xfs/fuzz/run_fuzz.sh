@@ -17,4 +17,4 @@ secs=${4:-${AISIO_XFS_FUZZ_SECONDS:-60}}
 corpus="$3/fuzz-corpus"
 mkdir -p "$corpus"
 AISIO_XFS_FUZZ_IMAGE="$3/small.img" "$1" -max_total_time="$secs" -max_len=1281 \
-	-print_final_stats=1 -rss_limit_mb=4096 "$corpus"
+	-print_final_stats=1 -rss_limit_mb=4096 -artifact_prefix="$3/fuzz-" "$corpus"
