@@ -67,6 +67,8 @@ mount -t tmpfs tmpfs $h/root 2>/dev/null
 echo "$hugepages" >/proc/sys/vm/nr_hugepages
 
 [ -n "$results" ] || die "no aisio.results= on the kernel command line"
+# A results directory under /tmp or /run lies under a guest tmpfs now.
+mkdir -p "$h$results" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results "$h$results" ||
 	die "cannot mount the results share at $results"
 

@@ -91,8 +91,8 @@ run_pair() { # label aisio-backend fio-engine pattern mode
 		--iodepth="$QDEPTH" --direct="$direct" --runtime="$RUNTIME" --time_based \
 		--norandommap --randrepeat=0 --numjobs=1 --group_reporting "${extra[@]}" \
 		--output-format=json --output="$tmp/f.json" >/dev/null
-	read -r aiops ans < <(aisio_nums "$tmp/a.json")
-	read -r fiops fns < <(fio_nums "$tmp/f.json")
+	read -r aiops ans <<<"$(aisio_nums "$tmp/a.json")"
+	read -r fiops fns <<<"$(fio_nums "$tmp/f.json")"
 	local row
 	row=$(python3 -c 'import sys; a,an,f,fn=map(float,sys.argv[1:5]); print("%d | %d | %.2f | %d | %d | %.2f" % (a, f, a/f, an, fn, an/fn if fn else 0))' \
 		"$aiops" "$ans" "$fiops" "$fns")

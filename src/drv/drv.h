@@ -225,7 +225,8 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp);
 
 /**
  * aisio_nvme_qpair_reap - run the callbacks of up to @max (0 = all)
- * completions and write the CQ head doorbell once. Expires commands past
+ * completions, writing the CQ head doorbell once per batch of up to 256
+ * (before the batch's callbacks run). Expires commands past
  * their timeout (-ETIMEDOUT). Returns the number completed, or -EIO when
  * the controller reports fatal status (commands in flight complete with -EIO).
  */

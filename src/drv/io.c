@@ -5,7 +5,8 @@
  * Per command it touches only its slot (ios[cid]), one SQ entry and one CQ
  * entry: CIDs come from a free stack, a completion finds its command by
  * CID, a 1-page buffer gets PRP1 from the cached region without a call.
- * One SQ doorbell write per submit, one CQ doorbell write per reap. The
+ * One SQ doorbell write per submit, one CQ doorbell write per reaped batch
+ * (up to DRV_REAP_BATCH completions, all of them in practice). The
  * clock is read once per submit; deadlines and CSTS are looked at only
  * when a reap finds nothing (at most every check_every ticks) or every
  * DRV_CHECK_REAPS reaps.
@@ -20,6 +21,9 @@
 
 /* Completions consumed per pass; one CQ head doorbell write each. */
 #define DRV_REAP_BATCH 256u
+
+/* A CQE's dword 3 read in one load (CID and status are 16-bit fields of the struct). */
+typedef uint32_t __attribute__((may_alias)) drv_u32_alias;
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -294,7 +298,7 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			/* Dword 3 holds CID (15:0) and status (31:16). */
-			w3 = *((volatile uint32_t *)e + 3);
+			w3 = *((volatile drv_u32_alias *)e + 3);
 			dw0 = e->dw0;
 			sqhd = e->sqhd;
 			aisio_nvme_cq_advance(&cq);

@@ -47,6 +47,8 @@ void emu_admin_reset(struct aisio_emu_ctrl *c)
 	for (uint32_t f = 0; f < 0x10; f++)
 		c->feat[f] = feat_default(c, f);
 	c->naer = 0; /* pending Asynchronous Event Requests vanish with the admin queue */
+	c->aer_masked = 0;
+	EMU_STORE(&c->aer_event, 0);
 }
 
 void emu_error_record(struct aisio_emu_ctrl *c, uint16_t sqid, const struct aisio_nvme_sqe *cmd,
@@ -67,6 +69,36 @@ void emu_error_record(struct aisio_emu_ctrl *c, uint16_t sqid, const struct aisi
 		e->lba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 	e->nsid = cmd->nsid;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Thread 0: complete one pending AER with the error event (Invalid Doorbell
+ * Write Value, Error log). Further error events stay masked until the host
+ * reads the Error log. Returns 1 if a completion was posted.
+ */
+int emu_aer_post(struct aisio_emu_ctrl *c)
+{
+	struct emu_sq *sq = &c->sqs[0];
+	struct emu_cq *cq = &c->cqs[0];
+	struct aisio_nvme_cqe e;
+	uint32_t h;
+
+	if (!EMU_LOADR(&c->aer_event) || c->aer_masked || !c->naer || !EMU_LOADR(&cq->active))
+		return 0;
+	h = __atomic_load_n(cq->db, __ATOMIC_RELAXED);
+	if (h < cq->depth)
+		cq->host_head = h;
+	if (aisio_ring_space(cq->host_head, cq->tail, cq->depth) <= cq->owed)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	e.dw0 = AISIO_NVME_AER_TYPE_ERROR | 1u << 8 | (uint32_t)AISIO_NVME_LOG_ERROR << 16;
+	e.cid = c->aer_cid[--c->naer];
+	e.sqid = 0;
+	cq->owed++;
+	emu_cq_post(cq, &e, sq->head);
+	c->aer_masked = 1;
+	EMU_STORE(&c->aer_event, 0);
+	return 1;
 }
 
 /* ---- Identify ----------------------------------------------------------- */
@@ -249,6 +281,7 @@ static uint32_t cmd_create_sq(struct aisio_emu_ctrl *c, const struct aisio_nvme_
 	sq->cqid = (uint16_t)cqid;
 	sq->depth = qsize + 1;
 	sq->head = 0;
+	sq->bad_db = ~0u;
 	sq->ring = ring;
 	sq->bus = prp1;
 	sq->db = (volatile uint32_t *)((uint8_t *)c->bar + aisio_nvme_db_offset(qid, 0, 0));
@@ -408,6 +441,7 @@ static uint32_t cmd_get_log_page(struct aisio_emu_ctrl *c, const struct aisio_nv
 	switch (lid) {
 	case AISIO_NVME_LOG_ERROR:
 		error_log(c, u.err);
+		c->aer_masked = 0; /* reading the log unmasks error events */
 		size = sizeof(u.err);
 		break;
 	case AISIO_NVME_LOG_SMART:

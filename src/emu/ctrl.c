@@ -158,6 +158,7 @@ static void ctrl_enable(struct aisio_emu_ctrl *c, uint32_t cc)
 	sq->cqid = 0;
 	sq->depth = sqs;
 	sq->head = 0;
+	sq->bad_db = ~0u;
 	sq->bus = asq;
 	sq->ring = emu_map(c, asq, (size_t)sqs * 64);
 	sq->db = (volatile uint32_t *)((uint8_t *)c->bar + aisio_nvme_db_offset(0, 0, 0));
@@ -255,8 +256,11 @@ static void *worker_main(void *arg)
 		if (EMU_LOAD(&c->ready)) {
 			if (w->qgen != EMU_LOAD(&c->qgen))
 				emu_worker_rebuild(w);
-			if (w->idx == 0 && EMU_LOADR(&c->sqs[0].active))
+			if (w->idx == 0 && EMU_LOADR(&c->sqs[0].active)) {
 				work |= emu_sq_process(w, &c->sqs[0]);
+				if (EMU_LOADR(&c->aer_event))
+					work |= emu_aer_post(c);
+			}
 			for (uint32_t i = 0; i < w->nlist && EMU_LOADR(&c->ready); i++)
 				work |= emu_sq_process(w, w->list[i]);
 			if (w->pend_n)

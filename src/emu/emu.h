@@ -21,9 +21,14 @@
  *   last with a release store.
  * - Admin: Identify (CNS 0, 1, 2, 3), Create/Delete I/O SQ/CQ, Get/Set
  *   Features, Get Log Page (Error, SMART), Abort (never aborts: dw0 bit 0 = 1),
- *   Asynchronous Event Request (stays pending; reset drops it). NVM: Read,
- *   Write, Flush, Write Zeroes, Dataset Management, Compare. Statuses follow
- *   QEMU's NVMe controller where the specification leaves room.
+ *   Asynchronous Event Request (pending until an event; reset drops it).
+ *   The one event raised: an SQ tail doorbell value beyond the queue is
+ *   ignored and reported as an error event (Invalid Doorbell Write Value),
+ *   masked until the host reads the Error log. NVM: Read, Write, Flush,
+ *   Write Zeroes, Dataset Management, Compare. Statuses follow QEMU's NVMe
+ *   controller where the specification leaves room; one exception follows
+ *   the specification: Delete I/O CQ of a queue that does not exist gives
+ *   Invalid Queue Identifier (QEMU says Completion Queue Invalid).
  * - Data pointers: PRP (PRP1 offset, PRP2 page or list, chained lists) and
  *   SGL (data block, segment, last segment) are walked on the controller
  *   side. Every access to host memory goes through the controller's DMA

@@ -52,6 +52,7 @@ struct emu_sq {
 	uint16_t cqid;
 	uint32_t depth;
 	uint32_t head;
+	uint32_t bad_db; /* last invalid tail doorbell value reported */
 	const volatile struct aisio_nvme_sqe *ring;
 	uint64_t bus;
 	volatile uint32_t *db;
@@ -162,6 +163,8 @@ struct aisio_emu_ctrl {
 	uint32_t feat[0x10];
 	uint16_t aer_cid[EMU_MAX_AER];
 	uint32_t naer;
+	uint32_t aer_event; /* atomic: an error event waits for an AER */
+	int aer_masked;	    /* an error event was reported; the Error log was not read since */
 
 	/* error log and faults (any thread, under lock) */
 	pthread_mutex_t lock;
@@ -180,12 +183,14 @@ uint64_t emu_now_ns(void);
 /* queue.c */
 int emu_sq_process(struct emu_worker *w, struct emu_sq *sq);
 int emu_pending_post(struct emu_worker *w);
+void emu_cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd);
 void emu_worker_rebuild(struct emu_worker *w);
 
 /* admin.c */
 uint32_t emu_admin_exec(struct emu_worker *w, struct emu_sq *sq, const struct aisio_nvme_sqe *cmd,
 			uint32_t *dw0);
 void emu_admin_reset(struct aisio_emu_ctrl *c);
+int emu_aer_post(struct aisio_emu_ctrl *c);
 void emu_error_record(struct aisio_emu_ctrl *c, uint16_t sqid, const struct aisio_nvme_sqe *cmd,
 		      uint32_t status);
 

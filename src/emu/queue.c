@@ -135,8 +135,16 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 	uint32_t tail = __atomic_load_n(sq->db, __ATOMIC_RELAXED);
 	uint32_t n, room, h, k = 0;
 
-	if (tail == sq->head || tail >= sq->depth || EMU_LOADR(&c->fatal))
-		return 0; /* nothing new, or an invalid doorbell value (ignored) */
+	if (tail == sq->head || EMU_LOADR(&c->fatal))
+		return 0;
+	if (tail >= sq->depth) {
+		/* like QEMU: the write is ignored and an error event raised */
+		if (tail != sq->bad_db) {
+			sq->bad_db = tail;
+			EMU_STORE(&c->aer_event, 1);
+		}
+		return 0;
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* SQEs were written before the doorbell */
 	n = aisio_ring_used(sq->head, tail, sq->depth);
 	h = __atomic_load_n(cq->db, __ATOMIC_RELAXED);
@@ -220,4 +228,9 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 		}
 	}
 	return 1;
+}
+
+void emu_cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd)
+{
+	cq_post(cq, e, sqhd);
 }

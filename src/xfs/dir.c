@@ -294,19 +294,35 @@ static int dir_queue(struct aisio_xfs *fs, uint32_t xi_idx)
 	return err;
 }
 
+#define DIR_REFILL_INODES 64
+
+/* Queue the data blocks of the next directories. */
+static int dir_refill(void *arg)
+{
+	struct aisio_xfs *fs = arg;
+	uint32_t queued = 0;
+
+	for (; fs->refill_pos < fs->nxi && queued < DIR_REFILL_INODES && !fs->err; fs->refill_pos++) {
+		const struct xfs_xi *xi = &fs->xi[fs->refill_pos];
+		int err;
+		if (!S_ISDIR(xi->mode) || xi->format == XFS_DINODE_FMT_LOCAL)
+			continue;
+		err = dir_queue(fs, (uint32_t)fs->refill_pos);
+		if (err)
+			xfs_fail(fs, err);
+		queued++;
+	}
+	return fs->refill_pos < fs->nxi && !fs->err;
+}
+
 int xfs_scan_dirs(struct aisio_xfs *fs)
 {
 	int err;
 
-	for (uint64_t i = 0; i < fs->nxi && !fs->err; i++) {
-		const struct xfs_xi *xi = &fs->xi[i];
-		if (!S_ISDIR(xi->mode) || xi->format == XFS_DINODE_FMT_LOCAL)
-			continue;
-		err = dir_queue(fs, (uint32_t)i);
-		if (err)
-			xfs_fail(fs, err);
-	}
+	fs->refill_pos = 0;
+	aisio_xfs_rd_set_refill(fs->rd, dir_refill, fs);
 	err = aisio_xfs_rd_run(fs->rd);
+	aisio_xfs_rd_set_refill(fs->rd, NULL, NULL);
 	if (err)
 		return err;
 	if (fs->err)

@@ -335,6 +335,41 @@ static int queue_run(struct aisio_xfs *fs, uint64_t chunk, uint32_t first, uint3
 
 static int job_finish(struct aisio_xfs *fs, struct xfs_btjob *j);
 
+#define INODE_REFILL_CHUNKS 64
+
+/* Queue the next chunks' runs of present inodes that hold allocated ones. */
+static int inode_refill(void *arg)
+{
+	struct aisio_xfs *fs = arg;
+	uint64_t end = fs->refill_pos + INODE_REFILL_CHUNKS;
+
+	if (fs->err || fs->refill_pos >= fs->nchunks)
+		return 0;
+	for (; fs->refill_pos < end && fs->refill_pos < fs->nchunks; fs->refill_pos++) {
+		const struct xfs_chunk *c = &fs->chunks[fs->refill_pos];
+		for (uint32_t k = 0; k < 64;) {
+			uint32_t s = k, e;
+			int err;
+			if (!(c->present & (1ull << k)) || !(c->alloc >> k)) {
+				k++;
+				continue;
+			}
+			for (e = s; e < 64 && e - s < XFS_INODE_RUN_MAX && (c->present & (1ull << e)); e++)
+				;
+			while (e > s && !(c->alloc & (1ull << (e - 1))))
+				e--;
+			while (s < e && !(c->alloc & (1ull << s)))
+				s++;
+			if (e > s && (err = queue_run(fs, fs->refill_pos, s, e - s))) {
+				xfs_fail(fs, err);
+				return 0;
+			}
+			k = e > k ? e : k + 1;
+		}
+	}
+	return 1;
+}
+
 int xfs_scan_inodes(struct aisio_xfs *fs)
 {
 	uint64_t nxi = 0;
@@ -356,25 +391,11 @@ int xfs_scan_inodes(struct aisio_xfs *fs)
 		for (int k = 0; k < 64; k++)
 			if (c->alloc & (1ull << k))
 				fs->xi[xi++].ino = c->startino + (uint64_t)k;
-		/* Runs of present inodes that hold allocated ones, one read each. */
-		for (uint32_t k = 0; k < 64;) {
-			uint32_t s = k, e;
-			if (!(c->present & (1ull << k)) || !(c->alloc >> k)) {
-				k++;
-				continue;
-			}
-			for (e = s; e < 64 && e - s < XFS_INODE_RUN_MAX && (c->present & (1ull << e)); e++)
-				;
-			while (e > s && !(c->alloc & (1ull << (e - 1))))
-				e--;
-			while (s < e && !(c->alloc & (1ull << s)))
-				s++;
-			if (e > s && (err = queue_run(fs, i, s, e - s)))
-				return err;
-			k = e > k ? e : k + 1;
-		}
 	}
+	fs->refill_pos = 0;
+	aisio_xfs_rd_set_refill(fs->rd, inode_refill, fs);
 	err = aisio_xfs_rd_run(fs->rd);
+	aisio_xfs_rd_set_refill(fs->rd, NULL, NULL);
 	if (err)
 		return err;
 	if (fs->err)

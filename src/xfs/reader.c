@@ -34,7 +34,23 @@ struct aisio_xfs_rd {
 	struct aisio_xfs_rd_stats st;
 	void (*trace)(void *arg, uint64_t off, uint32_t len);
 	void *trace_arg;
+	int (*refill)(void *arg);
+	void *refill_arg;
 };
+
+void aisio_xfs_rd_set_refill(struct aisio_xfs_rd *rd, int (*fn)(void *arg), void *arg)
+{
+	rd->refill = fn;
+	rd->refill_arg = arg;
+}
+
+/* Ask the producer for more when the queue ran dry; drops it once exhausted. */
+static void rd_refill(struct aisio_xfs_rd *rd)
+{
+	while (!rd->head && rd->refill)
+		if (!rd->refill(rd->refill_arg))
+			rd->refill = NULL;
+}
 
 int aisio_xfs_rd_open_mem(const void *img, uint64_t len, struct aisio_xfs_rd **out)
 {
@@ -72,10 +88,18 @@ int aisio_xfs_rd_open_dev(struct aisio_dev *dev, uint32_t qdepth, struct aisio_x
 		rd->piece_max = geo->max_xfer & ~(rd->lba - 1);
 	if (rd->piece_max < rd->lba)
 		rd->piece_max = rd->lba;
-	err = aisio_queue_init(dev, qdepth, &rd->q);
+	/* NVMe rings hold one entry less than their size: ask for one more. */
+	err = aisio_queue_init(dev, geo->max_qdepth && qdepth + 1 > geo->max_qdepth ? qdepth : qdepth + 1,
+			       &rd->q);
 	if (err)
 		goto err_free_rd;
 	rd->nslots = aisio_queue_depth(rd->q);
+	if (rd->nslots > qdepth)
+		rd->nslots = qdepth;
+	if (!rd->nslots) {
+		err = aisio_err(-EINVAL, "xfs reader: queue of depth 0");
+		goto err_term_q;
+	}
 	rd->slots = calloc(rd->nslots, sizeof(*rd->slots));
 	if (!rd->slots) {
 		err = aisio_err(-ENOMEM, "xfs reader: out of memory");
@@ -175,7 +199,7 @@ static int rd_check_range(struct aisio_xfs_rd *rd, const struct aisio_xfs_req *r
 
 static int rd_run_mem(struct aisio_xfs_rd *rd)
 {
-	while (rd->head) {
+	for (rd_refill(rd); rd->head; rd_refill(rd)) {
 		struct aisio_xfs_req *req = rd_pop(rd);
 		int st = rd_check_range(rd, req);
 
@@ -271,7 +295,7 @@ int aisio_xfs_rd_run(struct aisio_xfs_rd *rd)
 {
 	if (rd->mem)
 		return rd_run_mem(rd);
-	while (rd->head || rd->inflight) {
+	for (rd_refill(rd); rd->head || rd->inflight; rd_refill(rd)) {
 		int n = 0, ret;
 
 		while (rd->head && rd_issue_one(rd))

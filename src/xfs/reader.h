@@ -72,6 +72,13 @@ int aisio_xfs_rd_read(struct aisio_xfs_rd *rd, uint64_t off, uint32_t len, void 
 
 const struct aisio_xfs_rd_stats *aisio_xfs_rd_stats(const struct aisio_xfs_rd *rd);
 
+/*
+ * Optional producer: called by aisio_xfs_rd_run() whenever nothing is queued,
+ * to queue more reads (so a scan of millions of blocks does not allocate
+ * all its buffers up front). Returns 0 when it has nothing left, else 1.
+ */
+void aisio_xfs_rd_set_refill(struct aisio_xfs_rd *rd, int (*fn)(void *arg), void *arg);
+
 /* Optional: called for every range read (the fuzz target maps metadata with it). */
 void aisio_xfs_rd_set_trace(struct aisio_xfs_rd *rd,
 			    void (*fn)(void *arg, uint64_t off, uint32_t len), void *arg);

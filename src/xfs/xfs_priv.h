@@ -87,6 +87,7 @@ struct aisio_xfs {
 	uint64_t *seen; /* open-addressed set of B+tree block numbers (loop detection) */
 	uint64_t seen_cap, nseen;
 	struct aisio_extmap *map;
+	uint64_t refill_pos; /* next chunk (inode scan) or inode (directory scan) to queue */
 };
 
 /* Record the first failure of an asynchronous step (keeps its message). */

@@ -185,8 +185,71 @@ static void test_async(void)
 	aisio_dev_close(dev);
 }
 
+/* Buffers beyond the first DMA chunk: the heap grows, every piece stays usable. */
+static void test_buffers(void)
+{
+	struct aisio_dev *dev = mt_open("emu:64M", NULL);
+	const struct aisio_geo *g = aisio_dev_geo(dev);
+	struct aisio_queue *q = mt_queue(dev, 8);
+	uint8_t *bufs[40];
+
+	for (int i = 0; i < 40; i++) {
+		bufs[i] = aisio_buf_alloc(dev, 1u << 20);
+		REQUIRE(bufs[i]);
+		CHECK_EQ((uintptr_t)bufs[i] % g->buf_align, 0);
+		mt_fill(bufs[i], 4096, 100 + (uint64_t)i);
+		CHECK_EQ(mt_write(q, g->nsid, (uint64_t)i * 8, 8, bufs[i], 4096), 0);
+	}
+	for (int i = 0; i < 40; i++) {
+		memset(bufs[i], 0, 4096);
+		CHECK_EQ(mt_read(q, g->nsid, (uint64_t)i * 8, 8, bufs[i], 4096), 0);
+		CHECK_EQ(mt_check(bufs[i], 4096, 100 + (uint64_t)i), -1);
+		aisio_buf_free(dev, bufs[i]);
+	}
+	aisio_queue_term(q);
+	aisio_dev_close(dev);
+}
+
+/* The data pointer the driver put in the SQ: PRP by default, SGL with sgl=1. */
+static void test_dptr_kind(const char *uri, uint8_t psdt)
+{
+	struct aisio_dev *dev = mt_open(uri, NULL);
+	struct aisio_queue *q = mt_queue(dev, 8);
+	struct aisio_nvme_qpair *qp = aisio_nvme_qpair_of(q);
+	uint8_t *buf = aisio_buf_alloc(dev, 3 * 4096);
+	const struct aisio_nvme_sqe *sqe;
+
+	REQUIRE(buf);
+	CHECK_EQ(mt_read(q, 1, 0, 1, buf, 512), 0);
+	sqe = &qp->sq.entries[(qp->sq.tail + qp->sq.depth - 1) % qp->sq.depth];
+	CHECK_EQ(sqe->flags & AISIO_NVME_PSDT_MASK, psdt);
+	CHECK_EQ(sqe->opc, AISIO_NVME_NVM_READ);
+	if (psdt == AISIO_NVME_PSDT_PRP) {
+		CHECK_EQ(sqe->dptr.prp.prp1, (uintptr_t)buf);
+		CHECK_EQ(sqe->dptr.prp.prp2, 0);
+		/* Two pages from an offset: PRP1 at the offset, PRP2 the next page. */
+		CHECK_EQ(mt_read(q, 1, 0, 8, buf + 2048, 4096), 0);
+		sqe = &qp->sq.entries[(qp->sq.tail + qp->sq.depth - 1) % qp->sq.depth];
+		CHECK_EQ(sqe->dptr.prp.prp1, (uintptr_t)buf + 2048);
+		CHECK_EQ(sqe->dptr.prp.prp2, (uintptr_t)buf + 4096);
+		/* Three pages: PRP2 points at a list that is not the buffer. */
+		CHECK_EQ(mt_read(q, 1, 0, 16, buf + 2048, 8192), 0);
+		sqe = &qp->sq.entries[(qp->sq.tail + qp->sq.depth - 1) % qp->sq.depth];
+		CHECK(sqe->dptr.prp.prp2 != 0 && sqe->dptr.prp.prp2 != (uintptr_t)buf + 4096);
+	} else {
+		CHECK_EQ(sqe->dptr.sgl1.addr, (uintptr_t)buf);
+		CHECK_EQ(sqe->dptr.sgl1.length, 512);
+	}
+	aisio_buf_free(dev, buf);
+	aisio_queue_term(q);
+	aisio_dev_close(dev);
+}
+
 int main(void)
 {
+	test_buffers();
+	test_dptr_kind("emu:8M", AISIO_NVME_PSDT_PRP);
+	test_dptr_kind("emu:8M,sgl=1", AISIO_NVME_PSDT_SGL_MPTR_CONTIG);
 	test_cmds("emu:8M");
 	test_cmds("emu:8M,lbads=12");
 	test_cmds("emu:8M,sgl=1");

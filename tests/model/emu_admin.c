@@ -287,6 +287,41 @@ int main(void)
 		}
 		et_ring(&h.aq);
 		CHECK_EQ(et_reap(&h.aq, &cqe, 100), -1);
+
+		/*
+		 * An SQ tail doorbell beyond the queue is ignored and reported
+		 * through an AER (error, Invalid Doorbell Write Value, Error log);
+		 * the next one waits until the host has read the Error log.
+		 */
+		struct et_queue q;
+		struct aisio_nvme_error_log *el = et_alloc(4096);
+		volatile uint32_t *db;
+
+		REQUIRE(et_ioq_create(&h, &q, 1, 16) == 0);
+		db = (volatile uint32_t *)(h.bar + aisio_nvme_db_offset(1, 0, h.dstrd));
+		*db = 100;
+		REQUIRE(et_reap(&h.aq, &cqe, ET_TIMEOUT_MS) == 0);
+		CHECK_EQ(cqe.dw0, AISIO_NVME_AER_TYPE_ERROR | 1u << 8 | AISIO_NVME_LOG_ERROR << 16);
+		CHECK_EQ(aisio_nvme_cqe_code(cqe.status), 0);
+		*db = 200;
+		CHECK_EQ(et_reap(&h.aq, &cqe, 100), -1); /* masked */
+		aisio_nvme_cmd_get_log_page(&cmd, AISIO_NVME_LOG_ERROR, 0xffffffff, 4096, 0);
+		cmd.dptr.prp.prp1 = et_bus(el);
+		CHECK_EQ(et_admin(&h, &cmd, NULL), 0); /* reaps the log command; the AER follows */
+		REQUIRE(et_reap(&h.aq, &cqe, ET_TIMEOUT_MS) == 0);
+		CHECK_EQ(cqe.dw0 & 0xff, AISIO_NVME_AER_TYPE_ERROR);
+		/* the queue works again once the doorbell is sane */
+		*db = 0;
+		{
+			uint8_t *buf = et_alloc(4096);
+
+			aisio_nvme_cmd_read(&cmd, 1, 0, 1);
+			cmd.dptr.prp.prp1 = et_bus(buf);
+			CHECK_EQ(et_cmd(&q, &cmd, NULL), 0);
+			free(buf);
+		}
+		CHECK_EQ(et_ioq_delete(&h, &q), 0);
+		free(el);
 	}
 	et_close(&h);
 	return t_result("emu_admin");

@@ -154,16 +154,18 @@ static const char *type_name(uint16_t mode)
 static void stat_one(const struct aisio_extmap *map, uint32_t idx)
 {
 	const struct aisio_extmap_node *n = &map->nodes[idx];
-	uint64_t unwritten = 0, bytes = 0;
+	uint64_t unwritten = 0, shared = 0, bytes = 0;
 	char path[4096];
 
 	for (uint32_t i = 0; i < n->ext_count; i++) {
 		bytes += map->exts[n->ext_first + i].len;
 		if (map->exts[n->ext_first + i].flags & AISIO_EXT_UNWRITTEN)
 			unwritten++;
+		if (map->exts[n->ext_first + i].flags & AISIO_EXT_SHARED)
+			shared++;
 	}
 	aisio_extmap_path(map, idx, path, sizeof(path));
-	printf("  File: %s\n  Type: %s\n Inode: %" PRIu64 "\n  Mode: 0%04o\n Links: %u\n  Size: %" PRIu64
+	printf("  File: %s\n  Type: %s\n Inode: %" PRIu64 "\n  Mode: %04o\n Links: %u\n  Size: %" PRIu64
 	       "\nMapped: %" PRIu64 " bytes in %u extents (%" PRIu64 " unwritten)\n",
 	       path, type_name(n->mode), n->ino, n->mode & 07777, n->nlink, n->size, bytes,
 	       n->ext_count, unwritten);
@@ -172,7 +174,7 @@ static void stat_one(const struct aisio_extmap *map, uint32_t idx)
 	if (n->flags & AISIO_NODE_REALTIME)
 		printf("  Data: on the realtime device\n");
 	if (n->flags & AISIO_NODE_REFLINK)
-		printf("Shared: reflink flag set: extents may be shared with other files\n");
+		printf("Shared: %" PRIu64 " extents shared with other files (reflink)\n", shared);
 	if (S_ISDIR(n->mode))
 		printf("Entries: %u\n", n->child_count);
 }

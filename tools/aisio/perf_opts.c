@@ -44,7 +44,9 @@ static void usage(FILE *f, int verify)
 			"  --rwmix PERCENT     reads in randrw (default 50)\n"
 			"  --offset BYTES      start of the region to use (default 0)\n"
 			"  --size BYTES        length of the region (default: to the end)\n"
-			"  --seed N            random seed\n");
+			"  --seed N            random seed\n"
+			"  --mem gpu|host      data buffers in GPU or pinned host memory (CUDA builds;\n"
+			"                      'aisio perf run --mem gpu --help')\n");
 	fprintf(f,
 		"  --be NAME           backend: upci, psync, io_uring, uring_cmd (default: from the URI)\n"
 		"  --direct            kernel paths: O_DIRECT (default on block devices)\n"

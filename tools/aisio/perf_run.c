@@ -454,20 +454,22 @@ int perf_run(int argc, char **argv)
 		uint64_t last_ios = 0;
 		double last_t = 0, next = 1;
 
+		/* Sleep to each whole second (progress line) or to the end of the run. */
 		for (;;) {
-			double now = perf_now_s() - t0;
-			double until = now < r->o.runtime ? (next < r->o.runtime ? next : r->o.runtime) : now;
+			double now = perf_now_s() - t0, until;
 			struct timespec d;
 
 			if (now >= r->o.runtime || __atomic_load_n(&r->stop, __ATOMIC_RELAXED))
 				break;
+			while (next <= now)
+				next += 1;
+			until = next < r->o.runtime ? next : r->o.runtime;
 			d.tv_sec = (time_t)(until - now);
 			d.tv_nsec = (long)((until - now - (double)d.tv_sec) * 1e9);
 			nanosleep(&d, NULL);
-			if (live && perf_now_s() - t0 >= next - 1e-3 && next < r->o.runtime) {
-				progress(r, perf_now_s() - t0, &last_ios, &last_t);
-				next += 1;
-			}
+			now = perf_now_s() - t0;
+			if (live && now >= next - 1e-3 && now < r->o.runtime)
+				progress(r, now, &last_ios, &last_t);
 		}
 		if (live)
 			printf("\r\033[K");
