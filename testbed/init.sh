@@ -7,6 +7,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+hostname aisio-vm
 
 results=""
 hugepages=128
@@ -73,7 +74,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results "$h$results" |
 	die "cannot mount the results share at $results"
 
 if [ $shell = 1 ]; then
-	setsid cttyhack chroot $h /bin/bash -l
+	setsid cttyhack chroot $h /bin/bash "$results/.testbed/cmd.sh"
 	rc=$?
 else
 	chroot $h /bin/bash "$results/.testbed/cmd.sh" </dev/null

@@ -163,7 +163,7 @@ done
 	[ -n "${CI:-}" ] && echo "export CI=$(printf %q "$CI")"
 	for e in "${envs[@]+"${envs[@]}"}"; do echo "export $(printf %q "$e")"; done
 	echo "cd $(printf %q "$PWD") 2>/dev/null || cd /"
-	if [ $# -gt 0 ]; then printf 'exec'; printf ' %q' "$@"; echo; fi
+	if [ $# -gt 0 ]; then printf 'exec'; printf ' %q' "$@"; echo; else echo "exec /bin/bash -i"; fi
 } >"$results/.testbed/cmd.sh"
 
 cmdline="console=ttyS0 quiet loglevel=4 panic=-1 oops=panic mitigations=off no_timer_check nowatchdog"
@@ -195,14 +195,30 @@ fi
 
 start=$(date +%s%N)
 log=$run/console.log
+: >"$log"
+# QEMU runs in the background so that a signal to this script (a test
+# harness giving up) stops the guest at once instead of after the timeout.
 set +e
-if [ "$quiet" = 1 ]; then
-	timeout -k 5 "$timeout_s" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null >"$log" 2>&1
-	qrc=$?
-else
-	timeout -k 5 "$timeout_s" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null 2>&1 | tee "$log"
-	qrc=${PIPESTATUS[0]}
+qpid="" tpid=""
+stop_guest() {
+	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null
+	[ -n "$tpid" ] && kill -TERM "$tpid" 2>/dev/null
+	echo "run.sh: interrupted; guest stopped" >&2
+	exit 130
+}
+trap stop_guest INT TERM HUP
+[ "$timeout_s" = 0 ] && timeout_s=infinity
+timeout -k 5 "$timeout_s" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null >"$log" 2>&1 &
+qpid=$!
+if [ "$quiet" = 0 ]; then
+	tail -n +1 -f --pid="$qpid" "$log" &
+	tpid=$!
 fi
+wait "$qpid"
+qrc=$?
+[ -n "$tpid" ] && wait "$tpid"
+qpid="" tpid=""
+trap - INT TERM HUP
 set -e
 ms=$((($(date +%s%N) - start) / 1000000))
 secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))

@@ -119,7 +119,7 @@ mods=("${boot_mods[@]}" crc32c_generic crc32c-intel libcrc32c xfs ublk_drv nvme-
 	nvmet-tcp nvme-loop configfs loop null_blk)
 busybox=/bin/busybox
 [ -x "$busybox" ] || die "busybox (busybox-static) missing"
-key=$( { echo "$kver"; printf '%s\n' "${mods[@]}"; cat "$here/init.sh"; sha256sum "$busybox"; } | sha256sum | cut -c1-16)
+key=$( { echo "$kver"; cat "$here/setup.sh" "$here/init.sh"; sha256sum "$busybox"; } | sha256sum | cut -c1-16)
 initrd=$cache/initrd-$key.cpio.gz
 if [ ! -f "$initrd" ]; then
 	say "building initramfs for $kver"
@@ -131,7 +131,7 @@ if [ ! -f "$initrd" ]; then
 	mkdir -p "$work"/{bin,sbin,dev,proc,sys,mnt/host,tmp,etc,lib/modules/"$kver"}
 	cp "$busybox" "$work/bin/busybox"
 	for a in sh mount umount mkdir insmod modprobe poweroff chroot sleep cat echo ls \
-		mknod ln setsid cttyhack grep sed tr; do
+		mknod ln setsid cttyhack grep sed tr hostname; do
 		ln -s busybox "$work/bin/$a"
 	done
 	# The kernel's request_module() runs /sbin/modprobe in this root.
@@ -162,6 +162,10 @@ if [ ! -f "$initrd" ]; then
 	rm -f "$list"
 	(cd "$work" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd.tmp"
 	mv "$initrd.tmp" "$initrd"
+	# Older initramfs builds are dead weight; a running QEMU has its copy loaded.
+	for old in "$cache"/initrd-*.cpio.gz; do
+		[ "$old" = "$initrd" ] || rm -f "$old"
+	done
 	rm -rf "$work"
 	trap - EXIT
 fi

@@ -11,7 +11,8 @@
 #           or /dev/nvmeXnY; with /dev/ngXnY the passthrough pair runs too.
 # Environment: AISIO (default build/aisio), RUNTIME (s, default 5),
 #   QDEPTH (32), IOSIZE (4k), PATTERNS ("randread randwrite"), MODES
-#   ("buffered direct"), OUT (results file).
+#   ("buffered direct"), REPEAT (3: medians of that many runs of each tool,
+#   alternating which goes first), OUT (results file).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,6 +23,7 @@ IOSIZE=${IOSIZE:-4k}
 PATTERNS=${PATTERNS:-randread randwrite}
 MODES=${MODES:-buffered direct}
 host=$(hostname -s 2>/dev/null || echo host)
+[ "$host" = "(none)" ] && host=guest
 OUT=${OUT:-$here/results-$host.md}
 target=${1:-}
 ng=
@@ -72,9 +74,14 @@ cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * rt
 print("%.0f %.0f" % (ios / rt, cpu * 1e9 / ios if ios else 0))' "$1"
 }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-run_pair() { # label aisio-backend fio-engine pattern mode
-	local label=$1 be=$2 engine=$3 pat=$4 mode=$5 direct=0 aflag=--buffered extra=()
+REPEAT=${REPEAT:-3}
+
+# One aisio run and one fio run of the same job; prints "aisio_iops aisio_ns fio_iops fio_ns".
+# @first: which tool goes first (alternated between repeats against warm-up effects).
+run_once() { # be engine pat mode first
+	local be=$1 engine=$2 pat=$3 mode=$4 first=$5 direct=0 aflag=--buffered extra=()
 	[ "$mode" = direct ] && { direct=1; aflag=--direct; }
 	[ "$engine" = io_uring ] && extra=(--fixedbufs=1 --registerfiles=1)
 	local auri=$uri ftarget=$target
@@ -82,21 +89,38 @@ run_pair() { # label aisio-backend fio-engine pattern mode
 		auri=$ng
 		ftarget=$ng
 		aflag=
+		direct=0 # a character device: no O_DIRECT flag, the passthrough bypasses the page cache anyway
 		extra=(--cmd_type=nvme)
 	fi
-	# shellcheck disable=SC2086
-	"$AISIO" perf run --json --be "$be" $aflag --iopattern "$pat" --iosize "$IOSIZE" \
-		--qdepth "$QDEPTH" --runtime "$RUNTIME" "$auri" >"$tmp/a.json"
-	fio --name=kpath --filename="$ftarget" --ioengine="$engine" --rw="$pat" --bs="$IOSIZE" \
-		--iodepth="$QDEPTH" --direct="$direct" --runtime="$RUNTIME" --time_based \
-		--norandommap --randrepeat=0 --numjobs=1 --group_reporting "${extra[@]}" \
-		--output-format=json --output="$tmp/f.json" >/dev/null
-	read -r aiops ans <<<"$(aisio_nums "$tmp/a.json")"
-	read -r fiops fns <<<"$(fio_nums "$tmp/f.json")"
-	local row
-	row=$(python3 -c 'import sys; a,an,f,fn=map(float,sys.argv[1:5]); print("%d | %d | %.2f | %d | %d | %.2f" % (a, f, a/f, an, fn, an/fn if fn else 0))' \
-		"$aiops" "$ans" "$fiops" "$fns")
-	rows+=("| $label | $pat | $mode | $row |")
+	run_aisio() {
+		# shellcheck disable=SC2086
+		"$AISIO" perf run --json --be "$be" $aflag --iopattern "$pat" --iosize "$IOSIZE" \
+			--qdepth "$QDEPTH" --runtime "$RUNTIME" "$auri" >"$tmp/a.json"
+	}
+	run_fio() {
+		fio --name=kpath --filename="$ftarget" --ioengine="$engine" --rw="$pat" --bs="$IOSIZE" \
+			--iodepth="$QDEPTH" --direct="$direct" --runtime="$RUNTIME" --time_based \
+			--norandommap --randrepeat=0 --numjobs=1 --group_reporting "${extra[@]}" \
+			--output-format=json --output="$tmp/f.json" >/dev/null
+	}
+	if [ "$first" = aisio ]; then run_aisio; run_fio; else run_fio; run_aisio; fi
+	echo "$(aisio_nums "$tmp/a.json") $(fio_nums "$tmp/f.json")"
+}
+
+run_pair() { # label aisio-backend fio-engine pattern mode
+	local label=$1 be=$2 engine=$3 pat=$4 mode=$5 i first=aisio
+	: >"$tmp/reps"
+	# Buffered reads should come from the page cache for both tools: read the file once.
+	[ "$mode" = buffered ] && [ -f "$target" ] && cat "$target" >/dev/null
+	for ((i = 0; i < REPEAT; i++)); do
+		run_once "$be" "$engine" "$pat" "$mode" $first >>"$tmp/reps"
+		[ $first = aisio ] && first=fio || first=aisio
+	done
+	rows+=("| $label | $pat | $mode | $(python3 -c '
+import statistics, sys
+r = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+a, an, f, fn = (statistics.median(c) for c in zip(*r))
+print("%d | %d | %.2f | %d | %d | %.2f" % (a, f, a / f, an, fn, an / fn if fn else 0))' "$tmp/reps") |")
 	echo "${rows[-1]}" >&2
 }
 
@@ -116,9 +140,9 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo
 	echo "aisio's kernel backends and fio, same job, same target, run back to back in one run."
 	echo
-	echo "- command: \`bench/kernel-paths/run.sh ${1:-}\` (RUNTIME=$RUNTIME QDEPTH=$QDEPTH IOSIZE=$IOSIZE)"
+	echo "- command: \`bench/kernel-paths/run.sh ${1:-}\` (RUNTIME=$RUNTIME QDEPTH=$QDEPTH IOSIZE=$IOSIZE REPEAT=$REPEAT)"
 	echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "- machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+	echo "- machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r); load average at the start: $load0"
 	echo "- target: $target ($( [ -b "$target" ] && echo block device || echo "file on $(df -T "$target" | awk 'NR==2 {print $2}')"))"
 	echo "- $(fio --version), aisio $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "- fio io_uring runs with fixedbufs and registerfiles, as aisio's io_uring backend does by default"
@@ -127,6 +151,8 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo "|---|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
+	echo "Each cell is the median of $REPEAT runs; the tools alternate in going first. Buffered"
+	echo "runs read the file once beforehand so that both tools find it in the page cache."
 	echo "CPU time per I/O is user + system time of the whole process over the run divided by"
 	echo "the I/Os completed (aisio: getrusage around the run; fio: usr_cpu + sys_cpu of the job)."
 	echo "A ratio below 1 in the last column means aisio spent fewer cycles per I/O than fio."

@@ -46,9 +46,14 @@ dec_stats=$(grep '^index:' "$work/dec.stats")
 read -r dec_wall dec_rss < "$work/dec.time"
 dec_files=$(wc -l < "$work/dec.find")
 
-# Same, queue depth 1, to show what keeping reads in flight buys.
+# Same through io_uring: the reads really are in flight together.
 drop
-timed "$work/dec1.time" "$aisio" xfs find -s -q 1 "$img" > /dev/null 2> "$work/dec1.stats"
+timed "$work/decu.time" "$aisio" xfs find -s -b io_uring "$img" > /dev/null 2> "$work/decu.stats"
+read -r decu_wall decu_rss < "$work/decu.time"
+
+# Queue depth 1, to show what keeping reads in flight buys.
+drop
+timed "$work/dec1.time" "$aisio" xfs find -s -q 1 -b io_uring "$img" > /dev/null 2> "$work/dec1.stats"
 read -r dec1_wall dec1_rss < "$work/dec1.time"
 
 # FIEMAP walk of the mounted file system.
@@ -71,15 +76,22 @@ $n files ($(du -h "$img" | cut -f1) allocated of 8 GiB). Page cache dropped befo
 | method | files | wall s | max RSS MiB |
 |---|---|---|---|
 | aisio xfs (decoder, image unmounted, psync, 32 in flight) | $dec_files | $dec_wall | $((dec_rss / 1024)) |
-| aisio xfs, 1 in flight | $dec_files | $dec1_wall | $((dec1_rss / 1024)) |
+| aisio xfs, io_uring, 32 in flight | $dec_files | $decu_wall | $((decu_rss / 1024)) |
+| aisio xfs, io_uring, 1 in flight | $dec_files | $dec1_wall | $((dec1_rss / 1024)) |
 | FIEMAP walk (aisio extents -r, mounted, loop device) | $fie_files | $fie_wall | $((fie_rss / 1024)) |
 | find (names only, mounted, after the FIEMAP walk: warm) | | $find_wall | |
 
 Decoder: $dec_stats
 
-Decoder at queue depth 1: $(grep '^index:' "$work/dec1.stats")
+Decoder, io_uring: $(grep '^index:' "$work/decu.stats")
 
-Ratio FIEMAP walk / decoder wall time: $(echo "scale=2; $fie_wall / $dec_wall" | bc)
+Decoder, io_uring, queue depth 1: $(grep '^index:' "$work/dec1.stats")
+
+The machine is shared (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run): compare
+rows of this run with each other, not absolute times across runs.
+
+Ratio FIEMAP walk / decoder (psync) wall time: $(echo "scale=2; $fie_wall / $dec_wall" | bc);
+FIEMAP walk max RSS / decoder max RSS: $(echo "scale=2; $fie_rss / $dec_rss" | bc).
 
 Reproduce: \`sudo bench/xfs-index/run.sh $n\` (BUILD=$build).
 EOT

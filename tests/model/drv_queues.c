@@ -180,10 +180,47 @@ static void test_ext(struct aisio_dev *dev)
 	aisio_nvme_ctrl_dma_free(c, buf);
 }
 
+/* Depths that are not powers of two wrap like any other. */
+static void test_odd_depths(struct aisio_dev *dev)
+{
+	const struct aisio_geo *g = aisio_dev_geo(dev);
+	static const uint32_t depths[] = { 3, 7, 13, 100 };
+	uint8_t *buf = aisio_buf_alloc(dev, 128 * 512);
+
+	REQUIRE(buf);
+	for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+		struct aisio_queue *q = mt_queue(dev, depths[d]);
+		uint32_t total = 0;
+
+		mt_fill(buf, 128 * 512, depths[d]);
+		CHECK_EQ(mt_write(q, g->nsid, 0, 128, buf, 128 * 512), 0);
+		for (int round = 0; round < 50; round++) {
+			struct aisio_io *io;
+			uint32_t n = 0;
+
+			memset(buf, 0, 128 * 512);
+			while ((io = aisio_queue_get_io(q))) {
+				aisio_io_set_cb(io, NULL, NULL);
+				aisio_prep_read(io, g->nsid, n, 1, buf + n * 512, 512);
+				n++;
+			}
+			CHECK_EQ(n, depths[d] - 1);
+			CHECK_EQ(aisio_queue_submit(q), (int)n);
+			CHECK_EQ(aisio_queue_wait(q), 0);
+			CHECK_EQ(mt_check(buf, n * 512, depths[d]), -1);
+			total += n;
+		}
+		CHECK(total >= 50 * (depths[d] - 1));
+		aisio_queue_term(q);
+	}
+	aisio_buf_free(dev, buf);
+}
+
 int main(void)
 {
 	struct aisio_dev *dev = mt_open("emu:8M", NULL);
 
+	test_odd_depths(dev);
 	test_max_count_depth(dev);
 	test_raw_queue_cmds(dev);
 	test_ext(dev);

@@ -30,6 +30,14 @@ for f in 01 02 03 04; do
 	check "$f:00.0 has an IOMMU group" test -e /sys/bus/pci/devices/0000:$f:00.0/iommu_group
 	check "$f:00.0 is QEMU NVMe (1b36:0010)" test "$(cat /sys/bus/pci/devices/0000:$f:00.0/vendor):$(cat /sys/bus/pci/devices/0000:$f:00.0/device)" = 0x1b36:0x0010
 done
+# VFs appear when enabled (unprobed: a VF has no queues until the primary
+# controller provisions it) and go away again.
+pf=/sys/bus/pci/devices/0000:04:00.0
+echo 0 >$pf/sriov_drivers_autoprobe
+check "enabling 2 VFs on 04:00.0" sh -c "echo 2 > $pf/sriov_numvfs"
+check "VFs 04:00.1 and 04:00.2 exist" test -e /sys/bus/pci/devices/0000:04:00.1 -a -e /sys/bus/pci/devices/0000:04:00.2
+check "VF is a QEMU NVMe function" test "$(cat /sys/bus/pci/devices/0000:04:00.1/class)" = 0x010802
+check "disabling the VFs" sh -c "echo 0 > $pf/sriov_numvfs"
 check "pci_nvme error paths" "$build/tests/vm/pci_nvme" errors
 echo "results share: $AISIO_RESULTS"
 check "results share is writable" sh -c "echo ok > '$AISIO_RESULTS/hw_guest'"

@@ -213,12 +213,29 @@ def record(aisio, m, out, name):
         run(aisio, "extents", "-r", m, out=f)
 
 
+def dir_form(img, p, bs):
+    """block, leaf or node: which blocks the directory's data fork maps."""
+    r = subprocess.run(["xfs_db", "-r", "-c", f"path {p}", "-c", "bmap", img],
+                       capture_output=True, text=True)
+    offs = [int(x) for x in re.findall(r"data offset (\d+)", r.stdout)]
+    if not offs:
+        return "none"
+    if any(o >= (1 << 36) // bs for o in offs):
+        return "node"
+    if any(o >= (1 << 35) // bs for o in offs):
+        return "leaf"
+    return "block"
+
+
 def formats(img, paths):
     lines = []
+    r = subprocess.run(["xfs_db", "-r", "-c", "sb 0", "-c", "print blocksize", img],
+                       capture_output=True, text=True)
+    bs = int(r.stdout.split("=")[1])
     for p in paths:
         r = subprocess.run(["xfs_db", "-r", "-c", f"path {p}", "-c", "print core.format",
                             "-c", "print u3.bmbt.level", img], capture_output=True, text=True)
-        lines.append(f"{p} {' '.join(r.stdout.split())}")
+        lines.append(f"{p} {' '.join(r.stdout.split())} dirform={dir_form(img, p, bs)}")
     r = subprocess.run(["xfs_db", "-r", "-c", "agi 0", "-c", "addr root", "-c", "print recs", img],
                        capture_output=True, text=True)
     sparse = sum(1 for x in re.findall(r"\[\d+,(0x[0-9a-f]+|\d+),", r.stdout) if int(x, 0))

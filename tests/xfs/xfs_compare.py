@@ -20,13 +20,17 @@ import sys
 UNWRITTEN = 0x800
 SHARED = 0x2000
 
-# What each profile must contain on disk (xfs_db): path -> (format, bmbt root level or None).
+# What each profile must contain on disk (xfs_db): path -> (inode fork format, bmbt root
+# level or None[, directory form: block, leaf or node]).
 EXPECT = {
-    "main": {"/sf": ("local", None), "/block": ("extents", None), "/leaf": ("extents", None),
-             "/node": ("btree", 1), "/big": ("btree", 1), "/frag2": ("btree", 2), "agi0": 2},
-    "b1k": {"sb": "dirblklog = 0", "/sf": ("local", None), "/block": ("extents", None), "/bigish": ("btree", 1),
-            "/frag": ("btree", 2)},
-    "d64k": {"sb": "dirblklog = 4", "/sf": ("local", None), "/node64k": (None, None), "/frag64k": ("btree", 1)},
+    "main": {"/sf": ("local", None), "/block": ("extents", None, "block"),
+             "/leaf": ("extents", None, "leaf"), "/node": ("btree", 1, "node"),
+             "/big": ("btree", 1, "node"), "/frag2": ("btree", 2), "agi0": 2},
+    "b1k": {"sb": "dirblklog = 0", "/sf": ("local", None), "/block": ("extents", None, "block"),
+            "/leaf": (None, None, "leaf"), "/node": (None, None, "node"),
+            "/bigish": ("btree", 1, "node"), "/frag": ("btree", 2)},
+    "d64k": {"sb": "dirblklog = 4", "/sf": ("local", None), "/block": (None, None, "block"),
+             "/node64k": (None, None, "node"), "/frag64k": ("btree", 1)},
     "spino": {"sparse-chunks-ag0": 1},
 }
 
@@ -155,7 +159,9 @@ def main():
             if not mt or int(mt.group(1)) < want:
                 fail(f"image: inode B+tree of {key} should have >= {want} levels: {line}")
             continue
-        fmt, lvl = want
+        fmt, lvl = want[:2]
+        if len(want) > 2 and f"dirform={want[2]}" not in line:
+            fail(f"image: directory {key} should be in {want[2]} form: {line}")
         if fmt and f"({fmt})" not in line:
             fail(f"image: {key} should be in {fmt} format: {line}")
         if lvl:
