@@ -3,13 +3,14 @@
 # they are there; otherwise compiles the sources the meson files list with
 # gcc and nvcc (-arch=sm_90) directly.
 # usage: bench/gpu/build.sh [BUILD_DIR]   (prints the path of the tool)
+#        AISIO_BUILD_DIRECT=1 forces the direct compile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build-gpu}
 CUDA=${CUDA_HOME:-/usr/local/cuda}
 export PATH=$CUDA/bin:$PATH
 
-if command -v meson >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; then
+if [ -z "${AISIO_BUILD_DIRECT:-}" ] && command -v meson >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; then
 	[ -f "$B/build.ninja" ] || meson setup "$B" -Dcuda=enabled -Dbuildtype=release -Db_ndebug=true >&2
 	ninja -C "$B" aisio >&2
 	echo "$B/aisio"

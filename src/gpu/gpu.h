@@ -114,11 +114,6 @@ int aisio_gpu_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 
 struct aisio_gpu_qp;
 
-/* Where the rings live. */
-enum aisio_gpu_ring_mem {
-	AISIO_GPU_RING_HOST = 0, /* host-pinned, GPU-mapped (the model can reach it) */
-};
-
 /**
  * aisio_gpu_qp_create - an I/O queue pair on controller @c driven by GPU
  * @gpu: rings of @depth entries (2..CAP.MQES + 1), @ncid CIDs (< depth;
