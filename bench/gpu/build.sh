@@ -17,7 +17,7 @@ if [ -z "${AISIO_BUILD_DIRECT:-}" ] && command -v meson >/dev/null 2>&1 && comma
 	exit 0
 fi
 
-echo "meson/ninja not found: compiling directly" >&2
+echo "compiling directly with gcc and nvcc (no meson/ninja, or AISIO_BUILD_DIRECT set)" >&2
 mkdir -p "$B/obj"
 # Sources named in the meson files (src/gpu: the CUDA set).
 srcs=$(python3 - <<'PY'

@@ -90,8 +90,8 @@ Decoder, io_uring, queue depth 1: $(grep '^index:' "$work/dec1.stats")
 The machine is shared (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run): compare
 rows of this run with each other, not absolute times across runs.
 
-Ratio FIEMAP walk / decoder (psync) wall time: $(echo "scale=2; $fie_wall / $dec_wall" | bc);
-FIEMAP walk max RSS / decoder max RSS: $(echo "scale=2; $fie_rss / $dec_rss" | bc).
+Ratio FIEMAP walk / decoder (psync) wall time: $(echo "scale=2; $fie_wall / $dec_wall" | bc | sed "s/^\./0./");
+FIEMAP walk max RSS / decoder max RSS: $(echo "scale=2; $fie_rss / $dec_rss" | bc | sed "s/^\./0./").
 
 Reproduce: \`sudo bench/xfs-index/run.sh $n\` (BUILD=$build).
 EOT
