@@ -31,9 +31,10 @@ for m in $(cat /etc/modules) $extra_mods; do
 	modprobe "$m" 2>/dev/null || echo "testbed-init: module $m not loaded"
 done
 
-# Let every NVMe controller finish its kernel probe so tests see /dev/nvme*.
+# Let every NVMe controller finish its kernel probe (up to 30 s) so tests
+# see /dev/nvme*.
 i=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 300 ]; do
 	pending=0
 	for d in /sys/bus/pci/devices/*; do
 		[ "$(cat "$d/class")" = 0x010802 ] || continue

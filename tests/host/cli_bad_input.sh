@@ -9,7 +9,14 @@ expect_fail "unknown URI scheme" perf run --runtime 1 bogus:thing
 expect_fail "unknown URI scheme" perf verify nvme://nowhere
 expect_fail "LBA beyond the end" perf run --runtime 1 --offset 3M --size 2M "file:$f"
 expect_fail "LBA beyond the end" perf verify --offset 8M "file:$f"
-expect_fail "no such file" perf run --runtime 1 "file:$TDIR/missing"
+expect_fail "no such file" perf run --runtime 1 "file:$TDIR/nodir/missing"
+# A file that is not there yet is created, as fio does.
+if "$AISIO" perf run --runtime 1 --be io_uring "file:$TDIR/new" >/dev/null 2>"$TDIR/err" &&
+	grep -q "created it" "$TDIR/err" && [ -f "$TDIR/new" ]; then
+	echo "ok: perf run creates a missing file"
+else
+	fail "perf run on a missing file: $(cat "$TDIR/err")"
+fi
 expect_fail "$TDIR/nodir/ns.img" perf run --runtime 1 "emu:64M,file=$TDIR/nodir/ns.img"
 expect_fail "$TDIR/nodir/ns.img" perf verify "emu:64M,file=$TDIR/nodir/ns.img"
 expect_fail "unknown pattern" perf run --iopattern sideways "file:$f"

@@ -12,7 +12,7 @@ check() { # check "what" command...
 # waiting for the kernel driver's asynchronous scan; prints /dev/NAME.
 blkdev_of() {
 	local bdf=$1 nsid=${2:-1} i d
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		for d in /sys/bus/pci/devices/"$bdf"/nvme/nvme*/nvme*n"$nsid"; do
 			[ -e "$d" ] || continue
 			d=$(basename "$d")

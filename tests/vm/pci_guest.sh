@@ -15,4 +15,13 @@ for bdf in 0000:01:00.0 0000:02:00.0; do
 done
 check "probe 01:00.0 with automatic binding" "$t" probe 01:00.0 auto
 
+
+# The aisio command line on pci: URIs (binding from the option, or automatic).
+aisio=$build/aisio
+for uri in pci:01:00.0,drv=uio pci:0000:01:00.0,drv=vfio pci:0000:02:00.0,nsid=1; do
+	check "aisio dev identify $uri" sh -c "'$aisio' dev identify '$uri' | grep -q 'QEMU NVMe Ctrl'"
+	check "aisio perf run $uri" "$aisio" perf run --runtime 1 --qdepth 16 --iopattern randrw "$uri"
+done
+check "aisio dev list shows the controllers" sh -c "'$aisio' dev list | grep -q nvme"
+check "aisio dev identify rejects a missing function" not "$aisio" dev identify pci:0000:7f:00.0,drv=uio
 finish

@@ -113,8 +113,8 @@ def common(m, bs):
     os.makedirs(f"{m}/sf")
     for i in range(3):
         open(f"{m}/sf/s{i}", "w").write("x" * (i + 1))
-    mkfiles(f"{m}/block", 40, 10)
-    mkfiles(f"{m}/leaf", 400 if bs == 4096 else 120, 20)
+    mkfiles(f"{m}/block", 40 if bs == 4096 else 22, 10)
+    mkfiles(f"{m}/leaf", 400 if bs == 4096 else 60, 20)
     mkfiles(f"{m}/node", 3000 if bs == 4096 else 1500, 30)
     fragmented(f"{m}/frag", 2400, bs, write_every=5)
     with open(f"{m}/data", "wb") as f:

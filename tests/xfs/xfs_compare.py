@@ -30,6 +30,7 @@ EXPECT = {
             "/leaf": (None, None, "leaf"), "/node": (None, None, "node"),
             "/bigish": ("btree", 1, "node"), "/frag": ("btree", 2)},
     "d64k": {"sb": "dirblklog = 4", "/sf": ("local", None), "/block": (None, None, "block"),
+             "/node": (None, None, "leaf"),
              "/node64k": (None, None, "node"), "/frag64k": ("btree", 1)},
     "spino": {"sparse-chunks-ag0": 1},
 }

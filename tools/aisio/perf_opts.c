@@ -57,7 +57,7 @@ static void usage(FILE *f, int verify)
 		"  --help              this text\n\n"
 		"URIs: emu:SIZE[,lbads=9|12][,file=PATH]  pci:BDF  file:PATH[,size=SIZE]\n"
 		"      /dev/nvmeXnY  /dev/ngXnY\n"
-		"Sizes take k, M, G suffixes (powers of two).\n");
+		"A file: that does not exist is created (1G, sparse). Sizes take k, M, G suffixes.\n");
 }
 
 /* Bytes from "4k", "1M", "512"; -1 on a malformed value. */
@@ -352,7 +352,22 @@ int perf_dev_open(const struct perf_opts *o, const char *uri, uint32_t iosize,
 
 	oo.nqueues = o->nqueues * (uint32_t)o->nthreads;
 	oo.qdepth = o->qdepth + 1;
-	err = aisio_dev_open(uri, &oo, dev);
+	/* As fio does, a file that is not there yet is created (sparse). */
+	if (!strncmp(uri, "file:", 5) && !strstr(uri, ",size=") && access(uri + 5, F_OK) &&
+	    errno == ENOENT) {
+		uint64_t want = o->offset + o->size > (1ull << 30) ? o->offset + o->size : 1ull << 30;
+		char *created = NULL;
+
+		if (asprintf(&created, "%s,size=%llu", uri, (unsigned long long)want) < 0)
+			return -1;
+		err = aisio_dev_open(created, &oo, dev);
+		free(created);
+		if (!err)
+			fprintf(stderr, "aisio perf: %s did not exist: created it as a %llu MiB sparse "
+				"file\n", uri + 5, (unsigned long long)(want >> 20));
+	} else {
+		err = aisio_dev_open(uri, &oo, dev);
+	}
 	if (err) {
 		fprintf(stderr, "aisio perf: %s\n", *aisio_errmsg() ? aisio_errmsg() : strerror(-err));
 		return -1;

@@ -157,6 +157,7 @@ static void *worker(void *arg)
 {
 	struct run_thread *t = arg;
 	struct run *r = t->run;
+	uint32_t idle = 0;
 	if (t->cpu >= 0) {
 		cpu_set_t set;
 
@@ -169,10 +170,13 @@ static void *worker(void *arg)
 		pthread_cond_wait(&r->cond, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		uint32_t busy = 0;
+
 		for (uint32_t i = 0; i < t->nrq; i++) {
 			struct run_queue *rq = &t->rq[i];
 
 			if (fill(r, rq)) {
+				busy = 1;
 				int err = aisio_queue_submit(rq->q);
 
 				if (err < 0 && !rq->st->first_err[0])
@@ -189,6 +193,14 @@ static void *worker(void *arg)
 				__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
 				break;
 			}
+			busy |= n > 0;
+		}
+		/* Polled paths: a device model in this process may need this CPU to make progress. */
+		if (!busy && ++idle >= 64) {
+			idle = 0;
+			sched_yield();
+		} else if (busy) {
+			idle = 0;
 		}
 	}
 	for (uint32_t i = 0; i < t->nrq; i++)
