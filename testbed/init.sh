@@ -12,11 +12,13 @@ hostname aisio-vm
 results=""
 hugepages=128
 shell=0
+keep=""
 extra_mods=""
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	aisio.results=*) results=${a#aisio.results=} ;;
 	aisio.hugepages=*) hugepages=${a#aisio.hugepages=} ;;
+	aisio.keep=*) keep=${a#aisio.keep=} ;;
 	aisio.shell=1) shell=1 ;;
 	aisio.modules=*) extra_mods=$(echo "${a#aisio.modules=}" | tr , ' ') ;;
 	esac
@@ -59,6 +61,13 @@ mkdir -p $h/dev/pts $h/dev/shm $h/dev/hugepages
 mount -t devpts devpts $h/dev/pts
 mount -t tmpfs tmpfs $h/dev/shm
 mount -t hugetlbfs hugetlbfs $h/dev/hugepages
+# Hold on to the checkout before the tmpfs mounts below can hide it.
+if [ -n "$keep" ] && [ -d "$h$keep" ]; then
+	mkdir -p /mnt/keep
+	mount -o bind "$h$keep" /mnt/keep || die "cannot bind $keep"
+else
+	keep=""
+fi
 mount -t tmpfs tmpfs $h/tmp
 mount -t tmpfs tmpfs $h/run
 # The guest kernel's modules, for modprobe -d /run/testbed inside the chroot.
@@ -67,6 +76,10 @@ mount -o bind,ro /lib/modules $h/run/testbed/lib/modules
 mount -t tmpfs tmpfs $h/var/tmp 2>/dev/null
 mount -t tmpfs tmpfs $h/root 2>/dev/null
 echo "$hugepages" >/proc/sys/vm/nr_hugepages
+if [ -n "$keep" ]; then
+	mkdir -p "$h$keep" 2>/dev/null
+	mount -o bind /mnt/keep "$h$keep" || die "cannot make $keep visible in the guest"
+fi
 
 [ -n "$results" ] || die "no aisio.results= on the kernel command line"
 # A results directory under /tmp or /run lies under a guest tmpfs now.

@@ -171,6 +171,9 @@ cmdline="console=ttyS0 quiet loglevel=4 panic=-1 oops=panic mitigations=off no_t
 # boot-time timer check fails and panics.
 cmdline+=" intel_iommu=on iommu=pt"
 cmdline+=" aisio.results=$results aisio.hugepages=$hugepages"
+# The checkout may lie under a directory the guest covers with a tmpfs
+# (/tmp, /root, /run, /var/tmp): the guest binds it back from the host view.
+cmdline+=" aisio.keep=$(cd "$(dirname "$0")/.." && pwd)"
 [ "$shell" = 1 ] && cmdline+=" aisio.shell=1"
 [ -n "$modules" ] && cmdline+=" aisio.modules=$modules"
 cmdline+="$append"
