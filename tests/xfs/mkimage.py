@@ -109,13 +109,66 @@ def big_dir(d, n, bs, spacer_every, namelen=0):
     os.close(sp)
 
 
-def common(m, bs):
+def read_geometry(img):
+    """Block size, inode size and directory block size from the primary
+    superblock: what the kernel will use once it mounts the image."""
+    with open(img, "rb") as f:
+        sb = f.read(256)
+    if sb[0:4] != b"XFSB" or int.from_bytes(sb[100:102], "big") & 0xF != 5:
+        raise SystemExit(f"{img}: not a version 5 XFS file system")
+    bs = int.from_bytes(sb[4:8], "big")
+    return {"bs": bs, "isize": int.from_bytes(sb[104:106], "big"), "dirblk": bs << sb[192]}
+
+
+def dirent_size(namelen):
+    """A v5 data entry: inode number, name length, name, file type, tag; 8-aligned."""
+    return (8 + 1 + namelen + 1 + 2 + 7) // 8 * 8
+
+
+def sf_max(geo, namelen):
+    """Most entries a short-form directory can hold: the whole inode literal
+    area (176-byte v5 core), 4-byte inode numbers. An attribute fork (an LSM
+    label) only lowers this, so exceeding it always leaves short form."""
+    return (geo["isize"] - 176 - 6) // (1 + 2 + namelen + 1 + 4)
+
+
+def block_max(geo, namelen):
+    """Most entries of one directory block: 64-byte v5 header, 8-byte tail,
+    '.' and '..' (16 bytes each), and an 8-byte hash entry per name."""
+    return (geo["dirblk"] - 64 - 8 - 2 * 16 - 2 * 8) // (dirent_size(namelen) + 8)
+
+
+def leaf_max(geo, namelen):
+    """Most entries of a leaf-form directory: one leaf block (64-byte header,
+    4-byte tail, 2 bytes per data block, 8 per hash entry incl. '.' and '..')."""
+    per_data = (geo["dirblk"] - 64) // dirent_size(namelen)
+    n = block_max(geo, namelen)
+    while True:
+        ndata = (n + 1 + 2 + per_data - 1) // per_data
+        if 64 + 4 + 2 * ndata + 8 * (n + 1 + 2) > geo["dirblk"]:
+            return n
+        n += 1
+
+
+def dir_counts(geo, node_min):
+    """Entry counts for /block, /leaf and /node, each in the middle of the
+    range where the directory takes that form at this directory block size,
+    so the image covers every form whatever the profile's geometry."""
+    lo, hi = sf_max(geo, 10) + 1, block_max(geo, 10)
+    lo2, hi2 = block_max(geo, 20) + 1, leaf_max(geo, 20)
+    if lo > hi or lo2 > hi2:
+        raise SystemExit(f"directory geometry {geo} leaves no room for block or leaf form")
+    return (lo + hi) // 2, (lo2 + hi2) // 2, max(node_min, 2 * leaf_max(geo, 30))
+
+
+def common(m, bs, geo):
     os.makedirs(f"{m}/sf")
     for i in range(3):
         open(f"{m}/sf/s{i}", "w").write("x" * (i + 1))
-    mkfiles(f"{m}/block", 40 if bs == 4096 else 22, 10)
-    mkfiles(f"{m}/leaf", 400 if bs == 4096 else 60, 20)
-    mkfiles(f"{m}/node", 3000 if bs == 4096 else 1500, 30)
+    nblock, nleaf, nnode = dir_counts(geo, 3000 if bs == 4096 else 1500)
+    mkfiles(f"{m}/block", nblock, 10)
+    mkfiles(f"{m}/leaf", nleaf, 20)
+    mkfiles(f"{m}/node", nnode, 30)
     fragmented(f"{m}/frag", 2400, bs, write_every=5)
     with open(f"{m}/data", "wb") as f:
         f.write(os.urandom(1 << 20))
@@ -148,27 +201,28 @@ def common(m, bs):
     open(f"{p}/deep", "w").write("deep")
 
 
-def populate(name, m):
+def populate(name, m, geo):
     if name == "main":
-        common(m, 4096)
+        common(m, 4096, geo)
         fragmented(f"{m}/frag2", 12000, 4096, write_every=7)
         big_dir(f"{m}/big", 100000, 4096, 64)
         subprocess.run(["cp", "--reflink=always", f"{m}/data", f"{m}/reflinked"], check=True)
     elif name == "small":
         os.makedirs(f"{m}/sf")
         open(f"{m}/sf/a", "w").write("a")
-        mkfiles(f"{m}/block", 30, 10)
-        mkfiles(f"{m}/leaf", 300, 20)
+        nblock, nleaf, _ = dir_counts(geo, 0)
+        mkfiles(f"{m}/block", nblock, 10)
+        mkfiles(f"{m}/leaf", nleaf, 20)
         fragmented(f"{m}/frag", 1200, 4096, write_every=9)
         with open(f"{m}/data", "wb") as f:
             f.write(os.urandom(256 << 10))
         os.symlink("data", f"{m}/sym")
         os.mkfifo(f"{m}/fifo")
     elif name == "b1k":
-        common(m, 1024)
+        common(m, 1024, geo)
         big_dir(f"{m}/bigish", 6000, 1024, 16)
     elif name == "d64k":
-        common(m, 4096)
+        common(m, 4096, geo)
         mkfiles(f"{m}/node64k", 12000, 24)
         big_dir(f"{m}/frag64k", 8000, 4096, 100, namelen=200)
     elif name == "spino":
@@ -282,10 +336,12 @@ def main():
     run("mkfs.xfs", "-q", "-f", *opts, img, env=SMALL_ENV)
     if name == "b1k":
         patch_dirblklog(img, 0)
+    # Read after the patch: entry counts follow the geometry the kernel mounts.
+    geo = read_geometry(img)
     m = tempfile.mkdtemp(prefix=f"aisio-xfs-{name}-")
     run("mount", "-o", "loop", img, m)
     try:
-        populate(name, m)
+        populate(name, m, geo)
         run("sync")
         record(os.path.abspath(aisio), m, out, name)
         if name == "small":

@@ -21,7 +21,8 @@ UNWRITTEN = 0x800
 SHARED = 0x2000
 
 # What each profile must contain on disk (xfs_db): path -> (inode fork format, bmbt root
-# level or None[, directory form: block, leaf or node]).
+# level or None[, directory form: block, leaf or node]). mkimage.py sizes /block, /leaf
+# and /node from each image's directory block size, so every profile has all three.
 EXPECT = {
     "main": {"/sf": ("local", None), "/block": ("extents", None, "block"),
              "/leaf": ("extents", None, "leaf"), "/node": ("btree", 1, "node"),
@@ -30,7 +31,7 @@ EXPECT = {
             "/leaf": (None, None, "leaf"), "/node": (None, None, "node"),
             "/bigish": ("btree", 1, "node"), "/frag": ("btree", 2)},
     "d64k": {"sb": "dirblklog = 4", "/sf": ("local", None), "/block": (None, None, "block"),
-             "/node": (None, None, "leaf"),
+             "/leaf": (None, None, "leaf"), "/node": (None, None, "node"),
              "/node64k": (None, None, "node"), "/frag64k": ("btree", 1)},
     "spino": {"sparse-chunks-ag0": 1},
 }
