@@ -61,13 +61,18 @@ mkdir -p $h/dev/pts $h/dev/shm $h/dev/hugepages
 mount -t devpts devpts $h/dev/pts
 mount -t tmpfs tmpfs $h/dev/shm
 mount -t hugetlbfs hugetlbfs $h/dev/hugepages
-# Hold on to the checkout before the tmpfs mounts below can hide it.
-if [ -n "$keep" ] && [ -d "$h$keep" ]; then
-	mkdir -p /mnt/keep
-	mount -o bind "$h$keep" /mnt/keep || die "cannot bind $keep"
-else
-	keep=""
-fi
+# Hold on to the checkout (and the caller's directory) before the tmpfs
+# mounts below can hide them; only paths under those mounts need it.
+kept=""
+n=0
+for k in $(echo "$keep" | tr , ' '); do
+	case "$k" in /tmp/*|/run/*|/root/*|/var/tmp/*) ;; *) continue ;; esac
+	[ -d "$h$k" ] || continue
+	n=$((n + 1))
+	mkdir -p /mnt/keep/$n
+	mount -o bind "$h$k" /mnt/keep/$n || die "cannot bind $k"
+	kept="$kept $n:$k"
+done
 mount -t tmpfs tmpfs $h/tmp
 mount -t tmpfs tmpfs $h/run
 # The guest kernel's modules, for modprobe -d /run/testbed inside the chroot.
@@ -76,10 +81,11 @@ mount -o bind,ro /lib/modules $h/run/testbed/lib/modules
 mount -t tmpfs tmpfs $h/var/tmp 2>/dev/null
 mount -t tmpfs tmpfs $h/root 2>/dev/null
 echo "$hugepages" >/proc/sys/vm/nr_hugepages
-if [ -n "$keep" ]; then
-	mkdir -p "$h$keep" 2>/dev/null
-	mount -o bind /mnt/keep "$h$keep" || die "cannot make $keep visible in the guest"
-fi
+for nk in $kept; do
+	k=${nk#*:}
+	mkdir -p "$h$k" 2>/dev/null
+	mount -o bind "/mnt/keep/${nk%%:*}" "$h$k" || die "cannot make $k visible in the guest"
+done
 
 [ -n "$results" ] || die "no aisio.results= on the kernel command line"
 # A results directory under /tmp or /run lies under a guest tmpfs now.

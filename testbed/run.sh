@@ -173,7 +173,8 @@ cmdline+=" intel_iommu=on iommu=pt"
 cmdline+=" aisio.results=$results aisio.hugepages=$hugepages"
 # The checkout may lie under a directory the guest covers with a tmpfs
 # (/tmp, /root, /run, /var/tmp): the guest binds it back from the host view.
-cmdline+=" aisio.keep=$(cd "$(dirname "$0")/.." && pwd)"
+# The working directory is kept too (meson runs tests from the build dir).
+cmdline+=" aisio.keep=$(cd "$(dirname "$0")/.." && pwd),$PWD"
 [ "$shell" = 1 ] && cmdline+=" aisio.shell=1"
 [ -n "$modules" ] && cmdline+=" aisio.modules=$modules"
 cmdline+="$append"

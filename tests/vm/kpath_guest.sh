@@ -56,10 +56,15 @@ check "write via uring_cmd" "$aisio" perf verify --be uring_cmd --only write --s
 check "read via psync" sh -c "'$aisio' perf verify --be psync --only read --seed 42 --size 8M '$blk' | grep -q ' 0 mismatches'"
 check "read via io_uring" sh -c "'$aisio' perf verify --be io_uring --only read --seed 42 --size 8M '$blk' | grep -q ' 0 mismatches'"
 
-# Last: the controller goes away under each path (and comes back).
-for spec in "psync $blk" "io_uring $blk" "uring_cmd $ng"; do
-	set -- $spec
-	blkdev_of $bdf >/dev/null
-	check "device disappears under $1" "$build/tests/vm/kpath_nvme" "$2" $1 gone $bdf
+# Last: the controller goes away under each path (and comes back). After a
+# re-probe the kernel may name it nvme1 instead of nvme0: look it up again.
+for be in psync io_uring uring_cmd; do
+	blk=$(blkdev_of $bdf) || { fail "namespace of $bdf did not come back"; break; }
+	uri=$blk
+	if [ $be = uring_cmd ]; then
+		uri=/dev/ng${blk#/dev/nvme}
+		for i in $(seq 50); do [ -c "$uri" ] && break; sleep 0.1; done
+	fi
+	check "device disappears under $be" "$build/tests/vm/kpath_nvme" "$uri" $be gone $bdf
 done
 finish
