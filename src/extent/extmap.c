@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "extent/extmap.h"
+#include "util/array.h"
 #include "util/err.h"
 
 void aisio_extmap_init(struct aisio_extmap *map, uint32_t lba_size, uint32_t blksize)
@@ -22,27 +23,10 @@ void aisio_extmap_free(struct aisio_extmap *map)
 	memset(map, 0, sizeof(*map));
 }
 
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
-{
-	uint64_t n = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	np = realloc(*p, n * elem);
-	if (!np)
-		return aisio_err(-ENOMEM, "extent map: out of memory (%llu entries)",
-				 (unsigned long long)need);
-	*p = np;
-	*cap = n;
-	return 0;
-}
-
 int aisio_extmap_add_extent(struct aisio_extmap *map, const struct aisio_extent *e)
 {
-	int err = grow((void **)&map->exts, &map->exts_cap, map->nexts + 1, sizeof(*e));
+	int err = aisio_array_grow((void **)&map->exts, &map->exts_cap, map->nexts + 1, sizeof(*e),
+				   "extent map");
 
 	if (err)
 		return err;
@@ -58,7 +42,8 @@ int aisio_extmap_add_name(struct aisio_extmap *map, const char *name, size_t len
 		return aisio_err(-ENAMETOOLONG, "extent map: name of %zu bytes", len);
 	if (map->names_len + len > UINT32_MAX)
 		return aisio_err(-EOVERFLOW, "extent map: name pool above 4 GiB");
-	err = grow((void **)&map->names, &map->names_cap, map->names_len + len, 1);
+	err = aisio_array_grow((void **)&map->names, &map->names_cap, map->names_len + len, 1,
+			       "extent map");
 	if (err)
 		return err;
 	memcpy(map->names + map->names_len, name, len);
@@ -74,7 +59,8 @@ int aisio_extmap_add_node(struct aisio_extmap *map, uint32_t *idx)
 
 	if (map->nnodes == UINT32_MAX)
 		return aisio_err(-EOVERFLOW, "extent map: too many files");
-	err = grow((void **)&map->nodes, &cap, (uint64_t)map->nnodes + 1, sizeof(*map->nodes));
+	err = aisio_array_grow((void **)&map->nodes, &cap, (uint64_t)map->nnodes + 1,
+			       sizeof(*map->nodes), "extent map");
 	if (err)
 		return err;
 	map->nodes_cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
@@ -192,13 +178,20 @@ size_t aisio_extmap_bytes(const struct aisio_extmap *map)
 char aisio_extmap_type_char(uint16_t mode)
 {
 	switch (mode & S_IFMT) {
-	case S_IFDIR: return 'd';
-	case S_IFREG: return '-';
-	case S_IFLNK: return 'l';
-	case S_IFCHR: return 'c';
-	case S_IFBLK: return 'b';
-	case S_IFIFO: return 'p';
-	case S_IFSOCK: return 's';
+	case S_IFDIR:
+		return 'd';
+	case S_IFREG:
+		return '-';
+	case S_IFLNK:
+		return 'l';
+	case S_IFCHR:
+		return 'c';
+	case S_IFBLK:
+		return 'b';
+	case S_IFIFO:
+		return 'p';
+	case S_IFSOCK:
+		return 's';
 	}
 	return '?';
 }

@@ -53,24 +53,6 @@ int xfs_crc_ok(struct aisio_xfs *fs, const void *buf, size_t len, size_t off)
 	return (fs->opts.flags & AISIO_XFS_NOCRC) || aisio_xfs_cksum_ok(buf, len, off);
 }
 
-int xfs_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
-{
-	uint64_t n = *cap ? *cap : 16;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	np = realloc(*p, n * elem);
-	if (!np)
-		return aisio_err(-ENOMEM, "xfs: out of memory (%llu entries)",
-				 (unsigned long long)need);
-	*p = np;
-	*cap = n;
-	return 0;
-}
-
 static uint64_t seen_hash(uint64_t k)
 {
 	k ^= k >> 33;

@@ -95,7 +95,9 @@ void xfs_fail(struct aisio_xfs *fs, int err);
 int xfs_corrupt(struct aisio_xfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xfs_warn(struct aisio_xfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int xfs_crc_ok(struct aisio_xfs *fs, const void *buf, size_t len, size_t off);
-int xfs_grow(void **p, uint64_t *cap, uint64_t need, size_t elem);
+#include "util/array.h"
+/* Growable arrays of the decoder. */
+#define xfs_grow(p, cap, need, elem) aisio_array_grow((p), (cap), (need), (elem), "xfs")
 /* Remember a B+tree block; -EUCLEAN if it was seen before (a loop or shared block). */
 int xfs_seen_add(struct aisio_xfs *fs, uint64_t blk, const char *what);
 
