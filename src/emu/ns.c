@@ -35,8 +35,15 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 	case AISIO_EMU_NULL:
 		break;
 	case AISIO_EMU_MEM:
+		/*
+		 * Up to 1 GiB is populated at once: a page fault on the first
+		 * touch of each page would otherwise dominate small random I/O.
+		 * Larger namespaces are reserved lazily.
+		 */
 		c->store = mmap(NULL, total, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+					(total <= (1ull << 30) ? MAP_POPULATE : 0),
+				-1, 0);
 		if (c->store == MAP_FAILED) {
 			c->store = NULL;
 			err = aisio_err(
