@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@
 #define MAXV 16
 
 struct run_opts {
-	int gpu;
+	int gpus[PC_MAX_GPUS];
+	int ngpus;
 	uint64_t nq[MAXV], qd[MAXV], ios[MAXV];
 	int nnq, nqd, nios;
 	int ctrls;
@@ -50,9 +52,11 @@ static void usage(FILE *f)
 		"completions; each thread resubmits as soon as its command completes.\n"
 		"--nqueues, --qdepth and --iosize take lists (e.g. 1,8,64): every\n"
 		"combination runs, one table row each.\n\n"
-		"  --gpu N             GPU index (default 0)\n"
-		"  --ctrls N           controllers (default: one per URI; URIs are reused)\n"
-		"  --nqueues LIST      GPU queue pairs in all, spread over the controllers (default 16)\n"
+		"  --gpu LIST          GPU index, list of indexes (0,1) or 'all' (default 0); every\n"
+		"                      listed GPU runs the same load at the same time against its\n"
+		"                      own controllers, reported per GPU and in total\n"
+		"  --ctrls N           controllers per GPU (default: one per URI; URIs are reused)\n"
+		"  --nqueues LIST      GPU queue pairs per GPU, spread over its controllers (default 16)\n"
 		"  --qdepth LIST       commands in flight per queue (default 32)\n"
 		"  --iosize LIST       bytes per command (default 512)\n"
 		"  --per-thread N      commands in flight per GPU thread, 1..%d (default 1);\n"
@@ -85,6 +89,7 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->ngpus = 1;
 	o->nq[0] = 16;
 	o->nnq = 1;
 	o->qd[0] = 32;
@@ -99,7 +104,10 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'g': o->gpu = atoi(optarg); break;
+		case 'g':
+			if ((o->ngpus = pc_parse_gpus("aisio perf cuda-run", optarg, o->gpus, PC_MAX_GPUS)) < 0)
+				return -1;
+			break;
 		case 'c': o->ctrls = atoi(optarg); break;
 		case 'n': if ((o->nnq = pc_parse_list("--nqueues", optarg, o->nq, MAXV)) < 0) return -1; break;
 		case 'q': if ((o->nqd = pc_parse_list("--qdepth", optarg, o->qd, MAXV)) < 0) return -1; break;
@@ -159,10 +167,11 @@ struct combo_res {
 	uint64_t sq_db, cq_db, reaps, empty;
 };
 
-static int run_combo(const struct run_opts *o, struct pc_ctrl *ctrls, uint32_t nq, uint32_t qd, uint32_t iosize,
-		     const struct aisio_mem_region *buf, uint64_t *lists_host, size_t lists_pages,
-		     struct combo_res *out)
+static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, uint32_t nq, uint32_t qd,
+		     uint32_t iosize, const struct aisio_mem_region *buf, uint64_t *lists_host, size_t lists_pages,
+		     pthread_barrier_t *go, struct combo_res *out)
 {
+	int waited = 0;
 	const uint32_t k = o->per_thread;
 	const uint32_t tpq = qd / k;
 	const uint64_t nthreads = (uint64_t)nq * tpq;
@@ -193,7 +202,7 @@ static int run_combo(const struct run_opts *o, struct pc_ctrl *ctrls, uint32_t n
 		goto out;
 	}
 	for (i = 0; i < nq; i++) {
-		if (aisio_gpu_qp_create(ctrls[i % o->ctrls].nc, o->gpu, qd + 1, qd, &qps[i])) {
+		if (aisio_gpu_qp_create(ctrls[i % o->ctrls].nc, gpu, qd + 1, qd, &qps[i])) {
 			fprintf(stderr, "GPU queue %u on controller %d: %s\n", i, (int)(i % o->ctrls), aisio_errmsg());
 			goto out;
 		}
@@ -242,6 +251,11 @@ static int run_combo(const struct run_opts *o, struct pc_ctrl *ctrls, uint32_t n
 		goto out;
 	}
 
+	/* with several GPUs, all kernels start together */
+	if (go) {
+		pthread_barrier_wait(go);
+		waited = 1;
+	}
 	uint64_t m0 = pc_ctrls_io_cmds(ctrls, o->ctrls);
 	double el = 0;
 	if (pc_launch(&p, o->block, res_dev, &el, err, sizeof(err))) {
@@ -279,6 +293,8 @@ static int run_combo(const struct run_opts *o, struct pc_ctrl *ctrls, uint32_t n
 	out->model_iops = el > 0 ? (m1 - m0) / el : 0;
 	rc = (out->errors || out->timeouts) ? 1 : 0;
 out:
+	if (go && !waited)
+		pthread_barrier_wait(go);
 	cudaFree(qps_dev);
 	cudaFree(prp_dev);
 	cudaFree(res_dev);
@@ -336,20 +352,159 @@ out:
 	aisio_gpu_host_free(dbh);
 }
 
+/* One GPU's share: its controllers, buffers and the result of the running combination. */
+struct gpu_job {
+	const struct run_opts *o;
+	int gpu;
+	struct pc_ctrl *ctrls;
+	struct aisio_mem_region *buf;
+	uint64_t *lists_host;
+	void *lists_dev;
+	size_t lists_pages;
+	uint32_t nq, qd, iosize;
+	pthread_barrier_t *go;
+	struct combo_res r;
+	int rc;
+};
+
+static void *gpu_job_run(void *arg)
+{
+	struct gpu_job *j = arg;
+
+	/* the CUDA current device is per thread */
+	if (aisio_gpu_select(j->gpu)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		memset(&j->r, 0, sizeof(j->r));
+		if (j->go)
+			pthread_barrier_wait(j->go);
+		j->rc = -1;
+		return NULL;
+	}
+	j->rc = run_combo(j->o, j->gpu, j->ctrls, j->nq, j->qd, j->iosize, j->buf, j->lists_host, j->lists_pages,
+			  j->go, &j->r);
+	return NULL;
+}
+
+/* Controllers, data buffers and PRP list pages for one GPU. Prints and returns -1 on error. */
+static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint32_t maxq, uint32_t maxd,
+			 uint32_t maxio)
+{
+	const struct run_opts *o = j->o;
+
+	if (aisio_gpu_select(j->gpu)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		return -1;
+	}
+	j->ctrls = calloc((size_t)o->ctrls, sizeof(*j->ctrls));
+	if (!j->ctrls || pc_ctrls_open(o->uris, o->nuris, o->ctrls, cfg, j->ctrls)) {
+		free(j->ctrls);
+		j->ctrls = NULL;
+		return -1;
+	}
+	/* Data buffers in GPU memory: one per CID, at most 1 GiB in all. */
+	size_t buf_len = (size_t)maxq * maxd * maxio;
+	if (buf_len > ((size_t)1 << 30))
+		buf_len = (size_t)1 << 30;
+	if (aisio_gpu_region_alloc(j->gpu, buf_len, &j->buf)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		return -1;
+	}
+	if (maxio > 2 * j->ctrls[0].page_size) {
+		j->lists_pages = (size_t)maxq * maxd;
+		if (j->lists_pages > 65536)
+			j->lists_pages = 65536;
+		if (aisio_gpu_host_alloc(j->lists_pages * 4096, (void **)&j->lists_host, &j->lists_dev)) {
+			fprintf(stderr, "aisio perf cuda-run: PRP lists: %s\n", aisio_errmsg());
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void gpu_job_teardown(struct gpu_job *j)
+{
+	aisio_gpu_host_free(j->lists_host);
+	aisio_mem_region_release(j->buf);
+	if (j->ctrls)
+		pc_ctrls_close(j->ctrls, j->o->ctrls);
+	free(j->ctrls);
+}
+
+/* The sum over GPUs: rates add up; latency is the average over all commands. */
+static void combo_total(const struct gpu_job *jobs, int n, uint32_t iosize, struct combo_res *t)
+{
+	double lat_sum = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < n; i++) {
+		const struct combo_res *r = &jobs[i].r;
+		t->iops += r->iops;
+		t->model_iops += r->model_iops;
+		t->ios += r->ios;
+		t->errors += r->errors;
+		t->timeouts += r->timeouts;
+		t->threads += r->threads;
+		t->sq_db += r->sq_db;
+		t->cq_db += r->cq_db;
+		t->reaps += r->reaps;
+		t->empty += r->empty;
+		lat_sum += r->lat_avg_us * (double)r->ios;
+		if (r->lat_max_us > t->lat_max_us)
+			t->lat_max_us = r->lat_max_us;
+		if (r->elapsed > t->elapsed)
+			t->elapsed = r->elapsed;
+		if (!t->first_status)
+			t->first_status = r->first_status;
+	}
+	t->mibs = t->iops * iosize / 1048576.0;
+	t->lat_avg_us = t->ios ? lat_sum / (double)t->ios : 0;
+}
+
+/* @idx: NULL with one GPU (the single-GPU format), else the "gpu_index" value. */
+static void print_json(const struct run_opts *o, const char *name, const char *idx, int ctrls, uint32_t nq,
+		       uint32_t qd, uint32_t iosize, const struct combo_res *r)
+{
+	if (idx)
+		printf("{\"gpu_index\":%s,", idx);
+	else
+		printf("{");
+	printf("\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,"
+	       "\"per_thread\":%u,\"iosize\":%u,\"block_db\":%d,\"ios\":%llu,\"elapsed_s\":%.4f,"
+	       "\"iops\":%.0f,\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"lat_max_us\":%.1f,"
+	       "\"errors\":%llu,\"timeouts\":%llu,\"first_status\":%u,\"sq_db\":%llu,"
+	       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f}\n",
+	       name, ctrls, nq, qd, (unsigned long long)r->threads, o->per_thread, iosize, o->block_db,
+	       (unsigned long long)r->ios, r->elapsed, r->iops, r->mibs, r->lat_avg_us, r->lat_max_us,
+	       (unsigned long long)r->errors, (unsigned long long)r->timeouts, r->first_status,
+	       (unsigned long long)r->sq_db, (unsigned long long)r->cq_db, (unsigned long long)r->reaps,
+	       (unsigned long long)r->empty, r->model_iops);
+}
+
+/* @label: NULL with one GPU (no gpu column), else the GPU index or "total". */
+static void print_row(const char *label, uint32_t nq, uint32_t qd, uint32_t iosize, const struct combo_res *r)
+{
+	if (label)
+		printf("%5s ", label);
+	printf("%6u %6u %8llu %7u %9.2fM %10.1f %7.1fus %7.0fus %8llu %8.1f %8.1f %6.1f%% %8.2fM\n", nq, qd,
+	       (unsigned long long)r->threads, iosize, r->iops / 1e6, r->mibs, r->lat_avg_us, r->lat_max_us,
+	       (unsigned long long)(r->errors + r->timeouts), r->sq_db ? (double)r->ios / r->sq_db : 0,
+	       r->reaps ? (double)r->ios / r->reaps : 0, r->reaps ? 100.0 * r->empty / r->reaps : 0,
+	       r->model_iops / 1e6);
+}
+
 int aisio_perf_cuda_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct pc_ctrl *ctrls = NULL;
-	struct aisio_mem_region *buf = NULL;
-	uint64_t *lists_host = NULL;
-	void *lists_dev = NULL;
-	size_t lists_pages = 0;
-	int n, rc, failed = 0;
+	struct gpu_job jobs[PC_MAX_GPUS];
+	pthread_t tids[PC_MAX_GPUS];
+	pthread_barrier_t go;
+	int n, rc, failed = 0, nsetup = 0, multi;
 
 	rc = parse(&o, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (aisio_gpu_select(o.gpu)) {
+	multi = o.ngpus > 1;
+	if (aisio_gpu_select(o.gpus[0])) {
 		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
 		return 1;
 	}
@@ -364,35 +519,31 @@ int aisio_perf_cuda_run(int argc, char **argv)
 		.depth = maxd + 1,
 		.threads = o.ctrl_threads,
 	};
-	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
-	if (!ctrls || pc_ctrls_open(o.uris, o.nuris, o.ctrls, &cfg, ctrls)) {
-		free(ctrls);
-		return 1;
-	}
-	/* Data buffers in GPU memory: one per CID, at most 1 GiB in all. */
-	size_t buf_len = (size_t)maxq * maxd * maxio;
-	if (buf_len > ((size_t)1 << 30))
-		buf_len = (size_t)1 << 30;
-	if (aisio_gpu_region_alloc(o.gpu, buf_len, &buf)) {
-		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
-		rc = 1;
-		goto out;
-	}
-	if (maxio > 2 * ctrls[0].page_size) {
-		lists_pages = (size_t)maxq * maxd;
-		if (lists_pages > 65536)
-			lists_pages = 65536;
-		if (aisio_gpu_host_alloc(lists_pages * 4096, (void **)&lists_host, &lists_dev)) {
-			fprintf(stderr, "aisio perf cuda-run: PRP lists: %s\n", aisio_errmsg());
+	memset(jobs, 0, sizeof(jobs));
+	for (int g = 0; g < o.ngpus; g++) {
+		jobs[g].o = &o;
+		jobs[g].gpu = o.gpus[g];
+		nsetup = g + 1;
+		if (gpu_job_setup(&jobs[g], &cfg, maxq, maxd, maxio)) {
 			rc = 1;
 			goto out;
 		}
 	}
+	if (multi && pthread_barrier_init(&go, NULL, (unsigned)o.ngpus)) {
+		fprintf(stderr, "aisio perf cuda-run: cannot create a thread barrier\n");
+		rc = 1;
+		goto out;
+	}
 	if (!o.json) {
-		printf("GPU %d: %s; %d controller(s) of '%s'; pattern %s; %u command(s) in flight per thread%s\n",
-		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nuris ? o.uris[0] : "emu:1G,null",
-		       (const char *[]){ "randread", "read", "randwrite", "write" }[o.pattern], o.per_thread,
-		       o.block_db ? "; doorbell per block" : "; doorbell per warp");
+		for (int g = 0; g < o.ngpus; g++)
+			printf("GPU %d: %s; %d controller(s) of '%s'; pattern %s; %u command(s) in flight per thread%s\n",
+			       o.gpus[g], aisio_gpu_name(o.gpus[g]), o.ctrls, o.nuris ? o.uris[0] : "emu:1G,null",
+			       (const char *[]){ "randread", "read", "randwrite", "write" }[o.pattern], o.per_thread,
+			       o.block_db ? "; doorbell per block" : "; doorbell per warp");
+		if (multi)
+			printf("%d GPUs at once, each with its own controllers, queues and kernel; one row per GPU "
+			       "and their total\n%5s ",
+			       o.ngpus, "gpu");
 		printf("%6s %6s %8s %7s %10s %10s %9s %9s %8s %8s %8s %7s %9s\n", "queues", "qdepth", "threads",
 		       "iosize", "IOPS", "MiB/s", "lat_avg", "lat_max", "errors", "io/sqdb", "io/reap", "empty%",
 		       "model");
@@ -400,40 +551,69 @@ int aisio_perf_cuda_run(int argc, char **argv)
 	for (int a = 0; a < o.nnq; a++)
 		for (int b = 0; b < o.nqd; b++)
 			for (int c = 0; c < o.nios; c++) {
-				struct combo_res r;
-				n = run_combo(&o, ctrls, (uint32_t)o.nq[a], (uint32_t)o.qd[b], (uint32_t)o.ios[c], buf,
-					      lists_host, lists_pages, &r);
+				uint32_t nq = (uint32_t)o.nq[a], qd = (uint32_t)o.qd[b], ios = (uint32_t)o.ios[c];
+				struct combo_res t;
+				char lbl[16];
+				int g;
+
+				for (g = 0; g < o.ngpus; g++) {
+					jobs[g].nq = nq;
+					jobs[g].qd = qd;
+					jobs[g].iosize = ios;
+					jobs[g].go = multi ? &go : NULL;
+				}
+				if (!multi)
+					jobs[0].rc = run_combo(&o, jobs[0].gpu, jobs[0].ctrls, nq, qd, ios, jobs[0].buf,
+							       jobs[0].lists_host, jobs[0].lists_pages, NULL, &jobs[0].r);
+				else {
+					for (g = 0; g < o.ngpus; g++)
+						if (pthread_create(&tids[g], NULL, gpu_job_run, &jobs[g])) {
+							fprintf(stderr, "aisio perf cuda-run: cannot start a thread\n");
+							abort(); /* the barrier would wait forever */
+						}
+					for (g = 0; g < o.ngpus; g++)
+						pthread_join(tids[g], NULL);
+				}
+				n = 0;
+				for (g = 0; g < o.ngpus; g++) {
+					if (jobs[g].rc < 0)
+						n = -1;
+					else if (jobs[g].rc && !n)
+						n = 1;
+				}
 				if (n < 0) {
 					rc = 1;
-					goto out;
+					goto out_barrier;
 				}
 				failed |= n;
+				if (!multi) {
+					if (o.json)
+						print_json(&o, aisio_gpu_name(o.gpus[0]), NULL, o.ctrls, nq, qd, ios, &jobs[0].r);
+					else
+						print_row(NULL, nq, qd, ios, &jobs[0].r);
+					fflush(stdout);
+					continue;
+				}
+				for (g = 0; g < o.ngpus; g++) {
+					snprintf(lbl, sizeof(lbl), "%d", o.gpus[g]);
+					if (o.json)
+						print_json(&o, aisio_gpu_name(o.gpus[g]), lbl, o.ctrls, nq, qd, ios, &jobs[g].r);
+					else
+						print_row(lbl, nq, qd, ios, &jobs[g].r);
+				}
+				combo_total(jobs, o.ngpus, ios, &t);
 				if (o.json)
-					printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,"
-					       "\"per_thread\":%u,\"iosize\":%u,\"block_db\":%d,\"ios\":%llu,\"elapsed_s\":%.4f,"
-					       "\"iops\":%.0f,\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"lat_max_us\":%.1f,"
-					       "\"errors\":%llu,\"timeouts\":%llu,\"first_status\":%u,\"sq_db\":%llu,"
-					       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f}\n",
-					       aisio_gpu_name(o.gpu), o.ctrls, (uint32_t)o.nq[a], (uint32_t)o.qd[b],
-					       (unsigned long long)r.threads, o.per_thread, (uint32_t)o.ios[c], o.block_db,
-					       (unsigned long long)r.ios, r.elapsed, r.iops, r.mibs, r.lat_avg_us,
-					       r.lat_max_us, (unsigned long long)r.errors, (unsigned long long)r.timeouts,
-					       r.first_status, (unsigned long long)r.sq_db, (unsigned long long)r.cq_db,
-					       (unsigned long long)r.reaps, (unsigned long long)r.empty, r.model_iops);
+					print_json(&o, "all", "\"total\"", o.ctrls * o.ngpus, nq * (uint32_t)o.ngpus, qd, ios, &t);
 				else
-					printf("%6u %6u %8llu %7u %9.2fM %10.1f %7.1fus %7.0fus %8llu %8.1f %8.1f %6.1f%% %8.2fM\n",
-					       (uint32_t)o.nq[a], (uint32_t)o.qd[b], (unsigned long long)r.threads,
-					       (uint32_t)o.ios[c], r.iops / 1e6, r.mibs, r.lat_avg_us, r.lat_max_us,
-					       (unsigned long long)(r.errors + r.timeouts),
-					       r.sq_db ? (double)r.ios / r.sq_db : 0, r.reaps ? (double)r.ios / r.reaps : 0,
-					       r.reaps ? 100.0 * r.empty / r.reaps : 0, r.model_iops / 1e6);
+					print_row("total", nq * (uint32_t)o.ngpus, qd, ios, &t);
 				fflush(stdout);
 			}
 	rc = failed ? 1 : 0;
+out_barrier:
+	if (multi)
+		pthread_barrier_destroy(&go);
 out:
-	aisio_gpu_host_free(lists_host);
-	aisio_mem_region_release(buf);
-	pc_ctrls_close(ctrls, o.ctrls);
-	free(ctrls);
+	for (int g = 0; g < nsetup; g++)
+		gpu_job_teardown(&jobs[g]);
 	return rc;
 }

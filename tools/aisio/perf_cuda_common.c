@@ -63,6 +63,50 @@ int pc_parse_list(const char *what, const char *s, uint64_t *v, int max)
 	return n ? n : -1;
 }
 
+int pc_parse_gpus(const char *tool, const char *s, int *gpus, int max)
+{
+	const char *p = s;
+	int n = 0;
+
+	if (!strcmp(s, "all")) {
+		if (aisio_gpu_count(&n)) {
+			fprintf(stderr, "%s: %s\n", tool, aisio_errmsg());
+			return -1;
+		}
+		if (n > max)
+			n = max;
+		for (int i = 0; i < n; i++)
+			gpus[i] = i;
+		return n;
+	}
+	while (1) {
+		char *end;
+		long x;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		x = strtol(p, &end, 10);
+		if (x > 4096 || (*end && *end != ','))
+			goto bad;
+		if (n == max) {
+			fprintf(stderr, "%s: --gpu: at most %d GPUs\n", tool, max);
+			return -1;
+		}
+		for (int k = 0; k < n; k++)
+			if (gpus[k] == (int)x) {
+				fprintf(stderr, "%s: --gpu lists GPU %ld twice\n", tool, x);
+				return -1;
+			}
+		gpus[n++] = (int)x;
+		if (!*end)
+			return n;
+		p = end + 1;
+	}
+bad:
+	fprintf(stderr, "%s: --gpu takes an index, a list of indexes (0,1) or 'all', not '%s'\n", tool, s);
+	return -1;
+}
+
 int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, struct pc_ctrl *out)
 {
 	static char *def_uri[] = { "emu:1G,null" };

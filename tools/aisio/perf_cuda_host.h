@@ -72,4 +72,12 @@ int pc_prp(const struct aisio_mem_region *r, const void *buf, size_t len, uint32
 int pc_parse_list(const char *what, const char *s, uint64_t *v, int max);
 uint64_t pc_now_ns(void);
 
+/* Most GPUs one cuda-run / cuda-verify drives at once. */
+#define PC_MAX_GPUS 16
+/*
+ * Parse --gpu: an index, a list ("0,1") or "all" (every GPU the driver
+ * reports). Returns the count, or -1 (message printed, prefixed by @tool).
+ */
+int pc_parse_gpus(const char *tool, const char *s, int *gpus, int max);
+
 #endif

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@
 #include "perf_cuda_host.h"
 
 struct verify_opts {
-	int gpu, ctrls, json;
+	int gpus[PC_MAX_GPUS];
+	int ngpus, ctrls, json;
 	uint32_t nq, qd, iosize, per_thread;
 	uint64_t size, seed;
 	char **uris;
@@ -37,13 +39,15 @@ static void usage(FILE *f)
 		"back in another order into GPU memory, and the host checks the data read\n"
 		"by the GPU and, through its own queues, the data on the controllers.\n"
 		"Exit status 1 on any mismatch or failed command.\n\n"
-		"  --gpu N            GPU index (default 0)\n"
-		"  --ctrls N          controllers (default 4; default URI emu:64M)\n"
-		"  --nqueues N        GPU queues in all, a multiple of --ctrls (default 8)\n"
+		"  --gpu LIST         GPU index, list of indexes (0,1) or 'all' (default 0); every\n"
+		"                     listed GPU runs the whole check at the same time on its own\n"
+		"                     controllers and memory; the result is per GPU and in total\n"
+		"  --ctrls N          controllers per GPU (default 4; default URI emu:64M)\n"
+		"  --nqueues N        GPU queues per GPU, a multiple of --ctrls (default 8)\n"
 		"  --qdepth N         commands in flight per queue (default 32)\n"
 		"  --per-thread N     commands in flight per GPU thread (default 1)\n"
 		"  --iosize BYTES     bytes per command, at most two pages (default 4096)\n"
-		"  --size BYTES       bytes written in all (default 64M)\n"
+		"  --size BYTES       bytes written per GPU (default 64M)\n"
 		"  --seed N           pattern seed\n"
 		"  --json             machine-readable result\n");
 }
@@ -155,18 +159,26 @@ static int host_verify(struct pc_ctrl *c, uint64_t key, uint64_t nslots, uint32_
 	return 0;
 }
 
-int aisio_perf_cuda_verify(int argc, char **argv)
+/* One GPU's check: what it was asked and what it saw. */
+struct vjob {
+	const struct verify_opts *o;
+	int gpu;
+	int setup_failed;
+	uint64_t T, ncmds;
+	uint64_t ios[2], errs[2];
+	uint32_t first_status;
+	double el[2];
+	uint64_t gpu_mism, host_mism, host_errs;
+	struct aisio_gpu_dma_stats ds;
+	int rc;
+};
+
+/* Write, read back and check on one GPU (in the calling thread, which it makes current). */
+static void verify_gpu(struct vjob *j)
 {
-	static const struct option lo[] = {
-		{ "gpu", required_argument, 0, 'g' },     { "ctrls", required_argument, 0, 'c' },
-		{ "nqueues", required_argument, 0, 'n' }, { "qdepth", required_argument, 0, 'q' },
-		{ "per-thread", required_argument, 0, 'k' }, { "iosize", required_argument, 0, 's' },
-		{ "size", required_argument, 0, 'z' },    { "seed", required_argument, 0, 'S' },
-		{ "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
-	};
-	struct verify_opts o = { .ctrls = 4, .nq = 8, .qd = 32, .iosize = 4096, .per_thread = 1,
-				 .size = 64ull << 20, .seed = 0x1234abcd };
+	const struct verify_opts *op = j->o;
+	const struct verify_opts o = *op;
+	const int gpu = j->gpu;
 	struct pc_ctrl *ctrls = NULL;
 	struct aisio_mem_region *wbuf = NULL, *rbuf = NULL;
 	struct aisio_cuda_qp **qps_host = NULL, **qps_dev = NULL;
@@ -175,39 +187,13 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	uint64_t *ow = NULL, *orr = NULL, *ow_dev = NULL, *or_dev = NULL;
 	uint64_t *host_data = NULL;
 	int *ctrl_of = NULL;
-	uint64_t v;
 	char err[256];
-	int c, rc = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'g': o.gpu = atoi(optarg); break;
-		case 'c': o.ctrls = atoi(optarg); break;
-		case 'n': o.nq = (uint32_t)atoi(optarg); break;
-		case 'q': o.qd = (uint32_t)atoi(optarg); break;
-		case 'k': o.per_thread = (uint32_t)atoi(optarg); break;
-		case 's': if (pc_parse_list("--iosize", optarg, &v, 1) < 0) return 2; o.iosize = (uint32_t)v; break;
-		case 'z': if (pc_parse_list("--size", optarg, &o.size, 1) < 0) return 2; break;
-		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
-		case 'j': o.json = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	o.uris = argv + optind;
-	o.nuris = argc - optind;
-	if (o.ctrls < 1 || !o.nq || o.nq % (uint32_t)o.ctrls || !o.qd || !o.per_thread ||
-	    o.per_thread > PC_MAX_PER_THREAD || o.qd % o.per_thread || o.iosize < 512 || o.iosize > 8192 ||
-	    o.iosize % 512) {
-		fprintf(stderr, "aisio perf cuda-verify: need --nqueues a multiple of --ctrls, --qdepth a multiple of "
-				"--per-thread (1..%d), --iosize a multiple of 512 up to 8192\n",
-			PC_MAX_PER_THREAD);
-		return 2;
-	}
-	if (aisio_gpu_select(o.gpu)) {
+	j->rc = 1;
+	j->setup_failed = 1;
+	if (aisio_gpu_select(gpu)) {
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
-		return 1;
+		return;
 	}
 	const uint32_t tpq = o.qd / o.per_thread;
 	const uint64_t T = (uint64_t)o.nq * tpq, TK = T * o.per_thread;
@@ -225,8 +211,10 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 		snprintf(uri_buf, sizeof(uri_buf), "emu:%lluM", (unsigned long long)((per_ctrl * o.iosize >> 20) + 1));
 		uris = uri_one;
 	}
+	j->T = T;
+	j->ncmds = ncmds;
 
-	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .gpu_dma = 1, .gpu = o.gpu };
+	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .gpu_dma = 1, .gpu = gpu };
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
 		free(ctrls);
@@ -239,8 +227,8 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 			(unsigned long long)(per_ctrl * o.iosize));
 		goto out;
 	}
-	if (aisio_gpu_region_alloc(o.gpu, ncmds * o.iosize, &wbuf) ||
-	    aisio_gpu_region_alloc(o.gpu, ncmds * o.iosize, &rbuf)) {
+	if (aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &wbuf) ||
+	    aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &rbuf)) {
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		goto out;
 	}
@@ -257,6 +245,9 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	uint64_t *perm_w = malloc(per_ctrl * 8), *perm_r = malloc(per_ctrl * 8);
 	if (!ow || !orr || !ctrl_of || !host_data || !fill || !perm_w || !perm_r) {
 		fprintf(stderr, "out of memory\n");
+		free(fill);
+		free(perm_w);
+		free(perm_r);
 		goto out;
 	}
 	uint64_t rng = o.seed | 1;
@@ -265,11 +256,11 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 			perm_w[i] = perm_r[i] = i;
 		for (uint64_t i = per_ctrl - 1; i > 0; i--) {
 			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-			uint64_t j = rng % (i + 1), t = perm_w[i];
-			perm_w[i] = perm_w[j], perm_w[j] = t;
+			uint64_t k = rng % (i + 1), t = perm_w[i];
+			perm_w[i] = perm_w[k], perm_w[k] = t;
 			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-			j = rng % (i + 1), t = perm_r[i];
-			perm_r[i] = perm_r[j], perm_r[j] = t;
+			k = rng % (i + 1), t = perm_r[i];
+			perm_r[i] = perm_r[k], perm_r[k] = t;
 		}
 		for (uint64_t cmd = 0; cmd < ncmds; cmd++) {
 			int ct = (int)(((cmd % TK) / o.per_thread / tpq) % (uint64_t)o.ctrls);
@@ -293,7 +284,7 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	if (!qps || !qps_host || !res_host)
 		goto out;
 	for (uint32_t i = 0; i < o.nq; i++) {
-		if (aisio_gpu_qp_create(ctrls[i % (uint32_t)o.ctrls].nc, o.gpu, o.qd + 1, o.qd, &qps[i])) {
+		if (aisio_gpu_qp_create(ctrls[i % (uint32_t)o.ctrls].nc, gpu, o.qd + 1, o.qd, &qps[i])) {
 			fprintf(stderr, "aisio perf cuda-verify: GPU queue %u: %s\n", i, aisio_errmsg());
 			goto out;
 		}
@@ -326,29 +317,25 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	p.iosize = o.iosize;
 	p.page_size = ctrls[0].page_size;
 
-	uint64_t errs[2] = { 0, 0 }, ios[2] = { 0, 0 };
-	uint32_t first_status = 0;
-	double el[2] = { 0, 0 };
 	for (int phase = 0; phase < 2; phase++) {
 		p.opc = phase ? AISIO_NVME_NVM_READ : AISIO_NVME_NVM_WRITE;
 		p.order = phase ? or_dev : ow_dev;
 		p.buf_bus = aisio_mem_bus(phase ? rbuf : wbuf, (phase ? rbuf : wbuf)->va);
 		cudaMemset(res_dev, 0, T * sizeof(*res_dev));
-		if (pc_launch(&p, 128, res_dev, &el[phase], err, sizeof(err))) {
+		if (pc_launch(&p, 128, res_dev, &j->el[phase], err, sizeof(err))) {
 			fprintf(stderr, "aisio perf cuda-verify: %s\n", err);
 			goto out;
 		}
 		cudaMemcpy(res_host, res_dev, T * sizeof(*res_dev), cudaMemcpyDeviceToHost);
 		for (uint64_t t = 0; t < T; t++) {
-			ios[phase] += res_host[t].ios;
-			errs[phase] += res_host[t].errors + res_host[t].timeouts;
-			if (res_host[t].errors && !first_status)
-				first_status = res_host[t].first_status;
+			j->ios[phase] += res_host[t].ios;
+			j->errs[phase] += res_host[t].errors + res_host[t].timeouts;
+			if (res_host[t].errors && !j->first_status)
+				j->first_status = res_host[t].first_status;
 		}
 	}
 
 	/* What the GPU read. */
-	uint64_t gpu_mism = 0, host_mism = 0, host_errs = 0;
 	if (cudaMemcpy(host_data, rbuf->va, ncmds * o.iosize, cudaMemcpyDeviceToHost) != cudaSuccess) {
 		fprintf(stderr, "aisio perf cuda-verify: cannot copy the read data back\n");
 		goto out;
@@ -357,42 +344,19 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 		for (uint32_t w = 0; w < o.iosize / 8; w++)
 			if (host_data[cmd * (o.iosize / 8) + w] !=
 			    pc_pattern_word(key_of(o.seed, ctrl_of[cmd]), orr[cmd], w)) {
-				gpu_mism++;
+				j->gpu_mism++;
 				break;
 			}
 	/* What the controllers hold, read by the host itself. */
 	for (int ci = 0; ci < o.ctrls; ci++)
-		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &host_mism, &host_errs))
+		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &j->host_mism, &j->host_errs))
 			goto out;
-	struct aisio_gpu_dma_stats ds;
-	char dstr[256];
-	pc_ctrls_dma_stats(ctrls, o.ctrls, &ds);
-	pc_dma_stats_str(&ds, dstr, sizeof(dstr));
-	rc = (gpu_mism || host_mism || errs[0] || errs[1] || host_errs || ios[0] != ncmds || ios[1] != ncmds) ? 1 : 0;
-	if (o.json)
-		printf("{\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,\"iosize\":%u,"
-		       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
-		       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
-		       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"dma_failed\":%llu,"
-		       "\"dma_last_err\":%d,\"result\":\"%s\"}\n",
-		       aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize,
-		       (unsigned long long)ncmds, (unsigned long long)ios[0], (unsigned long long)ios[1],
-		       (unsigned long long)(errs[0] + errs[1]), first_status, (unsigned long long)gpu_mism,
-		       (unsigned long long)host_mism, (unsigned long long)host_errs, el[0], el[1],
-		       (unsigned long long)ds.copies, (unsigned long long)ds.batches, (unsigned long long)ds.failed,
-		       ds.last_err, rc ? "FAIL" : "PASS");
-	else {
-		printf("GPU %d: %s; %d controllers, %u GPU queues x %u deep, %llu GPU threads, %u-byte commands\n",
-		       o.gpu, aisio_gpu_name(o.gpu), o.ctrls, o.nq, o.qd, (unsigned long long)T, o.iosize);
-		printf("written by GPU threads: %llu of %llu commands in %.3f s; read back: %llu in %.3f s; "
-		       "failed commands: %llu%s\n",
-		       (unsigned long long)ios[0], (unsigned long long)ncmds, el[0], (unsigned long long)ios[1], el[1],
-		       (unsigned long long)(errs[0] + errs[1]), first_status ? " (see first_status)" : "");
-		printf("model DMA into GPU memory: %s\n", dstr);
-		printf("mismatches: %llu in data the GPU read, %llu in data the host read back (%llu host read errors)\n",
-		       (unsigned long long)gpu_mism, (unsigned long long)host_mism, (unsigned long long)host_errs);
-		printf("cuda-verify: %s\n", rc ? "FAIL" : "PASS");
-	}
+	pc_ctrls_dma_stats(ctrls, o.ctrls, &j->ds);
+	j->setup_failed = 0;
+	j->rc = (j->gpu_mism || j->host_mism || j->errs[0] || j->errs[1] || j->host_errs || j->ios[0] != ncmds ||
+		 j->ios[1] != ncmds)
+			? 1
+			: 0;
 out:
 	cudaFree(qps_dev);
 	cudaFree(res_dev);
@@ -413,5 +377,173 @@ out:
 	if (ctrls)
 		pc_ctrls_close(ctrls, o.ctrls);
 	free(ctrls);
+}
+
+static void *verify_thread(void *arg)
+{
+	verify_gpu(arg);
+	return NULL;
+}
+
+/* @idx: NULL with one GPU (the single-GPU format), else the "gpu_index" value. */
+static void print_json(const struct verify_opts *o, const struct vjob *j, const char *name, const char *idx,
+		       int ctrls, uint32_t nq)
+{
+	if (idx)
+		printf("{\"gpu_index\":%s,", idx);
+	else
+		printf("{");
+	printf("\"gpu\":\"%s\",\"ctrls\":%d,\"queues\":%u,\"qdepth\":%u,\"threads\":%llu,\"iosize\":%u,"
+	       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
+	       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
+	       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"dma_failed\":%llu,"
+	       "\"dma_last_err\":%d,\"result\":\"%s\"}\n",
+	       name, ctrls, nq, o->qd, (unsigned long long)j->T, o->iosize, (unsigned long long)j->ncmds,
+	       (unsigned long long)j->ios[0], (unsigned long long)j->ios[1],
+	       (unsigned long long)(j->errs[0] + j->errs[1]), j->first_status, (unsigned long long)j->gpu_mism,
+	       (unsigned long long)j->host_mism, (unsigned long long)j->host_errs, j->el[0], j->el[1],
+	       (unsigned long long)j->ds.copies, (unsigned long long)j->ds.batches, (unsigned long long)j->ds.failed,
+	       j->ds.last_err, j->rc ? "FAIL" : "PASS");
+}
+
+static void print_text(const struct verify_opts *o, const struct vjob *j, const char *who, int ctrls, uint32_t nq,
+		       const char *dstr)
+{
+	printf("%s; %d controllers, %u GPU queues x %u deep, %llu GPU threads, %u-byte commands\n", who, ctrls, nq,
+	       o->qd, (unsigned long long)j->T, o->iosize);
+	printf("written by GPU threads: %llu of %llu commands in %.3f s; read back: %llu in %.3f s; "
+	       "failed commands: %llu%s\n",
+	       (unsigned long long)j->ios[0], (unsigned long long)j->ncmds, j->el[0], (unsigned long long)j->ios[1],
+	       j->el[1], (unsigned long long)(j->errs[0] + j->errs[1]), j->first_status ? " (see first_status)" : "");
+	if (dstr)
+		printf("model DMA into GPU memory: %s\n", dstr);
+	printf("mismatches: %llu in data the GPU read, %llu in data the host read back (%llu host read errors)\n",
+	       (unsigned long long)j->gpu_mism, (unsigned long long)j->host_mism, (unsigned long long)j->host_errs);
+}
+
+int aisio_perf_cuda_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "gpu", required_argument, 0, 'g' },     { "ctrls", required_argument, 0, 'c' },
+		{ "nqueues", required_argument, 0, 'n' }, { "qdepth", required_argument, 0, 'q' },
+		{ "per-thread", required_argument, 0, 'k' }, { "iosize", required_argument, 0, 's' },
+		{ "size", required_argument, 0, 'z' },    { "seed", required_argument, 0, 'S' },
+		{ "json", no_argument, 0, 'j' },          { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	struct verify_opts o = { .ngpus = 1, .ctrls = 4, .nq = 8, .qd = 32, .iosize = 4096, .per_thread = 1,
+				 .size = 64ull << 20, .seed = 0x1234abcd };
+	struct vjob jobs[PC_MAX_GPUS];
+	pthread_t tids[PC_MAX_GPUS];
+	char dstr[256], who[256];
+	uint64_t v;
+	int c, g, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if ((o.ngpus = pc_parse_gpus("aisio perf cuda-verify", optarg, o.gpus, PC_MAX_GPUS)) < 0)
+				return 2;
+			break;
+		case 'c': o.ctrls = atoi(optarg); break;
+		case 'n': o.nq = (uint32_t)atoi(optarg); break;
+		case 'q': o.qd = (uint32_t)atoi(optarg); break;
+		case 'k': o.per_thread = (uint32_t)atoi(optarg); break;
+		case 's': if (pc_parse_list("--iosize", optarg, &v, 1) < 0) return 2; o.iosize = (uint32_t)v; break;
+		case 'z': if (pc_parse_list("--size", optarg, &o.size, 1) < 0) return 2; break;
+		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
+		case 'j': o.json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	o.uris = argv + optind;
+	o.nuris = argc - optind;
+	if (o.ctrls < 1 || !o.nq || o.nq % (uint32_t)o.ctrls || !o.qd || !o.per_thread ||
+	    o.per_thread > PC_MAX_PER_THREAD || o.qd % o.per_thread || o.iosize < 512 || o.iosize > 8192 ||
+	    o.iosize % 512) {
+		fprintf(stderr, "aisio perf cuda-verify: need --nqueues a multiple of --ctrls, --qdepth a multiple of "
+				"--per-thread (1..%d), --iosize a multiple of 512 up to 8192\n",
+			PC_MAX_PER_THREAD);
+		return 2;
+	}
+	memset(jobs, 0, sizeof(jobs));
+	for (g = 0; g < o.ngpus; g++) {
+		jobs[g].o = &o;
+		jobs[g].gpu = o.gpus[g];
+	}
+	if (o.ngpus == 1) {
+		verify_gpu(&jobs[0]);
+		if (jobs[0].setup_failed)
+			return 1;
+		if (o.json)
+			print_json(&o, &jobs[0], aisio_gpu_name(o.gpus[0]), NULL, o.ctrls, o.nq);
+		else {
+			snprintf(who, sizeof(who), "GPU %d: %s", o.gpus[0], aisio_gpu_name(o.gpus[0]));
+			print_text(&o, &jobs[0], who, o.ctrls, o.nq, pc_dma_stats_str(&jobs[0].ds, dstr, sizeof(dstr)));
+			printf("cuda-verify: %s\n", jobs[0].rc ? "FAIL" : "PASS");
+		}
+		return jobs[0].rc;
+	}
+	/* Every GPU at once, one host thread each (the current CUDA device is per thread). */
+	int started = 0;
+	for (g = 0; g < o.ngpus; g++) {
+		if (pthread_create(&tids[g], NULL, verify_thread, &jobs[g])) {
+			fprintf(stderr, "aisio perf cuda-verify: cannot start a thread for GPU %d\n", o.gpus[g]);
+			jobs[g].setup_failed = 1;
+			break;
+		}
+		started++;
+	}
+	for (g = 0; g < started; g++)
+		pthread_join(tids[g], NULL);
+	struct vjob t;
+	int setup_failed = 0;
+	memset(&t, 0, sizeof(t));
+	for (g = 0; g < o.ngpus; g++) {
+		const struct vjob *j = &jobs[g];
+		char idx[16];
+		setup_failed |= j->setup_failed || g >= started;
+		if (j->setup_failed || g >= started)
+			continue;
+		snprintf(idx, sizeof(idx), "%d", o.gpus[g]);
+		if (o.json)
+			print_json(&o, j, aisio_gpu_name(o.gpus[g]), idx, o.ctrls, o.nq);
+		else {
+			snprintf(who, sizeof(who), "GPU %d: %s", o.gpus[g], aisio_gpu_name(o.gpus[g]));
+			print_text(&o, j, who, o.ctrls, o.nq, pc_dma_stats_str(&j->ds, dstr, sizeof(dstr)));
+			printf("GPU %d: %s\n", o.gpus[g], j->rc ? "FAIL" : "PASS");
+		}
+		t.T += j->T;
+		t.ncmds += j->ncmds;
+		for (int ph = 0; ph < 2; ph++) {
+			t.ios[ph] += j->ios[ph];
+			t.errs[ph] += j->errs[ph];
+			if (j->el[ph] > t.el[ph])
+				t.el[ph] = j->el[ph];
+		}
+		if (!t.first_status)
+			t.first_status = j->first_status;
+		t.gpu_mism += j->gpu_mism;
+		t.host_mism += j->host_mism;
+		t.host_errs += j->host_errs;
+		t.ds.copies += j->ds.copies;
+		t.ds.batches += j->ds.batches;
+		t.ds.failed += j->ds.failed;
+		if (j->ds.last_err)
+			t.ds.last_err = j->ds.last_err;
+		rc |= j->rc;
+	}
+	if (setup_failed)
+		rc = 1;
+	t.rc = rc;
+	if (o.json)
+		print_json(&o, &t, "all", "\"total\"", o.ctrls * o.ngpus, o.nq * (uint32_t)o.ngpus);
+	else {
+		snprintf(who, sizeof(who), "all %d GPUs%s", o.ngpus, setup_failed ? " (some did not start: see above)" : "");
+		print_text(&o, &t, who, o.ctrls * o.ngpus, o.nq * (uint32_t)o.ngpus, NULL);
+		printf("cuda-verify: %s\n", rc ? "FAIL" : "PASS");
+	}
 	return rc;
 }
