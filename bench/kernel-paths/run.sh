@@ -100,7 +100,7 @@ run_once() { # be engine pat mode first
 	run_fio() {
 		fio --name=kpath --filename="$ftarget" --ioengine="$engine" --rw="$pat" --bs="$IOSIZE" \
 			--iodepth="$QDEPTH" --direct="$direct" --runtime="$RUNTIME" --time_based \
-			--norandommap --randrepeat=0 --numjobs=1 --group_reporting "${extra[@]}" \
+			--norandommap --randrepeat=0 --invalidate=0 --numjobs=1 --group_reporting "${extra[@]}" \
 			--output-format=json --output="$tmp/f.json" >/dev/null
 	}
 	if [ "$first" = aisio ]; then run_aisio; run_fio; else run_fio; run_aisio; fi
@@ -146,6 +146,7 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo "- target: $target ($( [ -b "$target" ] && echo block device || echo "file on $(df -T "$target" | awk 'NR==2 {print $2}')"))"
 	echo "- $(fio --version), aisio $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "- fio io_uring runs with fixedbufs and registerfiles, as aisio's io_uring backend does by default"
+	echo "- fio runs with invalidate=0: like aisio, it leaves the page cache as it finds it (fio's default drops the file's cached pages before each job)"
 	echo
 	echo "| path | pattern | mode | aisio IOPS | fio IOPS | IOPS aisio/fio | aisio CPU ns/IO | fio CPU ns/IO | CPU aisio/fio |"
 	echo "|---|---|---|---|---|---|---|---|---|"
