@@ -127,6 +127,21 @@ AISIO_RING_FN volatile struct aisio_nvme_cqe *aisio_nvme_cq_peek(const struct ai
 	return e;
 }
 
+/*
+ * Copy a new CQE out of the ring after aisio_nvme_cq_peek() found it; the
+ * caller orders this after the phase check (acquire fence on the host).
+ */
+AISIO_RING_FN void aisio_nvme_cqe_read(struct aisio_nvme_cqe *dst,
+				       const volatile struct aisio_nvme_cqe *e)
+{
+	dst->dw0 = e->dw0;
+	dst->dw1 = e->dw1;
+	dst->sqhd = e->sqhd;
+	dst->sqid = e->sqid;
+	dst->cid = e->cid;
+	dst->status = e->status;
+}
+
 AISIO_RING_FN void aisio_nvme_cq_advance(struct aisio_nvme_cq *cq)
 {
 	if (++cq->head == cq->depth) {

@@ -34,12 +34,7 @@ static int admin_collect(struct aisio_nvme_ctrl *c, int want_cid, struct aisio_n
 		struct aisio_nvme_cqe cqe;
 
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		cqe.dw0 = e->dw0;
-		cqe.dw1 = e->dw1;
-		cqe.sqhd = e->sqhd;
-		cqe.sqid = e->sqid;
-		cqe.cid = e->cid;
-		cqe.status = e->status;
+		aisio_nvme_cqe_read(&cqe, e);
 		aisio_nvme_cq_advance(&c->acq);
 		if (cqe.sqhd < c->asq.depth)
 			c->asq.head = cqe.sqhd;

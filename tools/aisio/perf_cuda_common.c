@@ -327,12 +327,7 @@ uint32_t pc_hq_reap(struct pc_hq *q, void (*fn)(void *arg, const struct aisio_nv
 	while ((v = aisio_nvme_cq_peek(&q->cq))) {
 		struct aisio_nvme_cqe e;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		e.dw0 = v->dw0;
-		e.dw1 = v->dw1;
-		e.sqhd = v->sqhd;
-		e.sqid = v->sqid;
-		e.cid = v->cid;
-		e.status = v->status;
+		aisio_nvme_cqe_read(&e, v);
 		q->sq.head = e.sqhd;
 		aisio_nvme_cq_advance(&q->cq);
 		fn(arg, &e);
