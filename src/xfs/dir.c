@@ -317,15 +317,5 @@ static int dir_refill(void *arg)
 
 int xfs_scan_dirs(struct aisio_xfs *fs)
 {
-	int err;
-
-	fs->refill_pos = 0;
-	aisio_xfs_rd_set_refill(fs->rd, dir_refill, fs);
-	err = aisio_xfs_rd_run(fs->rd);
-	aisio_xfs_rd_set_refill(fs->rd, NULL, NULL);
-	if (err)
-		return err;
-	if (fs->err)
-		return aisio_err(fs->err, "%s", fs->errmsg);
-	return 0;
+	return xfs_run_pass(fs, dir_refill);
 }

@@ -392,14 +392,9 @@ int xfs_scan_inodes(struct aisio_xfs *fs)
 			if (c->alloc & (1ull << k))
 				fs->xi[xi++].ino = c->startino + (uint64_t)k;
 	}
-	fs->refill_pos = 0;
-	aisio_xfs_rd_set_refill(fs->rd, inode_refill, fs);
-	err = aisio_xfs_rd_run(fs->rd);
-	aisio_xfs_rd_set_refill(fs->rd, NULL, NULL);
+	err = xfs_run_pass(fs, inode_refill);
 	if (err)
 		return err;
-	if (fs->err)
-		return aisio_err(fs->err, "%s", fs->errmsg);
 	for (uint64_t i = 0; i < fs->njobs; i++)
 		if ((err = job_finish(fs, &fs->jobs[i])))
 			return err;

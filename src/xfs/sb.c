@@ -288,3 +288,18 @@ struct aisio_xfs_rd *aisio_xfs_reader(struct aisio_xfs *fs)
 {
 	return fs->rd;
 }
+
+int xfs_run_pass(struct aisio_xfs *fs, int (*refill)(void *arg))
+{
+	int err;
+
+	fs->refill_pos = 0;
+	aisio_xfs_rd_set_refill(fs->rd, refill, fs);
+	err = aisio_xfs_rd_run(fs->rd);
+	aisio_xfs_rd_set_refill(fs->rd, NULL, NULL);
+	if (err)
+		return err;
+	if (fs->err)
+		return aisio_err(fs->err, "%s", fs->errmsg);
+	return 0;
+}

@@ -97,6 +97,12 @@ void xfs_warn(struct aisio_xfs *fs, const char *fmt, ...) __attribute__((format(
 int xfs_crc_ok(struct aisio_xfs *fs, const void *buf, size_t len, size_t off);
 #include "util/array.h"
 /* Growable arrays of the decoder. */
+/*
+ * One batched read pass: @refill queues reads (from fs->refill_pos, reset
+ * here) until the reader has run dry. Returns 0, the reader's error, or
+ * the decoder's fs->err with its message.
+ */
+int xfs_run_pass(struct aisio_xfs *fs, int (*refill)(void *arg));
 #define xfs_grow(p, cap, need, elem) aisio_array_grow((p), (cap), (need), (elem), "xfs")
 /* Remember a B+tree block; -EUCLEAN if it was seen before (a loop or shared block). */
 int xfs_seen_add(struct aisio_xfs *fs, uint64_t blk, const char *what);
