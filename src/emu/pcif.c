@@ -2,7 +2,8 @@
 /*
  * The device model as a PCI function: BAR0 is the register file, config
  * space carries the identity and class code of an NVMe controller, and DMA
- * memory is identity-mapped host memory (bus address == pointer).
+ * memory is identity-mapped host memory (bus address == pointer). It is
+ * the provider of emu: URIs (src/pci/provider.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "emu/priv.h"
 #include "pci/pcif.h"
+#include "pci/provider.h"
 #include "util/err.h"
 
 struct emu_pcif {
@@ -135,6 +137,18 @@ int aisio_emu_pcif_open_uri(const char *spec, struct aisio_pcif **out)
 	((struct emu_pcif *)*out)->owns = 1;
 	return 0;
 }
+
+static int emu_open_spec(const char *uri, const char *spec, struct aisio_pcif **out)
+{
+	return aisio_emu_pcif_open_uri(spec, out);
+}
+
+/* emu:SPEC, as aisio_emu_open_uri() takes SPEC. */
+const struct aisio_pcif_provider aisio_pcif_provider_emu = {
+	.scheme = "emu",
+	.what = "the size (emu:SIZE)",
+	.open = emu_open_spec,
+};
 
 struct aisio_emu_ctrl *aisio_emu_pcif_ctrl(struct aisio_pcif *f)
 {

@@ -42,7 +42,11 @@ struct aisio_queue {
 	uint32_t depth; /* commands in flight at most */
 };
 
-/* Backends, registered in src/io/dev.c. */
+/*
+ * Backends, registered in the table of src/io/dev.c (one line each, with the
+ * URI prefixes they open by default). io_uring and uring_cmd exist only in a
+ * build with liburing (AISIO_HAVE_LIBURING).
+ */
 extern const struct aisio_backend_ops aisio_be_upci; /* user-space NVMe driver (emu:, pci:) */
 extern const struct aisio_backend_ops aisio_be_psync;
 extern const struct aisio_backend_ops aisio_be_io_uring;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The user-space NVMe driver behind the one API, for emu: (the device
- * model in this process) and pci: (a real function through uio or vfio).
+ * The user-space NVMe driver behind the one API, for every URI a PCI-function
+ * provider answers (src/pci/provider.h): emu: (the device model in this
+ * process) and pci: (a real function through uio or vfio).
  *
  *   emu:SPEC[,nsid=N][,sgl=1][,timeout_ms=N]   SPEC as the device model takes it
  *   pci:BDF[,nsid=N][,drv=uio|vfio][,sgl=1][,timeout_ms=N]
  *
- * The driver's options are taken out of the URI here; the rest goes to the
- * device model's own parser.
+ * The driver's options (nsid=, sgl=, timeout_ms=) are taken out of the URI
+ * here; what is left goes to the PCI layer, which hands it to the provider of
+ * the scheme. The driver never learns which provider answered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,14 +17,9 @@
 #include <string.h>
 
 #include "drv/drv.h"
-#include "emu/emu.h"
 #include "io/backend.h"
-#include "util/err.h"
-
-#if __has_include("pci/pci.h")
 #include "pci/pci.h"
-#define UPCI_HAVE_PCI 1
-#endif
+#include "util/err.h"
 
 struct upci_dev {
 	struct aisio_pcif *pcif;
@@ -31,11 +28,10 @@ struct upci_dev {
 };
 
 struct upci_uri {
-	char *rest;         /* what is left for the provider (emu spec or BDF) */
+	char *pcif;         /* what is left for the PCI layer: "SCHEME:" and the provider's text */
 	uint32_t nsid;
 	int sgl;            /* -1 = not given */
 	uint32_t timeout_ms;
-	char drv[16];       /* pci: binding, "" = from the current driver */
 };
 
 static int parse_u32(const char *uri, const char *key, const char *v, uint32_t *out)
@@ -51,22 +47,28 @@ static int parse_u32(const char *uri, const char *key, const char *v, uint32_t *
 	return 0;
 }
 
-/* Split @body at commas; keep the driver's options, hand everything else on. */
-static int parse_uri(const char *uri, const char *body, int pci, struct upci_uri *u)
+/*
+ * Split what follows the scheme at commas; keep the driver's options and
+ * copy everything else into u->pcif after the scheme (the first @scheme_len
+ * bytes of @uri, colon included).
+ */
+static int parse_uri(const char *uri, size_t scheme_len, struct upci_uri *u)
 {
+	const char *body = uri + scheme_len;
 	char *copy = strdup(body), *save = NULL, *tok;
-	size_t used = 0;
+	size_t used = scheme_len;
 	int err = 0;
 
 	memset(u, 0, sizeof(*u));
 	u->sgl = -1;
-	u->rest = calloc(1, strlen(body) + 1);
-	if (!copy || !u->rest) {
+	u->pcif = calloc(1, strlen(uri) + 1);
+	if (!copy || !u->pcif) {
 		free(copy);
-		free(u->rest);
-		u->rest = NULL;
+		free(u->pcif);
+		u->pcif = NULL;
 		return aisio_err(-ENOMEM, "out of memory");
 	}
+	memcpy(u->pcif, uri, scheme_len);
 	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		uint32_t v;
@@ -82,41 +84,19 @@ static int parse_uri(const char *uri, const char *body, int pci, struct upci_uri
 			u->sgl = (int)v;
 		} else if (eq && !strncmp(tok, "timeout_ms=", 11)) {
 			err = parse_u32(uri, "timeout_ms", eq + 1, &u->timeout_ms);
-		} else if (pci && eq && !strncmp(tok, "drv=", 4)) {
-			if (strcmp(eq + 1, "uio") && strcmp(eq + 1, "vfio"))
-				err = aisio_err(-EINVAL, "%s: drv takes uio or vfio, not '%s'", uri, eq + 1);
-			else
-				snprintf(u->drv, sizeof(u->drv), "%s", eq + 1);
-		} else if (pci && used) {
-			err = aisio_err(-EINVAL, "%s: unknown option '%s' (pci: takes nsid=, drv=, sgl=, "
-					"timeout_ms=)", uri, tok);
 		} else {
-			if (used)
-				u->rest[used++] = ',';
-			memcpy(u->rest + used, tok, strlen(tok));
+			if (used > scheme_len)
+				u->pcif[used++] = ',';
+			memcpy(u->pcif + used, tok, strlen(tok));
 			used += strlen(tok);
 		}
 	}
 	free(copy);
-	if (!err && !used)
-		err = aisio_err(-EINVAL, "%s: missing %s", uri, pci ? "the PCI address (pci:BDF)" : "the size (emu:SIZE)");
 	if (err) {
-		free(u->rest);
-		u->rest = NULL;
+		free(u->pcif);
+		u->pcif = NULL;
 	}
 	return err;
-}
-
-static int open_pcif(const char *uri, const struct upci_uri *u, int pci, struct aisio_pcif **f)
-{
-	if (!pci)
-		return aisio_emu_pcif_open_uri(u->rest, f);
-#ifdef UPCI_HAVE_PCI
-	return aisio_pcif_open(u->rest, u->drv[0] ? u->drv : NULL, f);
-#else
-	(void)f;
-	return aisio_err(-ENOTSUP, "%s: this aisio was built without PCI (uio/vfio) support", uri);
-#endif
 }
 
 /* The namespace the caller asked for, or the first active one. */
@@ -178,16 +158,15 @@ out:
 
 static int upci_open(struct aisio_dev *dev, const char *uri, const struct aisio_open_opts *opts)
 {
-	int pci = !strncmp(uri, "pci:", 4);
 	struct aisio_nvme_ctrl_opts co = { 0 };
+	const char *colon = strchr(uri, ':');
 	struct upci_dev *ud;
 	struct upci_uri u;
 	uint32_t nsid = 0;
 	int err;
 
-	if (!pci && strncmp(uri, "emu:", 4))
-		return aisio_err(-EINVAL, "%s: the upci backend opens emu: and pci: URIs only", uri);
-	err = parse_uri(uri, uri + 4, pci, &u);
+	/* a scheme no provider answers is refused by aisio_pcif_open_uri() */
+	err = parse_uri(uri, colon ? (size_t)(colon - uri) + 1 : 0, &u);
 	if (err)
 		return err;
 	ud = calloc(1, sizeof(*ud));
@@ -195,7 +174,7 @@ static int upci_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 		err = aisio_err(-ENOMEM, "out of memory");
 		goto err_free_uri;
 	}
-	err = open_pcif(uri, &u, pci, &ud->pcif);
+	err = aisio_pcif_open_uri(u.pcif, &ud->pcif);
 	if (err)
 		goto err_free_ud;
 	co.timeout_ms = opts->timeout_ms ? opts->timeout_ms : u.timeout_ms;
@@ -216,7 +195,7 @@ static int upci_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 	err = fill_geo(dev, ud, nsid);
 	if (err)
 		goto err_term;
-	free(u.rest);
+	free(u.pcif);
 	return 0;
 
 err_term:
@@ -227,7 +206,7 @@ err_close:
 err_free_ud:
 	free(ud);
 err_free_uri:
-	free(u.rest);
+	free(u.pcif);
 	return err;
 }
 

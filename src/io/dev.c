@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The one I/O API: open a device by URI, pick the backend, dispatch.
- * Backends are weak references so that a build without one (no liburing,
- * say) still links; asking for a missing backend gives a clear error.
+ * Backends are registered in one table built at compile time from what this
+ * build was configured with: a backend left out (io_uring without liburing,
+ * say) has no ops there, and asking for it gives a clear error.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,51 +15,94 @@
 #include "io/backend.h"
 #include "util/err.h"
 
-extern const struct aisio_backend_ops aisio_be_upci __attribute__((weak));
-extern const struct aisio_backend_ops aisio_be_psync __attribute__((weak));
-extern const struct aisio_backend_ops aisio_be_io_uring __attribute__((weak));
-extern const struct aisio_backend_ops aisio_be_uring_cmd __attribute__((weak));
+/* A backend's ops and the library it needs: always built, or only with liburing. */
+#define ALWAYS(ops) &(ops), NULL
+#ifdef AISIO_HAVE_LIBURING
+#define WITH_LIBURING(ops) &(ops), "liburing"
+#else
+#define WITH_LIBURING(ops) NULL, "liburing"
+#endif
 
-static const struct aisio_backend_ops *backend_by_name(const char *name)
+/* A URI prefix a backend opens when none is forced, and how messages show it. */
+struct uri_form {
+	const char *prefix;
+	const char *usage;
+};
+
+/* One line a backend; the longest matching prefix picks the default one. */
+static const struct backend {
+	const char *name;
+	const struct aisio_backend_ops *ops; /* NULL: not built into this aisio */
+	const char *needs;                   /* the library a build needs to have it */
+	const char *fallback;                /* takes its URIs when it is not built */
+	struct uri_form uris[2];
+} backends[] = {
+	// clang-format off
+	{ "upci", ALWAYS(aisio_be_upci), NULL, { { "emu:", "emu:SIZE" }, { "pci:", "pci:BDF" } } },
+	{ "psync", ALWAYS(aisio_be_psync), NULL, { { "file:", "file:PATH" } } },
+	{ "io_uring", WITH_LIBURING(aisio_be_io_uring), "psync", { { "/dev/", "/dev/nvmeXnY" } } },
+	{ "uring_cmd", WITH_LIBURING(aisio_be_uring_cmd), NULL, { { "/dev/ng", "/dev/ngXnY" } } },
+	// clang-format on
+};
+
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+#define NURIS (sizeof(backends[0].uris) / sizeof(backends[0].uris[0]))
+
+static const struct backend *backend_by_name(const char *name)
 {
-	static const struct {
-		const char *name;
-		const struct aisio_backend_ops *ops;
-	} table[] = {
-		{ "upci", &aisio_be_upci },
-		{ "psync", &aisio_be_psync },
-		{ "io_uring", &aisio_be_io_uring },
-		{ "uring_cmd", &aisio_be_uring_cmd },
-	};
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(table[i].name, name))
-			return table[i].ops;
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (!strcmp(backends[i].name, name))
+			return &backends[i];
 	return NULL;
 }
 
-static int starts_with(const char *s, const char *prefix)
+/* The backend a URI implies when none is forced, or NULL. */
+static const struct backend *default_backend(const char *uri)
 {
-	return !strncmp(s, prefix, strlen(prefix));
+	const struct backend *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		for (size_t j = 0; j < NURIS && backends[i].uris[j].prefix; j++) {
+			size_t n = strlen(backends[i].uris[j].prefix);
+
+			if (n > best_len && !strncmp(uri, backends[i].uris[j].prefix, n)) {
+				best = &backends[i];
+				best_len = n;
+			}
+		}
+	}
+	if (best && !best->ops && best->fallback)
+		return backend_by_name(best->fallback);
+	return best;
 }
 
-/* The backend a URI implies when none is forced. */
-static const char *default_backend(const char *uri)
+/* "a, b, c or d" from the table: backend names, or the URI forms. */
+static void list_names(char *buf, size_t size, int uris)
 {
-	if (starts_with(uri, "emu:") || starts_with(uri, "pci:"))
-		return "upci";
-	if (starts_with(uri, "/dev/ng"))
-		return "uring_cmd";
-	if (starts_with(uri, "/dev/") || starts_with(uri, "file:"))
-		return &aisio_be_io_uring && starts_with(uri, "/dev/") ? "io_uring" : "psync";
-	return NULL;
+	const char *item[NBACKENDS * NURIS];
+	size_t n = 0, used = 0;
+
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		if (!uris)
+			item[n++] = backends[i].name;
+		else
+			for (size_t j = 0; j < NURIS && backends[i].uris[j].prefix; j++)
+				item[n++] = backends[i].uris[j].usage;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 !i ? "" : i + 1 == n ? " or " : ", ", item[i]);
 }
 
 int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct aisio_dev **out)
 {
 	static const struct aisio_open_opts defaults;
 	const struct aisio_backend_ops *ops;
+	const struct backend *be;
 	struct aisio_dev *dev;
-	const char *be;
+	char names[160];
 	int err;
 
 	*out = NULL;
@@ -65,16 +110,25 @@ int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct a
 		opts = &defaults;
 	if (!uri || !*uri)
 		return aisio_err(-EINVAL, "empty device URI");
-	be = opts->be && *opts->be ? opts->be : default_backend(uri);
-	if (!be)
-		return aisio_err(-EINVAL,
-				 "unknown URI scheme in '%s': use emu:SIZE, pci:BDF, file:PATH, "
-				 "/dev/nvmeXnY or /dev/ngXnY", uri);
-	ops = backend_by_name(be);
-	if (!ops)
-		return aisio_err(-EINVAL, "unknown backend '%s': use upci, psync, io_uring or uring_cmd", be);
-	if (!ops->name)
-		return aisio_err(-ENOTSUP, "backend '%s' is not built into this aisio", be);
+	if (opts->be && *opts->be) {
+		be = backend_by_name(opts->be);
+		if (!be) {
+			list_names(names, sizeof(names), 0);
+			return aisio_err(-EINVAL, "unknown backend '%s': use %s", opts->be, names);
+		}
+	} else {
+		be = default_backend(uri);
+		if (!be) {
+			list_names(names, sizeof(names), 1);
+			return aisio_err(-EINVAL, "unknown URI scheme in '%s': use %s", uri, names);
+		}
+	}
+	if (!be->ops)
+		return aisio_err(-ENOTSUP,
+				 "backend '%s' is not built into this aisio: it needs %s "
+				 "(install its development package, then meson setup --reconfigure)",
+				 be->name, be->needs ? be->needs : "a library this build lacks");
+	ops = be->ops;
 
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)

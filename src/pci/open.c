@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Choosing how to reach a real PCI function: uio or vfio. */
+/* Choosing how to reach a real PCI function: uio or vfio; the pci: provider. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pci/pci.h"
@@ -70,3 +71,39 @@ int aisio_pcif_open(const char *bdf, const char *binding, struct aisio_pcif **ou
 		binding = auto_binding(b);
 	return !strcmp(binding, "vfio") ? aisio_pci_vfio_open(b, out) : aisio_pci_uio_open(b, out);
 }
+
+/* pci:BDF[,drv=uio|vfio]: the first token that is not an option is the address. */
+static int pci_open_spec(const char *uri, const char *spec, struct aisio_pcif **out)
+{
+	char *copy = strdup(spec), *save = NULL, *tok;
+	const char *bdf = NULL, *drv = NULL;
+	int err = 0;
+
+	if (!copy)
+		return aisio_err(-ENOMEM, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "drv=", 4)) {
+			drv = tok + 4;
+			if (strcmp(drv, "uio") && strcmp(drv, "vfio"))
+				err = aisio_err(-EINVAL, "%s: drv takes uio or vfio, not '%s'", uri,
+						drv);
+		} else if (!bdf) {
+			bdf = tok;
+		} else {
+			err = aisio_err(-EINVAL, "%s: unknown option '%s' (pci:BDF takes "
+					"drv=uio|vfio)", uri, tok);
+		}
+	}
+	if (!err && !bdf)
+		err = aisio_err(-EINVAL, "%s: missing %s", uri, aisio_pcif_provider_pci.what);
+	if (!err)
+		err = aisio_pcif_open(bdf, drv, out);
+	free(copy);
+	return err;
+}
+
+const struct aisio_pcif_provider aisio_pcif_provider_pci = {
+	.scheme = "pci",
+	.what = "the PCI address (pci:BDF)",
+	.open = pci_open_spec,
+};

@@ -27,6 +27,21 @@
 int aisio_pcif_open(const char *bdf, const char *binding, struct aisio_pcif **out);
 
 /*
+ * Open the PCI function a URI names, through the provider of its scheme
+ * (src/pci/provider.c):
+ *   pci:BDF[,drv=uio|vfio]   a real function, as aisio_pcif_open()
+ *   emu:SPEC                 a device-model controller in this process,
+ *                            SPEC as aisio_emu_open_uri() takes it; closing
+ *                            the function destroys the controller
+ * Returns 0 and *out, -EINVAL (no provider for the scheme, nothing after the
+ * colon, or what the provider rejects) or the provider's -errno.
+ */
+int aisio_pcif_open_uri(const char *uri, struct aisio_pcif **out);
+
+/* 1 when a provider answers @uri's scheme, else 0. */
+int aisio_pcif_uri_known(const char *uri);
+
+/*
  * Normalise a PCI address into "DDDD:BB:DD.F" (lower case). Returns 0 or
  * -EINVAL.
  */
