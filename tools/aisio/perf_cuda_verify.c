@@ -196,7 +196,9 @@ static void verify_gpu(struct vjob *j)
 	j->ncmds = ncmds;
 
 	/* one more queue per controller for the host's own check */
-	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls + 1, .depth = o.qd + 1, .dma = PC_DMA_GPU, .gpu = gpu };
+	struct pc_ctrl_cfg cfg = {
+		.queues = o.nq / (uint32_t)o.ctrls + 1, .depth = o.qd + 1, .dma = PC_DMA_GPU, .gpu = gpu
+	};
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
 		free(ctrls);
