@@ -65,9 +65,11 @@ AISIO_RING_FN uint32_t aisio_ring_add(uint32_t idx, uint32_t n, uint32_t depth)
  */
 AISIO_RING_FN uint32_t aisio_ring_pos(uint64_t count, uint32_t depth, uint32_t *phase)
 {
+	const uint64_t lap = count / depth;
+
 	if (phase)
-		*phase = (uint32_t)((count / depth) & 1u) ^ 1u;
-	return (uint32_t)(count % depth);
+		*phase = (uint32_t)(lap & 1u) ^ 1u;
+	return (uint32_t)(count - lap * depth);
 }
 
 /* Entries between head and tail (occupied slots). */
