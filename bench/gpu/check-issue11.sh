@@ -40,9 +40,9 @@ else
 	[ $rc -ne 0 ] && exit 1
 fi
 
-echo "== tests/host/cuda_gpu.sh"
+echo "== tests/host/cuda_gpu.sh (meson suite gpu)"
 AISIO_REQUIRE_GPU=1 bash tests/host/cuda_gpu.sh "$AISIO"
-verdict "cuda_gpu.sh (cuda-run with real data, cuda-verify, perf run --mem)" $?
+verdict "cuda_gpu (cuda-run with real data, cuda-verify, perf run --mem)" $?
 
 echo "== \$ aisio perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G"
 timeout 300 "$AISIO" perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G
