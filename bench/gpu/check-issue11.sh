@@ -9,6 +9,7 @@
 #    byte into GPU memory, null namespaces still work, cuda-verify finds 0
 #    mismatches, perf run --mem gpu|host through the driver's queue pairs
 #  - the crash case again in text form, for the record
+#  - informational timings (CHECK_PERF=0 leaves them out)
 # usage: bench/gpu/check-issue11.sh [BUILD_DIR]   (exit 0: everything passed)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -51,6 +52,21 @@ verdict "cuda-run on 16 memory-backed controllers (was SIGSEGV)" $?
 echo "== \$ aisio perf cuda-verify"
 timeout 300 "$AISIO" perf cuda-verify
 verdict "cuda-verify (defaults)" $?
+
+# Informational, not pass/fail: the device code now runs on the nvme_ring.h
+# rings and perf run --mem on the driver's queue pairs. Same commands as
+# bench/gpu/run.sh, to compare with bench/gpu/results/2026-11-27-h200/
+# (sweep_qd_nq.txt: 16 x 64 null; p2p.txt: 4 KiB, 4 controllers). Three runs each.
+if [ "${CHECK_PERF:-1}" = 1 ]; then
+	for run in 1 2 3; do
+		echo "== perf (informational) run $run"
+		timeout 120 "$AISIO" perf cuda-run --ctrls 16 --nqueues 16,64 --qdepth 64 --runtime 1 --json emu:1G,null
+		for u in emu:1G,null emu:1G; do
+			timeout 120 "$AISIO" perf run --mem gpu --ctrls 4 --threads 4 --qdepth 32 --iosize 4096 --runtime 1 \
+				--json $u
+		done
+	done
+fi
 
 if [ $fails -eq 0 ]; then echo "check-issue11: PASS"; else echo "check-issue11: FAIL ($fails)"; fi
 [ $fails -eq 0 ]
