@@ -143,8 +143,8 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 			o.mqes = cfg->depth - 1;
 		if (cfg->threads)
 			o.threads = cfg->threads;
-		const int gpu_dma = cfg->dma == PC_DMA_GPU || (cfg->dma == PC_DMA_GPU_DATA && o.backing != AISIO_EMU_NULL);
-		c->moves_data = o.backing != AISIO_EMU_NULL;
+		const int gpu_dma = cfg->dma == PC_DMA_GPU ||
+				    (cfg->dma == PC_DMA_GPU_DATA && o.backing != AISIO_EMU_NULL);
 		if (gpu_dma) {
 			/* one provider per controller: its own stream and staging, no shared lock */
 			if (aisio_gpu_dma_create(cfg->gpu, &c->dma)) {

@@ -21,7 +21,6 @@ struct pc_ctrl {
 	uint32_t page_size;
 	uint32_t page_shift;
 	uint32_t max_xfer;         /* bytes per command (MDTS) */
-	int moves_data;            /* the namespace stores data (not a null one) */
 	struct aisio_gpu_dma *dma; /* its own GPU DMA provider, or NULL */
 };
 
