@@ -65,33 +65,43 @@ struct aisio_cuda_cpl {
 AISIO_STATIC_ASSERT(sizeof(struct aisio_cuda_cpl) == 16, "completion slot is 16 bytes");
 
 /*
- * A queue pair as the GPU sees it. The first 64 bytes are set by the host
- * and read-only on the GPU; the rest is state the GPU updates with atomics,
- * kept on separate 128-byte lines so submitters and reapers do not contend.
+ * A queue pair as the GPU sees it: the NVMe rings of nvme_ring.h (the same
+ * struct aisio_nvme_sq / aisio_nvme_cq, ring arithmetic and doorbell
+ * functions as the host driver and the device model) plus what only the
+ * GPU needs: per-CID completion slots, tickets that let many warps share
+ * one ring, and the reap lock. The first 64 bytes are set by the host and
+ * read-only on the GPU; the rest is state the GPU updates, kept on separate
+ * 128-byte lines so submitters and reapers do not contend.
  */
 struct aisio_cuda_qp {
-	struct aisio_nvme_sqe *sq;          /* depth SQEs (GPU address) */
-	volatile struct aisio_nvme_cqe *cq; /* depth CQEs (GPU address) */
-	volatile uint32_t *sq_db;           /* SQ tail doorbell (GPU address of BAR0 + offset) */
-	volatile uint32_t *cq_db;           /* CQ head doorbell */
-	struct aisio_cuda_cpl *cpl;         /* ncid completion slots (GPU memory) */
-	uint32_t depth;                     /* ring entries, 2..65536 */
-	uint32_t ncid;                      /* CIDs 0..ncid-1 may be used; ncid < depth */
+	struct aisio_cuda_cpl *cpl; /* ncid completion slots (GPU memory) */
+	uint32_t ncid;              /* CIDs 0..ncid-1 may be used; ncid < ring depth */
 	uint16_t qid;
 	uint16_t flags;
-	uint32_t rsvd0;
-	uint64_t rsvd1;
+	uint64_t rsvd1[6];
 
-	/* Submission: tickets taken and tickets covered by a doorbell write. */
+	/*
+	 * Submission: tickets taken, tickets covered by a doorbell write, and
+	 * the SQ (entries and doorbell at GPU addresses). Ticket t fills slot
+	 * aisio_ring_pos(t); the warp whose turn it is (sq_pub == its first
+	 * ticket) moves sq.tail and writes the doorbell with aisio_nvme_sq_ring_db().
+	 * sq.head is not tracked: CIDs bound what is in flight.
+	 */
 	uint64_t sq_ticket;
 	uint64_t sq_pub;
-	uint64_t rsvd2[14];
+	struct aisio_nvme_sq sq;
+	uint8_t rsvd2[128 - 16 - sizeof(struct aisio_nvme_sq)];
 
-	/* Completion: reap lock and number of CQEs consumed so far. */
+	/*
+	 * Completion: reap lock, CQEs consumed so far (a running count), and
+	 * the CQ, whose head and phase follow cq_count (aisio_ring_pos) and
+	 * whose doorbell is written with aisio_nvme_cq_ring_db().
+	 */
 	uint32_t cq_lock;
 	uint32_t rsvd3;
 	uint64_t cq_count;
-	uint64_t rsvd4[14];
+	struct aisio_nvme_cq cq;
+	uint8_t rsvd4[128 - 16 - sizeof(struct aisio_nvme_cq)];
 
 	/* Statistics (relaxed counters; read by the host after the kernel). */
 	uint64_t n_sq_db;    /* SQ doorbell writes */
@@ -206,7 +216,7 @@ AISIO_CUDA_FN void aisio_cuda_sq_write(struct aisio_cuda_qp *q, uint64_t base, c
 	const unsigned pos = (unsigned)__popc(active & ((1u << lane) - 1));
 	const uint32_t *src = (const uint32_t *)cmd; /* an SQE is only 8-byte aligned */
 	uint4 part[4];
-	const uint32_t depth = q->depth;
+	const uint32_t depth = q->sq.depth;
 
 	for (int k = 0; k < 4; k++)
 		part[k] = make_uint4(src[4 * k], src[4 * k + 1], src[4 * k + 2], src[4 * k + 3]);
@@ -226,20 +236,25 @@ AISIO_CUDA_FN void aisio_cuda_sq_write(struct aisio_cuda_qp *q, uint64_t base, c
 				v = t;
 		}
 		if (c < 4 * n) {
-			const uint32_t slot = (uint32_t)((base + rank) % depth);
-			aisio_cuda_st_v4((uint8_t *)&q->sq[slot] + 16 * piece, v);
+			const uint32_t slot = aisio_ring_pos(base + rank, depth, NULL);
+			aisio_cuda_st_v4((uint8_t *)&q->sq.entries[slot] + 16 * piece, v);
 		}
 	}
 }
 
-/* Wait for every earlier ticket to be published, ring the doorbell, publish ours. */
+/*
+ * Wait for every earlier ticket to be published, then (the ring is ours
+ * until we publish) move the SQ tail past ticket @end - 1, ring the
+ * doorbell and publish.
+ */
 AISIO_CUDA_FN void aisio_cuda_sq_publish(struct aisio_cuda_qp *q, uint64_t base, uint64_t end)
 {
 	/* Back off a little: the turn may belong to a diverged lane of this very warp. */
 	for (unsigned spin = 0; aisio_cuda_ld_acquire_u64(&q->sq_pub) != base; spin++)
 		if (spin > 64)
 			__nanosleep(32);
-	*q->sq_db = (uint32_t)(end % q->depth);
+	q->sq.tail = aisio_ring_pos(end, q->sq.depth, NULL);
+	aisio_nvme_sq_ring_db(&q->sq);
 	__threadfence_system(); /* the doorbell is seen before a later warp's */
 	aisio_cuda_st_release_u64(&q->sq_pub, end);
 	atomicAdd((unsigned long long *)&q->n_sq_db, 1ull);
@@ -353,7 +368,7 @@ AISIO_CUDA_FN unsigned aisio_cuda_reap(struct aisio_cuda_qp *q)
 	const unsigned leader = (unsigned)__ffs(active) - 1;
 	const unsigned nact = (unsigned)__popc(active);
 	const unsigned pos = (unsigned)__popc(active & ((1u << lane) - 1));
-	const uint32_t depth = q->depth;
+	const uint32_t depth = q->cq.depth;
 	int got = 0;
 
 	if (lane == leader)
@@ -365,10 +380,9 @@ AISIO_CUDA_FN unsigned aisio_cuda_reap(struct aisio_cuda_qp *q)
 	uint64_t head = *(volatile uint64_t *)&q->cq_count;
 	unsigned total = 0;
 	for (;;) {
-		const uint64_t idx = head + pos;
-		const uint32_t slot = (uint32_t)(idx % depth);
-		const uint32_t phase = (uint32_t)((idx / depth) & 1) ^ 1u;
-		const uint4 e = aisio_cuda_ld_sys_v4(&q->cq[slot]);
+		uint32_t phase;
+		const uint32_t slot = aisio_ring_pos(head + pos, depth, &phase);
+		const uint4 e = aisio_cuda_ld_sys_v4(&q->cq.entries[slot]);
 		const uint32_t st = e.w >> 16;   /* status with phase */
 		const uint32_t cid = e.w & 0xffff;
 		const int valid = (st & 1u) == phase;
@@ -395,7 +409,8 @@ AISIO_CUDA_FN unsigned aisio_cuda_reap(struct aisio_cuda_qp *q)
 	}
 	if (lane == leader) {
 		if (total) {
-			*q->cq_db = (uint32_t)(head % depth);
+			q->cq.head = aisio_ring_pos(head, depth, &q->cq.phase);
+			aisio_nvme_cq_ring_db(&q->cq);
 			atomicAdd((unsigned long long *)&q->n_cq_db, 1ull);
 		} else {
 			atomicAdd((unsigned long long *)&q->n_empty, 1ull);

@@ -57,6 +57,21 @@ AISIO_RING_FN uint32_t aisio_ring_add(uint32_t idx, uint32_t n, uint32_t depth)
 	return v >= depth ? v - depth : v;
 }
 
+/*
+ * Slot of entry @count of a ring, counting every entry since the ring was
+ * created (a 64-bit running count, as concurrent GPU producers reserve
+ * them), and in @phase (when not NULL) the phase tag that entry carries:
+ * 1 on the first pass, flipping on every wrap.
+ */
+AISIO_RING_FN uint32_t aisio_ring_pos(uint64_t count, uint32_t depth, uint32_t *phase)
+{
+	const uint64_t lap = count / depth;
+
+	if (phase)
+		*phase = (uint32_t)(lap & 1u) ^ 1u;
+	return (uint32_t)(count - lap * depth);
+}
+
 /* Entries between head and tail (occupied slots). */
 AISIO_RING_FN uint32_t aisio_ring_used(uint32_t head, uint32_t tail, uint32_t depth)
 {

@@ -130,4 +130,37 @@ uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q);
 /* Copy the queue's GPU-side state (statistics) to @out. Returns 0 or -EIO. */
 int aisio_gpu_qp_snapshot(struct aisio_gpu_qp *q, struct aisio_cuda_qp *out);
 
+/* ---- The queues a kernel gets ------------------------------------------- */
+
+struct aisio_gpu_qset;
+
+/**
+ * aisio_gpu_qset_create - every GPU queue a kernel needs, in one call:
+ * @nq queue pairs (aisio_gpu_qp_create: rings both the GPU and the
+ * controller reach, BAR0 mapped into the GPU, queues created by the
+ * driver) for GPU @gpu, queue i on controller @ctrls[i % @nctrls], each of
+ * @depth ring entries and @ncid CIDs, and the array of their struct
+ * aisio_cuda_qp pointers in GPU memory that the kernel takes
+ * (aisio_gpu_qset_dev). On error nothing is left behind.
+ * Returns 0, -EINVAL, or the first queue's error (the message names it).
+ */
+int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int gpu, uint32_t nq, uint32_t depth,
+			  uint32_t ncid, struct aisio_gpu_qset **out);
+void aisio_gpu_qset_delete(struct aisio_gpu_qset *s);
+/* GPU memory: aisio_gpu_qset_count() pointers to the queues' struct aisio_cuda_qp. */
+struct aisio_cuda_qp **aisio_gpu_qset_dev(struct aisio_gpu_qset *s);
+uint32_t aisio_gpu_qset_count(const struct aisio_gpu_qset *s);
+struct aisio_gpu_qp *aisio_gpu_qset_qp(struct aisio_gpu_qset *s, uint32_t i);
+
+/* What the GPU did on the queues of a set, summed (struct aisio_cuda_qp's counters). */
+struct aisio_gpu_qset_stats {
+	uint64_t sq_db;   /* SQ doorbell writes */
+	uint64_t cq_db;   /* CQ doorbell writes */
+	uint64_t reaps;   /* reap passes that found the lock free */
+	uint64_t empty;   /* of which found no new CQE */
+	uint64_t bad_cid; /* CQEs whose CID was out of range */
+};
+/* Read the counters after a kernel. Returns 0 or -EIO. */
+int aisio_gpu_qset_stats(struct aisio_gpu_qset *s, struct aisio_gpu_qset_stats *st);
+
 #endif

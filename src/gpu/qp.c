@@ -141,13 +141,11 @@ int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint
 	if (err)
 		goto err_put_bar;
 
+	/* The rings as the GPU reaches them: GPU addresses of the ring memory and of BAR0. */
 	memset(&h, 0, sizeof(h));
-	h.sq = (struct aisio_nvme_sqe *)q->sq_dev;
-	h.cq = (volatile struct aisio_nvme_cqe *)q->cq_dev;
-	h.sq_db = (volatile uint32_t *)((uint8_t *)bar_dev + aisio_nvme_ctrl_db_offset(c, q->qid, 0));
-	h.cq_db = (volatile uint32_t *)((uint8_t *)bar_dev + aisio_nvme_ctrl_db_offset(c, q->qid, 1));
+	aisio_nvme_sq_init(&h.sq, q->sq_dev, bar_dev, q->qid, depth, info->dstrd);
+	aisio_nvme_cq_init(&h.cq, q->cq_dev, bar_dev, q->qid, depth, info->dstrd);
 	h.cpl = q->cpl;
-	h.depth = depth;
 	h.ncid = ncid;
 	h.qid = q->qid;
 	ce = cudaMemcpy(q->dev, &h, sizeof(h), cudaMemcpyHostToDevice);

@@ -111,3 +111,35 @@ int aisio_gpu_qp_snapshot(struct aisio_gpu_qp *q, struct aisio_cuda_qp *out)
 {
 	return NOT_BUILT();
 }
+
+int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int gpu, uint32_t nq, uint32_t depth,
+			  uint32_t ncid, struct aisio_gpu_qset **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_qset_delete(struct aisio_gpu_qset *s)
+{
+}
+
+struct aisio_cuda_qp **aisio_gpu_qset_dev(struct aisio_gpu_qset *s)
+{
+	return NULL;
+}
+
+uint32_t aisio_gpu_qset_count(const struct aisio_gpu_qset *s)
+{
+	return 0;
+}
+
+struct aisio_gpu_qp *aisio_gpu_qset_qp(struct aisio_gpu_qset *s, uint32_t i)
+{
+	return NULL;
+}
+
+int aisio_gpu_qset_stats(struct aisio_gpu_qset *s, struct aisio_gpu_qset_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return NOT_BUILT();
+}

@@ -20,6 +20,7 @@ check() {
 }
 check perf cuda-run
 check perf cuda-run --nqueues 4 --qdepth 8 emu:64M,null
+check perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G
 check perf cuda-verify
 check perf run --mem gpu emu:64M
 finish

@@ -165,10 +165,11 @@ struct combo_res {
 	uint64_t ios, errors, timeouts, threads;
 	uint32_t first_status;
 	uint64_t sq_db, cq_db, reaps, empty;
+	uint64_t dma_copies, dma_bytes, dma_failed; /* the model's copies into GPU memory */
 };
 
 static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, uint32_t nq, uint32_t qd,
-		     uint32_t iosize, const struct aisio_mem_region *buf, uint64_t *lists_host, size_t lists_pages,
+		     uint32_t iosize, const struct aisio_mem_region *buf, const struct aisio_mem_region *lists,
 		     pthread_barrier_t *go, struct combo_res *out)
 {
 	int waited = 0;
@@ -176,20 +177,20 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 	const uint32_t tpq = qd / k;
 	const uint64_t nthreads = (uint64_t)nq * tpq;
 	const uint64_t ncids = (uint64_t)nq * qd;
-	struct aisio_gpu_qp **qps = calloc(nq, sizeof(*qps));
-	struct aisio_cuda_qp **qps_host = calloc(nq, sizeof(*qps_host));
+	struct aisio_nvme_ctrl **nc = pc_ctrls_nc(ctrls, o->ctrls);
+	struct aisio_gpu_qset *qs = NULL;
+	struct aisio_gpu_qset_stats qst;
 	uint64_t *prp_host = calloc(ncids * 2, sizeof(uint64_t));
 	struct pc_thread_res *res_host = calloc(nthreads, sizeof(*res_host));
-	struct aisio_cuda_qp **qps_dev = NULL;
 	uint64_t *prp_dev = NULL;
 	struct pc_thread_res *res_dev = NULL;
 	struct pc_params p;
+	struct aisio_gpu_dma_stats d0, d1;
 	char err[256];
 	int rc = -1;
-	uint32_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (!qps || !qps_host || !prp_host || !res_host) {
+	if (!nc || !prp_host || !res_host) {
 		fprintf(stderr, "out of memory\n");
 		goto out;
 	}
@@ -201,36 +202,30 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 		fprintf(stderr, "--block-db: threads per queue (%u) must be a multiple of --block (%u)\n", tpq, o->block);
 		goto out;
 	}
-	for (i = 0; i < nq; i++) {
-		if (aisio_gpu_qp_create(ctrls[i % o->ctrls].nc, gpu, qd + 1, qd, &qps[i])) {
-			fprintf(stderr, "GPU queue %u on controller %d: %s\n", i, (int)(i % o->ctrls), aisio_errmsg());
-			goto out;
-		}
-		qps_host[i] = aisio_gpu_qp_dev(qps[i]);
+	if (aisio_gpu_qset_create(nc, o->ctrls, gpu, nq, qd + 1, qd, &qs)) {
+		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
+		goto out;
 	}
 	/* A buffer per CID; wrap when the GPU region is smaller (data is not checked here). */
 	size_t slots = buf->len / iosize;
+	const size_t lists_pages = lists ? lists->len / 4096 : 0;
 	for (uint64_t c = 0; c < ncids; c++) {
 		uint64_t s = c % slots;
-		uint64_t *list = lists_host ? lists_host + (c % lists_pages) * 512 : NULL;
-		if (pc_prp(buf, buf->va + s * iosize, iosize, ctrls[0].page_size, list, &prp_host[2 * c],
-			   &prp_host[2 * c + 1])) {
-			fprintf(stderr, "cannot build PRPs for %u bytes\n", iosize);
+		void *list = lists ? lists->va + (c % lists_pages) * 4096 : NULL;
+		if (pc_prp(&ctrls[0], buf, buf->va + s * iosize, iosize, lists, list, "aisio perf cuda-run",
+			   &prp_host[2 * c], &prp_host[2 * c + 1]))
 			goto out;
-		}
 	}
-	if (cudaMalloc((void **)&qps_dev, nq * sizeof(*qps_dev)) != cudaSuccess ||
-	    cudaMalloc((void **)&prp_dev, ncids * 2 * sizeof(uint64_t)) != cudaSuccess ||
+	if (cudaMalloc((void **)&prp_dev, ncids * 2 * sizeof(uint64_t)) != cudaSuccess ||
 	    cudaMalloc((void **)&res_dev, nthreads * sizeof(*res_dev)) != cudaSuccess) {
 		fprintf(stderr, "out of GPU memory for %llu threads\n", (unsigned long long)nthreads);
 		goto out;
 	}
-	cudaMemcpy(qps_dev, qps_host, nq * sizeof(*qps_dev), cudaMemcpyHostToDevice);
 	cudaMemcpy(prp_dev, prp_host, ncids * 2 * sizeof(uint64_t), cudaMemcpyHostToDevice);
 	cudaMemset(res_dev, 0, nthreads * sizeof(*res_dev));
 
 	memset(&p, 0, sizeof(p));
-	p.qps = qps_dev;
+	p.qps = aisio_gpu_qset_dev(qs);
 	p.nq = nq;
 	p.tpq = tpq;
 	p.per_thread = k;
@@ -257,12 +252,17 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 		waited = 1;
 	}
 	uint64_t m0 = pc_ctrls_io_cmds(ctrls, o->ctrls);
+	pc_ctrls_dma_stats(ctrls, o->ctrls, &d0);
 	double el = 0;
 	if (pc_launch(&p, o->block, res_dev, &el, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
 	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o->ctrls);
+	pc_ctrls_dma_stats(ctrls, o->ctrls, &d1);
+	out->dma_copies = d1.copies - d0.copies;
+	out->dma_bytes = d1.bytes - d0.bytes;
+	out->dma_failed = d1.failed - d0.failed;
 	cudaMemcpy(res_host, res_dev, nthreads * sizeof(*res_dev), cudaMemcpyDeviceToHost);
 	uint64_t lat_sum = 0, lat_max = 0;
 	for (uint64_t t = 0; t < nthreads; t++) {
@@ -275,14 +275,11 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 		if (res_host[t].errors && !out->first_status)
 			out->first_status = res_host[t].first_status;
 	}
-	for (i = 0; i < nq; i++) {
-		struct aisio_cuda_qp s;
-		if (!aisio_gpu_qp_snapshot(qps[i], &s)) {
-			out->sq_db += s.n_sq_db;
-			out->cq_db += s.n_cq_db;
-			out->reaps += s.n_reaps;
-			out->empty += s.n_empty;
-		}
+	if (!aisio_gpu_qset_stats(qs, &qst)) {
+		out->sq_db = qst.sq_db;
+		out->cq_db = qst.cq_db;
+		out->reaps = qst.reaps;
+		out->empty = qst.empty;
 	}
 	out->threads = nthreads;
 	out->elapsed = el;
@@ -291,18 +288,14 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 	out->lat_avg_us = out->ios ? lat_sum / 1000.0 / out->ios : 0;
 	out->lat_max_us = lat_max / 1000.0;
 	out->model_iops = el > 0 ? (m1 - m0) / el : 0;
-	rc = (out->errors || out->timeouts) ? 1 : 0;
+	rc = (out->errors || out->timeouts || out->dma_failed) ? 1 : 0;
 out:
 	if (go && !waited)
 		pthread_barrier_wait(go);
-	cudaFree(qps_dev);
 	cudaFree(prp_dev);
 	cudaFree(res_dev);
-	if (qps)
-		for (i = 0; i < nq; i++)
-			aisio_gpu_qp_delete(qps[i]);
-	free(qps);
-	free(qps_host);
+	aisio_gpu_qset_delete(qs);
+	free(nc);
 	free(prp_host);
 	free(res_host);
 	return rc;
@@ -358,9 +351,7 @@ struct gpu_job {
 	int gpu;
 	struct pc_ctrl *ctrls;
 	struct aisio_mem_region *buf;
-	uint64_t *lists_host;
-	void *lists_dev;
-	size_t lists_pages;
+	struct aisio_mem_region *lists; /* PRP list pages (host memory), or NULL */
 	uint32_t nq, qd, iosize;
 	pthread_barrier_t *go;
 	struct combo_res r;
@@ -380,8 +371,7 @@ static void *gpu_job_run(void *arg)
 		j->rc = -1;
 		return NULL;
 	}
-	j->rc = run_combo(j->o, j->gpu, j->ctrls, j->nq, j->qd, j->iosize, j->buf, j->lists_host, j->lists_pages,
-			  j->go, &j->r);
+	j->rc = run_combo(j->o, j->gpu, j->ctrls, j->nq, j->qd, j->iosize, j->buf, j->lists, j->go, &j->r);
 	return NULL;
 }
 
@@ -409,11 +399,14 @@ static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint3
 		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
 		return -1;
 	}
+	/* Controllers that store data move it into this GPU memory with the GPU's copy engines. */
+	if (pc_ctrls_add_gpu(j->ctrls, o->ctrls, j->buf))
+		return -1;
 	if (maxio > 2 * j->ctrls[0].page_size) {
-		j->lists_pages = (size_t)maxq * maxd;
-		if (j->lists_pages > 65536)
-			j->lists_pages = 65536;
-		if (aisio_gpu_host_alloc(j->lists_pages * 4096, (void **)&j->lists_host, &j->lists_dev)) {
+		size_t lists_pages = (size_t)maxq * maxd;
+		if (lists_pages > 65536)
+			lists_pages = 65536;
+		if (aisio_mem_region_identity(lists_pages * 4096, &j->lists)) {
 			fprintf(stderr, "aisio perf cuda-run: PRP lists: %s\n", aisio_errmsg());
 			return -1;
 		}
@@ -423,7 +416,7 @@ static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint3
 
 static void gpu_job_teardown(struct gpu_job *j)
 {
-	aisio_gpu_host_free(j->lists_host);
+	aisio_mem_region_release(j->lists);
 	aisio_mem_region_release(j->buf);
 	if (j->ctrls)
 		pc_ctrls_close(j->ctrls, j->o->ctrls);
@@ -448,6 +441,9 @@ static void combo_total(const struct gpu_job *jobs, int n, uint32_t iosize, stru
 		t->cq_db += r->cq_db;
 		t->reaps += r->reaps;
 		t->empty += r->empty;
+		t->dma_copies += r->dma_copies;
+		t->dma_bytes += r->dma_bytes;
+		t->dma_failed += r->dma_failed;
 		lat_sum += r->lat_avg_us * (double)r->ios;
 		if (r->lat_max_us > t->lat_max_us)
 			t->lat_max_us = r->lat_max_us;
@@ -472,12 +468,14 @@ static void print_json(const struct run_opts *o, const char *name, const char *i
 	       "\"per_thread\":%u,\"iosize\":%u,\"block_db\":%d,\"ios\":%llu,\"elapsed_s\":%.4f,"
 	       "\"iops\":%.0f,\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"lat_max_us\":%.1f,"
 	       "\"errors\":%llu,\"timeouts\":%llu,\"first_status\":%u,\"sq_db\":%llu,"
-	       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f}\n",
+	       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f,\"dma_copies\":%llu,"
+	       "\"dma_bytes\":%llu,\"dma_failed\":%llu}\n",
 	       name, ctrls, nq, qd, (unsigned long long)r->threads, o->per_thread, iosize, o->block_db,
 	       (unsigned long long)r->ios, r->elapsed, r->iops, r->mibs, r->lat_avg_us, r->lat_max_us,
 	       (unsigned long long)r->errors, (unsigned long long)r->timeouts, r->first_status,
 	       (unsigned long long)r->sq_db, (unsigned long long)r->cq_db, (unsigned long long)r->reaps,
-	       (unsigned long long)r->empty, r->model_iops);
+	       (unsigned long long)r->empty, r->model_iops, (unsigned long long)r->dma_copies,
+	       (unsigned long long)r->dma_bytes, (unsigned long long)r->dma_failed);
 }
 
 /* @label: NULL with one GPU (no gpu column), else the GPU index or "total". */
@@ -490,6 +488,9 @@ static void print_row(const char *label, uint32_t nq, uint32_t qd, uint32_t iosi
 	       (unsigned long long)(r->errors + r->timeouts), r->sq_db ? (double)r->ios / r->sq_db : 0,
 	       r->reaps ? (double)r->ios / r->reaps : 0, r->reaps ? 100.0 * r->empty / r->reaps : 0,
 	       r->model_iops / 1e6);
+	if (r->dma_copies || r->dma_failed)
+		printf("%s      model DMA into GPU memory: %llu copies, %.1f MiB, failed batches %llu\n", label ? "      " : "",
+		       (unsigned long long)r->dma_copies, r->dma_bytes / 1048576.0, (unsigned long long)r->dma_failed);
 }
 
 int aisio_perf_cuda_run(int argc, char **argv)
@@ -518,12 +519,15 @@ int aisio_perf_cuda_run(int argc, char **argv)
 		.queues = (maxq + (uint32_t)o.ctrls - 1) / (uint32_t)o.ctrls,
 		.depth = maxd + 1,
 		.threads = o.ctrl_threads,
+		.dma = PC_DMA_GPU_DATA, /* null namespaces move nothing and keep identity DMA */
+		.gpu = o.gpus[0],
 	};
 	memset(jobs, 0, sizeof(jobs));
 	for (int g = 0; g < o.ngpus; g++) {
 		jobs[g].o = &o;
 		jobs[g].gpu = o.gpus[g];
 		nsetup = g + 1;
+		cfg.gpu = o.gpus[g];
 		if (gpu_job_setup(&jobs[g], &cfg, maxq, maxd, maxio)) {
 			rc = 1;
 			goto out;
@@ -564,7 +568,7 @@ int aisio_perf_cuda_run(int argc, char **argv)
 				}
 				if (!multi)
 					jobs[0].rc = run_combo(&o, jobs[0].gpu, jobs[0].ctrls, nq, qd, ios, jobs[0].buf,
-							       jobs[0].lists_host, jobs[0].lists_pages, NULL, &jobs[0].r);
+							       jobs[0].lists, NULL, &jobs[0].r);
 				else {
 					for (g = 0; g < o.ngpus; g++)
 						if (pthread_create(&tids[g], NULL, gpu_job_run, &jobs[g])) {

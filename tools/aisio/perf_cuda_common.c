@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aisio perf cuda-*: device-model controllers behind the user-space driver,
- * host-side queue pairs on the shared ring code, PRP entries, list options.
+ * aisio perf cuda-*: device-model controllers behind the user-space driver
+ * (with the GPU DMA provider where data moves into GPU memory), PRP
+ * entries from the driver's builder, list options.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -142,7 +143,9 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 			o.mqes = cfg->depth - 1;
 		if (cfg->threads)
 			o.threads = cfg->threads;
-		if (cfg->gpu_dma) {
+		const int gpu_dma = cfg->dma == PC_DMA_GPU ||
+				    (cfg->dma == PC_DMA_GPU_DATA && o.backing != AISIO_EMU_NULL);
+		if (gpu_dma) {
 			/* one provider per controller: its own stream and staging, no shared lock */
 			if (aisio_gpu_dma_create(cfg->gpu, &c->dma)) {
 				fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
@@ -157,7 +160,7 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
 			goto err_close;
 		}
-		err = cfg->gpu_dma ? aisio_gpu_emu_pcif_open(c->emu, &c->f) : aisio_emu_pcif_open(c->emu, &c->f);
+		err = gpu_dma ? aisio_gpu_emu_pcif_open(c->emu, &c->f) : aisio_emu_pcif_open(c->emu, &c->f);
 		if (err) {
 			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
 			goto err_close;
@@ -183,6 +186,8 @@ int pc_ctrls_open(char **uris, int nuris, int n, const struct pc_ctrl_cfg *cfg, 
 		c->lba_shift = aisio_emu_ctrl_opts(c->emu)->lba_shift;
 		c->nlbas = aisio_emu_ctrl_opts(c->emu)->ns_size >> c->lba_shift;
 		c->page_size = 1u << info->page_shift;
+		c->page_shift = info->page_shift;
+		c->max_xfer = info->max_xfer;
 	}
 	return 0;
 
@@ -205,10 +210,10 @@ void pc_ctrls_close(struct pc_ctrl *c, int n)
 	}
 }
 
-int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, uint64_t va, size_t len)
+int pc_ctrls_add_gpu(struct pc_ctrl *c, int n, const struct aisio_mem_region *r)
 {
 	for (int i = 0; i < n; i++)
-		if (c[i].dma && aisio_gpu_dma_add_gpu(c[i].dma, va, len)) {
+		if (c[i].dma && aisio_gpu_dma_add_gpu(c[i].dma, aisio_mem_bus(r, r->va), r->len)) {
 			fprintf(stderr, "%s\n", aisio_errmsg());
 			return -1;
 		}
@@ -259,109 +264,34 @@ uint64_t pc_ctrls_io_cmds(struct pc_ctrl *c, int n)
 	return sum;
 }
 
-int pc_hq_create(struct aisio_nvme_ctrl *nc, uint32_t depth, struct pc_hq *q)
+struct aisio_nvme_ctrl **pc_ctrls_nc(struct pc_ctrl *c, int n)
 {
-	const struct aisio_nvme_ctrl_info *info = aisio_nvme_ctrl_info(nc);
-	size_t sq_len = ((size_t)depth * 64 + 4095) & ~(size_t)4095;
-	size_t cq_len = ((size_t)depth * 16 + 4095) & ~(size_t)4095;
-	struct aisio_nvme_qpair_ext e;
+	struct aisio_nvme_ctrl **nc = calloc((size_t)n, sizeof(*nc));
+
+	if (!nc) {
+		fprintf(stderr, "out of memory\n");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		nc[i] = c[i].nc;
+	return nc;
+}
+
+int pc_prp(const struct pc_ctrl *c, const struct aisio_mem_region *r, const void *buf, size_t len,
+	   const struct aisio_mem_region *lr, void *list, const char *what, uint64_t *prp1, uint64_t *prp2)
+{
+	const struct aisio_nvme_list_mem lists = { .va = list, .region = lr, .npages = list ? 1 : 0 };
+	struct aisio_nvme_sqe cmd;
 	int err;
 
-	memset(q, 0, sizeof(*q));
-	q->sq_mem = aligned_alloc(4096, sq_len);
-	q->cq_mem = aligned_alloc(4096, cq_len);
-	if (!q->sq_mem || !q->cq_mem) {
-		free(q->sq_mem);
-		free(q->cq_mem);
-		fprintf(stderr, "out of memory for a host queue\n");
-		return -ENOMEM;
-	}
-	memset(q->sq_mem, 0, sq_len);
-	memset(q->cq_mem, 0, cq_len);
-	memset(&e, 0, sizeof(e));
-	e.depth = depth;
-	e.sq_bus = (uint64_t)(uintptr_t)q->sq_mem;
-	e.cq_bus = (uint64_t)(uintptr_t)q->cq_mem;
-	e.sq_va = q->sq_mem;
-	e.cq_va = q->cq_mem;
-	err = aisio_nvme_ctrl_qpair_create_ext(nc, &e, &q->qid);
+	memset(&cmd, 0, sizeof(cmd));
+	err = aisio_nvme_prp_build(&cmd, r, buf, len, c->page_shift, c->max_xfer, list ? &lists : NULL);
 	if (err) {
-		fprintf(stderr, "cannot create a host queue: %s\n", aisio_errmsg());
-		free(q->sq_mem);
-		free(q->cq_mem);
+		fprintf(stderr, "%s: cannot describe %zu bytes at %p for the controller: %s\n", what, len, buf,
+			aisio_errmsg());
 		return err;
 	}
-	q->nc = nc;
-	aisio_nvme_sq_init(&q->sq, q->sq_mem, aisio_nvme_ctrl_bar0(nc), q->qid, depth, info->dstrd);
-	aisio_nvme_cq_init(&q->cq, q->cq_mem, aisio_nvme_ctrl_bar0(nc), q->qid, depth, info->dstrd);
-	return 0;
-}
-
-void pc_hq_delete(struct pc_hq *q)
-{
-	if (!q->nc)
-		return;
-	aisio_nvme_ctrl_qpair_delete_ext(q->nc, q->qid);
-	free(q->sq_mem);
-	free(q->cq_mem);
-	q->nc = NULL;
-}
-
-void pc_hq_push(struct pc_hq *q, const struct aisio_nvme_sqe *cmd)
-{
-	*aisio_nvme_sq_slot(&q->sq) = *cmd;
-	aisio_nvme_sq_advance(&q->sq);
-}
-
-void pc_hq_ring(struct pc_hq *q)
-{
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	aisio_nvme_sq_ring_db(&q->sq);
-}
-
-uint32_t pc_hq_reap(struct pc_hq *q, void (*fn)(void *arg, const struct aisio_nvme_cqe *e), void *arg)
-{
-	volatile struct aisio_nvme_cqe *v;
-	uint32_t n = 0;
-
-	while ((v = aisio_nvme_cq_peek(&q->cq))) {
-		struct aisio_nvme_cqe e;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		aisio_nvme_cqe_read(&e, v);
-		q->sq.head = e.sqhd;
-		aisio_nvme_cq_advance(&q->cq);
-		fn(arg, &e);
-		n++;
-	}
-	if (n)
-		aisio_nvme_cq_ring_db(&q->cq);
-	return n;
-}
-
-int pc_prp(const struct aisio_mem_region *r, const void *buf, size_t len, uint32_t page_size, uint64_t *list,
-	   uint64_t *prp1, uint64_t *prp2)
-{
-	const uint8_t *p = buf;
-	uint64_t b = aisio_mem_bus(r, p);
-	size_t first = page_size - (b & (page_size - 1));
-
-	*prp1 = b;
-	*prp2 = 0;
-	if (len <= first)
-		return 0;
-	if (len <= first + page_size) {
-		*prp2 = aisio_mem_bus(r, p + first);
-		return 0;
-	}
-	if (!list)
-		return -EINVAL;
-	size_t off = first, i = 0;
-	while (off < len) {
-		if (i == page_size / 8)
-			return -E2BIG; /* one list page is enough for the sizes used here */
-		list[i++] = aisio_mem_bus(r, p + off);
-		off += page_size;
-	}
-	*prp2 = (uint64_t)(uintptr_t)list;
+	*prp1 = cmd.dptr.prp.prp1;
+	*prp2 = cmd.dptr.prp.prp2;
 	return 0;
 }

@@ -19,7 +19,6 @@
 #include <aisio/aisio.h>
 
 #include "perf_cuda.h"
-#include "nvme/cmd.h"
 #include "perf_cuda_host.h"
 
 struct verify_opts {
@@ -58,26 +57,24 @@ static uint64_t key_of(uint64_t seed, int ctrl)
 }
 
 struct host_check {
-	uint8_t *buf;
+	uint8_t *buf;       /* one iosize buffer per CID (driver DMA memory) */
 	uint32_t iosize;
 	uint64_t key;
 	uint64_t mism, errors, done;
 	uint64_t *slot_of_cid;
-	uint16_t freed[64]; /* CIDs completed since the last refill */
-	uint32_t nfreed;
+	int first_err;      /* first failed command's status */
 };
 
-static void host_cqe(void *arg, const struct aisio_nvme_cqe *e)
+static void host_done(struct aisio_io *io, void *arg)
 {
 	struct host_check *h = arg;
-	uint64_t slot = h->slot_of_cid[e->cid];
-	const uint64_t *w = (const uint64_t *)(h->buf + (size_t)e->cid * h->iosize);
+	const uint64_t *w = io->buf;
+	const uint64_t slot = h->slot_of_cid[io->cid];
 
 	h->done++;
-	if (h->nfreed < 64)
-		h->freed[h->nfreed++] = e->cid;
-	if (aisio_nvme_cqe_code(e->status)) {
-		h->errors++;
+	if (io->status) {
+		if (!h->errors++)
+			h->first_err = io->status;
 		return;
 	}
 	for (uint32_t i = 0; i < h->iosize / 8; i++)
@@ -87,76 +84,60 @@ static void host_cqe(void *arg, const struct aisio_nvme_cqe *e)
 		}
 }
 
-/* Read every slot of controller @c through a host queue and count slots that differ. */
+/*
+ * Read every slot of controller @c through one of the driver's own queue
+ * pairs (PRPs, timeouts and doorbells are the driver's) and count slots
+ * that differ.
+ */
 static int host_verify(struct pc_ctrl *c, uint64_t key, uint64_t nslots, uint32_t iosize, uint64_t *mism,
 		       uint64_t *errors)
 {
-	const uint32_t depth = 33, inflight = 32;
+	const uint32_t depth = 33;
+	const uint32_t nlb = iosize >> c->lba_shift;
 	struct host_check h = { .iosize = iosize, .key = key };
-	struct aisio_mem_region *r = NULL;
-	uint64_t lists[512];
-	struct pc_hq q;
+	struct aisio_nvme_qpair *qp = NULL;
 	uint64_t next = 0;
-	int err;
+	int err, rc = -1;
 
-	if (pc_hq_create(c->nc, depth, &q))
-		return -1;
-	err = aisio_mem_region_identity((size_t)inflight * iosize, &r);
-	h.slot_of_cid = calloc(inflight, sizeof(uint64_t));
-	if (err || !h.slot_of_cid) {
-		fprintf(stderr, "out of memory\n");
-		pc_hq_delete(&q);
-		aisio_mem_region_release(r);
-		free(h.slot_of_cid);
+	err = aisio_nvme_qpair_create(c->nc, NULL, depth, 0, &qp);
+	if (err) {
+		fprintf(stderr, "aisio perf cuda-verify: host check: %s\n", aisio_errmsg());
 		return -1;
 	}
-	h.buf = r->va;
-	/* CID i always uses buffer i; a CID is reused only after its completion. */
-	for (uint32_t cid = 0; cid < inflight && next < nslots; cid++, next++) {
-		struct aisio_nvme_sqe cmd;
-		uint64_t p1, p2;
-		aisio_nvme_cmd_read(&cmd, c->nsid, next * (iosize >> c->lba_shift), iosize >> c->lba_shift);
-		pc_prp(r, h.buf + (size_t)cid * iosize, iosize, c->page_size, lists, &p1, &p2);
-		cmd.dptr.prp.prp1 = p1;
-		cmd.dptr.prp.prp2 = p2;
-		cmd.cid = (uint16_t)cid;
-		h.slot_of_cid[cid] = next;
-		pc_hq_push(&q, &cmd);
+	h.buf = aisio_nvme_ctrl_dma_alloc(c->nc, (size_t)(depth - 1) * iosize, 0);
+	h.slot_of_cid = calloc(depth - 1, sizeof(uint64_t));
+	if (!h.buf || !h.slot_of_cid) {
+		fprintf(stderr, "aisio perf cuda-verify: host check: out of memory\n");
+		goto out;
 	}
-	pc_hq_ring(&q);
-	uint64_t t0 = pc_now_ns();
-	while (h.done < nslots) {
-		h.nfreed = 0;
-		uint32_t n = pc_hq_reap(&q, host_cqe, &h);
-		if (!n) {
-			if (pc_now_ns() - t0 > 10000000000ull) {
-				fprintf(stderr, "host check: controller stopped answering\n");
-				break;
-			}
-			continue;
+	/* CID i always reads into buffer i; the driver reuses a CID only after its completion. */
+	while (next < nslots || aisio_nvme_qpair_outstanding(qp)) {
+		struct aisio_io *io;
+
+		while (next < nslots && (io = aisio_nvme_qpair_get_io(qp))) {
+			aisio_prep_read(io, c->nsid, next * nlb, nlb, h.buf + (size_t)io->cid * iosize, iosize);
+			aisio_io_set_cb(io, host_done, &h);
+			h.slot_of_cid[io->cid] = next++;
 		}
-		t0 = pc_now_ns();
-		/* reuse the CIDs that just completed */
-		for (uint32_t i = 0; i < h.nfreed && next < nslots; i++, next++) {
-			uint16_t cid = h.freed[i];
-			struct aisio_nvme_sqe cmd;
-			uint64_t p1, p2;
-			aisio_nvme_cmd_read(&cmd, c->nsid, next * (iosize >> c->lba_shift), iosize >> c->lba_shift);
-			pc_prp(r, h.buf + (size_t)cid * iosize, iosize, c->page_size, lists, &p1, &p2);
-			cmd.dptr.prp.prp1 = p1;
-			cmd.dptr.prp.prp2 = p2;
-			cmd.cid = cid;
-			h.slot_of_cid[cid] = next;
-			pc_hq_push(&q, &cmd);
+		aisio_nvme_qpair_submit(qp);
+		/* the driver times commands out (-ETIMEDOUT) and reports a failed controller (-EIO) */
+		if (aisio_nvme_qpair_reap(qp, 0) < 0) {
+			fprintf(stderr, "aisio perf cuda-verify: host check: %s\n", aisio_errmsg());
+			break;
 		}
-		pc_hq_ring(&q);
 	}
+	if (h.errors)
+		fprintf(stderr, "aisio perf cuda-verify: host check: %llu reads failed, the first with %s\n",
+			(unsigned long long)h.errors, aisio_status_str(h.first_err));
 	*mism += h.mism;
 	*errors += h.errors + (nslots - h.done);
-	pc_hq_delete(&q);
-	aisio_mem_region_release(r);
+	rc = 0;
+out:
+	aisio_nvme_qpair_delete(qp);
+	if (h.buf)
+		aisio_nvme_ctrl_dma_free(c->nc, h.buf);
 	free(h.slot_of_cid);
-	return 0;
+	return rc;
 }
 
 /* One GPU's check: what it was asked and what it saw. */
@@ -181,8 +162,8 @@ static void verify_gpu(struct vjob *j)
 	const int gpu = j->gpu;
 	struct pc_ctrl *ctrls = NULL;
 	struct aisio_mem_region *wbuf = NULL, *rbuf = NULL;
-	struct aisio_cuda_qp **qps_host = NULL, **qps_dev = NULL;
-	struct aisio_gpu_qp **qps = NULL;
+	struct aisio_nvme_ctrl **nc = NULL;
+	struct aisio_gpu_qset *qs = NULL;
 	struct pc_thread_res *res_dev = NULL, *res_host = NULL;
 	uint64_t *ow = NULL, *orr = NULL, *ow_dev = NULL, *or_dev = NULL;
 	uint64_t *host_data = NULL;
@@ -214,7 +195,10 @@ static void verify_gpu(struct vjob *j)
 	j->T = T;
 	j->ncmds = ncmds;
 
-	struct pc_ctrl_cfg cfg = { .queues = o.nq / (uint32_t)o.ctrls, .depth = o.qd + 1, .gpu_dma = 1, .gpu = gpu };
+	/* one more queue per controller for the host's own check */
+	struct pc_ctrl_cfg cfg = {
+		.queues = o.nq / (uint32_t)o.ctrls + 1, .depth = o.qd + 1, .dma = PC_DMA_GPU, .gpu = gpu
+	};
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
 		free(ctrls);
@@ -232,8 +216,7 @@ static void verify_gpu(struct vjob *j)
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		goto out;
 	}
-	if (pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(wbuf, wbuf->va), wbuf->len) ||
-	    pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(rbuf, rbuf->va), rbuf->len))
+	if (pc_ctrls_add_gpu(ctrls, o.ctrls, wbuf) || pc_ctrls_add_gpu(ctrls, o.ctrls, rbuf))
 		goto out;
 
 	/* Which controller each command reaches, and a different slot order per phase. */
@@ -278,26 +261,20 @@ static void verify_gpu(struct vjob *j)
 	for (uint64_t cmd = 0; cmd < ncmds; cmd++)
 		for (uint32_t w = 0; w < o.iosize / 8; w++)
 			host_data[cmd * (o.iosize / 8) + w] = pc_pattern_word(key_of(o.seed, ctrl_of[cmd]), ow[cmd], w);
-	qps = calloc(o.nq, sizeof(*qps));
-	qps_host = calloc(o.nq, sizeof(*qps_host));
 	res_host = calloc(T, sizeof(*res_host));
-	if (!qps || !qps_host || !res_host)
+	nc = pc_ctrls_nc(ctrls, o.ctrls);
+	if (!res_host || !nc)
 		goto out;
-	for (uint32_t i = 0; i < o.nq; i++) {
-		if (aisio_gpu_qp_create(ctrls[i % (uint32_t)o.ctrls].nc, gpu, o.qd + 1, o.qd, &qps[i])) {
-			fprintf(stderr, "aisio perf cuda-verify: GPU queue %u: %s\n", i, aisio_errmsg());
-			goto out;
-		}
-		qps_host[i] = aisio_gpu_qp_dev(qps[i]);
+	if (aisio_gpu_qset_create(nc, o.ctrls, gpu, o.nq, o.qd + 1, o.qd, &qs)) {
+		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+		goto out;
 	}
-	if (cudaMalloc((void **)&qps_dev, o.nq * sizeof(*qps_dev)) != cudaSuccess ||
-	    cudaMalloc((void **)&res_dev, T * sizeof(*res_dev)) != cudaSuccess ||
+	if (cudaMalloc((void **)&res_dev, T * sizeof(*res_dev)) != cudaSuccess ||
 	    cudaMalloc((void **)&ow_dev, ncmds * 8) != cudaSuccess ||
 	    cudaMalloc((void **)&or_dev, ncmds * 8) != cudaSuccess) {
 		fprintf(stderr, "aisio perf cuda-verify: out of GPU memory\n");
 		goto out;
 	}
-	cudaMemcpy(qps_dev, qps_host, o.nq * sizeof(*qps_dev), cudaMemcpyHostToDevice);
 	cudaMemcpy(ow_dev, ow, ncmds * 8, cudaMemcpyHostToDevice);
 	cudaMemcpy(or_dev, orr, ncmds * 8, cudaMemcpyHostToDevice);
 	cudaMemcpy(wbuf->va, host_data, ncmds * o.iosize, cudaMemcpyHostToDevice);
@@ -305,7 +282,7 @@ static void verify_gpu(struct vjob *j)
 
 	struct pc_params p;
 	memset(&p, 0, sizeof(p));
-	p.qps = qps_dev;
+	p.qps = aisio_gpu_qset_dev(qs);
 	p.nq = o.nq;
 	p.tpq = tpq;
 	p.per_thread = o.per_thread;
@@ -358,15 +335,11 @@ static void verify_gpu(struct vjob *j)
 			? 1
 			: 0;
 out:
-	cudaFree(qps_dev);
 	cudaFree(res_dev);
 	cudaFree(ow_dev);
 	cudaFree(or_dev);
-	if (qps)
-		for (uint32_t i = 0; i < o.nq; i++)
-			aisio_gpu_qp_delete(qps[i]);
-	free(qps);
-	free(qps_host);
+	aisio_gpu_qset_delete(qs);
+	free(nc);
 	free(res_host);
 	free(ow);
 	free(orr);

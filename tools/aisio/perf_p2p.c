@@ -4,8 +4,9 @@
  * GPU memory (P2P mode: the PRPs point into GPU memory and the device model
  * moves the data with the GPU's copy engines) or in host memory, run the
  * same way (same controllers, same DMA provider, same queue loop) so the
- * two can be compared. CPU threads drive host queue pairs on the shared
- * ring code; each keeps --qdepth commands in flight per queue.
+ * two can be compared. CPU threads drive the user-space driver's queue
+ * pairs; each keeps --qdepth commands in flight per queue. PRPs come from
+ * the driver's builder (src/nvme/dptr.c) once per CID at setup.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,53 +33,83 @@ struct p2p_thread {
 	struct pc_ctrl *ctrls;
 	int idx;
 	const struct aisio_mem_region *buf;
-	size_t buf_off;       /* this thread's part of the buffer region */
-	uint64_t *lists;      /* one page per CID */
+	size_t buf_off;                         /* this thread's part of the buffer region */
+	const struct aisio_mem_region *lists;   /* PRP list pages (host memory), one per (queue, CID) */
+	size_t lists_off;                       /* this thread's first list page */
 	volatile int *stop;
 	uint64_t ios, errors, lat_sum_ns;
 	int failed;
 };
 
 struct p2p_q {
-	struct pc_hq hq;
+	struct aisio_nvme_qpair *qp; /* the driver's queue pair */
 	struct pc_ctrl *c;
-	uint64_t *t_sub;
-	uint64_t rng;
 	struct p2p_thread *t;
+	uint64_t *prp;               /* PRP1 and PRP2 of each CID's buffer */
+	uint64_t rng;
 	uint64_t nslots;
-	uint32_t n_done;
-	uint16_t done[1024];
+	uint64_t now;                /* time of the reap pass (0 until its first completion) */
 };
 
-static void p2p_cqe(void *arg, const struct aisio_nvme_cqe *e)
+static void p2p_done(struct aisio_io *io, void *arg)
 {
 	struct p2p_q *q = arg;
 
+	if (!q->now)
+		q->now = pc_now_ns();
 	q->t->ios++;
-	if (aisio_nvme_cqe_code(e->status))
+	q->t->lat_sum_ns += q->now - io->submit_ts;
+	if (io->status)
 		q->t->errors++;
-	if (q->n_done < 1024)
-		q->done[q->n_done++] = e->cid;
 }
 
-static void p2p_push(struct p2p_q *q, uint16_t cid, uint32_t qi)
+/* PRPs of every CID's buffer in this queue's part of the buffer region, from the driver's builder. */
+static int p2p_prps(struct p2p_q *q, uint32_t qi)
 {
 	const struct p2p_opts *o = q->t->o;
-	struct aisio_nvme_sqe cmd;
-	uint64_t slot, p1, p2;
-	uint32_t nlb = o->iosize >> q->c->lba_shift;
-	size_t boff = q->t->buf_off + ((size_t)qi * o->qd + cid) * o->iosize;
 
-	q->rng ^= q->rng << 13, q->rng ^= q->rng >> 7, q->rng ^= q->rng << 17;
-	slot = o->random ? q->rng % q->nslots : (q->rng & 0xffffff) % q->nslots;
-	aisio_nvme_cmd_rw(&cmd, o->write ? AISIO_NVME_NVM_WRITE : AISIO_NVME_NVM_READ, q->c->nsid, slot * nlb, nlb, 0);
-	pc_prp(q->t->buf, q->t->buf->va + boff, o->iosize, q->c->page_size,
-	       q->t->lists + ((size_t)qi * o->qd + cid) * 512, &p1, &p2);
-	cmd.dptr.prp.prp1 = p1;
-	cmd.dptr.prp.prp2 = p2;
-	cmd.cid = cid;
-	q->t_sub[cid] = pc_now_ns();
-	pc_hq_push(&q->hq, &cmd);
+	q->prp = calloc((size_t)o->qd * 2, sizeof(uint64_t));
+	if (!q->prp)
+		return -ENOMEM;
+	for (uint32_t cid = 0; cid < o->qd; cid++) {
+		size_t k = (size_t)qi * o->qd + cid;
+		int err = pc_prp(q->c, q->t->buf, q->t->buf->va + q->t->buf_off + k * o->iosize, o->iosize,
+				 q->t->lists, q->t->lists->va + q->t->lists_off + k * 4096, "perf run --mem",
+				 &q->prp[2 * cid], &q->prp[2 * cid + 1]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Take every free command slot of the queue and submit them with one doorbell write. */
+static void p2p_fill(struct p2p_q *q)
+{
+	const struct p2p_opts *o = q->t->o;
+	const uint32_t nlb = o->iosize >> q->c->lba_shift;
+	const uint64_t now = pc_now_ns();
+	struct aisio_io *io;
+
+	while ((io = aisio_nvme_qpair_get_io(q->qp))) {
+		struct aisio_nvme_sqe cmd;
+		uint64_t slot;
+
+		q->rng ^= q->rng << 13, q->rng ^= q->rng >> 7, q->rng ^= q->rng << 17;
+		slot = o->random ? q->rng % q->nslots : (q->rng & 0xffffff) % q->nslots;
+		aisio_nvme_cmd_rw(&cmd, o->write ? AISIO_NVME_NVM_WRITE : AISIO_NVME_NVM_READ, q->c->nsid, slot * nlb,
+				  nlb, 0);
+		cmd.dptr.prp.prp1 = q->prp[2 * io->cid];
+		cmd.dptr.prp.prp2 = q->prp[2 * io->cid + 1];
+		/*
+		 * The buffer is GPU memory the driver did not allocate, so the
+		 * command carries its data pointer already and gives the driver
+		 * no buffer: the driver sets only the CID.
+		 */
+		aisio_prep_cmd(io, &cmd, NULL, 0);
+		aisio_io_set_cb(io, p2p_done, q);
+		io->submit_ts = now;
+	}
+	aisio_nvme_qpair_submit(q->qp);
 }
 
 static void *p2p_main(void *arg)
@@ -86,63 +117,65 @@ static void *p2p_main(void *arg)
 	struct p2p_thread *t = arg;
 	const struct p2p_opts *o = t->o;
 	struct p2p_q *qs = NULL;
-	uint32_t nq = 0;
+	uint32_t nq = 0, qi;
 
 	for (int c = t->idx; c < o->ctrls; c += o->threads)
 		nq++;
 	qs = calloc(nq, sizeof(*qs));
 	if (!qs)
 		goto fail;
-	uint32_t qi = 0;
+	qi = 0;
 	for (int c = t->idx; c < o->ctrls; c += o->threads, qi++) {
 		struct p2p_q *q = &qs[qi];
 		q->c = &t->ctrls[c];
 		q->t = t;
 		q->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(c + 1);
 		q->nslots = q->c->nlbas / (o->iosize >> q->c->lba_shift);
-		q->t_sub = calloc(o->qd, sizeof(uint64_t));
-		if (!q->t_sub || pc_hq_create(q->c->nc, o->qd + 1, &q->hq))
+		if (p2p_prps(q, qi))
 			goto fail;
-		for (uint16_t cid = 0; cid < o->qd; cid++)
-			p2p_push(q, cid, qi);
-		pc_hq_ring(&q->hq);
+		if (aisio_nvme_qpair_create(q->c->nc, NULL, o->qd + 1, 0, &q->qp)) {
+			fprintf(stderr, "perf run --mem: %s\n", aisio_errmsg());
+			goto fail;
+		}
 	}
+	for (qi = 0; qi < nq; qi++)
+		p2p_fill(&qs[qi]);
 	while (!*t->stop) {
 		for (qi = 0; qi < nq; qi++) {
 			struct p2p_q *q = &qs[qi];
-			q->n_done = 0;
-			if (!pc_hq_reap(&q->hq, p2p_cqe, q))
-				continue;
-			uint64_t now = pc_now_ns();
-			for (uint32_t i = 0; i < q->n_done; i++) {
-				t->lat_sum_ns += now - q->t_sub[q->done[i]];
-				p2p_push(q, q->done[i], qi);
+			int n;
+
+			q->now = 0;
+			n = aisio_nvme_qpair_reap(q->qp, 0);
+			if (n < 0) {
+				fprintf(stderr, "perf run --mem: %s\n", aisio_errmsg());
+				t->failed = 1;
+				*t->stop = 1;
+				break;
 			}
-			pc_hq_ring(&q->hq);
+			if (n)
+				p2p_fill(q);
 		}
 	}
 	/* drain */
 	uint64_t t0 = pc_now_ns();
 	for (qi = 0; qi < nq; qi++) {
 		struct p2p_q *q = &qs[qi];
-		uint32_t left = o->qd;
-		while (left && pc_now_ns() - t0 < 5000000000ull) {
-			q->n_done = 0;
-			uint32_t n = pc_hq_reap(&q->hq, p2p_cqe, q);
-			left -= n < left ? n : left;
+		while (aisio_nvme_qpair_outstanding(q->qp) && pc_now_ns() - t0 < 5000000000ull) {
+			q->now = 0;
+			if (aisio_nvme_qpair_reap(q->qp, 0) < 0)
+				break;
 		}
-		pc_hq_delete(&q->hq);
-		free(q->t_sub);
 	}
-	free(qs);
-	return NULL;
+	goto out;
 fail:
 	fprintf(stderr, "perf run --mem: thread %d could not set up its queues\n", t->idx);
 	t->failed = 1;
+out:
 	if (qs)
 		for (qi = 0; qi < nq; qi++) {
-			pc_hq_delete(&qs[qi].hq);
-			free(qs[qi].t_sub);
+			aisio_nvme_qpair_delete(qs[qi].qp);
+			free(qs[qi].prp);
 		}
 	free(qs);
 	return NULL;
@@ -163,8 +196,7 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	struct aisio_mem_region *buf = NULL;
 	struct p2p_thread *th = NULL;
 	pthread_t *tids = NULL;
-	uint64_t *lists = NULL;
-	void *lists_dev = NULL;
+	struct aisio_mem_region *lists = NULL;
 	volatile int stop = 0;
 	uint64_t v;
 	int c, rc = 1;
@@ -223,7 +255,7 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 		return 1;
 	}
 	static char *def_uri[] = { "emu:1G" };
-	struct pc_ctrl_cfg cfg = { .queues = 1, .depth = o.qd + 1, .threads = o.ctrl_threads, .gpu_dma = 1,
+	struct pc_ctrl_cfg cfg = { .queues = 1, .depth = o.qd + 1, .threads = o.ctrl_threads, .dma = PC_DMA_GPU,
 				   .gpu = o.gpu };
 	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
 	if (!ctrls || pc_ctrls_open(o.nuris ? o.uris : def_uri, o.nuris ? o.nuris : 1, o.ctrls, &cfg, ctrls)) {
@@ -241,10 +273,10 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	}
 	size_t len = per_thread * o.qd * o.iosize * (size_t)o.threads;
 	int err = o.gpu_mem ? aisio_gpu_region_alloc(o.gpu, len, &buf) : aisio_mem_region_identity(len, &buf);
-	if (!err && o.gpu_mem && pc_ctrls_add_gpu(ctrls, o.ctrls, aisio_mem_bus(buf, buf->va), buf->len))
+	if (!err && o.gpu_mem && pc_ctrls_add_gpu(ctrls, o.ctrls, buf))
 		goto out;
 	if (!err)
-		err = aisio_gpu_host_alloc(per_thread * o.qd * 4096 * (size_t)o.threads, (void **)&lists, &lists_dev);
+		err = aisio_mem_region_identity(per_thread * o.qd * 4096 * (size_t)o.threads, &lists);
 	if (err) {
 		fprintf(stderr, "aisio perf run --mem: %s\n", aisio_errmsg());
 		goto out;
@@ -258,7 +290,8 @@ int aisio_perf_cuda_p2p(int argc, char **argv)
 	for (int t = 0; t < o.threads; t++) {
 		th[t] = (struct p2p_thread){ .o = &o, .ctrls = ctrls, .idx = t, .buf = buf,
 					     .buf_off = (size_t)t * per_thread * o.qd * o.iosize,
-					     .lists = lists + (size_t)t * per_thread * o.qd * 512, .stop = &stop };
+					     .lists = lists, .lists_off = (size_t)t * per_thread * o.qd * 4096,
+					     .stop = &stop };
 		pthread_create(&tids[t], NULL, p2p_main, &th[t]);
 	}
 	struct timespec ts = { (time_t)o.runtime, (long)((o.runtime - (time_t)o.runtime) * 1e9) };
@@ -304,6 +337,6 @@ out:
 		pc_ctrls_close(ctrls, o.ctrls);
 	free(ctrls);
 	aisio_mem_region_release(buf);
-	aisio_gpu_host_free(lists);
+	aisio_mem_region_release(lists);
 	return rc;
 }
