@@ -19,8 +19,8 @@ struct sg_table;
 struct dmai_pdev;
 
 /*
- * Lock order: pci_lock_rescan_remove(), the PCI function's device_lock(),
- * dmai_lock, then a dma-buf's reservation lock. The exporter calls
+ * Lock order: the PCI function's device_lock(), dmai_lock, then a
+ * dma-buf's reservation lock. The exporter calls
  * move_notify with the reservation lock held, so that path takes none of
  * the others.
  */
@@ -85,7 +85,8 @@ struct device *dmai_pci_dev_get(const char *name);
  * back when the last one goes. Called with device_lock(@dev) and dmai_lock
  * held. Sets AISIO_DMABUF_OUT_PHYS in @out_flags when the device sees
  * physical addresses. Returns 0 with a reference in @pdev (dmai_pdev_put()
- * it), or -EBUSY (another driver or user space owns the device's DMA).
+ * it), -ENODEV (the function is being removed) or -EBUSY (another driver
+ * or user space owns the device's DMA).
  */
 int dmai_pci_claim(struct device *dev, u32 *out_flags, struct dmai_pdev **pdev);
 

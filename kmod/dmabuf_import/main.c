@@ -21,7 +21,6 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/pci.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -94,9 +93,10 @@ static u32 dmai_find(struct dmai_file *f, struct dma_buf *dmabuf, struct device 
 }
 
 /*
- * Attach under dmai_lock (and, for a PCI function, its device lock, so it
- * cannot be unbound or removed before the attachment is on the list the
- * bus notifier walks). Fills @a's outputs.
+ * Attach under dmai_lock (and, for a PCI function, its device lock, so no
+ * driver can be bound or unbound before the attachment is on the list the
+ * bus notifier walks; removal is covered by dmai_pci_claim()). Fills @a's
+ * outputs.
  */
 static long dmai_attach_locked(struct dmai_file *f, struct dma_buf *dmabuf, struct device *dev,
 			       bool pci, struct aisio_dmabuf_attach *a)
@@ -180,8 +180,6 @@ static long dmai_ioc_attach(struct dmai_file *f, void __user *uarg)
 		return PTR_ERR(dmabuf);
 
 	if (pci) {
-		/* No PCI removal runs while this is held: the function stays on the bus. */
-		pci_lock_rescan_remove();
 		dev = dmai_pci_dev_get(a.pci_dev);
 		if (IS_ERR(dev)) {
 			err = PTR_ERR(dev);
@@ -193,7 +191,6 @@ static long dmai_ioc_attach(struct dmai_file *f, void __user *uarg)
 			device_unlock(dev);
 			put_device(dev);
 		}
-		pci_unlock_rescan_remove();
 	} else {
 		dev = READ_ONCE(dmai_dma_dev);
 		mutex_lock(&dmai_lock);

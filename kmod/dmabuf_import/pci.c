@@ -38,6 +38,62 @@ struct dmai_pdev {
 static LIST_HEAD(dmai_pdevs);
 
 /*
+ * Functions being removed: from BUS_NOTIFY_DEL_DEVICE (attachments revoked)
+ * to BUS_NOTIFY_REMOVED_DEVICE (off the bus). Attaching refuses them, and
+ * after that window the bus no longer lists them, so no attachment is made
+ * once the notifier has revoked. Under dmai_lock.
+ */
+struct dmai_dying {
+	struct list_head node;
+	struct device *dev;
+};
+
+static LIST_HEAD(dmai_dying);
+
+static int dmai_match_dev(struct device *dev, const void *data)
+{
+	return dev == data;
+}
+
+/* True when @dev is being removed or already off the bus. dmai_lock held. */
+static bool dmai_pci_gone(struct device *dev)
+{
+	struct dmai_dying *d;
+	struct device *found;
+
+	list_for_each_entry(d, &dmai_dying, node)
+		if (d->dev == dev)
+			return true;
+	found = bus_find_device(&pci_bus_type, NULL, dev, dmai_match_dev);
+	put_device(found);
+	return !found;
+}
+
+static void dmai_dying_add(struct device *dev)
+{
+	struct dmai_dying *d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOFAIL);
+
+	d->dev = dev;
+	mutex_lock(&dmai_lock);
+	list_add(&d->node, &dmai_dying);
+	mutex_unlock(&dmai_lock);
+}
+
+static void dmai_dying_del(struct device *dev)
+{
+	struct dmai_dying *d, *tmp;
+
+	mutex_lock(&dmai_lock);
+	list_for_each_entry_safe(d, tmp, &dmai_dying, node) {
+		if (!dev || d->dev == dev) {
+			list_del(&d->node);
+			kfree(d);
+		}
+	}
+	mutex_unlock(&dmai_lock);
+}
+
+/*
  * True when the device does not DMA through its kernel default domain: a
  * driver that manages DMA itself (vfio-pci, even before user space opens
  * it), or a domain attached by someone else (vfio/iommufd user domain, or
@@ -66,6 +122,8 @@ int dmai_pci_claim(struct device *dev, u32 *out_flags, struct dmai_pdev **pdevp)
 
 	device_lock_assert(dev);
 	lockdep_assert_held(&dmai_lock);
+	if (dmai_pci_gone(dev))
+		return -ENODEV;
 	domain = iommu_get_domain_for_dev(dev);
 	if (dmai_dma_user_owned(dev, domain)) {
 		dev_notice(dev, "aisio-dmabuf: refusing to map (EBUSY): the function's DMA is owned by user space (driver %s, domain type %#x), so kernel DMA addresses would be wrong for it; bind it to uio_pci_generic (or unbind it) and release its VFIO group\n",
@@ -135,8 +193,12 @@ static int dmai_bus_notify(struct notifier_block *nb, unsigned long action, void
 		why = "a driver is being bound to it";
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
+		dmai_dying_add(data);
 		why = "the function is being removed";
 		break;
+	case BUS_NOTIFY_REMOVED_DEVICE:
+		dmai_dying_del(data);
+		return NOTIFY_OK;
 	default:
 		return NOTIFY_DONE;
 	}
@@ -156,4 +218,5 @@ int dmai_notifier_register(void)
 void dmai_notifier_unregister(void)
 {
 	bus_unregister_notifier(&pci_bus_type, &dmai_bus_nb);
+	dmai_dying_del(NULL);   /* a removal the module saw start but not end */
 }

@@ -18,13 +18,11 @@
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
 #include <libgen.h>
-#include <linux/capability.h>
 #include <linux/vfio.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "dmabuf_util.h"
@@ -92,13 +90,9 @@ static int dma_mask_bits(const char *bdf)
 }
 
 /*
- * In a child: lower the privilege as @how says, then attach @fd (for @bdf
- * when given) on the inherited importer file. Returns the attach result
- * (0 or -errno), or 1 when the child could not run.
- *   "nobody"   setuid(65534): every capability goes
- *   "no-caps"  uid 0 without CAP_SYS_RAWIO and CAP_SYS_ADMIN in the effective set
- *   "rawio"    uid 0 with CAP_SYS_RAWIO but not CAP_SYS_ADMIN
- *   "admin"    uid 0 with CAP_SYS_ADMIN but not CAP_SYS_RAWIO
+ * In a child: lower the privilege as @how says (dt_drop_privilege), then
+ * attach @fd (for @bdf when given) on the inherited importer file. Returns
+ * the attach result (0 or -errno), or 1 when the child could not run.
  */
 static int attach_as(const char *how, int fd, const char *bdf)
 {
@@ -109,31 +103,14 @@ static int attach_as(const char *how, int fd, const char *bdf)
 		return 1;
 	pid = fork();
 	if (pid == 0) {
-		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-		struct __user_cap_data_struct d[2];
 		struct aisio_dmabuf_attach a;
 		int r = 1;
 
-		if (!strcmp(how, "nobody")) {
-			if (setgid(65534) || setuid(65534))
-				goto out;
-		} else {
-			uint32_t drop = (1u << CAP_SYS_RAWIO) | (1u << CAP_SYS_ADMIN);
-
-			if (!strcmp(how, "rawio"))
-				drop = 1u << CAP_SYS_ADMIN;
-			else if (!strcmp(how, "admin"))
-				drop = 1u << CAP_SYS_RAWIO;
-			if (syscall(SYS_capget, &h, d))
-				goto out;
-			d[0].effective &= ~drop;
-			if (syscall(SYS_capset, &h, d))
-				goto out;
+		if (!dt_drop_privilege(how)) {
+			r = bdf ? attach_pci(devfd, fd, bdf, &a) : attach(devfd, fd, &a);
+			if (!r)
+				detach(devfd, a.handle);
 		}
-		r = bdf ? attach_pci(devfd, fd, bdf, &a) : attach(devfd, fd, &a);
-		if (!r)
-			detach(devfd, a.handle);
-out:
 		if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
 			_exit(2);
 		_exit(0);
@@ -478,22 +455,16 @@ static void test_handles(void)
  */
 static void test_move_notify(void)
 {
-	static const char hook[] = "/sys/kernel/debug/" AISIO_DMABUF_DEV_NAME "/move_notify";
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	struct aisio_dmabuf_attach a, b, c;
 	long base = dt_attachments();
-	int f2, fd, other, hk, ep, err, ev0, ev1, n;
-	char num[16];
+	int f2, fd, other, ep, err, ev0, ev1, n;
 	uint32_t nsegs;
 
 	f2 = open(AISIO_DMABUF_DEV_PATH, O_RDWR | O_CLOEXEC);
 	fd = dt_heap_alloc(8 * DT_PAGE);
 	other = dt_heap_alloc(8 * DT_PAGE);
-	hk = open(hook, O_WRONLY | O_CLOEXEC);
-	err = hk < 0 ? errno : 0;
-	if (!dt_check(f2 >= 0 && fd >= 0 && other >= 0 && hk >= 0,
-		      "revoke: buffers, a second file and the test hook %s (%s; module loaded with debug_hooks=1?)",
-		      hook, strerror(err)))
+	if (!dt_check(f2 >= 0 && fd >= 0 && other >= 0, "revoke: buffers and a second file"))
 		return;
 	err = attach(f2, fd, &a);
 	if (!err)
@@ -505,9 +476,9 @@ static void test_move_notify(void)
 	ev0 = poll_events(f2, 0);
 	dt_check(ev0 == 0, "revoke: no poll events before (%#x)", ev0);
 
-	n = snprintf(num, sizeof(num), "%d", fd);
-	err = write(hk, num, (size_t)n) == n ? 0 : errno;
-	dt_check(!err, "revoke: exporter revokes the buffer (%s)", strerror(err));
+	err = dt_exporter_revoke(fd);
+	dt_check(!err, "revoke: exporter revokes the buffer (debugfs hook: %s; module loaded with debug_hooks=1?)",
+		 strerror(-err));
 	ev1 = poll_events(f2, 1000);
 	dt_check(ev1 > 0 && (ev1 & POLLERR), "revoke: poll gives POLLERR (%#x)", ev1);
 	n = epoll_wait(ep, &got, 1, 1000);
@@ -531,7 +502,6 @@ static void test_move_notify(void)
 	close(ep);
 	close(f2);
 	dt_check(dt_attachments() == base, "revoke: closing the file releases the rest");
-	close(hk);
 	close(other);
 	close(fd);
 }
