@@ -28,14 +28,13 @@ DEFINE_MUTEX(dmai_lock);
 atomic_t dmai_nr_atts = ATOMIC_INIT(0);
 static LIST_HEAD(dmai_atts);    /* every attachment; under dmai_lock */
 
-/* Unmap and unpin, once. The dma-buf's reservation lock is held. */
+/* Unmap, once. The dma-buf's reservation lock is held. */
 static void dmai_att_unmap_locked(struct dmai_att *att)
 {
 	dma_resv_assert_held(att->dmabuf->resv);
 	if (!att->sgt)
 		return;
 	dma_buf_unmap_attachment(att->attach, att->sgt, DMA_BIDIRECTIONAL);
-	dma_buf_unpin(att->attach);
 	att->sgt = NULL;
 }
 
@@ -57,6 +56,8 @@ static void dmai_move_notify(struct dma_buf_attachment *attach)
 	/*
 	 * Pinned buffers are not moved; an exporter that still notifies is
 	 * revoking the memory and the device must stop using the addresses.
+	 * Only the mapping goes here: unpinning calls back into the exporter,
+	 * which is in the middle of its own work; that waits for the detach.
 	 */
 	dev_warn_ratelimited(attach->dev,
 			     "aisio-dmabuf: dma-buf %s revoked by its exporter while imported; the attachment is revoked, user space must stop DMA to it and detach\n",
@@ -145,6 +146,7 @@ struct dmai_att *dmai_att_create(struct dmai_file *f, struct dma_buf *dmabuf, st
 	if (err) {
 		dma_resv_lock(dmabuf->resv, NULL);
 		dmai_att_unmap_locked(att);
+		dma_buf_unpin(att->attach);
 		dma_resv_unlock(dmabuf->resv);
 		goto err_detach;
 	}
@@ -163,7 +165,7 @@ err_put:
 	return ERR_PTR(err);
 }
 
-/* Tear the mapping down and leave the dma-buf; the handle and references stay. */
+/* Unmap, unpin and leave the dma-buf; the handle and references stay. */
 static void dmai_att_detach(struct dmai_att *att, bool revoke)
 {
 	struct dma_buf *dmabuf = att->dmabuf;
@@ -172,6 +174,7 @@ static void dmai_att_detach(struct dmai_att *att, bool revoke)
 		return;
 	dma_resv_lock(dmabuf->resv, NULL);
 	dmai_att_unmap_locked(att);
+	dma_buf_unpin(att->attach);     /* pinned from create until here */
 	if (revoke)
 		dmai_att_mark_revoked_locked(att);
 	dma_resv_unlock(dmabuf->resv);
