@@ -110,6 +110,19 @@ if [ -n "$bdf" ]; then
 
 	revoke_case none "sysfs remove while unbound (device deletion)" sh -c "echo 1 >$dev/remove"
 	check "revoke: $bdf comes back on rescan" rescan
+	# Attaching races with removal: every attach either is revoked or fails.
+	unbind || fail "pci: unbind $bdf"
+	"$tests/dmabuf_ioctl" churn "$bdf" >/tmp/dmabuf-churn.log 2>&1 &
+	churn=$!
+	for i in $(seq 200); do grep -q '^attached' /tmp/dmabuf-churn.log && break; sleep 0.1; done
+	sleep 0.5
+	echo 1 >"$dev/remove"
+	wait "$churn"
+	rc=$?
+	sed 's/^/    /' /tmp/dmabuf-churn.log
+	if [ "$rc" = 0 ]; then pass "revoke: attach/detach loop while the function is removed"; else fail "revoke: attach/detach loop while the function is removed (exit $rc)"; fi
+	check "revoke: $bdf comes back on rescan" rescan
+	unbind || fail "pci: unbind $bdf"
 	revoke_case uio_pci_generic "rebind from uio_pci_generic to vfio-pci" rebind vfio-pci
 	revoke_case none "vfio-pci bound to the unbound function" rebind vfio-pci
 	for why in "its driver is being unbound" "the function is being removed" "a driver is being bound to it"; do

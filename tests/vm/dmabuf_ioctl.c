@@ -15,6 +15,7 @@
  *        dmabuf_ioctl hold [BDF]       attach (for BDF), print "held", sleep until killed
  *        dmabuf_ioctl revoke BDF       attach for BDF, print "attached", then expect the
  *                                      attachment to be revoked within 30 s (EPOLLERR)
+ *        dmabuf_ioctl churn BDF        attach/detach for BDF in a loop until it is removed
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
 #include <libgen.h>
@@ -724,6 +725,58 @@ static int run_vfio(const char *bdf)
 	return err;
 }
 
+/*
+ * Attach, read the map and detach for @bdf in a loop until attaching says
+ * the function is gone (ENODEV; someone removes it meanwhile), at most
+ * 20 s. Every round either works or fails with ENODEV or EBUSY (gone or
+ * being unbound) and leaves nothing attached.
+ */
+static int run_churn(const char *bdf)
+{
+	struct aisio_dmabuf_attach a;
+	long base = dt_attachments();
+	unsigned ok = 0, revoked = 0, bad = 0;
+	int fd = dt_heap_alloc(16 * DT_PAGE), err = 0, first = 1;
+	uint32_t n;
+
+	if (!dt_check(fd >= 0, "churn: buffer"))
+		return 1;
+	for (int i = 0; i < 200000; i++) {
+		err = attach_pci(devfd, fd, bdf, &a);
+		if (first) {
+			printf("attached\n");
+			fflush(stdout);
+			first = 0;
+		}
+		if (err == -ENODEV)
+			break;
+		if (err == -EBUSY) {
+			usleep(1000);
+			continue;
+		}
+		if (err) {
+			bad++;
+			continue;
+		}
+		n = 0;
+		err = get_map(devfd, a.handle, NULL, &n);
+		if (err == -ENODEV)
+			revoked++;
+		else if (err)
+			bad++;
+		else
+			ok++;
+		if (detach(devfd, a.handle))
+			bad++;
+	}
+	dt_check(err == -ENODEV && !bad,
+		 "churn: %u rounds mapped, %u revoked under way, %u unexpected results, ended with %s", ok,
+		 revoked, bad, strerror(-err));
+	dt_check(dt_attachments() == base && poll_events(devfd, 0) == 0, "churn: nothing left attached");
+	close(fd);
+	return dt_failed ? 1 : 0;
+}
+
 /* Attach (for PCI function @bdf when given) and wait to be killed. */
 static int run_hold(const char *bdf)
 {
@@ -761,6 +814,8 @@ int main(int argc, char **argv)
 		return run_vfio(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "revoke"))
 		return run_revoke(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "churn"))
+		return run_churn(argv[2]);
 	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "hold"))
 		return run_hold(argc == 3 ? argv[2] : NULL);
 
