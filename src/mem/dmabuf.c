@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,38 @@ const struct aisio_dmabuf_seg *aisio_mem_dmabuf_segs(const struct aisio_mem_regi
 	return p->segs;
 }
 
+int aisio_mem_dmabuf_check(const struct aisio_mem_region *r)
+{
+	const struct dmabuf_priv *p;
+	struct aisio_dmabuf_map m = { .nsegs = 0 };
+	struct pollfd pfd = { .events = POLLIN };
+
+	if (!r || r->ops != &dmabuf_ops)
+		return aisio_err(-EINVAL, "dma-buf check: not a dma-buf region");
+	p = r->priv;
+	pfd.fd = p->dev_fd;
+	if (poll(&pfd, 1, 0) < 0)
+		return aisio_err(-errno, "dma-buf check: poll failed: %s", strerror(errno));
+	if (!(pfd.revents & POLLERR))
+		return 0;
+	/* POLLERR: this file holds a revoked attachment; each region has its own file. */
+	m.handle = p->handle;
+	if (ioctl(p->dev_fd, AISIO_DMABUF_IOC_GET_MAP, &m) == 0)
+		return 0;
+	if (errno == ENODEV)
+		return aisio_err(-ENODEV, "dma-buf region revoked: its PCI function was unbound, rebound "
+				 "or removed, or the exporter took the buffer back; stop DMA to it, "
+				 "release the region and import again");
+	return aisio_err(-errno, "dma-buf check: %s", strerror(errno));
+}
+
+int aisio_mem_dmabuf_poll_fd(const struct aisio_mem_region *r)
+{
+	if (!r || r->ops != &dmabuf_ops)
+		return aisio_err(-EINVAL, "dma-buf poll fd: not a dma-buf region");
+	return ((const struct dmabuf_priv *)r->priv)->dev_fd;
+}
+
 /* Largest chunk shift every segment start and every inner boundary is aligned to. */
 static unsigned dmabuf_chunk_shift(const struct aisio_dmabuf_seg *segs, uint32_t n)
 {
@@ -114,9 +147,12 @@ static int dmabuf_attach(int dev_fd, int fd, const char *pci_dev, struct aisio_d
 	case ENODEV:
 		return aisio_err(-ENODEV, "dma-buf import: no PCI device %s", pci_dev ? pci_dev : "");
 	case EBUSY:
-		return aisio_err(-EBUSY, "dma-buf import: %s does not DMA through the kernel's IOMMU domain "
-				 "(bound to vfio?); dma-bufs need it on uio_pci_generic or a kernel driver",
+		return aisio_err(-EBUSY, "dma-buf import: %s is owned by another driver or by vfio; "
+				 "dma-bufs need it unbound or on uio_pci_generic (the kernel log says which driver)",
 				 pci_dev ? pci_dev : "");
+	case EPERM:
+		return aisio_err(-EPERM, "dma-buf import: attaching needs CAP_SYS_RAWIO or CAP_SYS_ADMIN "
+				 "(the DMA addresses let a device reach the memory)");
 	default:
 		return aisio_err(-errno, "dma-buf import: attaching fd %d failed: %s", fd, strerror(errno));
 	}

@@ -20,7 +20,9 @@ struct aisio_mem_dmabuf_opts {
 	 * Map for this PCI function ("0000:01:00.0") through its kernel DMA
 	 * domain: identity under iommu=pt, IOVAs with a translating IOMMU.
 	 * NULL: CPU physical addresses, right for uio without IOMMU or with
-	 * iommu=pt. A function bound to vfio is refused (-EBUSY).
+	 * iommu=pt. The function must be unbound or on uio_pci_generic; one
+	 * bound to any other driver, or to vfio, is refused (-EBUSY). Unbinding,
+	 * rebinding or removing it revokes the region (aisio_mem_dmabuf_check).
 	 */
 	const char *pci_dev;
 	/*
@@ -42,11 +44,28 @@ struct aisio_mem_dmabuf_opts {
  * Returns 0, -ENOENT (importer module not loaded), -EACCES (no permission
  * on its device), -EBADF (@fd not open), -EINVAL (@fd is not a dma-buf;
  * segments not 4 KiB aligned), -ENODEV (no such PCI function), -EBUSY
- * (PCI function owned by vfio), -ENOTSUP (the CPU cannot map the buffer
+ * (PCI function owned by another driver or vfio), -EPERM (neither
+ * CAP_SYS_RAWIO nor CAP_SYS_ADMIN), -ENOTSUP (the CPU cannot map the buffer
  * and no @va was given), -ENOMEM, -EIO, or the exporter's error.
  */
 int aisio_mem_dmabuf_import(int fd, const struct aisio_mem_dmabuf_opts *opts,
 			    struct aisio_mem_region **out);
+
+/**
+ * aisio_mem_dmabuf_check - 0 while the region's mapping is valid, -ENODEV
+ * (with a message) once the module revoked it: its PCI function was
+ * unbound, bound to a driver or removed, or the exporter took the buffer
+ * back. A revoked region's bus addresses must not be used again; release
+ * it. -EINVAL when @r is not a dma-buf region.
+ */
+int aisio_mem_dmabuf_check(const struct aisio_mem_region *r);
+
+/**
+ * aisio_mem_dmabuf_poll_fd - a file descriptor that polls with POLLERR once
+ * the region is revoked (for an event loop; owned by the region), or
+ * -EINVAL when @r is not a dma-buf region.
+ */
+int aisio_mem_dmabuf_poll_fd(const struct aisio_mem_region *r);
 
 /** aisio_mem_dmabuf_available - 1 when the importer device exists, else 0. */
 int aisio_mem_dmabuf_available(void);

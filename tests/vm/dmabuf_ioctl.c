@@ -5,15 +5,24 @@
  * pages behind them, every bad-input path, per-file ownership, and teardown
  * on close and on SIGKILL.
  *
+ * Also: attaching needs CAP_SYS_RAWIO or CAP_SYS_ADMIN, handles are not
+ * reused at once, and an exporter revoking a buffer (move_notify, through
+ * the module's debugfs test hook) revokes the attachment: EPOLLERR, ENODEV.
+ *
  * Usage: dmabuf_ioctl                  all checks
  *        dmabuf_ioctl pci BDF ok|busy  attach for a PCI function, expect success or EBUSY
  *        dmabuf_ioctl vfio BDF         the function is on vfio-pci: how far a dma-buf gets
  *        dmabuf_ioctl hold [BDF]       attach (for BDF), print "held", sleep until killed
+ *        dmabuf_ioctl revoke BDF       attach for BDF, print "attached", then expect the
+ *                                      attachment to be revoked within 30 s (EPOLLERR)
+ *        dmabuf_ioctl churn BDF        attach/detach for BDF in a loop until it is removed
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
 #include <libgen.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -45,6 +54,75 @@ static int get_map(int dev, uint32_t handle, struct aisio_dmabuf_seg *segs, uint
 
 	*nsegs = m.nsegs;
 	return err;
+}
+
+static int attach_pci(int dev, int fd, const char *bdf, struct aisio_dmabuf_attach *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = fd;
+	a->flags = AISIO_DMABUF_ATTACH_PCI;
+	snprintf(a->pci_dev, sizeof(a->pci_dev), "%s", bdf);
+	return dt_ioctl(dev, AISIO_DMABUF_IOC_ATTACH, a);
+}
+
+/* poll() events of @dev within @ms milliseconds (0 when none, -1 on error). */
+static int poll_events(int dev, int ms)
+{
+	struct pollfd p = { .fd = dev, .events = POLLIN | POLLPRI };
+	int n = poll(&p, 1, ms);
+
+	return n < 0 ? -1 : n ? p.revents : 0;
+}
+
+/* A PCI function's DMA mask width from sysfs (dma_mask_bits), or -1. */
+static int dma_mask_bits(const char *bdf)
+{
+	char path[128], buf[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/dma_mask_bits", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] ? atoi(buf) : -1;
+}
+
+/*
+ * In a child: lower the privilege as @how says (dt_drop_privilege), then
+ * attach @fd (for @bdf when given) on the inherited importer file. Returns
+ * the attach result (0 or -errno), or 1 when the child could not run.
+ */
+static int attach_as(const char *how, int fd, const char *bdf)
+{
+	int pfd[2], status, res = 1;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		struct aisio_dmabuf_attach a;
+		int r = 1;
+
+		if (!dt_drop_privilege(how)) {
+			r = bdf ? attach_pci(devfd, fd, bdf, &a) : attach(devfd, fd, &a);
+			if (!r)
+				detach(devfd, a.handle);
+		}
+		if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
+			_exit(2);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid > 0 && read(pfd[0], &res, sizeof(res)) != sizeof(res))
+		res = 1;
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return res;
 }
 
 /*
@@ -327,6 +405,143 @@ static void test_ownership(void)
 	dt_check(dt_attachments() == base, "close: closing the file releases all three");
 }
 
+/* Attaching needs CAP_SYS_RAWIO or CAP_SYS_ADMIN, whoever opened the file. */
+static void test_privilege(void)
+{
+	long base = dt_attachments();
+	int fd = dt_heap_alloc(4 * DT_PAGE), err;
+
+	if (!dt_check(fd >= 0, "priv: buffer"))
+		return;
+	err = attach_as("nobody", fd, NULL);
+	dt_check(err == -EPERM, "priv: setuid nobody on root's open file: attach gives EPERM (%s)",
+		 strerror(err < 0 ? -err : 0));
+	err = attach_as("no-caps", fd, NULL);
+	dt_check(err == -EPERM, "priv: uid 0 without CAP_SYS_RAWIO and CAP_SYS_ADMIN: EPERM (%s)",
+		 strerror(err < 0 ? -err : 0));
+	err = attach_as("rawio", fd, NULL);
+	dt_check(err == 0, "priv: CAP_SYS_RAWIO alone is enough (%s)", strerror(err < 0 ? -err : 0));
+	err = attach_as("admin", fd, NULL);
+	dt_check(err == 0, "priv: CAP_SYS_ADMIN alone is enough (%s)", strerror(err < 0 ? -err : 0));
+	dt_check(dt_attachments() == base, "priv: nothing left attached");
+	close(fd);
+}
+
+/* A detached handle is not handed out again at once. */
+static void test_handles(void)
+{
+	struct aisio_dmabuf_attach a;
+	uint32_t seen[8];
+	int fd = dt_heap_alloc(DT_PAGE), err = 0, fresh = 1;
+
+	if (!dt_check(fd >= 0, "handles: buffer"))
+		return;
+	for (int i = 0; i < 8 && !err; i++) {
+		err = attach(devfd, fd, &a);
+		seen[i] = a.handle;
+		for (int j = 0; j < i; j++)
+			fresh &= seen[j] != seen[i];
+		if (!err)
+			err = detach(devfd, a.handle);
+	}
+	dt_check(!err && fresh, "handles: 8 attach/detach rounds give 8 different handles (%u ... %u; %s)",
+		 seen[0], seen[7], strerror(-err));
+	close(fd);
+}
+
+/*
+ * An exporter revoking a pinned buffer (move_notify): the attachment is
+ * revoked, the file reports EPOLLERR, the handle gives ENODEV until it is
+ * detached, and the buffer can be attached afresh.
+ */
+static void test_move_notify(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	struct aisio_dmabuf_attach a, b, c;
+	long base = dt_attachments();
+	int f2, fd, other, ep, err, ev0, ev1, n;
+	uint32_t nsegs;
+
+	f2 = open(AISIO_DMABUF_DEV_PATH, O_RDWR | O_CLOEXEC);
+	fd = dt_heap_alloc(8 * DT_PAGE);
+	other = dt_heap_alloc(8 * DT_PAGE);
+	if (!dt_check(f2 >= 0 && fd >= 0 && other >= 0, "revoke: buffers and a second file"))
+		return;
+	err = attach(f2, fd, &a);
+	if (!err)
+		err = attach(f2, other, &b);
+	if (!dt_check(!err, "revoke: two attachments on one file (%s)", strerror(-err)))
+		return;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	epoll_ctl(ep, EPOLL_CTL_ADD, f2, &ev);
+	ev0 = poll_events(f2, 0);
+	dt_check(ev0 == 0, "revoke: no poll events before (%#x)", ev0);
+
+	err = dt_exporter_revoke(fd);
+	dt_check(!err, "revoke: exporter revokes the buffer (debugfs hook: %s; module loaded with debug_hooks=1?)",
+		 strerror(-err));
+	ev1 = poll_events(f2, 1000);
+	dt_check(ev1 > 0 && (ev1 & POLLERR), "revoke: poll gives POLLERR (%#x)", ev1);
+	n = epoll_wait(ep, &got, 1, 1000);
+	dt_check(n == 1 && (got.events & EPOLLERR), "revoke: epoll gives EPOLLERR");
+	nsegs = 0;
+	err = get_map(f2, a.handle, NULL, &nsegs);
+	dt_check(err == -ENODEV, "revoke: map of the revoked handle gives ENODEV (%s)", strerror(-err));
+	nsegs = 0;
+	err = get_map(f2, b.handle, NULL, &nsegs);
+	dt_check(err == 0 && nsegs >= 1, "revoke: the other attachment of the file still works (%s)",
+		 strerror(-err));
+	err = attach(f2, fd, &c);
+	dt_check(err == 0 && c.handle != a.handle, "revoke: the buffer attaches afresh (%s)", strerror(-err));
+	dt_check(dt_attachments() == base + 3, "revoke: the revoked handle is held until detached");
+	err = detach(f2, a.handle);
+	dt_check(err == 0, "revoke: detaching the revoked handle (%s)", strerror(-err));
+	ev1 = poll_events(f2, 0);
+	dt_check(ev1 == 0, "revoke: no poll events once it is detached (%#x)", ev1);
+	err = detach(f2, a.handle);
+	dt_check(err == -ENOENT, "revoke: it is gone (%s)", strerror(-err));
+	close(ep);
+	close(f2);
+	dt_check(dt_attachments() == base, "revoke: closing the file releases the rest");
+	close(other);
+	close(fd);
+}
+
+/*
+ * Attach for @bdf, say "attached", and wait for someone to unbind, rebind
+ * or remove the function: the attachment must be revoked (POLLERR, ENODEV)
+ * and detach cleanly.
+ */
+static int run_revoke(const char *bdf)
+{
+	struct aisio_dmabuf_attach a;
+	long base = dt_attachments();
+	int fd = dt_heap_alloc(16 * DT_PAGE), err, ev, bits0 = dma_mask_bits(bdf), bits;
+	uint32_t n = 0;
+
+	err = fd < 0 ? fd : attach_pci(devfd, fd, bdf, &a);
+	if (!dt_check(!err, "revoke: attach for %s (%s)", bdf, strerror(-err)))
+		return 1;
+	ev = poll_events(devfd, 0);
+	dt_check(ev == 0, "revoke: no poll events while %s is ours (%#x)", bdf, ev);
+	printf("attached\n");
+	fflush(stdout);
+	ev = poll_events(devfd, 30000);
+	dt_check(ev > 0 && (ev & POLLERR), "revoke: poll gives POLLERR (%#x)", ev);
+	err = get_map(devfd, a.handle, NULL, &n);
+	dt_check(err == -ENODEV, "revoke: map of the revoked handle gives ENODEV (%s)", strerror(-err));
+	dt_check(detach(devfd, a.handle) == 0 && poll_events(devfd, 0) == 0,
+		 "revoke: detach, no more events");
+	dt_check(dt_attachments() == base, "revoke: nothing left attached");
+	bits = dma_mask_bits(bdf);
+	if (bits >= 0)
+		dt_check(bits == bits0, "revoke: %s is back to its %d-bit DMA mask (%d)", bdf, bits0, bits);
+	else
+		printf("# %s is gone\n", bdf);
+	close(fd);
+	return dt_failed ? 1 : 0;
+}
+
 /* Attached devices of the dma-buf with inode @ino in debugfs, or -1. */
 static int bufinfo_attached(unsigned long ino)
 {
@@ -408,21 +623,25 @@ static int run_pci(const char *bdf, const char *expect)
 	uint32_t n = MAX_SEGS, np = MAX_SEGS;
 	int fd, err;
 
+	int bits0 = dma_mask_bits(bdf), bits;
+
 	fd = dt_heap_alloc(len);
 	if (!dt_check(fd >= 0, "pci: buffer"))
 		return 1;
-	memset(&a, 0, sizeof(a));
-	a.fd = fd;
-	a.flags = AISIO_DMABUF_ATTACH_PCI;
-	snprintf(a.pci_dev, sizeof(a.pci_dev), "%s", bdf);
-	err = dt_ioctl(devfd, AISIO_DMABUF_IOC_ATTACH, &a);
+	err = attach_as("no-caps", fd, bdf);
+	dt_check(err == -EPERM, "pci: without CAP_SYS_RAWIO/CAP_SYS_ADMIN attaching for %s gives EPERM (%s)",
+		 bdf, strerror(err < 0 ? -err : 0));
+	err = attach_pci(devfd, fd, bdf, &a);
 	if (!strcmp(expect, "busy")) {
-		dt_check(err == -EBUSY, "pci: %s (DMA not in the kernel's hands) refused with EBUSY (%s)",
+		dt_check(err == -EBUSY, "pci: %s (DMA owned by another driver or user space) refused with EBUSY (%s)",
 			 bdf, strerror(-err));
+		dt_check(dma_mask_bits(bdf) == bits0, "pci: its DMA mask is untouched (%d bits)", bits0);
 		return dt_failed ? 1 : 0;
 	}
 	if (!dt_check(err == 0, "pci: attach for %s (%s)", bdf, strerror(-err)))
 		return 1;
+	bits = dma_mask_bits(bdf);
+	dt_check(bits == 64, "pci: 64-bit DMA mask while attached (%d bits, %d before)", bits, bits0);
 	err = get_map(devfd, a.handle, segs, &n);
 	dt_check(err == 0 && n == a.nsegs, "pci: %u segments, out_flags %#x", n, a.out_flags);
 	if (a.out_flags & AISIO_DMABUF_OUT_PHYS) {
@@ -437,6 +656,8 @@ static int run_pci(const char *bdf, const char *expect)
 		       (unsigned long long)segs[0].addr);
 	}
 	dt_check(detach(devfd, a.handle) == 0, "pci: detach");
+	bits = dma_mask_bits(bdf);
+	dt_check(bits == bits0, "pci: DMA mask back to %d bits after the last detach (%d)", bits0, bits);
 	close(fd);
 	return dt_failed ? 1 : 0;
 }
@@ -504,6 +725,58 @@ static int run_vfio(const char *bdf)
 	return err;
 }
 
+/*
+ * Attach, read the map and detach for @bdf in a loop until attaching says
+ * the function is gone (ENODEV; someone removes it meanwhile), at most
+ * 20 s. Every round either works or fails with ENODEV or EBUSY (gone or
+ * being unbound) and leaves nothing attached.
+ */
+static int run_churn(const char *bdf)
+{
+	struct aisio_dmabuf_attach a;
+	long base = dt_attachments();
+	unsigned ok = 0, revoked = 0, bad = 0;
+	int fd = dt_heap_alloc(16 * DT_PAGE), err = 0, first = 1;
+	uint32_t n;
+
+	if (!dt_check(fd >= 0, "churn: buffer"))
+		return 1;
+	for (int i = 0; i < 200000; i++) {
+		err = attach_pci(devfd, fd, bdf, &a);
+		if (first) {
+			printf("attached\n");
+			fflush(stdout);
+			first = 0;
+		}
+		if (err == -ENODEV)
+			break;
+		if (err == -EBUSY) {
+			usleep(1000);
+			continue;
+		}
+		if (err) {
+			bad++;
+			continue;
+		}
+		n = 0;
+		err = get_map(devfd, a.handle, NULL, &n);
+		if (err == -ENODEV)
+			revoked++;
+		else if (err)
+			bad++;
+		else
+			ok++;
+		if (detach(devfd, a.handle))
+			bad++;
+	}
+	dt_check(err == -ENODEV && !bad,
+		 "churn: %u rounds mapped, %u revoked under way, %u unexpected results, ended with %s", ok,
+		 revoked, bad, strerror(-err));
+	dt_check(dt_attachments() == base && poll_events(devfd, 0) == 0, "churn: nothing left attached");
+	close(fd);
+	return dt_failed ? 1 : 0;
+}
+
 /* Attach (for PCI function @bdf when given) and wait to be killed. */
 static int run_hold(const char *bdf)
 {
@@ -539,6 +812,10 @@ int main(int argc, char **argv)
 		return run_pci(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "vfio"))
 		return run_vfio(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "revoke"))
+		return run_revoke(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "churn"))
+		return run_churn(argv[2]);
 	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "hold"))
 		return run_hold(argc == 3 ? argv[2] : NULL);
 
@@ -550,6 +827,9 @@ int main(int argc, char **argv)
 	test_bad_input();
 	test_ownership();
 	test_killed();
+	test_privilege();
+	test_handles();
+	test_move_notify();
 	close(devfd);
 	dt_check(dt_attachments() == 0, "no attachments at the end");
 	printf("# %d failed\n", dt_failed);

@@ -53,6 +53,7 @@ struct xbuf {
 	uint64_t lba_out;       /* the driver writes here; the kernel reads */
 	uint64_t seed_in, seed_out;
 	struct aisio_mem_region *r;
+	int imported;           /* r was imported (released before the driver closes) */
 };
 
 /* A fixed pattern per (seed, byte offset on the namespace). */
@@ -371,17 +372,25 @@ int main(int argc, char **argv)
 			 BUF_LEN >> 10, err);
 	}
 out:
+	/*
+	 * Release the regions while the function is still ours: giving it
+	 * back to nvme would revoke their attachments.
+	 */
+	for (int i = 0; i < 2; i++) {
+		x[i].imported = x[i].r != NULL;
+		aisio_mem_region_release(x[i].r);
+		x[i].r = NULL;
+	}
 	host_close(&h);
 
 	/* 4. The kernel reads what the driver wrote. */
 	if (dt_check(blkdev_of(argv[1], blk, sizeof(blk)) == 0, "kernel: %s back on nvme (%s)", argv[1], blk))
 		for (int i = 0; i < 2; i++)
-			if (x[i].r)
+			if (x[i].imported)
 				dt_check(kernel_io(blk, 0, x[i].lba_out, lba_size, x[i].seed_out),
 					 "%s: kernel reads what the driver wrote from the dma-buf, byte for byte",
 					 x[i].name);
 	for (int i = 0; i < 2; i++) {
-		aisio_mem_region_release(x[i].r);
 		if (x[i].fd >= 0)
 			close(x[i].fd);
 		if (x[i].memfd >= 0) {

@@ -7,6 +7,8 @@
  * Exit: 0 pass, 1 fail, 77 module not loaded.
  */
 #include <aisio/aisio.h>
+#include <poll.h>
+#include <sys/wait.h>
 
 #include "dmabuf_util.h"
 #include "mem/dmabuf.h"
@@ -149,6 +151,56 @@ static void test_errors(void)
 	aisio_mem_region_release(NULL);
 }
 
+/* A region whose buffer the exporter takes back reports it, and releases cleanly. */
+static void test_revoked(void)
+{
+	struct aisio_mem_region *r;
+	struct pollfd p = { .events = POLLIN };
+	long base = dt_attachments();
+	int fd, err;
+
+	fd = dt_heap_alloc(64 * DT_PAGE);
+	err = fd < 0 ? fd : aisio_mem_dmabuf_import(fd, NULL, &r);
+	if (!dt_check(err == 0, "revoked: import (%s)", err ? aisio_errmsg() : "ok"))
+		return;
+	err = aisio_mem_dmabuf_check(r);
+	dt_check(err == 0, "revoked: a fresh region checks valid (%d)", err);
+	p.fd = aisio_mem_dmabuf_poll_fd(r);
+	dt_check(p.fd >= 0 && poll(&p, 1, 0) == 0, "revoked: its poll fd is quiet");
+	err = dt_exporter_revoke(fd);
+	dt_check(err == 0, "revoked: the exporter takes the buffer back (%s)", strerror(-err));
+	dt_check(poll(&p, 1, 1000) == 1 && (p.revents & POLLERR), "revoked: the poll fd gives POLLERR");
+	err = aisio_mem_dmabuf_check(r);
+	dt_check(err == -ENODEV && strstr(aisio_errmsg(), "revoked"),
+		 "revoked: check gives -ENODEV: %s", aisio_errmsg());
+	dt_check(aisio_mem_dmabuf_check(NULL) == -EINVAL, "revoked: check of no region gives -EINVAL");
+	aisio_mem_region_release(r);
+	close(fd);
+	dt_check(dt_attachments() == base, "revoked: release detaches");
+}
+
+/* Without CAP_SYS_RAWIO and CAP_SYS_ADMIN an import fails with a message saying so. */
+static void test_unprivileged(void)
+{
+	int fd = dt_heap_alloc(DT_PAGE), status = 0;
+	pid_t pid;
+
+	if (!dt_check(fd >= 0, "priv: buffer"))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct aisio_mem_region *r;
+		int err = dt_drop_privilege("no-caps") ? -1 : aisio_mem_dmabuf_import(fd, NULL, &r);
+
+		printf("#   unprivileged import: %d: %s\n", err, aisio_errmsg());
+		_exit(err == -EPERM && strstr(aisio_errmsg(), "CAP_SYS_RAWIO") ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	dt_check(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "priv: import without CAP_SYS_RAWIO/CAP_SYS_ADMIN gives -EPERM naming the capability");
+	close(fd);
+}
+
 int main(void)
 {
 	if (!aisio_mem_dmabuf_available()) {
@@ -158,6 +210,8 @@ int main(void)
 	test_heap();
 	test_udmabuf();
 	test_errors();
+	test_revoked();
+	test_unprivileged();
 	printf("# %d failed\n", dt_failed);
 	return dt_failed ? 1 : 0;
 }

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
@@ -226,6 +229,47 @@ DT_UNUSED static long dt_sysfs_long(const char *name)
 DT_UNUSED static long dt_attachments(void)
 {
 	return dt_sysfs_long("attachments");
+}
+
+/*
+ * Lower this process's privilege, as @how says; 0 or -1.
+ *   "nobody"   setuid(65534): every capability goes
+ *   "no-caps"  uid 0 without CAP_SYS_RAWIO and CAP_SYS_ADMIN in the effective set
+ *   "rawio"    uid 0 with CAP_SYS_RAWIO but not CAP_SYS_ADMIN
+ *   "admin"    uid 0 with CAP_SYS_ADMIN but not CAP_SYS_RAWIO
+ */
+DT_UNUSED static int dt_drop_privilege(const char *how)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	uint32_t drop = (1u << CAP_SYS_RAWIO) | (1u << CAP_SYS_ADMIN);
+
+	if (!strcmp(how, "nobody"))
+		return setgid(65534) || setuid(65534) ? -1 : 0;
+	if (!strcmp(how, "rawio"))
+		drop = 1u << CAP_SYS_ADMIN;
+	else if (!strcmp(how, "admin"))
+		drop = 1u << CAP_SYS_RAWIO;
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~drop;
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
+}
+
+/* Make the module's test hook revoke the dma-buf @fd as its exporter would; 0 or -errno. */
+DT_UNUSED static int dt_exporter_revoke(int fd)
+{
+	char num[16];
+	int hk = open("/sys/kernel/debug/" AISIO_DMABUF_DEV_NAME "/move_notify", O_WRONLY | O_CLOEXEC);
+	int n, err = 0;
+
+	if (hk < 0)
+		return -errno;
+	n = snprintf(num, sizeof(num), "%d", fd);
+	if (write(hk, num, (size_t)n) != n)
+		err = -errno;
+	close(hk);
+	return err;
 }
 
 /* Bracket CPU access to a mapped dma-buf, as its exporter expects. */

@@ -27,4 +27,13 @@ case $? in
 esac
 echo "module: $ko ($kver)"
 
-exec "$repo/testbed/run.sh" --timeout 240 -- "$here/dmabuf_guest.sh" "$build" "$ko"
+# The Debian kernel has no KASAN or kmemleak. What it has, switched on at
+# boot: SLUB debugging of the kmalloc caches the module and dma-buf core
+# allocate from (red zones, poisoning, free-pointer and double-free
+# checks; dmabuf_guest.sh validates the kmalloc caches at the end), KFENCE
+# sampling every millisecond (use-after-free and out-of-bounds reports on
+# sampled objects) and page poisoning.
+exec "$repo/testbed/run.sh" --timeout 480 \
+	--append "slub_debug=FZPU,kmalloc-* kfence.sample_interval=1 page_poison=1" \
+	--qemu-arg -device --qemu-arg pci-testdev \
+	-- "$here/dmabuf_guest.sh" "$build" "$ko"

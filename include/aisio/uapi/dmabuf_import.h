@@ -11,6 +11,16 @@
  * Every attachment belongs to the open file of /dev/aisio-dmabuf that
  * created it and is identified by a small handle private to that file.
  * Closing the file (or the process exiting) detaches everything it holds.
+ * Attaching needs CAP_SYS_RAWIO or CAP_SYS_ADMIN. Handles are allocated
+ * cyclically: a detached handle is not handed out again soon.
+ *
+ * Revocation (ABI version 2): the module revokes an attachment when the
+ * PCI function it maps for is unbound, bound to a driver or removed, or
+ * when the exporter takes the buffer back (move_notify). The mapping is
+ * gone at once: the device must not use the addresses again. poll() on the
+ * file then reports EPOLLERR (as long as it holds a revoked attachment not
+ * yet detached), AISIO_DMABUF_IOC_GET_MAP on the handle fails with ENODEV,
+ * and AISIO_DMABUF_IOC_DETACH releases it as usual.
  *
  *   int dev = open("/dev/aisio-dmabuf", O_RDWR | O_CLOEXEC);
  *   struct aisio_dmabuf_attach at = { .fd = dmabuf_fd };
@@ -37,7 +47,8 @@
 #define AISIO_DMABUF_DEV_PATH "/dev/aisio-dmabuf"
 
 /* Interface version reported in sysfs (/sys/class/misc/aisio-dmabuf/abi_version). */
-#define AISIO_DMABUF_ABI_VERSION 1
+/* 1: first release. 2: revocation, poll(), capability check, cyclic handles; same layouts. */
+#define AISIO_DMABUF_ABI_VERSION 2
 
 /* Size of the PCI device name field: "DDDD:BB:DD.F" plus room to spare. */
 #define AISIO_DMABUF_DEV_LEN 32
@@ -55,12 +66,13 @@
  * AISIO_DMABUF_IOC_ATTACH: attach to, pin and map a dma-buf.
  * The module keeps its own reference to the dma-buf, so @fd may be closed
  * afterwards. Errors: EBADF (@fd not open), EINVAL (@fd is not a dma-buf,
- * unknown flag, nonzero reserved field), EEXIST (this file already holds an
- * attachment to that dma-buf; @handle is set to it), ENODEV (no such PCI
- * device), EBUSY (the PCI device does not DMA through the kernel's IOMMU
- * domain, e.g. it is bound to vfio-pci, so kernel DMA addresses would be
- * wrong for it), ENOSPC (too many attachments on this file), or the
- * exporter's error.
+ * unknown flag, nonzero reserved field), EPERM (the caller has neither
+ * CAP_SYS_RAWIO nor CAP_SYS_ADMIN), EEXIST (this file already holds a live
+ * attachment to that dma-buf for that device; @handle is set to it),
+ * ENODEV (no such PCI device), EBUSY (the PCI function is bound to a
+ * driver other than uio_pci_generic, or its DMA is owned by user space
+ * through vfio; the kernel log names the driver and what to do), ENOSPC
+ * (too many attachments on this file), or the exporter's error.
  */
 struct aisio_dmabuf_attach {
 	__s32 fd;                           /* in: dma-buf file descriptor */
@@ -85,7 +97,8 @@ struct aisio_dmabuf_seg {
  * With @nsegs 0 nothing is copied and the call returns 0 (a count query).
  * When the array is too small the first @nsegs (capacity) entries are
  * written, @nsegs is set to the needed count and the call fails with
- * ENOSPC. Errors: ENOENT (no such handle on this file), EFAULT, EINVAL.
+ * ENOSPC. Errors: ENOENT (no such handle on this file), ENODEV (the
+ * attachment was revoked; detach it), EFAULT, EINVAL.
  */
 struct aisio_dmabuf_map {
 	__u32 handle;                       /* in */
@@ -93,7 +106,7 @@ struct aisio_dmabuf_map {
 	__u64 segs;                         /* in: user pointer to struct aisio_dmabuf_seg[] */
 };
 
-/* AISIO_DMABUF_IOC_DETACH: unmap, unpin and release. Errors: ENOENT, EINVAL. */
+/* AISIO_DMABUF_IOC_DETACH: unmap, unpin and release (also a revoked handle). Errors: ENOENT, EINVAL. */
 struct aisio_dmabuf_detach {
 	__u32 handle;                       /* in */
 	__u32 rsvd;                         /* must be 0 */
