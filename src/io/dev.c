@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <aisio/aisio.h>
 
@@ -52,6 +53,21 @@ static const char *default_backend(const char *uri)
 	return NULL;
 }
 
+/* No backend for @uri: a path that names nothing is "no such file", else the scheme is unknown. */
+static int no_backend(const char *uri)
+{
+	const char *colon = strchr(uri, ':'), *slash = strchr(uri, '/');
+	struct stat st;
+
+	if ((!colon || (slash && slash < colon)) && stat(uri, &st) && errno == ENOENT)
+		return aisio_err(-ENOENT, "no such file: %s", uri);
+	if (!colon || (slash && slash < colon))
+		return aisio_err(-EINVAL, "'%s' has no URI scheme: open a file or block device as "
+				 "file:%s", uri, uri);
+	return aisio_err(-EINVAL, "unknown URI scheme in '%s': use emu:SIZE, pci:BDF, file:PATH, "
+			 "/dev/nvmeXnY or /dev/ngXnY", uri);
+}
+
 int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct aisio_dev **out)
 {
 	static const struct aisio_open_opts defaults;
@@ -67,9 +83,7 @@ int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct a
 		return aisio_err(-EINVAL, "empty device URI");
 	be = opts->be && *opts->be ? opts->be : default_backend(uri);
 	if (!be)
-		return aisio_err(-EINVAL,
-				 "unknown URI scheme in '%s': use emu:SIZE, pci:BDF, file:PATH, "
-				 "/dev/nvmeXnY or /dev/ngXnY", uri);
+		return no_backend(uri);
 	ops = backend_by_name(be);
 	if (!ops)
 		return aisio_err(-EINVAL, "unknown backend '%s': use upci, psync, io_uring or uring_cmd", be);
