@@ -190,6 +190,9 @@ static int verify_one(const struct perf_opts *o, const char *uri, uint64_t seed)
 		goto out_dev;
 	}
 	v.target = aisio_queue_depth(v.q) < o->qdepth ? aisio_queue_depth(v.q) : o->qdepth;
+	if (v.target < o->qdepth)
+		fprintf(stderr, "aisio perf: %s: --qdepth %u limited to %u: the device's queues hold "
+			"%u commands\n", uri, o->qdepth, v.target, v.target);
 	v.bufs = aisio_buf_alloc(v.dev, (size_t)v.target * iosize);
 	v.freebuf = calloc(v.target, sizeof(*v.freebuf));
 	if (!v.bufs || !v.freebuf) {
