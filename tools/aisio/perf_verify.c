@@ -159,14 +159,13 @@ static int verify_one(const struct perf_opts *o, const char *uri, uint64_t seed)
 	int ret = 1;
 
 	if (!iosize) {
-		struct aisio_open_opts probe = o->open;
 		struct aisio_dev *d;
+		uint64_t s, n;
 
-		/* Default transfer: 128 KiB, within the device's limit. */
-		if (aisio_dev_open(uri, &probe, &d)) {
-			fprintf(stderr, "aisio perf: %s\n", aisio_errmsg());
+		/* Default transfer: 128 KiB, within the device's limit. The probe
+		 * opens as the run does (creating a file: where that is allowed). */
+		if (perf_dev_open(o, uri, 0, &d, &s, &n))
 			return 1;
-		}
 		iosize = 128 * 1024;
 		if (aisio_dev_geo(d)->max_xfer && aisio_dev_geo(d)->max_xfer < iosize)
 			iosize = aisio_dev_geo(d)->max_xfer;
