@@ -37,7 +37,10 @@ int main(int argc, char **argv)
 	uint32_t nlb;
 	int ret = 1;
 
-	if (aisio_dev_open(uri, NULL, &dev)) {
+	/* It writes, so file:PATH,size=SIZE may create or grow PATH. */
+	struct aisio_open_opts opts = { .flags = AISIO_OPEN_CREATE };
+
+	if (aisio_dev_open(uri, &opts, &dev)) {
 		fprintf(stderr, "example: %s\n", aisio_errmsg());
 		return 1;
 	}

@@ -63,13 +63,25 @@ struct aisio_open_opts {
 	uint32_t timeout_ms;    /* per-command timeout, 0 = backend default */
 	int fixed;              /* io_uring: registered buffers and files; 0 = on where the
 	                           kernel allows, -1 = off */
+	uint32_t flags;         /* AISIO_OPEN_* */
 };
+
+/*
+ * AISIO_OPEN_CREATE: the caller means to write and asks that file:PATH,size=SIZE
+ * create PATH when it is missing and grow it to SIZE when it is smaller. Without
+ * it an open never creates a file or changes its size: a missing file is -ENOENT
+ * and a file smaller than size= is -EINVAL (the message says which). Opening
+ * never shrinks a file.
+ */
+#define AISIO_OPEN_CREATE (1u << 0)
 
 /**
  * aisio_dev_open - open a device by URI.
  * URIs: emu:SIZE[,lbads=9|12][,file=PATH][,nsid=N][,latency_us=N][,iops=N]...
- *       pci:BDF[,nsid=N], /dev/nvmeXnY, /dev/ngXnY, file:PATH
- * Returns 0, -EINVAL (malformed URI, unknown scheme), -ENOENT, -EACCES,
+ *       pci:BDF[,nsid=N], /dev/nvmeXnY, /dev/ngXnY, file:PATH[,size=SIZE]
+ * (size= creates or grows the file only with AISIO_OPEN_CREATE in opts->flags).
+ * Returns 0, -EINVAL (malformed URI, unknown scheme), -ENOENT (no such file or
+ * device; also a path without a scheme that names nothing), -EACCES,
  * -ENODEV, -ENOTSUP, -ENOMEM, -ETIMEDOUT (controller did not become ready).
  */
 int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct aisio_dev **out);

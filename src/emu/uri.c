@@ -7,69 +7,25 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "emu/priv.h"
 #include "util/err.h"
+#include "util/size.h"
 
 #define EMU_OPTS_HELP                                                                          \
 	"lbads=9|12, file=PATH, null, nns=N, latency_us=N, iops=N, bw=BYTES, mdts=N, mqes=N, " \
 	"nqueues=N, threads=N"
 
-/* A decimal number with an optional K/M/G/T suffix (powers of 1024, optional B/iB). */
-static int parse_size(const char *s, size_t n, int suffix, uint64_t *out)
-{
-	uint64_t v = 0, mul = 1;
-	size_t i = 0;
-
-	if (!n)
-		return -1;
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (!i)
-		return -1;
-	if (i < n && suffix) {
-		switch (s[i] | 0x20) {
-		case 'k':
-			mul = 1ull << 10;
-			break;
-		case 'm':
-			mul = 1ull << 20;
-			break;
-		case 'g':
-			mul = 1ull << 30;
-			break;
-		case 't':
-			mul = 1ull << 40;
-			break;
-		default:
-			return -1;
-		}
-		i++;
-		if (i < n && (s[i] | 0x20) == 'i')
-			i++;
-		if (i < n && (s[i] | 0x20) == 'b')
-			i++;
-	}
-	if (i != n)
-		return -1;
-	if (v && mul > UINT64_MAX / v)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 static int parse_u32(const char *spec, const char *key, const char *s, size_t n, uint32_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
+	/* Counts take no unit: latency_us=1k would be a puzzle. */
+	int err = aisio_parse_count(s, n, 0, UINT32_MAX, &v);
 
-	if (parse_size(s, n, 0, &v) || v > UINT32_MAX)
-		return aisio_err(-EINVAL, "emu:%s: %s needs a number, not '%.*s'", spec, key,
-				 (int)n, s);
 	*out = (uint32_t)v;
-	return 0;
+	return err ? aisio_err(-EINVAL, "emu:%s: %s needs a number from 0 to %u, not '%.*s'", spec,
+			       key, UINT32_MAX, (int)n, s) : 0;
 }
 
 int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_out)
@@ -84,11 +40,9 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 	end = strchr(p, ',');
 	if (!end)
 		end = p + strlen(p);
-	if (parse_size(p, (size_t)(end - p), 1, &o->ns_size) || !o->ns_size)
-		return aisio_err(
-			-EINVAL,
-			"emu:%s: bad size '%.*s': use a positive number with an optional K, M, G or T",
-			spec, (int)(end - p), p);
+	if (aisio_parse_size_n(p, (size_t)(end - p), &o->ns_size) || !o->ns_size)
+		return aisio_err(-EINVAL, "emu:%s: bad size '%.*s': give " AISIO_SIZE_HELP ", greater than 0",
+				 spec, (int)(end - p), p);
 	p = *end ? end + 1 : end;
 	while (*p) {
 		const char *eq, *val;
@@ -139,11 +93,11 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 				goto err;
 			}
 		} else if (KEY("bw")) {
-			if (parse_size(val, vlen, 1, &o->bw)) {
-				err = aisio_err(
-					-EINVAL,
-					"emu:%s: bw needs bytes per second (K/M/G suffixes), not '%.*s'",
-					spec, (int)vlen, val);
+			if (aisio_parse_size_n(val, vlen, &o->bw)) {
+				err = aisio_err(-EINVAL,
+						"emu:%s: bw needs bytes per second (" AISIO_SIZE_HELP
+						"), not '%.*s'",
+						spec, (int)vlen, val);
 				goto err;
 			}
 		} else if (KEY("iops")) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <aisio/aisio.h>
 
@@ -96,6 +97,23 @@ static void list_names(char *buf, size_t size, int uris)
 					 !i ? "" : i + 1 == n ? " or " : ", ", item[i]);
 }
 
+/*
+ * No backend for @uri: a path that names nothing is "no such file", else the
+ * scheme is unknown; @forms lists the URI forms this build opens.
+ */
+static int no_backend(const char *uri, const char *forms)
+{
+	const char *colon = strchr(uri, ':'), *slash = strchr(uri, '/');
+	struct stat st;
+
+	if ((!colon || (slash && slash < colon)) && stat(uri, &st) && errno == ENOENT)
+		return aisio_err(-ENOENT, "no such file: %s", uri);
+	if (!colon || (slash && slash < colon))
+		return aisio_err(-EINVAL, "'%s' has no URI scheme: open a file or block device as "
+				 "file:%s", uri, uri);
+	return aisio_err(-EINVAL, "unknown URI scheme in '%s': use %s", uri, forms);
+}
+
 int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct aisio_dev **out)
 {
 	static const struct aisio_open_opts defaults;
@@ -120,7 +138,7 @@ int aisio_dev_open(const char *uri, const struct aisio_open_opts *opts, struct a
 		be = default_backend(uri);
 		if (!be) {
 			list_names(names, sizeof(names), 1);
-			return aisio_err(-EINVAL, "unknown URI scheme in '%s': use %s", uri, names);
+			return no_backend(uri, names);
 		}
 	}
 	if (!be->ops)

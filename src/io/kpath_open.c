@@ -13,44 +13,44 @@
 
 #include "io/kpath.h"
 #include "util/err.h"
-
-/* "1G", "512M", "4096", "64k": bytes, or 0 on a malformed value. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case 't': case 'T': v <<= 40; end++; break;
-	default: break;
-	}
-	return *end ? 0 : v;
-}
+#include "util/size.h"
 
 /* Split file:PATH[,size=SIZE]; @path gets a copy of PATH. */
-static int parse_uri(const char *uri, char **path, uint64_t *create_size)
+static int parse_uri(const char *uri, char **path, uint64_t *size)
 {
 	const char *p = uri;
 	const char *opt;
 	size_t n;
+	int err;
 
-	*create_size = 0;
+	*size = 0;
 	if (!strncmp(p, "file:", 5))
 		p += 5;
-	if (!*p)
-		return aisio_err(-EINVAL, "'%s': no path after 'file:'", uri);
 	opt = strstr(p, ",size=");
 	n = opt ? (size_t)(opt - p) : strlen(p);
+	if (!n)
+		return aisio_err(-EINVAL, "'%s': the path is missing: use file:PATH, e.g. "
+				 "file:/var/tmp/aisio.img", uri);
 	if (opt) {
-		*create_size = parse_size(opt + 6);
-		if (!*create_size)
-			return aisio_err(-EINVAL, "'%s': bad size '%s' (use e.g. size=1G)", uri, opt + 6);
+		err = aisio_parse_size(opt + 6, size);
+		if (err || !*size)
+			return aisio_err(-EINVAL, "'%s': bad size '%s': give " AISIO_SIZE_HELP
+					 ", greater than 0 and below 16E", uri, opt + 6);
 	}
 	*path = strndup(p, n);
 	return *path ? 0 : aisio_err(-ENOMEM, "out of memory");
+}
+
+/* PATH is not there: say so, and how to make it when that makes sense. */
+static int no_such(const char *uri, const char *path, uint64_t size, int may_create)
+{
+	if (!strncmp(path, "/dev/", 5))
+		return aisio_err(-ENOENT, "%s: no such device: %s", uri, path);
+	if (size && !may_create)
+		return aisio_err(-ENOENT, "%s: no such file: %s (size= creates a file only for a "
+				 "command that writes and is asked to create it)", uri, path);
+	return aisio_err(-ENOENT, "%s: no such file: %s (create it with 'truncate -s 1G %s')", uri,
+			 path, path);
 }
 
 static int open_target(struct aisio_kfile *kf, const char *uri, uint64_t create_size, int direct)
@@ -71,8 +71,7 @@ static int open_target(struct aisio_kfile *kf, const char *uri, uint64_t create_
 	err = -errno;
 	switch (err) {
 	case -ENOENT:
-		return aisio_err(err, "%s: no such file or device (create a file with "
-				 "'truncate -s 1G %s', or open file:%s,size=1G)", uri, kf->path, kf->path);
+		return no_such(uri, kf->path, create_size, create_size != 0);
 	case -EACCES:
 	case -EPERM:
 		return aisio_err(-EACCES, "%s: permission denied opening %s (needs read and write "
@@ -102,12 +101,20 @@ static uint32_t ilog2(uint32_t v)
 	return s;
 }
 
-/* Geometry of a regular file: 512-byte LBAs over its current size. */
+/*
+ * Geometry of a regular file: 512-byte LBAs over its current size. A size=
+ * larger than the file grows it only when the caller may (AISIO_OPEN_CREATE).
+ */
 static int geo_file(struct aisio_dev *dev, struct aisio_kfile *kf, const char *uri,
-		    uint64_t create_size, const struct stat *st)
+		    uint64_t create_size, int may_grow, const struct stat *st)
 {
 	uint64_t size = (uint64_t)st->st_size;
 
+	if (create_size > size && !may_grow)
+		return aisio_err(-EINVAL, "%s: %s holds %llu bytes, less than the %llu of size=; "
+				 "left as it is (only a command that writes grows a file, when "
+				 "asked): drop size= to use the file at its size", uri, kf->path,
+				 (unsigned long long)size, (unsigned long long)create_size);
 	if (create_size > size) {
 		if (kf->rdonly)
 			return aisio_err(-EACCES, "%s: cannot grow %s to %llu bytes: no write permission",
@@ -212,6 +219,7 @@ int aisio_kfile_open(struct aisio_dev *dev, struct aisio_kfile *kf, const char *
 		     const struct aisio_open_opts *opts, const char *be, int want_chr)
 {
 	uint64_t create_size;
+	int may_create = (opts->flags & AISIO_OPEN_CREATE) != 0;
 	struct stat st;
 	int err;
 
@@ -239,10 +247,10 @@ int aisio_kfile_open(struct aisio_dev *dev, struct aisio_kfile *kf, const char *
 			err = aisio_err(-EINVAL, "%s: %s is neither a file nor a device", uri, kf->path);
 			goto err_free;
 		}
-	} else if (errno != ENOENT || !create_size) {
+	} else if (errno != ENOENT || !create_size || !may_create) {
 		err = -errno;
 		if (err == -ENOENT)
-			err = open_target(kf, uri, 0, 0);
+			err = no_such(uri, kf->path, create_size, may_create);
 		else
 			err = aisio_err(err, "%s: cannot access %s: %s", uri, kf->path, strerror(-err));
 		goto err_free;
@@ -251,7 +259,8 @@ int aisio_kfile_open(struct aisio_dev *dev, struct aisio_kfile *kf, const char *
 	kf->direct = opts->direct > 0 || (opts->direct == 0 && kf->is_blk);
 	if (kf->is_chr)
 		kf->direct = 0;
-	err = open_target(kf, uri, kf->is_blk || kf->is_chr ? 0 : create_size, kf->direct);
+	err = open_target(kf, uri, kf->is_blk || kf->is_chr || !may_create ? 0 : create_size,
+			  kf->direct);
 	if (err)
 		goto err_free;
 	if (fstat(kf->fd, &st)) {
@@ -265,7 +274,7 @@ int aisio_kfile_open(struct aisio_dev *dev, struct aisio_kfile *kf, const char *
 	else if (kf->is_blk)
 		err = geo_blk(dev, kf, uri);
 	else
-		err = geo_file(dev, kf, uri, create_size, &st);
+		err = geo_file(dev, kf, uri, create_size, may_create, &st);
 	if (err)
 		goto err_close;
 	if (kf->nvme && !kf->is_chr)

@@ -9,19 +9,25 @@ fail() {
 	fails=$((fails + 1))
 }
 
-# expect_fail "WORDS IN THE MESSAGE" ARGS...: non-zero exit and the words on stderr.
+# expect_fail RC "WORDS IN THE MESSAGE" ARGS...: exit status RC (2: usage error,
+# 1: the operation failed) and the words on stderr; both are checked.
 expect_fail() {
-	local want=$1 rc
-	shift
+	local want_rc=$1 want=$2 rc
+	shift 2
 	"$AISIO" "$@" >"$TDIR/out" 2>"$TDIR/err"
 	rc=$?
-	if [ $rc -eq 0 ]; then
-		fail "aisio $* exited 0, expected an error"
+	if [ $rc -ne "$want_rc" ]; then
+		fail "aisio $* exited $rc, expected $want_rc: $(cat "$TDIR/err")"
 	elif ! grep -qF -- "$want" "$TDIR/err"; then
 		fail "aisio $*: message lacks '$want': $(cat "$TDIR/err")"
 	else
 		echo "ok: aisio $* -> exit $rc: $(head -1 "$TDIR/err")"
 	fi
+}
+
+# size_mtime FILE: "SIZE MTIME_NS", to show that a command left a file alone.
+size_mtime() {
+	stat -c '%s %.9Y' "$1"
 }
 
 finish() {

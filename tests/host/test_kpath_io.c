@@ -202,9 +202,10 @@ static void test_open_errors(const char *be)
 	KT_MSG_HAS("character device");
 	unlink(path);
 	free(uri);
-	/* file:PATH,size=N creates the file. */
+	/* file:PATH,size=N creates the file when asked to (test_kpath_create: when not). */
 	if (asprintf(&uri, "file:%s,size=1M", path) < 0)
 		exit(1);
+	oo.flags = AISIO_OPEN_CREATE;
 	err = aisio_dev_open(uri, &oo, &dev);
 	KT_CHECK(err == 0 && aisio_dev_geo(dev)->nlbas == 2048, "create with size=: %d", err);
 	if (!err)

@@ -14,7 +14,11 @@
 
 #include "cmds.h"
 #include "extprint.h"
+#include "util/size.h"
 #include "xfs/xfs.h"
+
+/* Each read in flight holds a bounce buffer; device queues are smaller anyway. */
+#define XFS_QDEPTH_MAX 1024u
 
 static void usage(FILE *f)
 {
@@ -30,7 +34,7 @@ static void usage(FILE *f)
 		"DEVICE: an image file, a block device, or an aisio URI (file:PATH, pci:BDF, ...).\n"
 		"Options:\n"
 		"  -f, --force        read a mounted file system or one with a dirty log (warns)\n"
-		"  -q, --qdepth N     metadata reads in flight (default 32)\n"
+		"  -q, --qdepth N     metadata reads in flight, 1 to 1024 (default 32)\n"
 		"  -b, --backend BE   force an I/O backend (psync, io_uring, ...)\n"
 		"  -r, --raw          bmap: one machine-readable line per file below PATH\n"
 		"  -s, --stats        print index time, reads, queue depth and memory to stderr\n");
@@ -210,7 +214,17 @@ int aisio_cmd_xfs(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fq:b:rsh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': o.force = 1; break;
-		case 'q': o.qdepth = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'q': {
+			uint64_t v;
+
+			if (aisio_parse_count(optarg, strlen(optarg), 1, XFS_QDEPTH_MAX, &v)) {
+				fprintf(stderr, "aisio xfs: -q/--qdepth must be a number from 1 to %u "
+					"(got '%s')\n", XFS_QDEPTH_MAX, optarg);
+				return 2;
+			}
+			o.qdepth = (uint32_t)v;
+			break;
+		}
 		case 'b': o.be = optarg; break;
 		case 'r': o.raw = 1; break;
 		case 's': o.stats = 1; break;
@@ -218,7 +232,7 @@ int aisio_cmd_xfs(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc || argc - optind > 2 || o.qdepth == 0) {
+	if (optind >= argc || argc - optind > 2) {
 		usage(stderr);
 		return 2;
 	}

@@ -39,8 +39,9 @@ const char *perf_pattern_name(int pattern);
 /*
  * Open @uri with the options and find the LBA region to use: [*slba,
  * *slba + *nlbas). Checks --offset/--size against the namespace and the I/O
- * size against the LBA size and transfer limit. Prints the problem and
- * returns -1 on error.
+ * size against the LBA size and transfer limit (@iosize 0: not checked).
+ * Creates or grows a file: only when o->open.flags has AISIO_OPEN_CREATE, and
+ * says so. Prints the problem and returns -1 on error.
  */
 int perf_dev_open(const struct perf_opts *o, const char *uri, uint32_t iosize,
 		  struct aisio_dev **dev, uint64_t *slba, uint64_t *nlbas);

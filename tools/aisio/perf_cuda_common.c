@@ -15,6 +15,7 @@
 
 #include "nvme/dptr.h"
 #include "perf_cuda_host.h"
+#include "util/size.h"
 
 uint64_t pc_now_ns(void)
 {
@@ -26,42 +27,37 @@ uint64_t pc_now_ns(void)
 
 int pc_parse_list(const char *what, const char *s, uint64_t *v, int max)
 {
-	int n = 0;
 	const char *p = s;
+	int n = 0;
 
-	while (*p) {
-		char *end;
-		unsigned long long x = strtoull(p, &end, 0);
-		if (end == p) {
-			fprintf(stderr, "%s: '%s' is not a number or a list of numbers (e.g. 1,8,32)\n", what, s);
+	if (!*s) {
+		fprintf(stderr, "%s: empty list\n", what);
+		return -1;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		uint64_t x;
+		int err = aisio_parse_size_n(p, len, &x);
+
+		if (err) {
+			fprintf(stderr, "%s: '%.*s' in '%s' is %s (use " AISIO_SIZE_HELP
+				", or a list of them: 1,8,32)\n", what, (int)len, p, s,
+				err == -ERANGE ? "too large" : "not a number");
 			return -1;
-		}
-		switch (*end) {
-		case 'k': case 'K': x <<= 10; end++; break;
-		case 'm': case 'M': x <<= 20; end++; break;
-		case 'g': case 'G': x <<= 30; end++; break;
-		default: break;
 		}
 		if (!x) {
 			fprintf(stderr, "%s: values must be positive ('%s')\n", what, s);
 			return -1;
 		}
 		if (n == max) {
-			fprintf(stderr, "%s: at most %d values\n", what, max);
+			fprintf(stderr, "%s: at most %d value%s\n", what, max, max > 1 ? "s" : "");
 			return -1;
 		}
 		v[n++] = x;
-		if (*end == ',')
-			end++;
-		else if (*end) {
-			fprintf(stderr, "%s: unexpected '%s' in '%s'\n", what, end, s);
-			return -1;
-		}
-		p = end;
+		if (!p[len])
+			return n;
+		p += len + 1;
 	}
-	if (!n)
-		fprintf(stderr, "%s: empty list\n", what);
-	return n ? n : -1;
 }
 
 int pc_parse_gpus(const char *tool, const char *s, int *gpus, int max)

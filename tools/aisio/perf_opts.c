@@ -4,9 +4,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "perf.h"
+#include "util/size.h"
 
 static const char *const pattern_names[] = { "read", "write", "randread", "randwrite", "randrw" };
 
@@ -28,7 +30,8 @@ static void usage(FILE *f, int verify)
 			"  --offset BYTES      start of the region (default 0)\n"
 			"  --size BYTES        length of the region (default: to the end)\n"
 			"  --seed N            stamp seed (default: random, printed)\n"
-			"  --only write|read   one phase only (read checks stamps an earlier run wrote with --seed)\n");
+			"  --only write|read   one phase only (read checks stamps an earlier run wrote with --seed)\n"
+			"  --create            with --only read: create a missing file: (see below)\n");
 	else
 		fprintf(f,
 			"usage: aisio perf run [OPTIONS] URI...\n\n"
@@ -45,6 +48,7 @@ static void usage(FILE *f, int verify)
 			"  --offset BYTES      start of the region to use (default 0)\n"
 			"  --size BYTES        length of the region (default: to the end)\n"
 			"  --seed N            random seed\n"
+			"  --create            a read-only workload may create a missing file: too\n"
 			"  --mem gpu|host      data buffers in GPU or pinned host memory (CUDA builds;\n"
 			"                      'aisio perf run --mem gpu --help')\n");
 	fprintf(f,
@@ -57,56 +61,34 @@ static void usage(FILE *f, int verify)
 		"  --help              this text\n\n"
 		"URIs: emu:SIZE[,lbads=9|12][,file=PATH]  pci:BDF  file:PATH[,size=SIZE]\n"
 		"      /dev/nvmeXnY  /dev/ngXnY\n"
-		"A file: that does not exist is created (1G, sparse). Sizes take k, M, G suffixes.\n");
+		"A workload that writes (or --create) creates a file: that does not exist (1G sparse,\n"
+		"or size=SIZE) and grows a smaller one to size=; a read-only one never changes a file.\n"
+		"Sizes take K, M, G, T suffixes.\n");
 }
 
-/* Bytes from "4k", "1M", "512"; -1 on a malformed value. */
+/* Bytes from "4k", "1M", "512"; -1 on a malformed value (message printed). */
 static int parse_bytes(const char *opt, const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	int err = aisio_parse_size(s, out);
 
-	errno = 0;
-	if (*s == '-')
-		goto bad;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		goto bad;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case 't': case 'T': v <<= 40; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
-	if (*end)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	fprintf(stderr, "aisio perf: %s: '%s' is not a size (use e.g. 4096, 4k, 1M, 2G)\n", opt, s);
-	return -1;
+	if (err)
+		fprintf(stderr, "aisio perf: %s: '%s' is %s (use " AISIO_SIZE_HELP ")\n", opt, s,
+			err == -ERANGE ? "too large for 64 bits" : "not a size");
+	return err ? -1 : 0;
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
-	char *end;
-	long long v;
+	uint64_t v;
+	int err = aisio_parse_count(s, strlen(s), min, max, &v);
 
-	errno = 0;
-	v = strtoll(s, &end, 0);
-	if (errno || end == s || *end) {
+	if (err == -EINVAL)
 		fprintf(stderr, "aisio perf: %s: '%s' is not a number\n", opt, s);
-		return -1;
-	}
-	if (v < (long long)min || v > (long long)max) {
-		fprintf(stderr, "aisio perf: %s must be between %u and %u (got %lld)\n", opt, min, max, v);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
+	else if (err)
+		fprintf(stderr, "aisio perf: %s must be between %u and %u (got %s)\n", opt, min, max, s);
+	else
+		*out = (uint32_t)v;
+	return err ? -1 : 0;
 }
 
 /* "0,2-3" -> {0, 2, 3} */
@@ -161,7 +143,7 @@ bad:
 enum {
 	OPT_CPUS = 256, OPT_THREADS, OPT_NQUEUES, OPT_QDEPTH, OPT_IOSIZE, OPT_RUNTIME, OPT_PATTERN,
 	OPT_RWMIX, OPT_BE, OPT_JSON, OPT_OFFSET, OPT_SIZE, OPT_SEED, OPT_DIRECT, OPT_BUFFERED,
-	OPT_POLL, OPT_NOFIXED, OPT_ONLY, OPT_HELP,
+	OPT_POLL, OPT_NOFIXED, OPT_ONLY, OPT_CREATE, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +165,7 @@ static const struct option long_opts[] = {
 	{ "poll", required_argument, NULL, OPT_POLL },
 	{ "no-fixed", no_argument, NULL, OPT_NOFIXED },
 	{ "only", required_argument, NULL, OPT_ONLY },
+	{ "create", no_argument, NULL, OPT_CREATE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -289,6 +272,9 @@ static int parse_one(struct perf_opts *o, int c, const char *arg, int verify)
 		}
 		o->only = !strcmp(arg, "write") ? 1 : 2;
 		return 0;
+	case OPT_CREATE:
+		o->open.flags |= AISIO_OPEN_CREATE;
+		return 0;
 	default:
 		return -1;
 	}
@@ -326,6 +312,11 @@ int perf_opts_parse(struct perf_opts *o, int argc, char **argv, int verify)
 	}
 	if (o->ncpus)
 		o->nthreads = o->ncpus;
+	/* Only a workload that writes may create or grow a file: (or one told to). */
+	if (verify ? o->only != 2 :
+		     o->pattern == PAT_WRITE || o->pattern == PAT_RANDWRITE ||
+			     (o->pattern == PAT_RANDRW && o->rwmix < 100))
+		o->open.flags |= AISIO_OPEN_CREATE;
 	if (optind >= argc) {
 		fprintf(stderr, "aisio perf %s: no device given (e.g. emu:1G, file:/tmp/x, "
 			"/dev/nvme0n1)\n", verify ? "verify" : "run");
@@ -348,28 +339,38 @@ int perf_dev_open(const struct perf_opts *o, const char *uri, uint32_t iosize,
 	struct aisio_open_opts oo = o->open;
 	const struct aisio_geo *g;
 	uint64_t ns_bytes, end;
-	int err;
+	char *fpath, *created = NULL;
+	struct stat st0, st1;
+	int err, existed;
 
 	oo.nqueues = o->nqueues * (uint32_t)o->nthreads;
 	oo.qdepth = o->qdepth + 1;
-	/* As fio does, a file that is not there yet is created (sparse). */
-	if (!strncmp(uri, "file:", 5) && !strstr(uri, ",size=") && access(uri + 5, F_OK) &&
-	    errno == ENOENT) {
+	/* As fio does, a workload that writes creates a file that is not there yet (sparse). */
+	fpath = !strncmp(uri, "file:", 5) ? strndup(uri + 5, strcspn(uri + 5, ",")) : NULL;
+	existed = fpath && !stat(fpath, &st0);
+	if (fpath && !existed && errno == ENOENT && (oo.flags & AISIO_OPEN_CREATE) &&
+	    !strstr(uri, ",size=")) {
 		uint64_t want = o->offset + o->size > (1ull << 30) ? o->offset + o->size : 1ull << 30;
-		char *created = NULL;
 
 		if (asprintf(&created, "%s,size=%llu", uri, (unsigned long long)want) < 0)
-			return -1;
-		err = aisio_dev_open(created, &oo, dev);
-		free(created);
-		if (!err)
+			created = NULL;
+	}
+	err = aisio_dev_open(created ? created : uri, &oo, dev);
+	free(created);
+	if (!err && fpath && !stat(fpath, &st1) && S_ISREG(st1.st_mode)) {
+		if (!existed)
 			fprintf(stderr, "aisio perf: %s did not exist: created it as a %llu MiB sparse "
-				"file\n", uri + 5, (unsigned long long)(want >> 20));
-	} else {
-		err = aisio_dev_open(uri, &oo, dev);
+				"file\n", fpath, (unsigned long long)(st1.st_size >> 20));
+		else if (st1.st_size > st0.st_size)
+			fprintf(stderr, "aisio perf: %s: grew it from %lld to %lld bytes (size=)\n",
+				fpath, (long long)st0.st_size, (long long)st1.st_size);
 	}
 	if (err) {
 		fprintf(stderr, "aisio perf: %s\n", *aisio_errmsg() ? aisio_errmsg() : strerror(-err));
+		if (fpath && !existed && err == -ENOENT && !(oo.flags & AISIO_OPEN_CREATE))
+			fprintf(stderr, "aisio perf: a workload that only reads creates no file; "
+				"--create makes a sparse one\n");
+		free(fpath);
 		return -1;
 	}
 	g = aisio_dev_geo(*dev);
@@ -412,8 +413,10 @@ int perf_dev_open(const struct perf_opts *o, const char *uri, uint32_t iosize,
 	}
 	*slba = o->offset / g->lba_size;
 	*nlbas = (end - o->offset) / g->lba_size;
+	free(fpath);
 	return 0;
 err:
+	free(fpath);
 	aisio_dev_close(*dev);
 	*dev = NULL;
 	return -1;

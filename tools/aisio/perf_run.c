@@ -24,6 +24,7 @@ struct run_dev {
 	uint64_t slba, nlbas;   /* region */
 	uint32_t nsid, blk_lbas;
 	uint64_t nblocks;       /* I/Os of iosize in the region */
+	uint32_t qdepth;        /* commands in flight per queue: --qdepth, or less if its queues are smaller */
 };
 
 /* Counters of one thread on one device; read by the progress line. */
@@ -272,9 +273,12 @@ static int setup_queues(struct run *r)
 				}
 				rq->target = aisio_queue_depth(rq->q) < o->qdepth ? aisio_queue_depth(rq->q)
 										  : o->qdepth;
-				if (rq->target < o->qdepth && t == 0 && qi == 0 && !o->json)
-					fprintf(stderr, "aisio perf: %s: queue depth limited to %u\n", rd->uri,
-						rq->target);
+				if (rq->target < o->qdepth && t == 0 && qi == 0)
+					fprintf(stderr, "aisio perf: %s: --qdepth %u limited to %u: the "
+						"device's queues hold %u commands\n", rd->uri, o->qdepth,
+						rq->target, rq->target);
+				if (t == 0 && qi == 0)
+					rd->qdepth = rq->target;
 				rq->bufs = aisio_buf_alloc(rd->dev, (size_t)rq->target * o->iosize);
 				rq->freebuf = calloc(rq->target, sizeof(*rq->freebuf));
 				if (!rq->bufs || !rq->freebuf) {
@@ -338,8 +342,18 @@ static int report(struct run *r, double elapsed, const struct rusage *ru0, const
 	double sys = tv_s(ru1->ru_stime) - tv_s(ru0->ru_stime);
 	struct perf_result *tot;
 	uint64_t ios;
+	uint32_t qd_min = UINT32_MAX, qd_max = 0;
+	char qd[48];
 	int failed = 0;
 
+	for (int d = 0; d < r->ndevs; d++) {
+		qd_min = r->devs[d].qdepth < qd_min ? r->devs[d].qdepth : qd_min;
+		qd_max = r->devs[d].qdepth > qd_max ? r->devs[d].qdepth : qd_max;
+	}
+	if (qd_min == qd_max)
+		snprintf(qd, sizeof(qd), "%u", qd_max);
+	else
+		snprintf(qd, sizeof(qd), "%u to %u", qd_min, qd_max);
 	if (!res || !h) {
 		free(res);
 		free(h);
@@ -378,9 +392,9 @@ static int report(struct run *r, double elapsed, const struct rusage *ru0, const
 	ios = tot->reads + tot->writes + tot->failed;
 	if (o->json) {
 		printf("{\"command\": \"perf run\", \"iopattern\": \"%s\", \"rwmix\": %d, \"iosize\": %u"
-		       ", \"qdepth\": %u, \"threads\": %d, \"nqueues\": %u, \"runtime_s\": %.6f"
-		       ", \"devices\": [", perf_pattern_name(o->pattern), o->rwmix, o->iosize, o->qdepth,
-		       o->nthreads, o->nqueues, elapsed);
+		       ", \"qdepth\": %u, \"qdepth_requested\": %u, \"threads\": %d, \"nqueues\": %u"
+		       ", \"runtime_s\": %.6f, \"devices\": [", perf_pattern_name(o->pattern), o->rwmix,
+		       o->iosize, qd_max, o->qdepth, o->nthreads, o->nqueues, elapsed);
 		for (int d = 0; d < r->ndevs; d++) {
 			printf(d ? ", " : "");
 			perf_json_result(stdout, &res[d]);
@@ -393,8 +407,8 @@ static int report(struct run *r, double elapsed, const struct rusage *ru0, const
 		printf("aisio perf run: %s", perf_pattern_name(o->pattern));
 		if (o->pattern == PAT_RANDRW)
 			printf(" (%d%% reads)", o->rwmix);
-		printf(", %u B, qdepth %u, %d thread%s x %u queue%s per device, %.1f s\n\n", o->iosize,
-		       o->qdepth, o->nthreads, o->nthreads > 1 ? "s" : "", o->nqueues,
+		printf(", %u B, qdepth %s, %d thread%s x %u queue%s per device, %.1f s\n\n", o->iosize,
+		       qd, o->nthreads, o->nthreads > 1 ? "s" : "", o->nqueues,
 		       o->nqueues > 1 ? "s" : "", elapsed);
 		perf_print_table_header(stdout);
 		for (int d = 0; d < r->ndevs; d++)

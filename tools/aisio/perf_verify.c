@@ -159,14 +159,13 @@ static int verify_one(const struct perf_opts *o, const char *uri, uint64_t seed)
 	int ret = 1;
 
 	if (!iosize) {
-		struct aisio_open_opts probe = o->open;
 		struct aisio_dev *d;
+		uint64_t s, n;
 
-		/* Default transfer: 128 KiB, within the device's limit. */
-		if (aisio_dev_open(uri, &probe, &d)) {
-			fprintf(stderr, "aisio perf: %s\n", aisio_errmsg());
+		/* Default transfer: 128 KiB, within the device's limit. The probe
+		 * opens as the run does (creating a file: where that is allowed). */
+		if (perf_dev_open(o, uri, 0, &d, &s, &n))
 			return 1;
-		}
 		iosize = 128 * 1024;
 		if (aisio_dev_geo(d)->max_xfer && aisio_dev_geo(d)->max_xfer < iosize)
 			iosize = aisio_dev_geo(d)->max_xfer;
@@ -190,6 +189,9 @@ static int verify_one(const struct perf_opts *o, const char *uri, uint64_t seed)
 		goto out_dev;
 	}
 	v.target = aisio_queue_depth(v.q) < o->qdepth ? aisio_queue_depth(v.q) : o->qdepth;
+	if (v.target < o->qdepth)
+		fprintf(stderr, "aisio perf: %s: --qdepth %u limited to %u: the device's queues hold "
+			"%u commands\n", uri, o->qdepth, v.target, v.target);
 	v.bufs = aisio_buf_alloc(v.dev, (size_t)v.target * iosize);
 	v.freebuf = calloc(v.target, sizeof(*v.freebuf));
 	if (!v.bufs || !v.freebuf) {
