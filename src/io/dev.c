@@ -17,6 +17,7 @@ extern const struct aisio_backend_ops aisio_be_upci __attribute__((weak));
 extern const struct aisio_backend_ops aisio_be_psync __attribute__((weak));
 extern const struct aisio_backend_ops aisio_be_io_uring __attribute__((weak));
 extern const struct aisio_backend_ops aisio_be_uring_cmd __attribute__((weak));
+extern const struct aisio_backend_ops aisio_be_homi __attribute__((weak));
 
 static const struct aisio_backend_ops *backend_by_name(const char *name)
 {
@@ -28,6 +29,7 @@ static const struct aisio_backend_ops *backend_by_name(const char *name)
 		{ "psync", &aisio_be_psync },
 		{ "io_uring", &aisio_be_io_uring },
 		{ "uring_cmd", &aisio_be_uring_cmd },
+		{ "homi", &aisio_be_homi },
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (!strcmp(table[i].name, name))
@@ -45,6 +47,8 @@ static const char *default_backend(const char *uri)
 {
 	if (starts_with(uri, "emu:") || starts_with(uri, "pci:"))
 		return "upci";
+	if (starts_with(uri, "homi:"))
+		return "homi";
 	if (starts_with(uri, "/dev/ng"))
 		return "uring_cmd";
 	if (starts_with(uri, "/dev/") || starts_with(uri, "file:"))
