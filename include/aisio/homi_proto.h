@@ -197,7 +197,7 @@ struct aisio_homi_qp_delete {
 };
 _Static_assert(sizeof(struct aisio_homi_qp_delete) == 8, "homi qp delete");
 
-/* STATUS reply: this, nctrl ctrl_desc, nns ns_desc, nclient client_desc. */
+/* STATUS reply: this, nctrl ctrl_desc, nns ns_desc, nclient client_desc (every client but the asking one). */
 struct aisio_homi_status_reply {
 	uint32_t nctrl;
 	uint32_t nns;

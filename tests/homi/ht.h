@@ -152,7 +152,7 @@ static inline int ht_status(const char *sock, uint32_t *qids_used, uint32_t *ncl
 	memcpy(&sr, buf, sizeof(sr));
 	memcpy(&cd, buf + sizeof(sr), sizeof(cd));
 	*qids_used = cd.qids_used;
-	*nclients = sr.nclient - 1;
+	*nclients = sr.nclient; /* the asking connection is left out */
 	return 0;
 }
 

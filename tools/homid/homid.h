@@ -168,7 +168,9 @@ int homid_client_serve(struct homid *h, struct homid_client *cl);
 int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_homi_msg *m,
 		  void *reply, size_t *rlen, int *fd_out);
 /* status.c */
-int homid_status_encode(struct homid *h, int with_clients, void *out, size_t cap, size_t *len);
+/* LIST (with_clients 0) or STATUS body; STATUS leaves out @self, the connection asking. */
+int homid_status_encode(struct homid *h, const struct homid_client *self, int with_clients, void *out,
+			size_t cap, size_t *len);
 uint64_t homid_now_ms(void);
 
 /* ---- mediator.c ------------------------------------------------------------- */

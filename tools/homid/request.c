@@ -385,9 +385,9 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 	case AISIO_HOMI_HELLO:
 		return req_hello(cl, &b.hello, reply, rlen);
 	case AISIO_HOMI_LIST:
-		return homid_status_encode(h, 0, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
+		return homid_status_encode(h, cl, 0, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
 	case AISIO_HOMI_STATUS:
-		return homid_status_encode(h, 1, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
+		return homid_status_encode(h, cl, 1, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
 	case AISIO_HOMI_ATTACH:
 		return req_attach(h, cl, &b.attach, reply, rlen, fd_out);
 	case AISIO_HOMI_MEM_REG:

@@ -25,7 +25,8 @@ static int put(uint8_t *out, size_t cap, size_t *off, const void *p, size_t len)
 	return 0;
 }
 
-int homid_status_encode(struct homid *h, int with_clients, void *out, size_t cap, size_t *len)
+int homid_status_encode(struct homid *h, const struct homid_client *self, int with_clients, void *out,
+			size_t cap, size_t *len)
 {
 	struct aisio_homi_status_reply sr = { 0 };
 	struct aisio_homi_list_reply lr = { 0 };
@@ -65,6 +66,8 @@ int homid_status_encode(struct homid *h, int with_clients, void *out, size_t cap
 		struct aisio_homi_client_desc d;
 		uint32_t i = 0;
 
+		if (cl == self) /* the asker itself is not news */
+			continue;
 		memset(&d, 0, sizeof(d));
 		d.pid = (uint32_t)cl->pid;
 		d.uid = cl->uid;
