@@ -139,6 +139,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	uint64_t v = 0;
 	int b;
 
+	if (!section || !name || !value)
+		return 0;
 	/* inih reports keys only: a section starts where its first key is (an empty one grants nothing) */
 	if (strcmp(section, ps->section)) {
 		snprintf(ps->section, sizeof(ps->section), "%s", section);
