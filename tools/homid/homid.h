@@ -177,6 +177,9 @@ uint64_t homid_now_ms(void);
 struct homid_mediator;
 int homid_mediator_start(struct homid *h);
 void homid_mediator_stop(struct homid *h);
+/* Hold the mediator between two passes (grants change under it). */
+void homid_mediator_lock(struct homid *h);
+void homid_mediator_unlock(struct homid *h);
 /* A mediated queue: client rings at @sq_va/@cq_va (client memory mapped here). */
 int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t depth, void *sq_va,
 			   void *cq_va, struct homid_queue *q);

@@ -137,8 +137,11 @@ static void reload(struct homid *h)
 	h->cfg.nrules = next.nrules;
 	if (next.log_level >= 0)
 		homid_log_level = next.log_level;
+	/* the mediator reads grants while it checks commands: change them between its passes */
+	homid_mediator_lock(h);
 	for (struct homid_client *cl = h->clients; cl; cl = cl->next)
 		homid_policy_lookup(&h->cfg, cl->uid, cl->gid, &cl->grant);
+	homid_mediator_unlock(h);
 	homid_config_free(&next);
 	LOG_INFO("SIGHUP: policy reloaded from %s (%d rule(s)); %u client(s) kept", h->config_path,
 		 h->cfg.nrules, h->nclients);

@@ -339,6 +339,16 @@ void homid_mediator_stop(struct homid *h)
 	h->med = NULL;
 }
 
+void homid_mediator_lock(struct homid *h)
+{
+	pthread_mutex_lock(&h->med->lock);
+}
+
+void homid_mediator_unlock(struct homid *h)
+{
+	pthread_mutex_unlock(&h->med->lock);
+}
+
 static void med_free(struct homid_ctrl *hc, struct homid_med *mq)
 {
 	aisio_nvme_ctrl_dma_free(hc->nc, mq->lists);
