@@ -61,6 +61,22 @@ int main(int argc, char **argv)
 		unlink(out[i]);
 	}
 	CHECK(ht_alive(&h));
+	/* aisio homi status --json: the controller with every QID free, no client left */
+	{
+		char cmd[300], out[4096];
+		size_t n;
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "%s homi status --json --socket %s", argv[2], h.sock);
+		p = popen(cmd, "r");
+		REQUIRE(p);
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		CHECK_EQ(pclose(p), 0);
+		CHECK(strstr(out, "\"name\": \"emu0\"") != NULL);
+		CHECK(strstr(out, "\"qids_used\": 0, \"qids_free\": 64") != NULL);
+		CHECK(strstr(out, "\"clients\": []") != NULL);
+	}
 	CHECK_EQ(ht_status(h.sock, &used, &others), 0);
 	CHECK_EQ(used, 0);
 	CHECK_EQ(others, 0);

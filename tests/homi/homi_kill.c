@@ -45,6 +45,13 @@ static void busy_client(const char *sock, int direct, int i)
 	}
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
 	const char *args[] = { "--ctrl", "emu:64M", NULL };
@@ -90,9 +97,12 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 
+	uint64_t *reclaim_us = calloc((size_t)cycles, sizeof(uint64_t));
+
+	REQUIRE(reclaim_us);
 	for (int c = 0; c < cycles; c++) {
 		pid_t p = fork();
-		uint64_t t0;
+		uint64_t t0, t0us;
 
 		REQUIRE(p >= 0);
 		if (!p)
@@ -108,13 +118,16 @@ int main(int argc, char **argv)
 		}
 		/* reclaim is prompt: the client is gone from homid's table within a second */
 		t0 = ht_now_ms();
+		t0us = ht_now_us();
 		for (;;) {
 			uint32_t u, o;
 
 			REQUIRE(ht_status(h.sock, &u, &o) == 0);
 			/* the verifier holds at most one queue */
-			if (o <= 1 && u <= 1)
+			if (o <= 1 && u <= 1) {
+				reclaim_us[c] = ht_now_us() - t0us;
 				break;
+			}
 			if (ht_now_ms() - t0 > 1000) {
 				fprintf(stderr, "cycle %d: %u qids used, %u clients, 1 s after SIGKILL\n",
 					c, u, o);
@@ -124,6 +137,14 @@ int main(int argc, char **argv)
 			usleep(2000);
 		}
 	}
+	/* reported, not asserted: SIGKILL reaped to the client gone from homid's table */
+	{
+		qsort(reclaim_us, (size_t)cycles, sizeof(uint64_t), cmp_u64);
+		printf("reclaim after SIGKILL, %d cycles: min %.2f ms, median %.2f ms, p99 %.2f ms, "
+		       "max %.2f ms\n", cycles, reclaim_us[0] / 1e3, reclaim_us[cycles / 2] / 1e3,
+		       reclaim_us[(cycles * 99) / 100] / 1e3, reclaim_us[cycles - 1] / 1e3);
+	}
+	free(reclaim_us);
 	REQUIRE(waitpid(verifier, &st, 0) == verifier);
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		char cmd[160];
