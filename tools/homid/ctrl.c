@@ -169,5 +169,7 @@ int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
 
 int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus)
 {
+	if (hc->kind != AISIO_HOMI_CTRL_EMU)
+		return aisio_err(-ENOTSUP, "%s: no client memory is mapped on this controller", hc->name);
 	return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
 }

@@ -253,10 +253,10 @@ static int med_fetch(struct homid_med *mq)
 		/* one copy of the entry: the checks and the forward see the same bytes */
 		memcpy(&cmd, &mq->csq[mq->csq_head], sizeof(cmd));
 		st = med_check(mq, &cmd, mq->lists + slot * page, mq->lists_bus + slot * page);
+		if (st && !ccq_room(mq))
+			break; /* the client's CQ is full: answer when it makes room */
 		__atomic_add_fetch(&mq->cl->cmds, 1, __ATOMIC_RELAXED);
 		if (st) {
-			if (!ccq_room(mq))
-				break; /* the client's CQ is full: answer when it makes room */
 			mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
 			ccq_post(mq, cmd.cid, 0, st);
 			__atomic_add_fetch(&mq->cl->med_errors, 1, __ATOMIC_RELAXED);

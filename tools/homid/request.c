@@ -189,7 +189,8 @@ static int req_mem_reg(struct homid_client *cl, const struct aisio_homi_mem_reg 
 		goto err_close;
 	m->id = cl->next_mem_id++;
 	m->next = cl->mems;
-	cl->mems = m;
+	/* the mediator walks this list without a lock: publish the node whole */
+	__atomic_store_n(&cl->mems, m, __ATOMIC_RELEASE);
 	cl->nmem++;
 	cl->mem_bytes += m->len;
 	memset(mr, 0, sizeof(*mr));
