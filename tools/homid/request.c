@@ -215,15 +215,6 @@ static struct homid_mem *mem_holding(struct homid_client *cl, uint64_t bus, uint
 	return NULL;
 }
 
-static int mem_in_use(struct homid_client *cl, struct homid_mem *m)
-{
-	for (struct homid_queue *q = cl->queues; q; q = q->next)
-		if (q->mode == AISIO_HOMI_MODE_MEDIATED || q->mode == AISIO_HOMI_MODE_DIRECT)
-			return 1;
-	(void)m;
-	return 0;
-}
-
 static int req_mem_unreg(struct homid_client *cl, const struct aisio_homi_mem_unreg *r)
 {
 	int err = need_attached(cl);
@@ -236,7 +227,7 @@ static int req_mem_unreg(struct homid_client *cl, const struct aisio_homi_mem_un
 		if (m->id != r->mem_id)
 			continue;
 		/* Queues may point anywhere in it (rings, data): only without queues. */
-		if (mem_in_use(cl, m))
+		if (cl->queues)
 			return aisio_err(-EBUSY, "memory %u: delete the connection's queues first",
 					 r->mem_id);
 		*pp = m->next;
