@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,11 @@ struct homi_dev {
 	void *db;
 	size_t db_len;
 	uint32_t mode;
+	uint32_t idle_reaps; /* reaps that found nothing since homid was last looked at */
 };
+
+/* Idle reaps between two looks at homid's socket (a dead homid takes its model along). */
+#define HOMI_IDLE_CHECK 4096
 
 struct homi_region {
 	struct aisio_mem_region r;
@@ -375,7 +380,21 @@ static int homi_submit(struct aisio_queue *q)
 
 static int homi_reap(struct aisio_queue *q, uint32_t max)
 {
-	return aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
+	struct homi_dev *hd = q->dev->priv;
+	int n = aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
+
+	if (n || ++hd->idle_reaps < HOMI_IDLE_CHECK)
+		return n;
+	hd->idle_reaps = 0;
+	{
+		struct pollfd p = { .fd = aisio_homi_conn_fd(hd->conn), .events = POLLIN };
+
+		/* replies come only to requests: a readable socket between them means hang-up */
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+			return aisio_err(-ENOTCONN, "%s: homid went away; commands in flight are lost "
+					 "(reopen the device once homid is back)", q->dev->uri);
+	}
+	return 0;
 }
 
 static uint32_t homi_outstanding(const struct aisio_queue *q)
