@@ -55,7 +55,7 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	const char *args[] = { "--ctrl", "emu:64M", NULL };
-	int cycles = argc > 3 ? atoi(argv[3]) : 40;
+	int cycles = argc > 3 ? atoi(argv[3]) : 200;
 	struct ht_homid h;
 	uint32_t used = 99, others = 99;
 	int fds0, maps0, st;
