@@ -20,6 +20,7 @@ $(ASAN_BUILD)/build.ninja:
 # The main job on the built-in device model.
 demo: all
 	$(BUILD)/aisio perf run --runtime 3 --threads 1 --qdepth 64 --iopattern randread emu:1G
+	scripts/homi-demo.sh $(BUILD)
 
 # Every test: unit, model and host suites in the normal and the sanitizer
 # build, then the QEMU guest suite; ends with 'N passed, N failed'.

@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [build|test|bench]
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make meson ninja-build pkg-config liburing-dev python3)
+pkgs=(gcc make meson ninja-build pkg-config liburing-dev libinih-dev python3)
 case "$what" in
 test) pkgs+=(fio xfsprogs valgrind util-linux clang libclang-rt-14-dev nvme-cli e2fsprogs) ;;
 bench) pkgs+=(fio valgrind xfsprogs time bc) ;;

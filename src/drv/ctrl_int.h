@@ -67,6 +67,10 @@ int drv_qpair_hw_create(struct aisio_nvme_ctrl *c, uint16_t qid, uint32_t depth,
 int drv_qpair_hw_delete(struct aisio_nvme_ctrl *c, uint16_t qid);
 int drv_qpair_recreate_all(struct aisio_nvme_ctrl *c);
 void drv_qpair_cancel(struct aisio_nvme_qpair *qp, int status);
+int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t depth, uint32_t flags,
+		    struct aisio_nvme_qpair **out);
+void drv_qpair_free(struct aisio_nvme_qpair *qp);
+uint64_t drv_bus_of(struct aisio_nvme_ctrl *c, const void *p);
 
 /* dma.c */
 void *drv_dma_alloc_contig(struct aisio_nvme_ctrl *c, size_t len, const char *what);

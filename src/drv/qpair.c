@@ -93,13 +93,14 @@ static uint32_t list_pages_per_cid(const struct aisio_nvme_ctrl *c, uint32_t fla
 	return prp;
 }
 
-int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t depth,
-			    uint32_t flags, struct aisio_nvme_qpair **out)
+/* Host-side state of a queue pair: slots, rings and PRP list pages; no QID, no controller queue. */
+int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t depth, uint32_t flags,
+		    struct aisio_nvme_qpair **out)
 {
 	struct aisio_nvme_qpair *qp;
 	uint32_t ncids = depth - 1;
 	size_t page = (size_t)1 << c->info.page_shift;
-	int qid, err;
+	int err;
 
 	*out = NULL;
 	if (depth < 2 || depth > c->info.max_qdepth)
@@ -162,7 +163,52 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 	qp->nfree = ncids;
 	/* SGL queues keep an empty region cached: the PRP fast path never matches. */
 	qp->rcache = (flags & AISIO_NVME_QP_SGL) ? &no_region : aisio_heap_region(c->heap, qp->sq_mem);
+	qp->sq.depth = qp->cq.depth = depth;
+	*out = qp;
+	return 0;
 
+err_free_cq:
+	aisio_nvme_ctrl_dma_free(c, qp->cq_mem);
+err_free_sq:
+	aisio_nvme_ctrl_dma_free(c, qp->sq_mem);
+err_free:
+	free(qp->ios);
+	free(qp->free_cids);
+	free(qp->pend);
+	free(qp->doneq);
+	free(qp);
+	return err;
+}
+
+void drv_qpair_free(struct aisio_nvme_qpair *qp)
+{
+	struct aisio_nvme_ctrl *c = qp->ctrl;
+
+	aisio_nvme_ctrl_dma_free(c, qp->lists);
+	aisio_nvme_ctrl_dma_free(c, qp->cq_mem);
+	aisio_nvme_ctrl_dma_free(c, qp->sq_mem);
+	free(qp->ios);
+	free(qp->free_cids);
+	free(qp->pend);
+	free(qp->doneq);
+	free(qp);
+}
+
+uint64_t drv_bus_of(struct aisio_nvme_ctrl *c, const void *p)
+{
+	return bus_of(c, p);
+}
+
+int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t depth,
+			    uint32_t flags, struct aisio_nvme_qpair **out)
+{
+	struct aisio_nvme_qpair *qp;
+	int qid, err;
+
+	*out = NULL;
+	err = drv_qpair_alloc(c, dev, depth, flags, &qp);
+	if (err)
+		return err;
 	pthread_mutex_lock(&c->admin_lock);
 	qid = qid_alloc(c);
 	if (qid < 0) {
@@ -185,17 +231,7 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 
 err_unlock:
 	pthread_mutex_unlock(&c->admin_lock);
-	aisio_nvme_ctrl_dma_free(c, qp->lists);
-err_free_cq:
-	aisio_nvme_ctrl_dma_free(c, qp->cq_mem);
-err_free_sq:
-	aisio_nvme_ctrl_dma_free(c, qp->sq_mem);
-err_free:
-	free(qp->ios);
-	free(qp->free_cids);
-	free(qp->pend);
-	free(qp->doneq);
-	free(qp);
+	drv_qpair_free(qp);
 	return err;
 }
 
@@ -218,14 +254,7 @@ void aisio_nvme_qpair_delete(struct aisio_nvme_qpair *qp)
 		drv_qpair_hw_delete(c, qp->sq.qid);
 	c->qid_used[qp->sq.qid] = 0;
 	pthread_mutex_unlock(&c->admin_lock);
-	aisio_nvme_ctrl_dma_free(c, qp->lists);
-	aisio_nvme_ctrl_dma_free(c, qp->cq_mem);
-	aisio_nvme_ctrl_dma_free(c, qp->sq_mem);
-	free(qp->ios);
-	free(qp->free_cids);
-	free(qp->pend);
-	free(qp->doneq);
-	free(qp);
+	drv_qpair_free(qp);
 }
 
 /*

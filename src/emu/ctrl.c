@@ -318,6 +318,7 @@ int aisio_emu_ctrl_create(const struct aisio_emu_opts *o, struct aisio_emu_ctrl 
 		return aisio_err(-ENOMEM, "emu: out of memory for a controller");
 	c->o = *o;
 	c->fd = -1;
+	c->bar_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	if (o->file) {
 		c->file = strdup(o->file);
@@ -340,14 +341,15 @@ int aisio_emu_ctrl_create(const struct aisio_emu_opts *o, struct aisio_emu_ctrl 
 	/* registers up to 0x1000, then one SQ and one CQ doorbell per queue */
 	c->bar_len = AISIO_NVME_REG_DBS + (size_t)(c->nq + 1) * 8;
 	c->bar_len = (c->bar_len + 4095) & ~(size_t)4095;
-	c->bar = aligned_alloc(4096, c->bar_len);
+	err = emu_bar_alloc(c);
+	if (err)
+		goto err_free;
 	c->sqs = calloc(c->nq + 1, sizeof(*c->sqs));
 	c->cqs = calloc(c->nq + 1, sizeof(*c->cqs));
-	if (!c->bar || !c->sqs || !c->cqs) {
+	if (!c->sqs || !c->cqs) {
 		err = aisio_err(-ENOMEM, "emu: out of memory for queues");
 		goto err_free;
 	}
-	memset(c->bar, 0, c->bar_len);
 	regs_init(c);
 	emu_admin_reset(c);
 	emu_dma_setup(c, o->dma);
@@ -399,7 +401,7 @@ err_ns:
 err_free:
 	free(c->sqs);
 	free(c->cqs);
-	free(c->bar);
+	emu_bar_free(c);
 	free(c->file);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -422,7 +424,7 @@ void aisio_emu_ctrl_destroy(struct aisio_emu_ctrl *c)
 	emu_ns_close(c);
 	free(c->sqs);
 	free(c->cqs);
-	free(c->bar);
+	emu_bar_free(c);
 	free(c->file);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

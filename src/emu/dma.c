@@ -10,15 +10,17 @@
 #include "emu/priv.h"
 #include "util/err.h"
 
-static void *ranges_map(void *ctx, uint64_t bus, size_t len)
+/* Slots are published by their length (release) and withdrawn by length 0; see dma_live.c. */
+void *emu_ranges_map(void *ctx, uint64_t bus, size_t len)
 {
 	struct aisio_emu_ctrl *c = ctx;
+	uint32_t n = EMU_LOAD(&c->nranges);
 
-	for (uint32_t i = 0; i < c->nranges; i++) {
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t rlen = EMU_LOAD(&c->ranges[i].len);
 		uint64_t off = bus - c->ranges[i].bus;
 
-		if (bus >= c->ranges[i].bus && off < c->ranges[i].len &&
-		    len <= c->ranges[i].len - off)
+		if (bus >= c->ranges[i].bus && off < rlen && len <= rlen - off)
 			return c->ranges[i].local + off;
 	}
 	return NULL;
@@ -60,10 +62,10 @@ int aisio_emu_ctrl_dma_add_range(struct aisio_emu_ctrl *c, uint64_t bus, size_t 
 	if (c->nranges == EMU_MAX_RANGES)
 		return aisio_err(-ENOSPC, "emu: at most %d DMA ranges", EMU_MAX_RANGES);
 	c->ranges[c->nranges].bus = bus;
-	c->ranges[c->nranges].len = len;
 	c->ranges[c->nranges].local = local;
+	EMU_STORE(&c->ranges[c->nranges].len, (uint64_t)len);
 	__atomic_store_n(&c->nranges, c->nranges + 1, __ATOMIC_RELEASE);
-	c->dma.map = ranges_map;
+	c->dma.map = emu_ranges_map;
 	c->dma.ctx = c;
 	__atomic_store_n(&c->dma_identity, 0, __ATOMIC_RELEASE);
 	return 0;

@@ -154,6 +154,29 @@ const struct aisio_emu_opts *aisio_emu_ctrl_opts(const struct aisio_emu_ctrl *c)
  */
 int aisio_emu_ctrl_dma_add_range(struct aisio_emu_ctrl *c, uint64_t bus, size_t len, void *local);
 
+/*
+ * aisio_emu_ctrl_dma_range_add - the same translation as above, but safe at
+ * any time, the controller running or not (src/emu/dma_live.c). The first
+ * range switches the controller from identity to range translation.
+ * Returns 0, -EINVAL (len 0, wrap, overlap, no memory), -ENOSPC (128
+ * ranges), -EPERM (own dma ops).
+ */
+int aisio_emu_ctrl_dma_range_add(struct aisio_emu_ctrl *c, uint64_t bus, size_t len, void *local);
+
+/*
+ * aisio_emu_ctrl_dma_range_remove - withdraw the range that starts at @bus
+ * and wait until no controller thread can still be using it: when it
+ * returns, the memory may be unmapped. Commands that reach it afterwards
+ * fail with Data Transfer Error. Returns 0 or -ENOENT.
+ */
+int aisio_emu_ctrl_dma_range_remove(struct aisio_emu_ctrl *c, uint64_t bus);
+
+/*
+ * The memfd behind BAR0 (owned by the controller; dup() it to pass it on).
+ * Another process that maps it MAP_SHARED reaches the same registers.
+ */
+int aisio_emu_ctrl_bar0_fd(struct aisio_emu_ctrl *c);
+
 /* Counters the model keeps (also the source of the SMART log). */
 struct aisio_emu_stats {
 	uint64_t admin_cmds; /* admin commands fetched */

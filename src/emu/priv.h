@@ -14,7 +14,7 @@
 
 #define EMU_BATCH 64 /* commands fetched from one SQ per pass */
 #define EMU_MAX_FAULTS 32
-#define EMU_MAX_RANGES 16
+#define EMU_MAX_RANGES 128
 #define EMU_ERRLOG_ENTRIES 64
 #define EMU_MAX_AER 4
 #define EMU_MPS_MIN 0 /* CAP.MPSMIN: 4 KiB */
@@ -117,8 +117,9 @@ struct aisio_emu_ctrl {
 	uint32_t index;
 
 	/* register file */
-	uint32_t *bar;
+	uint32_t *bar; /* shared mapping of bar_fd */
 	size_t bar_len;
+	int bar_fd;
 	uint64_t cap;
 	uint32_t vs;
 	uint32_t cc; /* CC as last acted on */
@@ -216,7 +217,12 @@ static inline void *emu_map(struct aisio_emu_ctrl *c, uint64_t bus, size_t len)
 	return c->dma.map(c->dma.ctx, bus, len);
 }
 void emu_dma_setup(struct aisio_emu_ctrl *c, const struct aisio_emu_dma *ops);
+void *emu_ranges_map(void *ctx, uint64_t bus, size_t len);
 int emu_dma_flush(struct aisio_emu_ctrl *c);
+
+/* bar.c */
+int emu_bar_alloc(struct aisio_emu_ctrl *c);
+void emu_bar_free(struct aisio_emu_ctrl *c);
 
 /* ns.c */
 int emu_ns_open(struct aisio_emu_ctrl *c);

@@ -43,6 +43,7 @@ static const struct backend {
 	{ "psync", ALWAYS(aisio_be_psync), NULL, { { "file:", "file:PATH" } } },
 	{ "io_uring", WITH_LIBURING(aisio_be_io_uring), "psync", { { "/dev/", "/dev/nvmeXnY" } } },
 	{ "uring_cmd", WITH_LIBURING(aisio_be_uring_cmd), NULL, { { "/dev/ng", "/dev/ngXnY" } } },
+	{ "homi", ALWAYS(aisio_be_homi), NULL, { { "homi:", "homi:SOCKET" } } },
 	// clang-format on
 };
 

@@ -7,5 +7,6 @@ int aisio_cmd_dev(int argc, char **argv);      /* dev list | identify URI */
 int aisio_cmd_perf(int argc, char **argv);     /* perf run | verify | cuda-run | cuda-verify */
 int aisio_cmd_xfs(int argc, char **argv);      /* xfs ls | stat | bmap | find */
 int aisio_cmd_extents(int argc, char **argv);  /* extents FILE (FIEMAP) */
+int aisio_cmd_homi(int argc, char **argv);     /* homi status */
 
 #endif

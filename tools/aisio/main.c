@@ -10,6 +10,7 @@ int aisio_cmd_dev(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_perf(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_xfs(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_extents(int argc, char **argv) __attribute__((weak));
+int aisio_cmd_homi(int argc, char **argv) __attribute__((weak));
 
 static const struct {
 	const char *name;
@@ -20,6 +21,7 @@ static const struct {
 	{ "perf", aisio_cmd_perf, "run and verify I/O workloads (perf run | verify | cuda-run | cuda-verify)" },
 	{ "xfs", aisio_cmd_xfs, "read XFS metadata without the kernel (xfs ls | stat | bmap | find)" },
 	{ "extents", aisio_cmd_extents, "print a file's extents through FIEMAP" },
+	{ "homi", aisio_cmd_homi, "what homid holds: controllers, queues, clients (homi status)" },
 };
 
 static void usage(FILE *f)

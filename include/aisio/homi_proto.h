@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The homid protocol on the wire (docs/homi.md): messages over a UNIX
+ * SOCK_SEQPACKET socket, one message per packet, little-endian fixed
+ * layouts, descriptors passed with SCM_RIGHTS. No state here; encode and
+ * decode live in src/homi/proto.c.
+ *
+ * Every message starts with struct aisio_homi_hdr. A reply has the request's
+ * type with AISIO_HOMI_REPLY set and the same seq, then struct
+ * aisio_homi_reply; when status is non-zero the body is struct
+ * aisio_homi_err (a message for the user), else the reply body of the type.
+ */
+#ifndef AISIO_HOMI_PROTO_H
+#define AISIO_HOMI_PROTO_H
+
+#include <stdint.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the homid protocol layouts are little-endian and read in place"
+/* IDENTIFY: homid runs Identify (CNS 0 or 1 only) on the attached controller; reply: 4096 bytes. */
+struct aisio_homi_identify {
+	uint32_t cns;
+	uint32_t nsid;
+};
+_Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
+
+#endif
+
+#define AISIO_HOMI_MAGIC 0x494d4f48u /* "HOMI" */
+#define AISIO_HOMI_VERSION 1
+#define AISIO_HOMI_MSG_MAX 65536u /* header and body; larger packets are refused */
+#define AISIO_HOMI_MAX_FDS 1      /* descriptors in one message */
+#define AISIO_HOMI_NAME_LEN 32
+#define AISIO_HOMI_ERRMSG_LEN 240
+#define AISIO_HOMI_SOCKET_DEFAULT "/run/aisio/homid.sock"
+
+enum aisio_homi_type {
+	AISIO_HOMI_HELLO = 1,
+	AISIO_HOMI_LIST = 2,
+	AISIO_HOMI_ATTACH = 3,
+	AISIO_HOMI_MEM_REG = 4,
+	AISIO_HOMI_MEM_UNREG = 5,
+	AISIO_HOMI_QP_CREATE = 6,
+	AISIO_HOMI_QP_DELETE = 7,
+	AISIO_HOMI_STATUS = 8,
+	AISIO_HOMI_IDENTIFY = 9,
+	AISIO_HOMI_TYPE_MAX = 9,
+	AISIO_HOMI_REPLY = 0x8000,
+};
+
+enum aisio_homi_mode {
+	AISIO_HOMI_MODE_DIRECT = 1,   /* client drives a hardware queue pair */
+	AISIO_HOMI_MODE_MEDIATED = 2, /* homid checks and forwards every command */
+};
+
+enum aisio_homi_ctrl_kind {
+	AISIO_HOMI_CTRL_EMU = 1,
+	AISIO_HOMI_CTRL_PCI = 2,
+};
+
+struct aisio_homi_hdr {
+	uint32_t magic;	  /* AISIO_HOMI_MAGIC */
+	uint16_t version; /* AISIO_HOMI_VERSION */
+	uint16_t type;	  /* enum aisio_homi_type, | AISIO_HOMI_REPLY in replies */
+	uint32_t len;	  /* body bytes after this header */
+	uint32_t seq;	  /* chosen by the client, echoed in the reply */
+};
+_Static_assert(sizeof(struct aisio_homi_hdr) == 16, "homi hdr");
+
+struct aisio_homi_reply {
+	int32_t status; /* 0 or a negative errno */
+	uint32_t rsvd4;
+};
+_Static_assert(sizeof(struct aisio_homi_reply) == 8, "homi reply");
+
+struct aisio_homi_err {
+	char msg[AISIO_HOMI_ERRMSG_LEN]; /* NUL-terminated */
+};
+_Static_assert(sizeof(struct aisio_homi_err) == 240, "homi err");
+
+/* HELLO */
+struct aisio_homi_hello {
+	uint16_t version_min;
+	uint16_t version_max;
+	uint32_t rsvd4;
+};
+_Static_assert(sizeof(struct aisio_homi_hello) == 8, "homi hello");
+
+struct aisio_homi_hello_reply {
+	uint16_t version;
+	uint16_t rsvd2;
+	uint32_t server_pid;
+	uint32_t uid; /* the caller as homid sees it (SO_PEERCRED) */
+	uint32_t gid;
+};
+_Static_assert(sizeof(struct aisio_homi_hello_reply) == 16, "homi hello reply");
+
+/* A controller, in LIST and ATTACH replies. */
+struct aisio_homi_ctrl_desc {
+	char name[AISIO_HOMI_NAME_LEN];
+	uint32_t kind;	     /* enum aisio_homi_ctrl_kind */
+	uint32_t nns;	     /* namespaces */
+	uint32_t nqueues;    /* I/O queue IDs of the controller */
+	uint32_t qids_used;  /* by clients and homid */
+	uint32_t max_qdepth; /* CAP.MQES + 1 */
+	uint32_t max_xfer;   /* bytes per command (MDTS) */
+	uint32_t page_shift; /* CC.MPS + 12 */
+	uint32_t dstrd;	     /* CAP.DSTRD */
+	uint32_t sgl;	     /* SGLs supported */
+	uint32_t timeout_ms;
+	uint32_t bar0_len;
+	uint32_t direct_ok; /* direct queues possible on this controller */
+	uint8_t rsvd80[48];
+};
+_Static_assert(sizeof(struct aisio_homi_ctrl_desc) == 128, "homi ctrl desc");
+
+struct aisio_homi_ns_desc {
+	uint32_t ctrl;	    /* index in the LIST reply */
+	uint32_t nsid;
+	uint32_t lba_shift;
+	uint32_t rsvd12;
+	uint64_t nlbas;
+};
+_Static_assert(sizeof(struct aisio_homi_ns_desc) == 24, "homi ns desc");
+
+/* LIST reply: this, then nctrl ctrl_desc, then nns ns_desc. */
+struct aisio_homi_list_reply {
+	uint32_t nctrl;
+	uint32_t nns;
+};
+_Static_assert(sizeof(struct aisio_homi_list_reply) == 8, "homi list reply");
+
+/* ATTACH: bind the session to one controller and namespace, in one mode. */
+struct aisio_homi_attach {
+	char ctrl[AISIO_HOMI_NAME_LEN]; /* "" = the first controller */
+	uint32_t nsid;			/* 0 = the first namespace */
+	uint32_t mode;			/* enum aisio_homi_mode */
+	uint32_t rsvd40[2];
+};
+_Static_assert(sizeof(struct aisio_homi_attach) == 48, "homi attach");
+
+/* ATTACH reply; one descriptor comes with it: the doorbell page (see docs). */
+struct aisio_homi_attach_reply {
+	struct aisio_homi_ctrl_desc ctrl;
+	struct aisio_homi_ns_desc ns;
+	uint32_t db_len; /* bytes of the doorbell page to map */
+	uint32_t mode;
+	uint64_t lba_first; /* granted LBA range [lba_first, lba_first + lba_count) */
+	uint64_t lba_count;
+	uint32_t writable;
+	uint32_t rsvd180;
+};
+_Static_assert(sizeof(struct aisio_homi_attach_reply) == 184, "homi attach reply");
+
+/* MEM_REG: one memfd comes with it; homid maps @len bytes from offset 0. */
+struct aisio_homi_mem_reg {
+	uint64_t len;
+	uint64_t rsvd8;
+};
+_Static_assert(sizeof(struct aisio_homi_mem_reg) == 16, "homi mem reg");
+
+struct aisio_homi_mem_reg_reply {
+	uint32_t mem_id;
+	uint32_t rsvd4;
+	uint64_t bus; /* device address of the memory's first byte */
+};
+_Static_assert(sizeof(struct aisio_homi_mem_reg_reply) == 16, "homi mem reg reply");
+
+struct aisio_homi_mem_unreg {
+	uint32_t mem_id;
+	uint32_t rsvd4;
+};
+_Static_assert(sizeof(struct aisio_homi_mem_unreg) == 8, "homi mem unreg");
+
+/* QP_CREATE: rings in the client's registered memory, by device address. */
+struct aisio_homi_qp_create {
+	uint32_t depth; /* ring entries */
+	uint32_t rsvd4;
+	uint64_t sq_bus; /* depth * 64 bytes, page aligned */
+	uint64_t cq_bus; /* depth * 16 bytes, page aligned, zeroed */
+};
+_Static_assert(sizeof(struct aisio_homi_qp_create) == 24, "homi qp create");
+
+struct aisio_homi_qp_create_reply {
+	uint16_t qid;	 /* the queue ID to use in the doorbell page */
+	uint16_t rsvd2;
+	uint32_t depth;
+	uint32_t sq_db; /* byte offsets in the doorbell page */
+	uint32_t cq_db;
+};
+_Static_assert(sizeof(struct aisio_homi_qp_create_reply) == 16, "homi qp create reply");
+
+struct aisio_homi_qp_delete {
+	uint16_t qid;
+	uint16_t rsvd2;
+	uint32_t rsvd4;
+};
+_Static_assert(sizeof(struct aisio_homi_qp_delete) == 8, "homi qp delete");
+
+/* STATUS reply: this, nctrl ctrl_desc, nns ns_desc, nclient client_desc (every client but the asking one). */
+struct aisio_homi_status_reply {
+	uint32_t nctrl;
+	uint32_t nns;
+	uint32_t nclient;
+	uint32_t homid_pid;
+	uint64_t uptime_ms;
+};
+_Static_assert(sizeof(struct aisio_homi_status_reply) == 24, "homi status reply");
+
+struct aisio_homi_client_desc {
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mode; /* 0 = not attached */
+	char ctrl[AISIO_HOMI_NAME_LEN];
+	uint32_t nsid;
+	uint32_t nqueues;
+	uint32_t nmem;
+	uint32_t rsvd60;
+	uint64_t mem_bytes;
+	uint64_t cmds;	 /* commands homid saw (mediated; direct queues bypass homid) */
+	uint64_t errors; /* failed requests and refused commands */
+	uint16_t qids[8]; /* first queues */
+};
+_Static_assert(sizeof(struct aisio_homi_client_desc) == 104, "homi client desc");
+
+/* IDENTIFY: homid runs Identify (CNS 0 or 1 only) on the attached controller; reply: 4096 bytes. */
+struct aisio_homi_identify {
+	uint32_t cns;
+	uint32_t nsid;
+};
+_Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
+
+#endif

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The homi: backend: queues provisioned by homid.
+ *
+ *   homi:[SOCKET][,ctrl=NAME][,nsid=N][,mode=direct|mediated]
+ *
+ * DMA memory is memfd memory registered with homid (homid maps it for the
+ * device and returns its device address), so aisio_buf_alloc() gives
+ * registered memory. A queue pair's rings live in that memory too; homid
+ * creates the hardware queues (direct) or its mediated ring on them, and the
+ * driver's own I/O path (src/drv/io.c) submits and reaps, ringing the
+ * doorbells in the page homid shared.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "drv/remote.h"
+#include "homi/client.h"
+#include "io/backend.h"
+#include "util/err.h"
+
+#define HOMI_CHUNK_SHIFT 21
+
+struct homi_dev {
+	struct aisio_pcif f; /* first: the driver's function is this struct */
+	struct aisio_homi_conn *conn;
+	struct aisio_nvme_ctrl *ctrl;
+	struct aisio_homi_attach_reply att;
+	void *db;
+	size_t db_len;
+	uint32_t mode;
+	uint32_t idle_reaps; /* reaps that found nothing since homid was last looked at */
+};
+
+/* Idle reaps between two looks at homid's socket (a dead homid takes its model along). */
+#define HOMI_IDLE_CHECK 4096
+
+struct homi_region {
+	struct aisio_mem_region r;
+	struct homi_dev *hd;
+	uint32_t mem_id;
+	int fd;
+	uint64_t bus[];
+};
+
+static void homi_region_release(struct aisio_mem_region *r)
+{
+	struct homi_region *hr = (struct homi_region *)r;
+	struct aisio_homi_mem_unreg u = { .mem_id = hr->mem_id };
+
+	/* homid unmaps it for the device before the pages go away here */
+	aisio_homi_call(hr->hd->conn, AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL, NULL);
+	munmap(r->va, r->len);
+	close(hr->fd);
+	free(hr);
+}
+
+static const struct aisio_mem_region_ops homi_region_ops = { .release = homi_region_release };
+
+static int homi_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem_region **out)
+{
+	struct homi_dev *hd = (struct homi_dev *)f;
+	struct aisio_homi_mem_reg req = { .len = len };
+	struct aisio_homi_mem_reg_reply rep;
+	size_t nchunks = ((len - 1) >> HOMI_CHUNK_SHIFT) + 1;
+	struct homi_region *hr;
+	void *va;
+	int fd, err;
+
+	*out = NULL;
+	hr = calloc(1, sizeof(*hr) + nchunks * sizeof(uint64_t));
+	if (!hr)
+		return aisio_err(-ENOMEM, "out of memory");
+	fd = memfd_create("aisio-homi-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		err = aisio_err(-errno, "homi: memfd_create: %s", strerror(errno));
+		goto err_free;
+	}
+	/* homid refuses memory the client could shrink under it */
+	if (ftruncate(fd, (off_t)len) || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL)) {
+		err = aisio_err(-errno, "homi: sizing %zu bytes of DMA memory: %s", len, strerror(errno));
+		goto err_close;
+	}
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (va == MAP_FAILED) {
+		err = aisio_err(-errno, "homi: mapping %zu bytes of DMA memory: %s", len, strerror(errno));
+		goto err_close;
+	}
+	err = aisio_homi_call(hd->conn, AISIO_HOMI_MEM_REG, &req, sizeof(req), fd, &rep, sizeof(rep),
+			      NULL, NULL);
+	if (err)
+		goto err_unmap;
+	for (size_t i = 0; i < nchunks; i++)
+		hr->bus[i] = rep.bus + ((uint64_t)i << HOMI_CHUNK_SHIFT);
+	hr->hd = hd;
+	hr->mem_id = rep.mem_id;
+	hr->fd = fd;
+	hr->r.va = va;
+	hr->r.len = len;
+	hr->r.chunk_shift = HOMI_CHUNK_SHIFT;
+	hr->r.bus = hr->bus;
+	hr->r.kind = AISIO_MEM_HOST;
+	hr->r.gpu = -1;
+	hr->r.ops = &homi_region_ops;
+	hr->r.name = "homi";
+	*out = &hr->r;
+	return 0;
+
+err_unmap:
+	munmap(va, len);
+err_close:
+	close(fd);
+err_free:
+	free(hr);
+	return err;
+}
+
+static int homi_cfg(struct aisio_pcif *f, uint32_t off, void *buf, size_t len)
+{
+	return aisio_err(-ENOTSUP, "%s: config space belongs to homid", f->name);
+}
+
+static int homi_cfg_w(struct aisio_pcif *f, uint32_t off, const void *buf, size_t len)
+{
+	return homi_cfg(f, off, NULL, len);
+}
+
+static void homi_pcif_close(struct aisio_pcif *f)
+{
+}
+
+static const struct aisio_pcif_ops homi_pcif_ops = {
+	.cfg_read = homi_cfg,
+	.cfg_write = homi_cfg_w,
+	.dma_alloc = homi_dma_alloc,
+	.close = homi_pcif_close,
+};
+
+struct homi_uri {
+	char sock[108];
+	char ctrl[AISIO_HOMI_NAME_LEN];
+	uint32_t nsid;
+	uint32_t mode;
+};
+
+static int parse_uri(const char *uri, struct homi_uri *u)
+{
+	char *copy = strdup(uri + 5), *save = NULL, *tok;
+	int first = 1, err = 0;
+
+	memset(u, 0, sizeof(*u));
+	u->mode = AISIO_HOMI_MODE_DIRECT;
+	if (!copy)
+		return aisio_err(-ENOMEM, "out of memory");
+	/* strtok would skip an empty SOCKET before the first comma: split by hand */
+	for (tok = copy; tok && !err; first = 0) {
+		char *comma = strchr(tok, ',');
+
+		if (comma)
+			*comma = 0;
+		if (first && !strchr(tok, '=')) {
+			if (strlen(tok) >= sizeof(u->sock))
+				err = aisio_err(-ENAMETOOLONG, "%s: socket path too long", uri);
+			else
+				snprintf(u->sock, sizeof(u->sock), "%s", tok);
+		} else if (!strncmp(tok, "ctrl=", 5)) {
+			if (strlen(tok + 5) >= sizeof(u->ctrl))
+				err = aisio_err(-EINVAL, "%s: controller name too long", uri);
+			else
+				snprintf(u->ctrl, sizeof(u->ctrl), "%s", tok + 5);
+		} else if (!strncmp(tok, "nsid=", 5)) {
+			char *end;
+			unsigned long v = strtoul(tok + 5, &end, 0);
+
+			if (!tok[5] || *end || !v || v > UINT32_MAX)
+				err = aisio_err(-EINVAL, "%s: nsid takes a number from 1", uri);
+			u->nsid = (uint32_t)v;
+		} else if (!strcmp(tok, "mode=direct")) {
+			u->mode = AISIO_HOMI_MODE_DIRECT;
+		} else if (!strcmp(tok, "mode=mediated")) {
+			u->mode = AISIO_HOMI_MODE_MEDIATED;
+		} else if (*tok) {
+			err = aisio_err(-EINVAL, "%s: unknown option '%s' (homi: takes SOCKET, ctrl=NAME, "
+					"nsid=N, mode=direct|mediated)", uri, tok);
+		}
+		tok = comma ? comma + 1 : NULL;
+	}
+	free(copy);
+	(void)save;
+	return err;
+}
+
+static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_open_opts *opts)
+{
+	struct aisio_homi_attach att = { 0 };
+	struct aisio_nvme_remote_info ri;
+	struct homi_dev *hd;
+	struct homi_uri u;
+	int err, fd = -1;
+
+	if (strncmp(uri, "homi:", 5))
+		return aisio_err(-EINVAL, "%s: the homi backend opens homi: URIs only", uri);
+	err = parse_uri(uri, &u);
+	if (err)
+		return err;
+	hd = calloc(1, sizeof(*hd));
+	if (!hd)
+		return aisio_err(-ENOMEM, "out of memory");
+	err = aisio_homi_connect(u.sock, &hd->conn);
+	if (err)
+		goto err_free;
+	memcpy(att.ctrl, u.ctrl, sizeof(att.ctrl));
+	att.nsid = opts->nsid ? opts->nsid : u.nsid;
+	att.mode = u.mode;
+	err = aisio_homi_call(hd->conn, AISIO_HOMI_ATTACH, &att, sizeof(att), -1, &hd->att,
+			      sizeof(hd->att), NULL, &fd);
+	if (err)
+		goto err_disconnect;
+	if (fd < 0 || hd->att.db_len < 0x1000 + 8 || hd->att.ns.lba_shift < 9 ||
+	    hd->att.ns.lba_shift > 16) {
+		err = aisio_err(-EPROTO, "%s: homid's ATTACH reply lacks the doorbell page or a sane "
+				"namespace", uri);
+		goto err_fd;
+	}
+	hd->db_len = hd->att.db_len;
+	hd->db = mmap(NULL, hd->db_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (hd->db == MAP_FAILED) {
+		err = aisio_err(-errno, "%s: mapping the doorbell page: %s", uri, strerror(errno));
+		hd->db = NULL;
+		goto err_fd;
+	}
+	close(fd);
+	fd = -1;
+	hd->mode = u.mode;
+	hd->f.ops = &homi_pcif_ops;
+	hd->f.bar0 = hd->db;
+	hd->f.bar0_len = hd->db_len;
+	snprintf(hd->f.name, sizeof(hd->f.name), "homi:%s", hd->att.ctrl.name);
+	ri = (struct aisio_nvme_remote_info){
+		.page_shift = hd->att.ctrl.page_shift,
+		.dstrd = hd->att.ctrl.dstrd,
+		.max_xfer = hd->att.ctrl.max_xfer,
+		.max_qdepth = hd->att.ctrl.max_qdepth,
+		.nqueues = hd->att.ctrl.nqueues,
+		.sgl = hd->att.ctrl.sgl,
+		.timeout_ms = opts->timeout_ms ? opts->timeout_ms : hd->att.ctrl.timeout_ms,
+	};
+	err = aisio_nvme_ctrl_remote_init(&hd->f, &ri, &hd->ctrl);
+	if (err)
+		goto err_unmap;
+	dev->priv = hd;
+	dev->geo.nsid = hd->att.ns.nsid;
+	dev->geo.lba_size = 1u << hd->att.ns.lba_shift;
+	dev->geo.nlbas = hd->att.ns.nlbas;
+	dev->geo.max_xfer = hd->att.ctrl.max_xfer;
+	dev->geo.max_queues = hd->att.ctrl.nqueues;
+	dev->geo.max_qdepth = hd->att.ctrl.max_qdepth;
+	dev->geo.buf_align = 1u << hd->att.ctrl.page_shift;
+	dev->geo.sgl = 0;
+	dev->geo.backend = "homi";
+	return 0;
+
+err_unmap:
+	munmap(hd->db, hd->db_len);
+err_fd:
+	if (fd >= 0)
+		close(fd);
+err_disconnect:
+	aisio_homi_disconnect(hd->conn);
+err_free:
+	free(hd);
+	return err;
+}
+
+static void homi_close(struct aisio_dev *dev)
+{
+	struct homi_dev *hd = dev->priv;
+
+	if (!hd)
+		return;
+	aisio_nvme_ctrl_remote_term(hd->ctrl); /* unregisters its memory */
+	munmap(hd->db, hd->db_len);
+	aisio_homi_disconnect(hd->conn);
+	free(hd);
+	dev->priv = NULL;
+}
+
+/* Identify only: homid runs it and returns the data. */
+static int homi_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
+		      uint32_t *result)
+{
+	struct homi_dev *hd = dev->priv;
+	struct aisio_homi_identify id = { .cns = cmd->cdw10 & 0xff, .nsid = cmd->nsid };
+	uint8_t data[4096];
+	size_t got = 0;
+	int err;
+
+	if (cmd->opc != AISIO_NVME_ADM_IDENTIFY || !buf || len > sizeof(data))
+		return aisio_err(-ENOTSUP, "%s: homid carries Identify (CNS 0 and 1) only; admin "
+				 "opcode 0x%02x stays with homid", dev->uri, cmd->opc);
+	err = aisio_homi_call(hd->conn, AISIO_HOMI_IDENTIFY, &id, sizeof(id), -1, data, sizeof(data),
+			      &got, NULL);
+	if (err)
+		return err;
+	memcpy(buf, data, len < got ? len : got);
+	if (result)
+		*result = 0;
+	return 0;
+}
+
+static void *homi_buf_alloc(struct aisio_dev *dev, size_t len)
+{
+	struct homi_dev *hd = dev->priv;
+	void *p = aisio_nvme_ctrl_dma_alloc(hd->ctrl, len, dev->geo.buf_align);
+
+	if (!p && !*aisio_errmsg())
+		aisio_err(-ENOMEM, "%s: no registered memory for a %zu-byte buffer", dev->uri, len);
+	return p;
+}
+
+static void homi_buf_free(struct aisio_dev *dev, void *buf)
+{
+	struct homi_dev *hd = dev->priv;
+
+	aisio_nvme_ctrl_dma_free(hd->ctrl, buf);
+}
+
+static int homi_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_queue **out)
+{
+	struct homi_dev *hd = dev->priv;
+	struct aisio_homi_qp_create req = { .depth = depth };
+	struct aisio_homi_qp_create_reply rep;
+	struct aisio_nvme_qpair *qp;
+	int err;
+
+	err = aisio_nvme_qpair_remote_alloc(hd->ctrl, dev, depth, 0, &qp, &req.sq_bus, &req.cq_bus);
+	if (err)
+		return err;
+	err = aisio_homi_call(hd->conn, AISIO_HOMI_QP_CREATE, &req, sizeof(req), -1, &rep,
+			      sizeof(rep), NULL, NULL);
+	if (err) {
+		aisio_nvme_qpair_remote_free(qp);
+		return err;
+	}
+	aisio_nvme_qpair_remote_bind(qp, rep.qid, hd->db);
+	*out = &qp->q;
+	return 0;
+}
+
+static void homi_queue_term(struct aisio_queue *q)
+{
+	struct homi_dev *hd = q->dev->priv;
+	struct aisio_nvme_qpair *qp = aisio_nvme_qpair_of(q);
+	struct aisio_homi_qp_delete req = { .qid = aisio_nvme_qpair_qid(qp) };
+
+	aisio_homi_call(hd->conn, AISIO_HOMI_QP_DELETE, &req, sizeof(req), -1, NULL, 0, NULL, NULL);
+	aisio_nvme_qpair_remote_free(qp);
+}
+
+static struct aisio_io *homi_get_io(struct aisio_queue *q)
+{
+	return aisio_nvme_qpair_get_io(aisio_nvme_qpair_of(q));
+}
+
+static void homi_put_io(struct aisio_queue *q, struct aisio_io *io)
+{
+	aisio_nvme_qpair_put_io(aisio_nvme_qpair_of(q), io);
+}
+
+static int homi_submit(struct aisio_queue *q)
+{
+	return aisio_nvme_qpair_submit(aisio_nvme_qpair_of(q));
+}
+
+static int homi_reap(struct aisio_queue *q, uint32_t max)
+{
+	struct homi_dev *hd = q->dev->priv;
+	int n = aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
+
+	if (n || ++hd->idle_reaps < HOMI_IDLE_CHECK)
+		return n;
+	hd->idle_reaps = 0;
+	{
+		struct pollfd p = { .fd = aisio_homi_conn_fd(hd->conn), .events = POLLIN };
+
+		/* replies come only to requests: a readable socket between them means hang-up */
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+			return aisio_err(-ENOTCONN, "%s: homid went away; commands in flight are lost "
+					 "(reopen the device once homid is back)", q->dev->uri);
+	}
+	return 0;
+}
+
+static uint32_t homi_outstanding(const struct aisio_queue *q)
+{
+	return aisio_nvme_qpair_outstanding((const struct aisio_nvme_qpair *)q);
+}
+
+const struct aisio_backend_ops aisio_be_homi = {
+	.name = "homi",
+	.open = homi_open,
+	.close = homi_close,
+	.admin = homi_admin,
+	.buf_alloc = homi_buf_alloc,
+	.buf_free = homi_buf_free,
+	.queue_init = homi_queue_init,
+	.queue_term = homi_queue_term,
+	.get_io = homi_get_io,
+	.put_io = homi_put_io,
+	.submit = homi_submit,
+	.reap = homi_reap,
+	.outstanding = homi_outstanding,
+};

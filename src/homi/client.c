@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* The client end of the homid protocol (client.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "homi/client.h"
+#include "homi/proto.h"
+#include "util/err.h"
+
+struct aisio_homi_conn {
+	int sock;
+	uint32_t seq;
+	uint8_t buf[AISIO_HOMI_MSG_MAX];
+};
+
+int aisio_homi_conn_fd(const struct aisio_homi_conn *c)
+{
+	return c->sock;
+}
+
+int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
+		    void *reply, size_t cap, size_t *rlen, int *fd_out)
+{
+	const uint8_t *body = NULL;
+	uint32_t blen = 0, seq = ++c->seq;
+	int32_t status = 0;
+	int fds[AISIO_HOMI_MAX_FDS], nfds = 0, trunc = 0, n, err;
+
+	if (fd_out)
+		*fd_out = -1;
+	if (rlen)
+		*rlen = 0;
+	n = aisio_homi_encode(c->buf, type, seq, req, len);
+	if (n < 0)
+		return n;
+	err = aisio_homi_send(c->sock, c->buf, (size_t)n, &fd_in, fd_in >= 0);
+	if (err)
+		return aisio_err(err, "homi: sending request %u to homid: %s", type, strerror(-err));
+	n = aisio_homi_recv(c->sock, c->buf, sizeof(c->buf), fds, AISIO_HOMI_MAX_FDS, &nfds, &trunc);
+	if (n <= 0) {
+		err = n ? n : -ECONNRESET;
+		return aisio_err(err, "homi: no reply from homid (%s); is it still running?",
+				 strerror(-err));
+	}
+	err = trunc ? aisio_err(-EBADMSG, "homi: reply larger than %u bytes", AISIO_HOMI_MSG_MAX)
+		    : aisio_homi_decode_reply(c->buf, (size_t)n, type, seq, &status, &body, &blen);
+	if (!err && status)
+		err = status;
+	if (!err && blen > cap)
+		err = aisio_err(-EBADMSG, "homi: %u-byte reply to request %u; %zu expected at most",
+				blen, type, cap);
+	if (err) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return err;
+	}
+	if (blen)
+		memcpy(reply, body, blen);
+	if (rlen)
+		*rlen = blen;
+	for (int i = 0; i < nfds; i++) {
+		if (fd_out && *fd_out < 0)
+			*fd_out = fds[i];
+		else
+			close(fds[i]);
+	}
+	return 0;
+}
+
+int aisio_homi_connect(const char *path, struct aisio_homi_conn **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct aisio_homi_hello h = { .version_min = AISIO_HOMI_VERSION,
+				      .version_max = AISIO_HOMI_VERSION };
+	struct aisio_homi_hello_reply hr;
+	struct aisio_homi_conn *c;
+	int err;
+
+	*out = NULL;
+	if (!path || !*path)
+		path = AISIO_HOMI_SOCKET_DEFAULT;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return aisio_err(-ENAMETOOLONG, "homi: socket path '%s' is too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return aisio_err(-ENOMEM, "out of memory");
+	c->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->sock < 0) {
+		err = aisio_err(-errno, "homi: socket: %s", strerror(errno));
+		goto err_free;
+	}
+	if (connect(c->sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = aisio_err(-errno, "homi: cannot connect to homid at %s: %s (start it with "
+				"'homid --socket %s --ctrl emu:1G' or as the homid service)", path,
+				strerror(errno), path);
+		goto err_close;
+	}
+	err = aisio_homi_call(c, AISIO_HOMI_HELLO, &h, sizeof(h), -1, &hr, sizeof(hr), NULL, NULL);
+	if (err)
+		goto err_close;
+	*out = c;
+	return 0;
+
+err_close:
+	close(c->sock);
+err_free:
+	free(c);
+	return err;
+}
+
+void aisio_homi_disconnect(struct aisio_homi_conn *c)
+{
+	if (!c)
+		return;
+	close(c->sock);
+	free(c);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * homid's configuration and policy (tools/homid/config.c, included): which
+ * section wins, what a section grants by default, root without a rule, a
+ * stranger, and every kind of bad line named by its number.
+ */
+#include "../../tools/homid/config.c"
+
+#include <unistd.h>
+
+#include "../unit/t.h"
+
+static char path[64];
+
+static int load(const char *text, struct homid_config *cfg)
+{
+	FILE *f = fopen(path, "w");
+
+	REQUIRE(f);
+	fputs(text, f);
+	fclose(f);
+	memset(cfg, 0, sizeof(*cfg));
+	return homid_config_load(path, cfg);
+}
+
+static void bad(const char *text, const char *want)
+{
+	struct homid_config cfg;
+
+	CHECK_EQ(load(text, &cfg), -EINVAL);
+	if (!strstr(aisio_errmsg(), want)) {
+		fprintf(stderr, "error '%s' lacks '%s'\n", aisio_errmsg(), want);
+		t_failures++;
+	}
+	homid_config_free(&cfg);
+}
+
+int main(void)
+{
+	struct homid_config cfg;
+	struct homid_grant g;
+
+	snprintf(path, sizeof(path), "/tmp/homid-config-%d.conf", getpid());
+	CHECK_EQ(load("[homid]\nsocket = /tmp/x.sock\ncontroller = emu:1G\ncontroller = emu:2G\n"
+		      "log_level = debug\n"
+		      "[default]\naccess = ro\nmax_queues = 1\n"
+		      "[gid:100]\nnamespace = 2\naccess = rw\nmax_mem = 64M\n"
+		      "[uid:1000]\nlba_first = 10\nlba_count = 20\naccess = rw\nops = read\n"
+		      "direct = yes\nmax_depth = 64\n"
+		      "[uid:0]\naccess = ro\n", &cfg), 0);
+	CHECK(!strcmp(cfg.socket, "/tmp/x.sock"));
+	CHECK_EQ(cfg.nctrls, 2);
+	CHECK(cfg.nctrls == 2 && !strcmp(cfg.ctrls[1], "emu:2G"));
+	CHECK_EQ(cfg.log_level, HOMID_LOG_DEBUG);
+	CHECK_EQ(cfg.nrules, 4);
+	/* a uid rule wins over the gid rule; ops as written ("access = rw" came first) */
+	homid_policy_lookup(&cfg, 1000, 100, &g);
+	CHECK(g.allowed && g.writable && g.direct);
+	CHECK_EQ(g.lba_first, 10);
+	CHECK_EQ(g.lba_count, 20);
+	CHECK_EQ(g.ops, HOMID_OP_READ);
+	CHECK_EQ(g.max_depth, 64);
+	/* the gid rule, over [default] */
+	homid_policy_lookup(&cfg, 1001, 100, &g);
+	CHECK(g.allowed && g.writable && !g.direct);
+	CHECK_EQ(g.nsid, 2);
+	CHECK_EQ(g.max_mem, 64ull << 20);
+	CHECK_EQ(g.ops, HOMID_OP_READ | HOMID_OP_WRITE | HOMID_OP_FLUSH);
+	/* [default] for everyone else: read-only, mediated, read and flush */
+	homid_policy_lookup(&cfg, 4242, 4242, &g);
+	CHECK(g.allowed && !g.writable && !g.direct);
+	CHECK_EQ(g.ops, HOMID_OP_READ | HOMID_OP_FLUSH);
+	CHECK_EQ(g.max_queues, 1);
+	/* root has a rule here: it applies to root too */
+	homid_policy_lookup(&cfg, 0, 0, &g);
+	CHECK(g.allowed && !g.writable);
+	homid_config_free(&cfg);
+
+	/* no rules: root gets everything, others nothing */
+	CHECK_EQ(load("[homid]\ncontroller = emu:1G\n", &cfg), 0);
+	homid_policy_lookup(&cfg, 0, 0, &g);
+	CHECK(g.allowed && g.writable && g.direct && !g.max_queues && !g.max_mem);
+	homid_policy_lookup(&cfg, 1000, 1000, &g);
+	CHECK(!g.allowed);
+	homid_config_free(&cfg);
+	/* access = none refuses */
+	CHECK_EQ(load("[uid:5]\naccess = none\n", &cfg), 0);
+	homid_policy_lookup(&cfg, 5, 5, &g);
+	CHECK(!g.allowed);
+	homid_config_free(&cfg);
+
+	bad("[uid:5]\naccess = rw\nmax_mem = lots\n", ":3: [uid:5] max_mem = lots: bad value");
+	bad("[uid:5]\naccess = maybe\n", ":2:");
+	bad("[uid:x]\naccess = rw\n", "unknown section [uid:x]");
+	bad("[users]\naccess = rw\n", "unknown section [users]");
+	bad("access = rw\n", "outside a section");
+	bad("[uid:5]\ncolour = blue\n", "unknown key 'colour'");
+	bad("[homid]\nlog_level = loud\n", ":2:");
+	bad("[uid:5]\nmax_depth = 1\n", ":2:");
+	bad("[uid:5]\nops = read,erase\n", ":2:");
+	bad("[uid:5]\ndirect = perhaps\n", ":2:");
+	bad("[uid:5\naccess = rw\n", ":1:");
+	unlink(path);
+	CHECK_EQ(homid_config_load(path, &cfg), -ENOENT);
+	return t_result("homi_config");
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The controllers homid owns: emu:SPEC (the device model runs inside homid,
+ * its BAR0 and DMA memory shared with clients) and pci:BDF[,drv=vfio|uio]
+ * (a function through the PCI providers). homid brings each one up with the
+ * user-space driver and keeps its admin queue.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drv/remote.h"
+#include "homid.h"
+#include "util/err.h"
+
+#if __has_include("pci/pci.h")
+#include "pci/pci.h"
+#define HOMID_HAVE_PCI 1
+#endif
+
+static int ctrl_identify_ns(struct homid_ctrl *hc)
+{
+	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(hc->nc);
+	struct aisio_nvme_id_ns *id;
+	int err = 0;
+
+	hc->ns = calloc(ci->nactive ? ci->nactive : 1, sizeof(*hc->ns));
+	id = aisio_nvme_ctrl_dma_alloc(hc->nc, sizeof(*id), 0);
+	if (!hc->ns || !id) {
+		aisio_nvme_ctrl_dma_free(hc->nc, id);
+		return aisio_err(-ENOMEM, "%s: out of memory for namespaces", hc->name);
+	}
+	for (uint32_t i = 0; i < ci->nactive; i++) {
+		struct aisio_nvme_sqe cmd = { .opc = AISIO_NVME_ADM_IDENTIFY, .nsid = ci->active[i],
+					      .cdw10 = AISIO_NVME_CNS_NS };
+		uint32_t lbads;
+
+		err = aisio_nvme_ctrl_admin(hc->nc, &cmd, id, sizeof(*id), NULL);
+		if (err)
+			break;
+		lbads = id->lbaf[aisio_nvme_id_ns_flbas_index(id)].lbads;
+		if (lbads < 9 || lbads > 16 || !id->nsze)
+			continue;
+		hc->ns[hc->nns].nsid = ci->active[i];
+		hc->ns[hc->nns].lba_shift = lbads;
+		hc->ns[hc->nns].nlbas = id->nsze;
+		hc->nns++;
+	}
+	aisio_nvme_ctrl_dma_free(hc->nc, id);
+	return err;
+}
+
+int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
+{
+	struct aisio_nvme_ctrl_opts co = { 0 };
+	int err;
+
+	memset(hc, 0, sizeof(*hc));
+	hc->bar_fd = -1;
+	if (!strncmp(spec, "emu:", 4)) {
+		size_t len;
+
+		hc->kind = AISIO_HOMI_CTRL_EMU;
+		snprintf(hc->name, sizeof(hc->name), "emu%d", index);
+		err = aisio_emu_open_uri(spec + 4, &hc->emu);
+		if (err)
+			return err;
+		err = homid_emu_pcif_open(hc->emu, &hc->pcif);
+		if (err)
+			goto err_emu;
+		aisio_emu_ctrl_bar0(hc->emu, &len);
+		hc->bar_len = len;
+		hc->bar_fd = aisio_emu_ctrl_bar0_fd(hc->emu);
+		hc->direct_ok = 1;
+	} else if (!strncmp(spec, "pci:", 4)) {
+#ifdef HOMID_HAVE_PCI
+		char bdf[64], *drv;
+
+		hc->kind = AISIO_HOMI_CTRL_PCI;
+		snprintf(bdf, sizeof(bdf), "%s", spec + 4);
+		drv = strstr(bdf, ",drv=");
+		if (drv) {
+			*drv = 0;
+			drv += 5;
+		}
+		if (strlen(bdf) >= sizeof(hc->name))
+			return aisio_err(-EINVAL, "%s: PCI address too long", spec);
+		memcpy(hc->name, bdf, strlen(bdf) + 1);
+		err = aisio_pcif_open(bdf, drv, &hc->pcif);
+		if (err)
+			return err;
+#else
+		return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
+#endif
+	} else {
+		return aisio_err(-EINVAL, "controller '%s': use emu:SPEC or pci:BDF[,drv=vfio|uio]",
+				 spec);
+	}
+	err = aisio_nvme_ctrl_init(hc->pcif, &co, &hc->nc);
+	if (err)
+		goto err_pcif;
+	err = ctrl_identify_ns(hc);
+	if (err)
+		goto err_term;
+	return 0;
+
+err_term:
+	aisio_nvme_ctrl_term(hc->nc);
+	free(hc->ns);
+err_pcif:
+	aisio_pcif_close(hc->pcif);
+err_emu:
+	aisio_emu_ctrl_destroy(hc->emu);
+	memset(hc, 0, sizeof(*hc));
+	return err;
+}
+
+void homid_ctrl_close(struct homid_ctrl *hc)
+{
+	if (!hc->nc)
+		return;
+	aisio_nvme_ctrl_term(hc->nc); /* disables the controller, frees homid's DMA memory */
+	aisio_pcif_close(hc->pcif);
+	aisio_emu_ctrl_destroy(hc->emu);
+	free(hc->ns);
+	memset(hc, 0, sizeof(*hc));
+}
+
+void homid_ctrl_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d)
+{
+	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(hc->nc);
+	uint32_t used, total;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", hc->name);
+	aisio_nvme_ctrl_qids(hc->nc, &used, &total);
+	d->kind = (uint32_t)hc->kind;
+	d->nns = hc->nns;
+	d->nqueues = total;
+	d->qids_used = used;
+	d->max_qdepth = ci->max_qdepth;
+	d->max_xfer = ci->max_xfer;
+	d->page_shift = ci->page_shift;
+	d->dstrd = ci->dstrd;
+	d->sgl = ci->sgl;
+	d->timeout_ms = ci->timeout_ms;
+	d->bar0_len = (uint32_t)hc->bar_len;
+	d->direct_ok = (uint32_t)hc->direct_ok;
+}
+
+const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid)
+{
+	for (uint32_t i = 0; i < hc->nns; i++)
+		if (hc->ns[i].nsid == nsid)
+			return &hc->ns[i];
+	return NULL;
+}
+
+int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
+{
+	if (hc->kind != AISIO_HOMI_CTRL_EMU)
+		return aisio_err(-ENOTSUP, "%s: registering client memory needs an IOMMU mapping "
+				 "(vfio) that homid does not make yet; use an emu: controller", hc->name);
+	*bus = (uint64_t)(uintptr_t)va;
+	return aisio_emu_ctrl_dma_range_add(hc->emu, *bus, len, va);
+}
+
+int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus)
+{
+	if (hc->kind != AISIO_HOMI_CTRL_EMU)
+		return aisio_err(-ENOTSUP, "%s: no client memory is mapped on this controller", hc->name);
+	return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
+}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* homid: the host control plane (docs/homi.md). State shared by its files. */
+#ifndef HOMID_H
+#define HOMID_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <aisio/homi_proto.h>
+
+#include "drv/drv.h"
+#include "emu/emu.h"
+#include "homi/proto.h"
+
+/* ---- log.c ---------------------------------------------------------------- */
+enum { HOMID_LOG_ERR = 0, HOMID_LOG_WARN = 1, HOMID_LOG_INFO = 2, HOMID_LOG_DEBUG = 3 };
+extern int homid_log_level;
+void homid_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define LOG_ERR(...) homid_log(HOMID_LOG_ERR, __VA_ARGS__)
+#define LOG_WARN(...) homid_log(HOMID_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...) homid_log(HOMID_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...) homid_log(HOMID_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- config.c: policy --------------------------------------------------------- */
+
+/* Mediated opcodes a grant may allow (bit per NVM opcode class). */
+enum {
+	HOMID_OP_READ = 1u << 0,  /* Read, Compare */
+	HOMID_OP_WRITE = 1u << 1, /* Write, Write Zeroes, Dataset Management */
+	HOMID_OP_FLUSH = 1u << 2,
+};
+
+struct homid_grant {
+	int allowed;	    /* 0: no access at all */
+	uint32_t nsid;	    /* 0 = every namespace */
+	uint64_t lba_first; /* granted range [lba_first, lba_first + lba_count) */
+	uint64_t lba_count; /* 0 = to the end */
+	int writable;
+	int direct;	 /* direct queues allowed (trusted) */
+	uint32_t ops;	 /* HOMID_OP_* for mediated commands */
+	uint32_t max_queues;
+	uint32_t max_depth;
+	uint64_t max_mem; /* registered bytes */
+	char rule[64];	  /* where it came from, for messages */
+};
+
+#define HOMID_MAX_RULES 64
+struct homid_rule {
+	int is_gid;   /* match a gid instead of a uid */
+	int any;      /* match everyone (the [default] section) */
+	uint32_t id;
+	struct homid_grant g;
+};
+
+struct homid_config {
+	char *path;
+	char socket[108];
+	char *ctrls[16]; /* controller specs (emu:..., pci:...) */
+	int nctrls;
+	int log_level;
+	struct homid_rule rules[HOMID_MAX_RULES];
+	int nrules;
+};
+
+int homid_config_load(const char *path, struct homid_config *cfg);
+void homid_config_free(struct homid_config *cfg);
+void homid_config_default_policy(struct homid_config *cfg);
+/* The grant for a client (first matching uid rule, then gid rule, then default; root gets all). */
+void homid_policy_lookup(const struct homid_config *cfg, uid_t uid, gid_t gid,
+			 struct homid_grant *out);
+
+/* ---- ctrl.c: controllers ------------------------------------------------------ */
+struct homid_ns {
+	uint32_t nsid;
+	uint32_t lba_shift;
+	uint64_t nlbas;
+};
+
+struct homid_ctrl {
+	char name[AISIO_HOMI_NAME_LEN];
+	int kind;		   /* AISIO_HOMI_CTRL_* */
+	struct aisio_emu_ctrl *emu; /* emu: the model inside homid */
+	struct aisio_pcif *pcif;
+	struct aisio_nvme_ctrl *nc; /* the driver: admin queue, queue IDs */
+	struct homid_ns *ns;
+	uint32_t nns;
+	int bar_fd;		   /* emu: shared BAR0 */
+	size_t bar_len;
+	int direct_ok;
+};
+
+int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
+void homid_ctrl_close(struct homid_ctrl *hc);
+void homid_ctrl_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d);
+const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid);
+/* emu_host.c: homid's own DMA memory on a model, as live DMA ranges */
+int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
+/* Client memory for the device: map it and return its device address. */
+int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus);
+int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus);
+
+/* ---- session.c: clients ------------------------------------------------------- */
+struct homid_mem {
+	uint32_t id;
+	int fd;
+	uint8_t *va;
+	size_t len;
+	uint64_t bus;
+	struct homid_mem *next;
+};
+
+struct homid_med;
+
+struct homid_queue {
+	uint16_t qid; /* hardware queue ID */
+	uint32_t depth;
+	int mode;
+	struct homid_med *med; /* mediated: the poller's state */
+	struct homid_queue *next;
+};
+
+struct homid_client {
+	int sock;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	struct homid_grant grant;
+	struct homid_ctrl *ctrl; /* attached controller, NULL before ATTACH */
+	const struct homid_ns *ns;
+	int mode;
+	int shadow_fd; /* mediated: the doorbell page homid polls */
+	uint8_t *shadow;
+	size_t shadow_len;
+	struct homid_mem *mems;
+	uint32_t nmem;
+	uint64_t mem_bytes;
+	uint32_t next_mem_id;
+	struct homid_queue *queues;
+	uint32_t nqueues;
+	uint64_t cmds;	 /* mediated commands forwarded or refused (poller) */
+	uint64_t errors; /* failed requests (main thread) */
+	uint64_t med_errors; /* refused mediated commands (poller) */
+	struct homid_client *next;
+};
+
+struct homid {
+	struct homid_config cfg;
+	char *config_path;
+	struct homid_ctrl ctrls[16];
+	int nctrls;
+	int listen_fd;
+	struct homid_client *clients;
+	uint32_t nclients;
+	uint64_t start_ms;
+	struct homid_mediator *med;
+	uint8_t buf[AISIO_HOMI_MSG_MAX];
+	uint8_t reply[AISIO_HOMI_MSG_MAX];
+};
+
+int homid_client_accept(struct homid *h);
+void homid_mem_release(struct homid_client *cl, struct homid_mem *m);
+/* Reclaim everything the client holds, in order: queues, then memory. */
+void homid_client_drop(struct homid *h, struct homid_client *cl, const char *why);
+/* Read and answer one request; returns -1 when the client must be dropped. */
+int homid_client_serve(struct homid *h, struct homid_client *cl);
+/* request.c */
+int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_homi_msg *m,
+		  void *reply, size_t *rlen, int *fd_out);
+/* status.c */
+/* LIST (with_clients 0) or STATUS body; STATUS leaves out @self, the connection asking. */
+int homid_status_encode(struct homid *h, const struct homid_client *self, int with_clients, void *out,
+			size_t cap, size_t *len);
+uint64_t homid_now_ms(void);
+
+/* ---- mediator.c ------------------------------------------------------------- */
+struct homid_mediator;
+int homid_mediator_start(struct homid *h);
+void homid_mediator_stop(struct homid *h);
+/* Hold the mediator between two passes (grants change under it). */
+void homid_mediator_lock(struct homid *h);
+void homid_mediator_unlock(struct homid *h);
+/* A mediated queue: client rings at @sq_va/@cq_va (client memory mapped here). */
+int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t depth, void *sq_va,
+			   void *cq_va, struct homid_queue *q);
+void homid_med_queue_delete(struct homid *h, struct homid_client *cl, struct homid_queue *q);
+/* After the hardware queue pair is deleted: homid's ring memory of a mediated queue. */
+void homid_med_queue_free(struct homid_client *cl, struct homid_queue *q);
+
+#endif

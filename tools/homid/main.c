@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * homid: owns NVMe controllers and hands their queue pairs to client
+ * processes at run time (docs/homi.md).
+ *
+ *   homid [--config FILE] [--socket PATH] [--ctrl SPEC]... [--foreground]
+ *         [--log-level error|warning|info|debug] [--check-config]
+ *
+ * One thread serves the socket (requests, admin commands, reclaim); the
+ * mediator thread polls mediated queues.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "homid.h"
+#include "util/err.h"
+
+#define HOMID_CONFIG_DEFAULT "/etc/aisio/homid.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: homid [OPTIONS]\n\n"
+		"Owns NVMe controllers and provisions their queue pairs to client processes\n"
+		"(URI homi:SOCKET in the aisio API). docs/homi.md describes it all.\n\n"
+		"  --config FILE       configuration and policy (default " HOMID_CONFIG_DEFAULT
+		" when it exists)\n"
+		"  --socket PATH       listening socket (default " AISIO_HOMI_SOCKET_DEFAULT ")\n"
+		"  --ctrl SPEC         a controller: emu:SIZE[,...] (the device model, in homid) or\n"
+		"                      pci:BDF[,drv=vfio|uio]; repeatable, adds to the config's\n"
+		"  --foreground        stay in the foreground (default: detach)\n"
+		"  --log-level LEVEL   error, warning, info (default) or debug\n"
+		"  --check-config      parse the configuration, print the policy, and exit\n"
+		"  --help              this text\n");
+}
+
+static int load_config(const char *path, int explicit_path, struct homid_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = -1;
+	homid_config_default_policy(cfg);
+	if (!path)
+		return 0;
+	if (!explicit_path && access(path, F_OK))
+		return 0;
+	return homid_config_load(path, cfg);
+}
+
+static void print_policy(const struct homid_config *cfg)
+{
+	printf("socket: %s\n", cfg->socket[0] ? cfg->socket : AISIO_HOMI_SOCKET_DEFAULT);
+	for (int i = 0; i < cfg->nctrls; i++)
+		printf("controller: %s\n", cfg->ctrls[i]);
+	if (!cfg->nrules)
+		printf("policy: no rules: root gets everything, everyone else nothing\n");
+	for (int i = 0; i < cfg->nrules; i++) {
+		const struct homid_rule *r = &cfg->rules[i];
+		const struct homid_grant *g = &r->g;
+
+		printf("%s: %s namespace %u, LBAs %llu+%s%llu, %s, direct %s, ops%s%s%s, max_queues %u, "
+		       "max_depth %u, max_mem %llu\n", g->rule, g->allowed ? "allowed" : "denied",
+		       g->nsid, (unsigned long long)g->lba_first, g->lba_count ? "" : "all/",
+		       (unsigned long long)g->lba_count, g->writable ? "rw" : "ro",
+		       g->direct ? "yes" : "no", g->ops & HOMID_OP_READ ? " read" : "",
+		       g->ops & HOMID_OP_WRITE ? " write" : "", g->ops & HOMID_OP_FLUSH ? " flush" : "",
+		       g->max_queues, g->max_depth, (unsigned long long)g->max_mem);
+	}
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return aisio_err(-ENAMETOOLONG, "socket path '%s' is too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755); /* /run/aisio the first time */
+	}
+	/* A socket file nobody answers on is left from a homid that died: replace it. */
+	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (!connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(probe);
+			return aisio_err(-EADDRINUSE, "another homid answers on %s", path);
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return aisio_err(-errno, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
+		int err = -errno;
+
+		close(fd);
+		return aisio_err(err, "cannot listen on %s: %s", path, strerror(-err));
+	}
+	/* anyone may connect; the policy decides what they get */
+	chmod(path, 0666);
+	return fd;
+}
+
+static void reload(struct homid *h)
+{
+	struct homid_config next;
+	int err;
+
+	if (!h->config_path) {
+		LOG_INFO("SIGHUP: no configuration file to reload");
+		return;
+	}
+	err = load_config(h->config_path, 1, &next);
+	if (err) {
+		LOG_ERR("SIGHUP: %s; keeping the policy in force", aisio_errmsg());
+		homid_config_free(&next);
+		return;
+	}
+	/* Policy only: controllers and the socket stay as they are until a restart. */
+	memcpy(h->cfg.rules, next.rules, sizeof(next.rules));
+	h->cfg.nrules = next.nrules;
+	if (next.log_level >= 0)
+		homid_log_level = next.log_level;
+	/* the mediator reads grants while it checks commands: change them between its passes */
+	homid_mediator_lock(h);
+	for (struct homid_client *cl = h->clients; cl; cl = cl->next)
+		homid_policy_lookup(&h->cfg, cl->uid, cl->gid, &cl->grant);
+	homid_mediator_unlock(h);
+	homid_config_free(&next);
+	LOG_INFO("SIGHUP: policy reloaded from %s (%d rule(s)); %u client(s) kept", h->config_path,
+		 h->cfg.nrules, h->nclients);
+}
+
+static int serve(struct homid *h, int sfd)
+{
+	struct pollfd *pfd = NULL;
+	struct homid_client **who = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		size_t n = 2, i = 0;
+		int r;
+
+		if (cap < h->nclients + 2) {
+			cap = (h->nclients + 2) * 2;
+			free(pfd);
+			free(who);
+			pfd = calloc(cap, sizeof(*pfd));
+			who = calloc(cap, sizeof(*who));
+			if (!pfd || !who) {
+				LOG_ERR("out of memory for the poll set");
+				free(pfd);
+				free(who);
+				return -ENOMEM;
+			}
+		}
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
+		for (struct homid_client *cl = h->clients; cl; cl = cl->next, n++) {
+			pfd[n] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
+			who[n] = cl;
+		}
+		r = poll(pfd, n, -1);
+		if (r < 0 && errno != EINTR) {
+			LOG_ERR("poll: %s", strerror(errno));
+			break;
+		}
+		if (r <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(h);
+				} else {
+					LOG_INFO("signal %u: shutting down", si.ssi_signo);
+					break;
+				}
+			}
+		}
+		/* clients first: a client dropped now is not in the set built next pass */
+		for (i = 2; i < n; i++) {
+			struct homid_client *cl = who[i];
+
+			if (pfd[i].revents & POLLIN) {
+				if (homid_client_serve(h, cl) < 0)
+					homid_client_drop(h, cl, "hang-up or unreadable stream");
+			} else if (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+				homid_client_drop(h, cl, "hang-up");
+			}
+		}
+		if (pfd[1].revents & POLLIN)
+			while (homid_client_accept(h) == 0)
+				;
+	}
+	free(pfd);
+	free(who);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "ctrl", required_argument, NULL, 'C' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct homid h;
+	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16];
+	int nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
+	sigset_t mask;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			sock_opt = optarg;
+			break;
+		case 'C':
+			if (nctrl_opt == 16) {
+				fprintf(stderr, "homid: at most 16 controllers\n");
+				return 2;
+			}
+			ctrl_opt[nctrl_opt++] = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+			level = !strcmp(optarg, "error") ? 0 : !strcmp(optarg, "warning") ? 1
+				: !strcmp(optarg, "info") ? 2 : !strcmp(optarg, "debug") ? 3 : -1;
+			if (level < 0) {
+				fprintf(stderr, "homid: --log-level takes error, warning, info or debug\n");
+				return 2;
+			}
+			break;
+		case 'k':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "homid: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	err = load_config(config ? config : HOMID_CONFIG_DEFAULT, config != NULL, &h.cfg);
+	if (err) {
+		fprintf(stderr, "homid: %s\n", aisio_errmsg());
+		return 1;
+	}
+	if (config || !access(HOMID_CONFIG_DEFAULT, F_OK))
+		h.config_path = (char *)(config ? config : HOMID_CONFIG_DEFAULT);
+	if (sock_opt)
+		snprintf(h.cfg.socket, sizeof(h.cfg.socket), "%s", sock_opt);
+	if (!h.cfg.socket[0])
+		snprintf(h.cfg.socket, sizeof(h.cfg.socket), "%s", AISIO_HOMI_SOCKET_DEFAULT);
+	for (int i = 0; i < nctrl_opt; i++) {
+		if (h.cfg.nctrls == 16) {
+			fprintf(stderr, "homid: at most 16 controllers\n");
+			return 2;
+		}
+		h.cfg.ctrls[h.cfg.nctrls++] = strdup(ctrl_opt[i]);
+	}
+	if (check) {
+		print_policy(&h.cfg);
+		printf("configuration OK\n");
+		homid_config_free(&h.cfg);
+		return 0;
+	}
+	homid_log_level = level >= 0 ? level : h.cfg.log_level >= 0 ? h.cfg.log_level : HOMID_LOG_INFO;
+	if (!h.cfg.nctrls) {
+		fprintf(stderr, "homid: no controller: give --ctrl emu:SIZE or --ctrl pci:BDF, or "
+			"'controller =' in [homid] of the configuration\n");
+		homid_config_free(&h.cfg);
+		return 2;
+	}
+	if (!foreground && daemon(0, 1)) {
+		fprintf(stderr, "homid: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	h.start_ms = homid_now_ms();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		LOG_ERR("signalfd: %s", strerror(errno));
+		goto out_cfg;
+	}
+	for (int i = 0; i < h.cfg.nctrls; i++) {
+		err = homid_ctrl_open(h.cfg.ctrls[i], i, &h.ctrls[h.nctrls]);
+		if (err) {
+			LOG_ERR("controller %s: %s", h.cfg.ctrls[i], aisio_errmsg());
+			goto out_ctrls;
+		}
+		LOG_INFO("controller %s (%s): %u namespace(s), %u I/O queues", h.ctrls[h.nctrls].name,
+			 h.cfg.ctrls[i], h.ctrls[h.nctrls].nns,
+			 aisio_nvme_ctrl_info(h.ctrls[h.nctrls].nc)->nqueues);
+		h.nctrls++;
+	}
+	err = homid_mediator_start(&h);
+	if (err) {
+		LOG_ERR("mediator: %s", aisio_errmsg());
+		goto out_ctrls;
+	}
+	h.listen_fd = listen_on(h.cfg.socket);
+	if (h.listen_fd < 0) {
+		LOG_ERR("%s", aisio_errmsg());
+		goto out_med;
+	}
+	LOG_INFO("listening on %s (pid %d)", h.cfg.socket, getpid());
+	rc = serve(&h, sfd) ? 1 : 0;
+	while (h.clients)
+		homid_client_drop(&h, h.clients, "homid shutting down");
+	close(h.listen_fd);
+	unlink(h.cfg.socket);
+out_med:
+	homid_mediator_stop(&h);
+out_ctrls:
+	for (int i = h.nctrls - 1; i >= 0; i--)
+		homid_ctrl_close(&h.ctrls[i]);
+	close(sfd);
+out_cfg:
+	homid_config_free(&h.cfg);
+	return rc;
+}

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mediated queues. The client writes commands into its own SQ ring (the
+ * same layout as hardware) and rings a doorbell in a shadow page homid
+ * shares with it. The mediator thread fetches each command, checks it
+ * against the client's grant (opcode, NSID, LBA range, data pointers inside
+ * the client's registered memory, length within MDTS), and forwards it to a
+ * hardware queue pair that homid owns, with the CID replaced by a slot of
+ * its own and any PRP list copied into homid's memory (the client cannot
+ * change it after the check). Completions go back to the client's CQ ring
+ * with the client's CID. A command that breaks the policy completes with an
+ * NVMe error status and never reaches the device.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <aisio/nvme_ring.h>
+
+#include "homid.h"
+#include "util/err.h"
+
+struct med_slot {
+	uint16_t client_cid;
+	uint8_t busy;
+};
+
+struct homid_med {
+	struct homid_client *cl;
+	struct homid_ctrl *hc;
+	uint16_t qid;
+	uint32_t depth;
+	/* client side: rings in its registered memory, doorbells in its shadow page */
+	struct aisio_nvme_sqe *csq;
+	volatile struct aisio_nvme_cqe *ccq;
+	volatile uint32_t *csq_db; /* tail, written by the client */
+	volatile uint32_t *ccq_db; /* head, written by the client */
+	uint32_t csq_head;
+	uint32_t ccq_tail;
+	uint32_t ccq_phase;
+	/* hardware side: homid's rings */
+	struct aisio_nvme_sq hsq;
+	struct aisio_nvme_cq hcq;
+	void *hsq_mem, *hcq_mem;
+	uint8_t *lists; /* one PRP list page per slot */
+	uint64_t lists_bus;
+	struct med_slot *slots;
+	uint16_t *free_slots;
+	uint32_t nfree;
+	uint32_t page_shift;
+	uint32_t max_xfer;
+	struct homid_med *next;
+};
+
+struct homid_mediator {
+	pthread_t th;
+	pthread_mutex_t lock;
+	struct homid_med *queues;
+	int stop;
+	int started;
+};
+
+/* ---- checks ------------------------------------------------------------------ */
+
+/* homid's mapping of client bus range [bus, bus + len), or NULL when not all of it is the client's. */
+static uint8_t *client_va(struct homid_client *cl, uint64_t bus, uint64_t len)
+{
+	for (struct homid_mem *m = __atomic_load_n(&cl->mems, __ATOMIC_ACQUIRE); m; m = m->next)
+		if (bus >= m->bus && len <= m->len && bus - m->bus <= m->len - len)
+			return m->va + (bus - m->bus);
+	return NULL;
+}
+
+static uint16_t refuse(uint32_t code)
+{
+	return aisio_nvme_status_field(code, 1);
+}
+
+/*
+ * Check the PRPs of a @len-byte transfer; a PRP list is copied to @list
+ * (homid's page for the slot) and PRP2 pointed at it. Returns 0 or a status.
+ */
+static uint16_t check_prps(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint64_t len,
+			   uint8_t *list, uint64_t list_bus)
+{
+	struct homid_client *cl = mq->cl;
+	uint64_t page = (uint64_t)1 << mq->page_shift, pmask = page - 1;
+	uint64_t prp1 = cmd->dptr.prp.prp1, prp2 = cmd->dptr.prp.prp2;
+	uint64_t first = page - (prp1 & pmask), rest, npages, per_page;
+	const uint64_t *src;
+
+	if (prp1 & 3)
+		return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+	if (first > len)
+		first = len;
+	if (!client_va(cl, prp1, first))
+		return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+	rest = len - first;
+	if (!rest)
+		return 0;
+	if (rest <= page) {
+		if (prp2 & pmask)
+			return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+		if (!client_va(cl, prp2, rest))
+			return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+		return 0;
+	}
+	/* a PRP list: it must fit in the rest of its page (no chaining in mediated mode) */
+	npages = (rest + pmask) >> mq->page_shift;
+	per_page = (page - (prp2 & pmask)) / 8;
+	if ((prp2 & 7) || npages > per_page)
+		return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+	src = (const uint64_t *)client_va(cl, prp2, npages * 8);
+	if (!src)
+		return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+	/* copy first, then check the copy: the client may rewrite its list meanwhile */
+	memcpy(list, src, npages * 8);
+	for (uint64_t i = 0; i < npages; i++) {
+		uint64_t e, elen = i + 1 == npages ? rest - i * page : page;
+
+		memcpy(&e, list + i * 8, 8);
+		if (e & pmask)
+			return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+		if (!client_va(cl, e, elen))
+			return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+	}
+	cmd->dptr.prp.prp2 = list_bus;
+	return 0;
+}
+
+/* 0 when @cmd may go to the device (possibly rewritten), else the status to complete it with. */
+static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint8_t *list,
+			  uint64_t list_bus)
+{
+	struct homid_client *cl = mq->cl;
+	const struct homid_grant *g = &cl->grant;
+	const struct homid_ns *ns = cl->ns;
+	uint64_t slba, nlb, gfirst, gend;
+	uint32_t need;
+	int data = 0;
+
+	switch (cmd->opc) {
+	case AISIO_NVME_NVM_READ:
+	case AISIO_NVME_NVM_COMPARE:
+		need = HOMID_OP_READ;
+		data = 1;
+		break;
+	case AISIO_NVME_NVM_WRITE:
+		need = HOMID_OP_WRITE;
+		data = 1;
+		break;
+	case AISIO_NVME_NVM_WRITE_ZEROES:
+		need = HOMID_OP_WRITE;
+		break;
+	case AISIO_NVME_NVM_FLUSH:
+		need = HOMID_OP_FLUSH;
+		break;
+	default:
+		return refuse(AISIO_NVME_SC_INVALID_OPCODE);
+	}
+	if ((need & HOMID_OP_WRITE) && !g->writable)
+		return refuse(AISIO_NVME_SC_NS_WRITE_PROTECTED);
+	if (!(g->ops & need))
+		return refuse(AISIO_NVME_SC_INVALID_OPCODE);
+	if (cmd->flags) /* fused operations and SGLs are not mediated */
+		return refuse(AISIO_NVME_SC_INVALID_FIELD);
+	if (cmd->nsid != ns->nsid)
+		return refuse(AISIO_NVME_SC_INVALID_NS);
+	if (cmd->opc == AISIO_NVME_NVM_FLUSH)
+		return 0;
+	slba = (uint64_t)cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+	nlb = (uint64_t)(cmd->cdw12 & 0xffff) + 1;
+	gfirst = g->lba_first;
+	gend = g->lba_count && g->lba_count < ns->nlbas - gfirst ? gfirst + g->lba_count : ns->nlbas;
+	if (slba < gfirst || slba >= gend || nlb > gend - slba)
+		return refuse(AISIO_NVME_SC_LBA_RANGE);
+	if (!data)
+		return 0;
+	if ((nlb << ns->lba_shift) > mq->max_xfer)
+		return refuse(AISIO_NVME_SC_INVALID_FIELD);
+	return check_prps(mq, cmd, nlb << ns->lba_shift, list, list_bus);
+}
+
+/* ---- the rings ---------------------------------------------------------------- */
+
+/* Room for one more CQE in the client's CQ (its head doorbell tells what it consumed). */
+static int ccq_room(struct homid_med *mq)
+{
+	uint32_t head = __atomic_load_n(mq->ccq_db, __ATOMIC_ACQUIRE);
+
+	if (head >= mq->depth)
+		head = 0; /* a bad head value: treat the ring as empty rather than stall */
+	return aisio_ring_next(mq->ccq_tail, mq->depth) != head;
+}
+
+static void ccq_post(struct homid_med *mq, uint16_t cid, uint32_t dw0, uint16_t status)
+{
+	volatile struct aisio_nvme_cqe *e = &mq->ccq[mq->ccq_tail];
+	uint32_t w3;
+
+	e->dw0 = dw0;
+	e->dw1 = 0;
+	e->sqhd = (uint16_t)mq->csq_head;
+	e->sqid = mq->qid;
+	w3 = (uint32_t)cid | (uint32_t)aisio_nvme_cqe_status_with_phase(status, mq->ccq_phase) << 16;
+	/* CID and status with the phase tag last, so the client never sees half an entry */
+	__atomic_store_n((volatile uint32_t *)e + 3, w3, __ATOMIC_RELEASE);
+	mq->ccq_tail = aisio_ring_next(mq->ccq_tail, mq->depth);
+	if (!mq->ccq_tail)
+		mq->ccq_phase ^= 1;
+}
+
+/* Completions from the device back to the client. */
+static int med_reap(struct homid_med *mq)
+{
+	volatile struct aisio_nvme_cqe *e;
+	int n = 0;
+
+	while (ccq_room(mq) && (e = aisio_nvme_cq_peek(&mq->hcq))) {
+		struct aisio_nvme_cqe c;
+		uint16_t slot;
+
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		aisio_nvme_cqe_read(&c, e);
+		aisio_nvme_cq_advance(&mq->hcq);
+		slot = c.cid;
+		n++;
+		if (slot >= mq->depth || !mq->slots[slot].busy)
+			continue;
+		ccq_post(mq, mq->slots[slot].client_cid, c.dw0, c.status & ~1u);
+		mq->slots[slot].busy = 0;
+		mq->free_slots[mq->nfree++] = slot;
+	}
+	if (n)
+		aisio_nvme_cq_ring_db(&mq->hcq);
+	return n;
+}
+
+/* Commands from the client, checked, to the device. */
+static int med_fetch(struct homid_med *mq)
+{
+	uint32_t tail = __atomic_load_n(mq->csq_db, __ATOMIC_ACQUIRE);
+	uint64_t page = (uint64_t)1 << mq->page_shift;
+	int n = 0, fwd = 0;
+
+	if (tail >= mq->depth)
+		return 0; /* invalid doorbell value: ignored, as a controller would */
+	while (mq->csq_head != tail && mq->nfree) {
+		struct aisio_nvme_sqe cmd;
+		uint16_t slot = mq->free_slots[mq->nfree - 1], st;
+
+		/* one copy of the entry: the checks and the forward see the same bytes */
+		memcpy(&cmd, &mq->csq[mq->csq_head], sizeof(cmd));
+		st = med_check(mq, &cmd, mq->lists + slot * page, mq->lists_bus + slot * page);
+		if (st && !ccq_room(mq))
+			break; /* the client's CQ is full: answer when it makes room */
+		__atomic_add_fetch(&mq->cl->cmds, 1, __ATOMIC_RELAXED);
+		if (st) {
+			mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
+			ccq_post(mq, cmd.cid, 0, st);
+			__atomic_add_fetch(&mq->cl->med_errors, 1, __ATOMIC_RELAXED);
+			n++;
+			continue;
+		}
+		mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
+		mq->nfree--;
+		mq->slots[slot].busy = 1;
+		mq->slots[slot].client_cid = cmd.cid;
+		cmd.cid = slot;
+		*aisio_nvme_sq_slot(&mq->hsq) = cmd;
+		aisio_nvme_sq_advance(&mq->hsq);
+		fwd++;
+		n++;
+	}
+	if (fwd) {
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		aisio_nvme_sq_ring_db(&mq->hsq);
+	}
+	return n;
+}
+
+static void *med_thread(void *arg)
+{
+	struct homid *h = arg;
+	struct homid_mediator *md = h->med;
+	unsigned idle = 0;
+
+	while (!__atomic_load_n(&md->stop, __ATOMIC_ACQUIRE)) {
+		int work = 0;
+
+		pthread_mutex_lock(&md->lock);
+		for (struct homid_med *mq = md->queues; mq; mq = mq->next) {
+			work += med_reap(mq);
+			work += med_fetch(mq);
+		}
+		pthread_mutex_unlock(&md->lock);
+		if (work) {
+			idle = 0;
+		} else if (++idle > 64) {
+			struct timespec ts = { 0, idle > 4096 ? 1000000 : 20000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int homid_mediator_start(struct homid *h)
+{
+	struct homid_mediator *md = calloc(1, sizeof(*md));
+	int err;
+
+	if (!md)
+		return aisio_err(-ENOMEM, "out of memory");
+	pthread_mutex_init(&md->lock, NULL);
+	h->med = md;
+	err = pthread_create(&md->th, NULL, med_thread, h);
+	if (err) {
+		h->med = NULL;
+		free(md);
+		return aisio_err(-err, "cannot start the mediator thread: %s", strerror(err));
+	}
+	md->started = 1;
+	return 0;
+}
+
+void homid_mediator_stop(struct homid *h)
+{
+	struct homid_mediator *md = h->med;
+
+	if (!md)
+		return;
+	__atomic_store_n(&md->stop, 1, __ATOMIC_RELEASE);
+	if (md->started)
+		pthread_join(md->th, NULL);
+	pthread_mutex_destroy(&md->lock);
+	free(md);
+	h->med = NULL;
+}
+
+void homid_mediator_lock(struct homid *h)
+{
+	pthread_mutex_lock(&h->med->lock);
+}
+
+void homid_mediator_unlock(struct homid *h)
+{
+	pthread_mutex_unlock(&h->med->lock);
+}
+
+static void med_free(struct homid_ctrl *hc, struct homid_med *mq)
+{
+	aisio_nvme_ctrl_dma_free(hc->nc, mq->lists);
+	aisio_nvme_ctrl_dma_free(hc->nc, mq->hcq_mem);
+	aisio_nvme_ctrl_dma_free(hc->nc, mq->hsq_mem);
+	free(mq->slots);
+	free(mq->free_slots);
+	free(mq);
+}
+
+int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t depth, void *sq_va,
+			   void *cq_va, struct homid_queue *q)
+{
+	struct homid_ctrl *hc = cl->ctrl;
+	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(hc->nc);
+	size_t page = (size_t)1 << ci->page_shift;
+	struct aisio_nvme_qpair_ext e = { .depth = depth };
+	struct homid_med *mq;
+	int err;
+
+	mq = calloc(1, sizeof(*mq));
+	if (!mq)
+		return aisio_err(-ENOMEM, "out of memory");
+	mq->cl = cl;
+	mq->hc = hc;
+	mq->depth = depth;
+	mq->page_shift = ci->page_shift;
+	mq->max_xfer = ci->max_xfer;
+	mq->slots = calloc(depth, sizeof(*mq->slots));
+	mq->free_slots = calloc(depth, sizeof(*mq->free_slots));
+	mq->hsq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 64, page);
+	mq->hcq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 16, page);
+	mq->lists = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * page, page);
+	if (!mq->slots || !mq->free_slots || !mq->hsq_mem || !mq->hcq_mem || !mq->lists) {
+		med_free(hc, mq);
+		return aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", depth);
+	}
+	memset(mq->hcq_mem, 0, (size_t)depth * 16);
+	mq->lists_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->lists), mq->lists);
+	e.sq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hsq_mem), mq->hsq_mem);
+	e.cq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hcq_mem), mq->hcq_mem);
+	/* slots: at most depth - 1 commands in flight on the hardware ring */
+	for (uint32_t i = 0; i + 1 < depth; i++)
+		mq->free_slots[mq->nfree++] = (uint16_t)(depth - 2 - i);
+	err = aisio_nvme_ctrl_qpair_create_ext(hc->nc, &e, &mq->qid);
+	if (err) {
+		med_free(hc, mq);
+		return err;
+	}
+	aisio_nvme_sq_init(&mq->hsq, mq->hsq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth,
+			   ci->dstrd);
+	aisio_nvme_cq_init(&mq->hcq, mq->hcq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth,
+			   ci->dstrd);
+	mq->csq = sq_va;
+	mq->ccq = cq_va;
+	mq->ccq_phase = 1;
+	mq->csq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 0, ci->dstrd));
+	mq->ccq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 1, ci->dstrd));
+	*mq->csq_db = 0;
+	*mq->ccq_db = 0;
+	q->qid = mq->qid;
+	q->med = mq;
+	pthread_mutex_lock(&h->med->lock);
+	mq->next = h->med->queues;
+	h->med->queues = mq;
+	pthread_mutex_unlock(&h->med->lock);
+	return 0;
+}
+
+/*
+ * Stop polling the queue; the caller then deletes the hardware queue pair
+ * (what was in flight is dropped by the controller) and only then unmaps
+ * the client's memory. homid's own ring memory is freed here, after the
+ * hardware queues are gone: see homid_med_queue_free().
+ */
+void homid_med_queue_delete(struct homid *h, struct homid_client *cl, struct homid_queue *q)
+{
+	struct homid_med *mq = q->med;
+
+	if (!mq)
+		return;
+	pthread_mutex_lock(&h->med->lock);
+	for (struct homid_med **pp = &h->med->queues; *pp; pp = &(*pp)->next) {
+		if (*pp == mq) {
+			*pp = mq->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->med->lock);
+}
+
+void homid_med_queue_free(struct homid_client *cl, struct homid_queue *q)
+{
+	if (q->med)
+		med_free(cl->ctrl, q->med);
+	q->med = NULL;
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/* One request of a client, checked against its grant and answered (docs/homi.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "homid.h"
+#include "util/err.h"
+
+static int need_attached(struct homid_client *cl)
+{
+	if (!cl->ctrl)
+		return aisio_err(-ENOTCONN, "attach to a controller first (ATTACH)");
+	return 0;
+}
+
+static int req_hello(struct homid_client *cl, const struct aisio_homi_hello *r, void *reply,
+		     size_t *rlen)
+{
+	struct aisio_homi_hello_reply *hr = reply;
+
+	if (r->version_min > AISIO_HOMI_VERSION || r->version_max < AISIO_HOMI_VERSION)
+		return aisio_err(-EPROTONOSUPPORT, "client speaks protocol versions %u..%u; homid "
+				 "speaks %u", r->version_min, r->version_max, AISIO_HOMI_VERSION);
+	memset(hr, 0, sizeof(*hr));
+	hr->version = AISIO_HOMI_VERSION;
+	hr->server_pid = (uint32_t)getpid();
+	hr->uid = cl->uid;
+	hr->gid = cl->gid;
+	*rlen = sizeof(*hr);
+	return 0;
+}
+
+static void ns_desc(const struct homid_ns *ns, uint32_t ctrl, struct aisio_homi_ns_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->ctrl = ctrl;
+	d->nsid = ns->nsid;
+	d->lba_shift = ns->lba_shift;
+	d->nlbas = ns->nlbas;
+}
+
+static int req_attach(struct homid *h, struct homid_client *cl, const struct aisio_homi_attach *r,
+		      void *reply, size_t *rlen, int *fd_out)
+{
+	struct aisio_homi_attach_reply *ar = reply;
+	const struct homid_grant *g = &cl->grant;
+	struct homid_ctrl *hc = NULL;
+	const struct homid_ns *ns = NULL;
+	uint64_t first, count;
+
+	if (cl->ctrl)
+		return aisio_err(-EALREADY, "this connection is attached to %s already; open another "
+				 "connection for another controller", cl->ctrl->name);
+	if (memchr(r->ctrl, 0, sizeof(r->ctrl)) == NULL)
+		return aisio_err(-EINVAL, "controller name is not NUL-terminated");
+	if (!g->allowed)
+		return aisio_err(-EACCES, "uid %u gid %u has no grant in homid's policy (default: "
+				 "root only); ask the administrator to add a [uid:%u] section",
+				 cl->uid, cl->gid, cl->uid);
+	for (int i = 0; i < h->nctrls; i++)
+		if (!r->ctrl[0] || !strcmp(r->ctrl, h->ctrls[i].name)) {
+			hc = &h->ctrls[i];
+			break;
+		}
+	if (!hc)
+		return aisio_err(-ENODEV, "no controller named '%s' (see 'aisio homi status')", r->ctrl);
+	if (r->mode != AISIO_HOMI_MODE_DIRECT && r->mode != AISIO_HOMI_MODE_MEDIATED)
+		return aisio_err(-EINVAL, "mode %u: use 1 (direct) or 2 (mediated)", r->mode);
+	if (r->mode == AISIO_HOMI_MODE_DIRECT && !g->direct)
+		return aisio_err(-EPERM, "direct queues are not granted to uid %u (%s); use "
+				 "mode=mediated", cl->uid, g->rule);
+	if (r->mode == AISIO_HOMI_MODE_DIRECT && !hc->direct_ok)
+		return aisio_err(-ENOTSUP, "%s: direct queues need the doorbells mapped in the client; "
+				 "homid cannot share them for this controller (vfio keeps BAR0 in "
+				 "homid); use mode=mediated", hc->name);
+	if (r->nsid && g->nsid && r->nsid != g->nsid)
+		return aisio_err(-EACCES, "namespace %u is not granted to uid %u (granted: %u)", r->nsid,
+				 cl->uid, g->nsid);
+	ns = homid_ctrl_ns(hc, r->nsid ? r->nsid : g->nsid ? g->nsid : hc->nns ? hc->ns[0].nsid : 0);
+	if (!ns)
+		return aisio_err(-ENODEV, "%s: namespace %u is not active", hc->name,
+				 r->nsid ? r->nsid : g->nsid);
+	first = g->lba_first;
+	if (first >= ns->nlbas)
+		return aisio_err(-EACCES, "the grant's LBA range starts at %llu, past the end of "
+				 "namespace %u (%llu LBAs)", (unsigned long long)first, ns->nsid,
+				 (unsigned long long)ns->nlbas);
+	count = g->lba_count && g->lba_count < ns->nlbas - first ? g->lba_count : ns->nlbas - first;
+	if (r->mode == AISIO_HOMI_MODE_MEDIATED) {
+		int fd = memfd_create("homid-shadow-db", MFD_CLOEXEC);
+
+		if (fd < 0)
+			return aisio_err(-errno, "memfd_create: %s", strerror(errno));
+		cl->shadow_len = hc->bar_len ? hc->bar_len : 0x2000 + 8 * 1024;
+		cl->shadow_len = (cl->shadow_len + 4095) & ~(size_t)4095;
+		if (ftruncate(fd, (off_t)cl->shadow_len) ||
+		    (cl->shadow = mmap(NULL, cl->shadow_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+				       0)) == MAP_FAILED) {
+			int err = -errno;
+
+			cl->shadow = NULL;
+			close(fd);
+			return aisio_err(err, "shadow doorbell page: %s", strerror(-err));
+		}
+		/* CSTS.RDY: the client's driver reads CSTS for fatal status */
+		__atomic_store_n((uint32_t *)(cl->shadow + AISIO_NVME_REG_CSTS), AISIO_NVME_CSTS_RDY,
+				 __ATOMIC_RELEASE);
+		cl->shadow_fd = fd;
+		*fd_out = dup(fd);
+	} else {
+		*fd_out = dup(hc->bar_fd);
+	}
+	if (*fd_out < 0)
+		return aisio_err(-errno, "dup: %s", strerror(errno));
+	memset(ar, 0, sizeof(*ar));
+	homid_ctrl_desc(hc, &ar->ctrl);
+	if (r->mode == AISIO_HOMI_MODE_MEDIATED) {
+		/* mediated commands go through homid's checks: its MDTS limit holds */
+		ar->ctrl.bar0_len = (uint32_t)cl->shadow_len;
+	}
+	if (g->max_depth && ar->ctrl.max_qdepth > g->max_depth)
+		ar->ctrl.max_qdepth = g->max_depth;
+	ns_desc(ns, (uint32_t)(hc - h->ctrls), &ar->ns);
+	ar->db_len = r->mode == AISIO_HOMI_MODE_MEDIATED ? (uint32_t)cl->shadow_len
+							 : (uint32_t)hc->bar_len;
+	ar->mode = r->mode;
+	ar->lba_first = first;
+	ar->lba_count = count;
+	ar->writable = (uint32_t)g->writable;
+	cl->ctrl = hc;
+	cl->ns = ns;
+	cl->mode = (int)r->mode;
+	*rlen = sizeof(*ar);
+	LOG_INFO("client pid %d attached to %s nsid %u, %s", cl->pid, hc->name, ns->nsid,
+		 r->mode == AISIO_HOMI_MODE_DIRECT ? "direct" : "mediated");
+	return 0;
+}
+
+static int req_mem_reg(struct homid_client *cl, const struct aisio_homi_mem_reg *r, int fd,
+		       void *reply, size_t *rlen)
+{
+	struct aisio_homi_mem_reg_reply *mr = reply;
+	struct homid_mem *m;
+	struct stat st;
+	int seals, err;
+
+	err = need_attached(cl);
+	if (err)
+		return err;
+	if (!r->len || r->len % 4096 || r->len > ((uint64_t)1 << 40))
+		return aisio_err(-EINVAL, "memory length %llu: a multiple of 4096 bytes, up to 1 TiB",
+				 (unsigned long long)r->len);
+	if (cl->grant.max_mem && cl->mem_bytes + r->len > cl->grant.max_mem)
+		return aisio_err(-EDQUOT, "registering %llu bytes would exceed the %llu bytes granted "
+				 "to uid %u (%llu registered)", (unsigned long long)r->len,
+				 (unsigned long long)cl->grant.max_mem, cl->uid,
+				 (unsigned long long)cl->mem_bytes);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < r->len)
+		return aisio_err(-EINVAL, "the descriptor is not a memfd of at least %llu bytes",
+				 (unsigned long long)r->len);
+	/* a memfd the client could shrink would fault homid and the device model: seal it */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return aisio_err(-EINVAL, "the memfd must be sealed against shrinking "
+				 "(memfd_create MFD_ALLOW_SEALING, then F_ADD_SEALS F_SEAL_SHRINK)");
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return aisio_err(-ENOMEM, "out of memory");
+	m->len = r->len;
+	m->va = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m->va == MAP_FAILED) {
+		err = aisio_err(-errno, "mapping %zu bytes of client memory: %s", m->len, strerror(errno));
+		free(m);
+		return err;
+	}
+	m->fd = dup(fd);
+	if (m->fd < 0) {
+		err = aisio_err(-errno, "dup: %s", strerror(errno));
+		goto err_unmap;
+	}
+	err = homid_ctrl_map(cl->ctrl, m->va, m->len, &m->bus);
+	if (err)
+		goto err_close;
+	m->id = cl->next_mem_id++;
+	m->next = cl->mems;
+	/* the mediator walks this list without a lock: publish the node whole */
+	__atomic_store_n(&cl->mems, m, __ATOMIC_RELEASE);
+	cl->nmem++;
+	cl->mem_bytes += m->len;
+	memset(mr, 0, sizeof(*mr));
+	mr->mem_id = m->id;
+	mr->bus = m->bus;
+	*rlen = sizeof(*mr);
+	return 0;
+
+err_close:
+	close(m->fd);
+err_unmap:
+	munmap(m->va, m->len);
+	free(m);
+	return err;
+}
+
+static struct homid_mem *mem_holding(struct homid_client *cl, uint64_t bus, uint64_t len)
+{
+	for (struct homid_mem *m = cl->mems; m; m = m->next)
+		if (bus >= m->bus && len <= m->len && bus - m->bus <= m->len - len)
+			return m;
+	return NULL;
+}
+
+static int req_mem_unreg(struct homid_client *cl, const struct aisio_homi_mem_unreg *r)
+{
+	int err = need_attached(cl);
+
+	if (err)
+		return err;
+	for (struct homid_mem **pp = &cl->mems; *pp; pp = &(*pp)->next) {
+		struct homid_mem *m = *pp;
+
+		if (m->id != r->mem_id)
+			continue;
+		/* Queues may point anywhere in it (rings, data): only without queues. */
+		if (cl->queues)
+			return aisio_err(-EBUSY, "memory %u: delete the connection's queues first",
+					 r->mem_id);
+		*pp = m->next;
+		homid_mem_release(cl, m);
+		return 0;
+	}
+	return aisio_err(-ENOENT, "no registered memory with id %u", r->mem_id);
+}
+
+static int req_qp_create(struct homid *h, struct homid_client *cl,
+			 const struct aisio_homi_qp_create *r, void *reply, size_t *rlen)
+{
+	struct aisio_homi_qp_create_reply *qr = reply;
+	const struct homid_grant *g = &cl->grant;
+	const struct aisio_nvme_ctrl_info *ci;
+	struct homid_mem *sqm, *cqm;
+	struct homid_queue *q;
+	int err;
+
+	err = need_attached(cl);
+	if (err)
+		return err;
+	ci = aisio_nvme_ctrl_info(cl->ctrl->nc);
+	if (g->max_queues && cl->nqueues >= g->max_queues)
+		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
+				 g->max_queues, g->rule);
+	if (r->depth < 2 || r->depth > ci->max_qdepth || (g->max_depth && r->depth > g->max_depth))
+		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
+				 g->max_depth && g->max_depth < ci->max_qdepth ? g->max_depth
+									: ci->max_qdepth);
+	sqm = mem_holding(cl, r->sq_bus, (uint64_t)r->depth * 64);
+	cqm = mem_holding(cl, r->cq_bus, (uint64_t)r->depth * 16);
+	if (!sqm || !cqm)
+		return aisio_err(-EFAULT, "the %s ring is not inside memory this client registered",
+				 !sqm ? "submission" : "completion");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return aisio_err(-ENOMEM, "out of memory");
+	q->depth = r->depth;
+	q->mode = cl->mode;
+	if (cl->mode == AISIO_HOMI_MODE_DIRECT) {
+		struct aisio_nvme_qpair_ext e = { .depth = r->depth, .sq_bus = r->sq_bus,
+						  .cq_bus = r->cq_bus };
+
+		err = aisio_nvme_ctrl_qpair_create_ext(cl->ctrl->nc, &e, &q->qid);
+	} else {
+		err = homid_med_queue_create(h, cl, r->depth, sqm->va + (r->sq_bus - sqm->bus),
+					     cqm->va + (r->cq_bus - cqm->bus), q);
+	}
+	if (err) {
+		free(q);
+		if (err > 0)
+			return aisio_err(-EIO, "the controller refused the queue: NVMe status 0x%x", err);
+		return err;
+	}
+	q->next = cl->queues;
+	cl->queues = q;
+	cl->nqueues++;
+	memset(qr, 0, sizeof(*qr));
+	qr->qid = q->qid;
+	qr->depth = q->depth;
+	qr->sq_db = aisio_nvme_db_offset(q->qid, 0, ci->dstrd);
+	qr->cq_db = aisio_nvme_db_offset(q->qid, 1, ci->dstrd);
+	*rlen = sizeof(*qr);
+	LOG_DEBUG("client pid %d: queue %u depth %u created", cl->pid, q->qid, q->depth);
+	return 0;
+}
+
+static int req_qp_delete(struct homid *h, struct homid_client *cl,
+			 const struct aisio_homi_qp_delete *r)
+{
+	int err = need_attached(cl);
+
+	if (err)
+		return err;
+	for (struct homid_queue **pp = &cl->queues; *pp; pp = &(*pp)->next) {
+		struct homid_queue *q = *pp;
+
+		if (q->qid != r->qid)
+			continue;
+		*pp = q->next;
+		cl->nqueues--;
+		if (q->mode == AISIO_HOMI_MODE_MEDIATED)
+			homid_med_queue_delete(h, cl, q);
+		err = aisio_nvme_ctrl_qpair_delete_ext(cl->ctrl->nc, q->qid);
+		homid_med_queue_free(cl, q);
+		free(q);
+		if (err > 0)
+			return aisio_err(-EIO, "deleting queue %u: NVMe status 0x%x", r->qid, err);
+		return err;
+	}
+	return aisio_err(-ENOENT, "queue %u does not belong to this connection", r->qid);
+}
+
+static int req_identify(struct homid_client *cl, const struct aisio_homi_identify *r, void *reply,
+			size_t *rlen)
+{
+	struct aisio_nvme_sqe cmd = { .opc = AISIO_NVME_ADM_IDENTIFY, .cdw10 = r->cns };
+	void *buf;
+	int err = need_attached(cl);
+
+	if (err)
+		return err;
+	if (r->cns != AISIO_NVME_CNS_CTRL && r->cns != AISIO_NVME_CNS_NS)
+		return aisio_err(-EPERM, "Identify CNS %u is not passed through (CNS 0 and 1 are)",
+				 r->cns);
+	if (r->cns == AISIO_NVME_CNS_NS) {
+		if (r->nsid != cl->ns->nsid)
+			return aisio_err(-EACCES, "Identify Namespace %u: this connection is attached "
+					 "to namespace %u", r->nsid, cl->ns->nsid);
+		cmd.nsid = r->nsid;
+	}
+	buf = aisio_nvme_ctrl_dma_alloc(cl->ctrl->nc, 4096, 4096);
+	if (!buf)
+		return aisio_err(-ENOMEM, "no DMA memory for Identify data");
+	err = aisio_nvme_ctrl_admin(cl->ctrl->nc, &cmd, buf, 4096, NULL);
+	if (!err)
+		memcpy(reply, buf, 4096);
+	aisio_nvme_ctrl_dma_free(cl->ctrl->nc, buf);
+	if (err > 0)
+		return aisio_err(-EIO, "Identify failed: NVMe status 0x%x", err);
+	if (err)
+		return err;
+	*rlen = 4096;
+	return 0;
+}
+
+int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_homi_msg *m,
+		  void *reply, size_t *rlen, int *fd_out)
+{
+	/* The body may be unaligned in the packet: copy it into an aligned union. */
+	union {
+		struct aisio_homi_hello hello;
+		struct aisio_homi_attach attach;
+		struct aisio_homi_mem_reg mreg;
+		struct aisio_homi_mem_unreg munreg;
+		struct aisio_homi_qp_create qc;
+		struct aisio_homi_qp_delete qd;
+		struct aisio_homi_identify id;
+	} b;
+
+	*rlen = 0;
+	*fd_out = -1;
+	memset(&b, 0, sizeof(b));
+	memcpy(&b, m->body, m->len < sizeof(b) ? m->len : sizeof(b));
+	switch (m->hdr.type) {
+	case AISIO_HOMI_HELLO:
+		return req_hello(cl, &b.hello, reply, rlen);
+	case AISIO_HOMI_LIST:
+		return homid_status_encode(h, cl, 0, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
+	case AISIO_HOMI_STATUS:
+		return homid_status_encode(h, cl, 1, reply, AISIO_HOMI_MSG_MAX - 64, rlen);
+	case AISIO_HOMI_ATTACH:
+		return req_attach(h, cl, &b.attach, reply, rlen, fd_out);
+	case AISIO_HOMI_MEM_REG:
+		return req_mem_reg(cl, &b.mreg, m->fd, reply, rlen);
+	case AISIO_HOMI_MEM_UNREG:
+		return req_mem_unreg(cl, &b.munreg);
+	case AISIO_HOMI_QP_CREATE:
+		return req_qp_create(h, cl, &b.qc, reply, rlen);
+	case AISIO_HOMI_QP_DELETE:
+		return req_qp_delete(h, cl, &b.qd);
+	case AISIO_HOMI_IDENTIFY:
+		return req_identify(cl, &b.id, reply, rlen);
+	default:
+		return aisio_err(-EOPNOTSUPP, "unknown request type %u", m->hdr.type);
+	}
+}
