@@ -14,6 +14,7 @@ usage: testbed/run.sh [options] -- CMD [ARG...]
   --nvme SPEC        add an NVMe controller (repeatable; default: one with
                      defaults). SPEC: comma-separated key=value:
                      size=64M  lbads=512|4096  ns=N  mdts=N  sriov=VFS  qpairs=N
+                     (mdts=0: no transfer limit)
   --timeout SEC      whole-run limit, boot included (default 300; 0 = none)
   --mem MIB          guest memory (default 2048)
   --smp N            guest CPUs (default 2)

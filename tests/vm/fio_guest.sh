@@ -8,7 +8,7 @@ out=${1:-}
 . "$(dirname "$0")/guest_lib.sh"
 cd /tmp || exit 1
 dev=$(blkdev_of 0000:01:00.0) || { fail "no namespace on 01:00.0"; finish; }
-ng=/dev/ng${dev#/dev/nvme}
+ng=$(ngdev_of "$dev") || ng=""
 rows=""
 job() { # name engine file extra-args...
 	local name=$1 eng=$2 file=$3 res
@@ -33,10 +33,10 @@ job() { # name engine file extra-args...
 job psync psync "$dev" --direct=1 --iodepth=1
 job libaio libaio "$dev" --direct=1
 job io_uring io_uring "$dev" --direct=1
-if [ -c "$ng" ]; then
+if [ -n "$ng" ]; then
 	job io_uring_cmd io_uring_cmd "$ng" --cmd_type=nvme
 else
-	fail "no NVMe generic device $ng"
+	fail "no NVMe generic device beside $dev"
 fi
 if [ -n "$out" ]; then
 	{

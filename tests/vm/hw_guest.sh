@@ -7,17 +7,18 @@
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
 
-check "/dev/nvme0n1 appears" test -b /dev/nvme0n1
-check "/dev/nvme0n1 is readable" dd if=/dev/nvme0n1 of=/dev/null bs=1M count=4 iflag=direct status=none
+b1=$(blkdev_of 0000:01:00.0) || fail "no namespace on 01:00.0"
+b2=$(blkdev_of 0000:02:00.0 1) || fail "no namespace 1 on 02:00.0"
+b2b=$(blkdev_of 0000:02:00.0 2) || fail "no namespace 2 on 02:00.0"
+b3=$(blkdev_of 0000:03:00.0) || fail "no namespace on 03:00.0"
+check "01:00.0 namespace is a block device ($b1)" test -b "$b1"
+check "$b1 is readable" dd if="$b1" of=/dev/null bs=1M count=4 iflag=direct status=none
+check "02:00.0 has two namespaces ($b2, $b2b)" test -b "$b2" -a -b "$b2b" -a "$b2" != "$b2b"
 check "guest kernel is 6.12" grep -q '^6\.12\.' /proc/sys/kernel/osrelease
 check "/dev/vfio/vfio exists" test -c /dev/vfio/vfio
 check "uio_pci_generic loaded" test -d /sys/bus/pci/drivers/uio_pci_generic
 check "hugepages reserved" test "$(cat /proc/sys/vm/nr_hugepages)" -gt 0
 
-b1=$(blkdev_of 0000:01:00.0) || fail "no namespace on 01:00.0"
-b2=$(blkdev_of 0000:02:00.0 1) || fail "no namespace 1 on 02:00.0"
-b2b=$(blkdev_of 0000:02:00.0 2) || fail "no namespace 2 on 02:00.0"
-b3=$(blkdev_of 0000:03:00.0) || fail "no namespace on 03:00.0"
 lbs() { cat "/sys/block/$(basename "$1")/queue/logical_block_size"; }
 check "01:00.0 has 512 B blocks ($b1)" test "$(lbs "$b1")" = 512
 check "02:00.0 has 4 KiB blocks ($b2)" test "$(lbs "$b2")" = 4096

@@ -11,8 +11,8 @@ aisio=$build/aisio
 bdf=0000:01:00.0
 
 blk=$(blkdev_of $bdf) || { fail "no namespace on $bdf"; finish; }
-ng=/dev/ng${blk#/dev/nvme}
-ctrl=${blk%n1}
+ng=$(ngdev_of "$blk") || { fail "no generic device beside $blk"; finish; }
+ctrl=/dev/$(ctrl_of $bdf)
 check "$ng exists" test -c "$ng"
 
 "$aisio" dev list >/tmp/list 2>&1
@@ -51,19 +51,43 @@ print("compared with nvme-cli:", "; ".join(bad) if bad else "all fields equal")
 sys.exit(1 if bad else 0)
 PY
 done
+# IOPOLL for real: the guest boots with nvme.poll_queues, so an IOPOLL ring's
+# O_DIRECT commands complete by polling, without I/O queue interrupts.
+check "IOPOLL ring on $blk: polled, data right" "$build/tests/host/test_uring_opts" iopoll "$blk"
+
 # Stamps written through one path read back through the others.
 check "write via uring_cmd" "$aisio" perf verify --be uring_cmd --only write --seed 42 --size 8M "$ng"
 check "read via psync" sh -c "'$aisio' perf verify --be psync --only read --seed 42 --size 8M '$blk' | grep -q ' 0 mismatches'"
 check "read via io_uring" sh -c "'$aisio' perf verify --be io_uring --only read --seed 42 --size 8M '$blk' | grep -q ' 0 mismatches'"
 
+# A re-probe while the old namespace is still open, as an io_uring ring torn
+# down in the background leaves it: the kernel gives the namespace that comes
+# back the next free instance (nvme0n2 for NSID 1), and blkdev_of must still
+# find it, by NSID, with its generic device beside it.
+# The controller comes back without poll queues this time: the IOPOLL test
+# must then fail (it cannot pass without polling).
+pq=/sys/module/nvme/parameters/poll_queues
+npq=$(cat $pq)
+exec 3<"$blk"
+echo $bdf >/sys/bus/pci/drivers/nvme/unbind
+echo 0 >$pq
+echo $bdf >/sys/bus/pci/drivers/nvme/bind
+b=$(blkdev_of $bdf) && g=$(ngdev_of "$b")
+check "namespace 1 found after a re-probe with the old one open ($b, $g)" test -b "$b" -a -c "$g"
+check "$b (NSID $(cat "/sys/block/${b#/dev/}/nsid" 2>/dev/null)) reads what psync wrote" \
+	sh -c "'$aisio' perf verify --be psync --only read --seed 42 --size 8M '$b' | grep -q ' 0 mismatches'"
+check "IOPOLL test fails on $b without poll queues" not "$build/tests/host/test_uring_opts" iopoll "$b"
+echo "$npq" >$pq
+exec 3<&-
+
 # Last: the controller goes away under each path (and comes back). After a
-# re-probe the kernel may name it nvme1 instead of nvme0: look it up again.
+# re-probe the kernel may name it differently (nvme1, or nvme0n2 while the
+# old namespace is still held open): blkdev_of looks it up by NSID.
 for be in psync io_uring uring_cmd; do
 	blk=$(blkdev_of $bdf) || { fail "namespace of $bdf did not come back"; break; }
 	uri=$blk
 	if [ $be = uring_cmd ]; then
-		uri=/dev/ng${blk#/dev/nvme}
-		for i in $(seq 50); do [ -c "$uri" ] && break; sleep 0.1; done
+		uri=$(ngdev_of "$blk") || { fail "no generic device beside $blk"; break; }
 	fi
 	check "device disappears under $be" "$build/tests/vm/kpath_nvme" "$uri" $be gone $bdf
 done
