@@ -16,6 +16,7 @@
 #include <aisio/aisio.h>
 #include <aisio/nvme_ring.h>
 #include <glob.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <time.h>
 
@@ -69,27 +70,55 @@ static void pattern(uint8_t *buf, uint64_t off, size_t len, uint64_t seed)
 	}
 }
 
-/* The namespace-1 block device of @bdf, waiting up to 10 s for it. */
+/* The NSID in sysfs directory @dir (".../nvme0n1/nsid"), or 0. */
+static unsigned nsid_of(const char *dir)
+{
+	char path[PATH_MAX];
+	unsigned nsid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nsid", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &nsid) != 1)
+		nsid = 0;
+	fclose(f);
+	return nsid;
+}
+
+/*
+ * The block device of namespace 1 of @bdf. Found by its NSID, not its name:
+ * after a re-probe while the old namespace is still held open, the kernel
+ * numbers it anew (nvme0n2). Waits up to 300 s: a loaded machine under
+ * emulation can take long to probe, and a fixed short wait made this flaky.
+ */
 static int blkdev_of(const char *bdf, char *out, size_t outlen)
 {
 	char pat[128];
 
-	snprintf(pat, sizeof(pat), "/sys/bus/pci/devices/%s/nvme/nvme*/nvme*n1", bdf);
-	for (int i = 0; i < 100; i++) {
+	snprintf(pat, sizeof(pat), "/sys/bus/pci/devices/%s/nvme/nvme*/nvme*n*", bdf);
+	for (int i = 0; i < 3000; i++) {
 		glob_t g;
 
 		if (glob(pat, 0, NULL, &g) == 0) {
-			const char *name = strrchr(g.gl_pathv[0], '/') + 1;
-			unsigned sub, ctrl, ns;
+			for (size_t k = 0; k < g.gl_pathc; k++) {
+				const char *name = strrchr(g.gl_pathv[k], '/') + 1;
+				unsigned sub, ctrl, ns;
 
-			/* Multipath (nvme-subsys) hides nvmeXcYnZ behind nvmeXnZ. */
-			if (sscanf(name, "nvme%uc%un%u", &sub, &ctrl, &ns) == 3)
-				snprintf(out, outlen, "/dev/nvme%un%u", sub, ns);
-			else
-				snprintf(out, outlen, "/dev/%s", name);
+				if (nsid_of(g.gl_pathv[k]) != 1)
+					continue;
+				/* Multipath (nvme-subsys) hides nvmeXcYnZ behind nvmeXnZ. */
+				if (sscanf(name, "nvme%uc%un%u", &sub, &ctrl, &ns) == 3)
+					snprintf(out, outlen, "/dev/nvme%un%u", sub, ns);
+				else
+					snprintf(out, outlen, "/dev/%s", name);
+				if (access(out, R_OK | W_OK) == 0) {
+					globfree(&g);
+					return 0;
+				}
+			}
 			globfree(&g);
-			if (access(out, R_OK | W_OK) == 0)
-				return 0;
 		}
 		usleep(100000);
 	}
