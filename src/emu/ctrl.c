@@ -32,6 +32,7 @@ void aisio_emu_opts_init(struct aisio_emu_opts *o)
 	o->mqes = 1023;
 	o->nqueues = 64;
 	o->threads = 1;
+	o->file_create = 1;
 }
 
 static inline uint32_t reg_get(struct aisio_emu_ctrl *c, uint32_t off)

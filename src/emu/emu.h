@@ -106,7 +106,13 @@ struct aisio_emu_opts {
 	uint32_t lba_shift; /* 9 (512 B) or 12 (4096 B); default 9 */
 	uint32_t nns;	    /* namespaces, 1..1024; default 1 */
 	enum aisio_emu_backing backing;
-	const char *file;    /* AISIO_EMU_FILE: path, created if missing, grown to nns * ns_size */
+	const char *file;    /* AISIO_EMU_FILE: path of the backing file */
+	/*
+	 * AISIO_EMU_FILE: 1 (default) creates a missing file and grows a short
+	 * one to nns * ns_size; 0 opens only a file that is already that large
+	 * and never creates or changes it (-ENOENT, -EINVAL otherwise).
+	 */
+	uint32_t file_create;
 	uint32_t latency_us; /* added to every I/O command's completion; 0 = none */
 	uint64_t iops;	     /* I/O commands per second per controller thread; 0 = no limit */
 	uint64_t bw;	     /* bytes per second per controller thread; 0 = no limit */
@@ -260,9 +266,11 @@ int aisio_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 
 /*
  * aisio_emu_pcif_open_uri - aisio_emu_open_uri() then aisio_emu_pcif_open();
- * closing the function destroys the controller. Same returns as both.
+ * closing the function destroys the controller. A file=PATH is created or
+ * grown only with AISIO_PCIF_CREATE in @flags (src/pci/pci.h). Same returns
+ * as both.
  */
-int aisio_emu_pcif_open_uri(const char *spec, struct aisio_pcif **out);
+int aisio_emu_pcif_open_uri(const char *spec, unsigned flags, struct aisio_pcif **out);
 
 /* The controller behind a function opened by the two calls above, else NULL. */
 struct aisio_emu_ctrl *aisio_emu_pcif_ctrl(struct aisio_pcif *f);

@@ -54,7 +54,12 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 		}
 		break;
 	case AISIO_EMU_FILE:
-		c->fd = open(o->file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		c->fd = open(o->file, O_RDWR | O_CLOEXEC | (o->file_create ? O_CREAT : 0), 0644);
+		if (c->fd < 0 && errno == ENOENT && !o->file_create) {
+			err = aisio_err(-ENOENT, "emu: no such file: '%s' (a command that writes "
+					"creates it when asked, e.g. aisio perf run --create)", o->file);
+			goto err_free;
+		}
 		if (c->fd < 0) {
 			err = aisio_err(-errno, "emu: cannot open namespace file '%s': %s", o->file,
 					strerror(errno));
@@ -68,6 +73,12 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 		if (!S_ISREG(stb.st_mode)) {
 			err = aisio_err(-EINVAL, "emu: namespace file '%s' is not a regular file",
 					o->file);
+			goto err_close;
+		}
+		if ((uint64_t)stb.st_size < total && !o->file_create) {
+			err = aisio_err(-EINVAL, "emu: '%s' holds %llu bytes, less than the %llu the "
+					"namespaces need; left as it is", o->file,
+					(unsigned long long)stb.st_size, (unsigned long long)total);
 			goto err_close;
 		}
 		if ((uint64_t)stb.st_size < total && ftruncate(c->fd, (off_t)total)) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "emu/priv.h"
+#include "pci/pci.h"
 #include "pci/pcif.h"
 #include "pci/provider.h"
 #include "util/err.h"
@@ -120,13 +121,21 @@ int aisio_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out)
 	return 0;
 }
 
-int aisio_emu_pcif_open_uri(const char *spec, struct aisio_pcif **out)
+int aisio_emu_pcif_open_uri(const char *spec, unsigned flags, struct aisio_pcif **out)
 {
 	struct aisio_emu_ctrl *c;
+	struct aisio_emu_opts o;
+	char *file;
 	int err;
 
 	*out = NULL;
-	err = aisio_emu_open_uri(spec, &c);
+	aisio_emu_opts_init(&o);
+	err = aisio_emu_parse_uri(spec, &o, &file);
+	if (err)
+		return err;
+	o.file_create = (flags & AISIO_PCIF_CREATE) != 0;
+	err = aisio_emu_ctrl_create(&o, &c);
+	free(file); /* the controller keeps its own copy */
 	if (err)
 		return err;
 	err = aisio_emu_pcif_open(c, out);
@@ -138,9 +147,9 @@ int aisio_emu_pcif_open_uri(const char *spec, struct aisio_pcif **out)
 	return 0;
 }
 
-static int emu_open_spec(const char *uri, const char *spec, struct aisio_pcif **out)
+static int emu_open_spec(const char *uri, const char *spec, unsigned flags, struct aisio_pcif **out)
 {
-	return aisio_emu_pcif_open_uri(spec, out);
+	return aisio_emu_pcif_open_uri(spec, flags, out);
 }
 
 /* emu:SPEC, as aisio_emu_open_uri() takes SPEC. */

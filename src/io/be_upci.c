@@ -174,7 +174,8 @@ static int upci_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 		err = aisio_err(-ENOMEM, "out of memory");
 		goto err_free_uri;
 	}
-	err = aisio_pcif_open_uri(u.pcif, &ud->pcif);
+	err = aisio_pcif_open_uri(u.pcif, opts->flags & AISIO_OPEN_CREATE ? AISIO_PCIF_CREATE : 0,
+				  &ud->pcif);
 	if (err)
 		goto err_free_ud;
 	co.timeout_ms = opts->timeout_ms ? opts->timeout_ms : u.timeout_ms;

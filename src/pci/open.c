@@ -73,7 +73,7 @@ int aisio_pcif_open(const char *bdf, const char *binding, struct aisio_pcif **ou
 }
 
 /* pci:BDF[,drv=uio|vfio]: the first token that is not an option is the address. */
-static int pci_open_spec(const char *uri, const char *spec, struct aisio_pcif **out)
+static int pci_open_spec(const char *uri, const char *spec, unsigned flags, struct aisio_pcif **out)
 {
 	char *copy = strdup(spec), *save = NULL, *tok;
 	const char *bdf = NULL, *drv = NULL;

@@ -32,11 +32,20 @@ int aisio_pcif_open(const char *bdf, const char *binding, struct aisio_pcif **ou
  *   pci:BDF[,drv=uio|vfio]   a real function, as aisio_pcif_open()
  *   emu:SPEC                 a device-model controller in this process,
  *                            SPEC as aisio_emu_open_uri() takes it; closing
- *                            the function destroys the controller
+ *                            the function destroys the controller; its
+ *                            file=PATH is created or grown only with
+ *                            AISIO_PCIF_CREATE in @flags
  * Returns 0 and *out, -EINVAL (no provider for the scheme, nothing after the
  * colon, or what the provider rejects) or the provider's -errno.
  */
-int aisio_pcif_open_uri(const char *uri, struct aisio_pcif **out);
+int aisio_pcif_open_uri(const char *uri, unsigned flags, struct aisio_pcif **out);
+
+/*
+ * @flags of aisio_pcif_open_uri(): the caller means to write and may have a
+ * backing file created or grown (a model's file=PATH). Without it nothing on
+ * disk is created or changed: a query must leave files as they are.
+ */
+#define AISIO_PCIF_CREATE (1u << 0)
 
 /* 1 when a provider answers @uri's scheme, else 0. */
 int aisio_pcif_uri_known(const char *uri);

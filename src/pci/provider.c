@@ -32,7 +32,7 @@ int aisio_pcif_uri_known(const char *uri)
 	return uri && provider_of(uri);
 }
 
-int aisio_pcif_open_uri(const char *uri, struct aisio_pcif **out)
+int aisio_pcif_open_uri(const char *uri, unsigned flags, struct aisio_pcif **out)
 {
 	const struct aisio_pcif_provider *p;
 	const char *spec;
@@ -53,5 +53,5 @@ int aisio_pcif_open_uri(const char *uri, struct aisio_pcif **out)
 	spec = uri + strlen(p->scheme) + 1;
 	if (!*spec)
 		return aisio_err(-EINVAL, "%s: missing %s", uri, p->what);
-	return p->open(uri, spec, out);
+	return p->open(uri, spec, flags, out);
 }

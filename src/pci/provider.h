@@ -18,10 +18,11 @@ struct aisio_pcif_provider {
 	const char *what;   /* what the text after the colon names, for messages */
 	/*
 	 * Open the function @spec (the URI after "SCHEME:", never empty) names.
-	 * @uri is the whole URI, for messages. Returns 0 and *out, or -errno
-	 * with a message set (aisio_err()).
+	 * @uri is the whole URI, for messages; @flags as aisio_pcif_open_uri()
+	 * takes them. Returns 0 and *out, or -errno with a message set
+	 * (aisio_err()).
 	 */
-	int (*open)(const char *uri, const char *spec, struct aisio_pcif **out);
+	int (*open)(const char *uri, const char *spec, unsigned flags, struct aisio_pcif **out);
 };
 
 /* pci:BDF[,drv=uio|vfio]: a real function through uio or vfio (src/pci/open.c). */

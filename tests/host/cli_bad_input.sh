@@ -62,6 +62,18 @@ expect_fail 1 "left as it is" xfs ls "file:$f,size=10G"
 	fail "identify file:$f: $(cat "$TDIR/out")"
 [ "$(size_mtime "$f")" = "$before" ] || fail "identify changed $f"
 
+# The same for the device model's backing file (emu:SIZE,file=PATH).
+expect_fail 1 "emu: no such file: '$TDIR/emu-new.img'" dev identify "emu:1M,file=$TDIR/emu-new.img"
+[ -e "$TDIR/emu-new.img" ] && fail "identify created $TDIR/emu-new.img"
+expect_fail 1 "holds 4194304 bytes, less than the 10737418240 the namespaces need; left as it is" \
+	dev identify "emu:10G,file=$f"
+[ "$(size_mtime "$f")" = "$before" ] || fail "identify of emu:10G,file=$f changed it"
+"$AISIO" dev identify "emu:4M,file=$f" >"$TDIR/out" 2>&1 || fail "identify emu:4M,file=$f: $(cat "$TDIR/out")"
+[ "$(size_mtime "$f")" = "$before" ] || fail "identify of emu:4M,file=$f changed it"
+"$AISIO" perf run --runtime 1 --iopattern randwrite "emu:2M,file=$TDIR/emu-new.img" >"$TDIR/out" 2>&1 &&
+	[ "$(stat -c %s "$TDIR/emu-new.img")" = 2097152 ] ||
+	fail "a write workload on emu:2M,file= did not create it: $(cat "$TDIR/out")"
+
 # A read workload creates nothing; one that writes, or --create, does (as fio does).
 expect_fail 1 "--create makes a sparse one" perf run --runtime 1 --be io_uring "file:$TDIR/new"
 [ -e "$TDIR/new" ] && fail "a read workload created $TDIR/new"

@@ -88,7 +88,7 @@ int main(void)
 	bad("64M,bw=fast", "bw");
 
 	/* the PCI function */
-	CHECK_EQ(aisio_emu_pcif_open_uri("1M,nns=2", &f), 0);
+	CHECK_EQ(aisio_emu_pcif_open_uri("1M,nns=2", 0, &f), 0);
 	REQUIRE(f);
 	CHECK(!strncmp(f->name, "emu", 3));
 	CHECK_EQ(f->ops->cfg_read(f, 0, cfg, sizeof(cfg)), 0);

@@ -19,7 +19,7 @@
 static void pcif_bad(const char *uri, const char *needle)
 {
 	struct aisio_pcif *f = (struct aisio_pcif *)&f;
-	int err = aisio_pcif_open_uri(uri, &f);
+	int err = aisio_pcif_open_uri(uri, 0, &f);
 
 	if (err != -EINVAL || f) {
 		fprintf(stderr, "'%s': got %d, want -EINVAL and no function\n", uri, err);
@@ -83,7 +83,7 @@ static void test_providers(void)
 	CHECK(!aisio_pcif_uri_known(NULL));
 
 	/* emu: is the device model, reached through the PCI layer */
-	CHECK_EQ(aisio_pcif_open_uri("emu:1M,nns=3", &f), 0);
+	CHECK_EQ(aisio_pcif_open_uri("emu:1M,nns=3", 0, &f), 0);
 	REQUIRE(f);
 	c = aisio_emu_pcif_ctrl(f);
 	REQUIRE(c);
