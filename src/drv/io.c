@@ -12,6 +12,7 @@
  * DRV_CHECK_REAPS reaps.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,20 @@
 
 /* A CQE's dword 3 read in one load (CID and status are 16-bit fields of the struct). */
 typedef uint32_t __attribute__((may_alias)) drv_u32_alias;
+
+/* Mark a completed slot free: cid and be_flags (AISIO_NVME_IO_FREE = 0) in one store. */
+static inline void drv_io_free(struct aisio_io *io, uint32_t cid)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	_Static_assert(offsetof(struct aisio_io, be_flags) == offsetof(struct aisio_io, cid) + 2 &&
+			       offsetof(struct aisio_io, cid) % 4 == 0 && AISIO_NVME_IO_FREE == 0,
+		       "cid and be_flags share one aligned dword");
+	*(drv_u32_alias *)&io->cid = cid;
+#else
+	(void)cid;
+	io->be_flags = AISIO_NVME_IO_FREE;
+#endif
+}
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -89,7 +104,7 @@ static __attribute__((noinline)) int dptr_slow(struct aisio_nvme_qpair *qp, stru
 		return aisio_err(-E2BIG, "%s: qid %u: transfer of %zu bytes exceeds the controller's "
 				 "maximum of %u bytes (MDTS)", c->f->name, qp->sq.qid, io->len, qp->max_xfer);
 	if (!(qp->flags & AISIO_NVME_QP_SGL))
-		qp->rcache = r;
+		drv_qpair_set_rcache(qp, r);
 	/* MDTS is enforced above; the builders get no limit of their own. */
 	if (qp->flags & AISIO_NVME_QP_SGL)
 		err = aisio_nvme_sgl_build(&io->cmd, r, io->buf, io->len, 0, &lists, qp->page_shift);
@@ -116,20 +131,41 @@ static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
 	return (int)n;
 }
 
+/* A command whose data pointer the fast path does not cover: build it into io->cmd. */
+static __attribute__((noinline)) void submit_slow(struct aisio_nvme_qpair *qp, struct aisio_io *io,
+						  struct aisio_nvme_sqe *sqe)
+{
+	int err = io->len ? dptr_slow(qp, io) : 0;
+
+	if (unlikely(err)) {
+		/* The slot stays a no-op entry nobody reads: the ring does not advance for it. */
+		io_done_early(qp, io, err);
+		return;
+	}
+	*sqe = io->cmd;
+	sqe->cid = io->cid;
+}
+
+/*
+ * Per command: the 64-byte copy of the prepared command into the ring, then
+ * CID and (fast path) PRP1 written into the ring entry itself, so the copy
+ * never reloads a field just stored into io->cmd. The ring wraps by a
+ * pointer compare; the doorbell is written once per call.
+ */
 int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 {
 	const uint32_t n = qp->npend;
-	struct aisio_io *const *pend = qp->pend;
-	struct aisio_nvme_sqe *ring = qp->sq.entries;
-	const uint32_t depth = qp->sq.depth;
-	const uint64_t pmask = ((uint64_t)1 << qp->page_shift) - 1;
-	uint32_t tail = qp->sq.tail;
-	/* The cached region in locals: stores to commands cannot change them. */
-	const struct aisio_mem_region *r = qp->rcache;
-	const uint8_t *rva = r->va;
-	size_t rlen = r->len, cmask = ((size_t)1 << r->chunk_shift) - 1;
-	unsigned cshift = r->chunk_shift;
-	const uint64_t *rbus = r->bus;
+	struct aisio_io *const *p = qp->pend, *const *const end = p + n;
+	struct aisio_nvme_sqe *const ring = qp->sq.entries;
+	struct aisio_nvme_sqe *const ring_end = ring + qp->sq.depth;
+	struct aisio_nvme_sqe *sqe = ring + qp->sq.tail;
+	const uint8_t *rva = qp->rc_va;
+	size_t rlen = qp->rc_len;
+	const uint64_t *rbus = qp->rc_bus;
+	size_t cmask = qp->rc_cmask;
+	unsigned cshift = qp->rc_cshift;
+	const uint64_t pmask = qp->pmask;
+	uint32_t tail;
 	uint64_t now;
 
 	if (unlikely(!n))
@@ -137,43 +173,42 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 	if (unlikely(__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)))
 		return submit_failed(qp);
 	now = aisio_drv_ticks();
-	for (uint32_t i = 0; i < n; i++) {
-		struct aisio_io *io = pend[i];
+	do {
+		struct aisio_io *io = *p;
+		size_t off = (size_t)((const uint8_t *)io->buf - rva);
+		uint64_t bus;
 
-		io->cmd.cid = io->cid;
-		if (io->len) {
-			/*
-			 * Fast path: PRP1 alone for a dword-aligned buffer within one
-			 * page of the cached region (SGL queues cache an empty region).
-			 */
-			size_t off = (size_t)((const uint8_t *)io->buf - rva);
-			uint64_t bus;
-
-			if (likely(off < rlen) && (bus = rbus[off >> cshift] + (off & cmask),
-						   likely(((bus & pmask) + io->len <= pmask + 1) & !(bus & 3)))) {
-				io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
-				io->cmd.dptr.prp.prp1 = bus;
-				io->cmd.dptr.prp.prp2 = 0;
-			} else {
-				int err = dptr_slow(qp, io);
-
-				r = qp->rcache;
-				rva = r->va;
-				rlen = r->len;
-				cshift = r->chunk_shift;
-				cmask = ((size_t)1 << cshift) - 1;
-				rbus = r->bus;
-				if (unlikely(err)) {
-					io_done_early(qp, io, err);
-					continue;
-				}
-			}
-		}
 		io->be_flags = AISIO_NVME_IO_INFLIGHT;
 		io->be_data = now;
-		ring[tail] = io->cmd;
-		tail = aisio_ring_next(tail, depth);
-	}
+		/*
+		 * Fast path: PRP1 alone for a dword-aligned buffer within one page
+		 * of the cached region (SGL queues cache an empty region).
+		 */
+		if (likely(off < rlen) &&
+		    (bus = rbus[off >> cshift] + (off & cmask),
+		     /* 1 <= len <= bytes left in the page (len - 1 wraps when len is 0) */
+		     likely((io->len - 1 < pmask + 1 - (bus & pmask)) & !(bus & 3)))) {
+			*sqe = io->cmd;
+			sqe->cid = io->cid;
+			sqe->flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
+			sqe->dptr.prp.prp1 = bus;
+			sqe->dptr.prp.prp2 = 0;
+		} else {
+			uint32_t nd = qp->ndone;
+
+			submit_slow(qp, io, sqe);
+			rva = qp->rc_va;
+			rlen = qp->rc_len;
+			rbus = qp->rc_bus;
+			cmask = qp->rc_cmask;
+			cshift = qp->rc_cshift;
+			if (unlikely(qp->ndone != nd))
+				continue; /* failed: completes at the next reap, takes no ring slot */
+		}
+		if (unlikely(++sqe == ring_end))
+			sqe = ring;
+	} while (++p != end);
+	tail = (uint32_t)(sqe - ring);
 	qp->sq.tail = tail;
 	qp->npend = 0;
 	qp->outstanding += n;
@@ -270,66 +305,82 @@ static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
 }
 
 /*
- * Two passes per batch. The first consumes CQEs with the ring state in
- * registers (no call can change it), writes the slots' status and rings
- * the CQ head doorbell once. The second frees each CID just before its
- * callback runs, so a callback that takes a new slot never gets one whose
- * own callback is still to come.
+ * One batch, two passes. The first consumes up to @room CQEs with the ring
+ * state in registers (no call can change it), writes the slots' status and
+ * rings the CQ head doorbell once. The second frees each CID just before
+ * its callback runs, so a callback that takes a new slot never gets one
+ * whose own callback is still to come. Returns the callbacks run; *@fullp
+ * says whether the batch stopped at @room (more may be waiting).
  */
-static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint32_t limit)
+static inline __attribute__((always_inline)) uint32_t
+reap_batch(struct aisio_nvme_qpair *qp, uint32_t room, uint32_t *fullp)
 {
-	struct aisio_io *ios = qp->ios;
-	const uint32_t ncids = qp->ncids;
+	struct aisio_io *batch[DRV_REAP_BATCH];
+	struct aisio_io *const ios = qp->ios;
+	volatile struct aisio_nvme_cqe *const entries = qp->cq.entries;
+	volatile struct aisio_nvme_cqe *const cq_end = entries + qp->cq.depth;
+	volatile struct aisio_nvme_cqe *e = entries + qp->cq.head, *const e0 = e;
+	const uint32_t ncids = qp->ncids, phase0 = qp->cq.phase;
+	uint32_t phase = phase0, got = 0, sqhd = 0;
 	uint16_t *const free_cids = qp->free_cids;
-	uint32_t n = 0;
 
-	if (unlikely(qp->ndone))
-		n = drain_done(qp, limit);
-	while (n < limit) {
-		struct aisio_io *batch[DRV_REAP_BATCH];
-		struct aisio_nvme_cq cq = qp->cq;
-		volatile struct aisio_nvme_cqe *e;
-		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH;
-		uint32_t got = 0, used = 0, sqhd = 0;
+	/*
+	 * Only commands in flight bound the loop: the controller cannot post
+	 * more CQEs than the ring holds before the head doorbell moves.
+	 */
+	while ((e->status & 1u) == phase) {
+		struct aisio_io *io;
+		uint32_t w3, cid;
 
-		while (got < room && (e = aisio_nvme_cq_peek(&cq))) {
-			struct aisio_io *io;
-			uint32_t w3, cid, dw0;
-
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			/* Dword 3 holds CID (15:0) and status (31:16). */
-			w3 = *((volatile drv_u32_alias *)e + 3);
-			dw0 = e->dw0;
-			sqhd = e->sqhd;
-			aisio_nvme_cq_advance(&cq);
-			used++;
-			cid = w3 & 0xffff;
-			io = &ios[cid];
-			if (unlikely(cid >= ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
-				cqe_unexpected(qp, (uint16_t)cid);
-				continue;
-			}
-			io->result = dw0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		/* Dword 3 holds CID (15:0) and status (31:16). */
+		w3 = *((volatile drv_u32_alias *)e + 3);
+		sqhd = e->sqhd;
+		cid = w3 & 0xffff;
+		io = &ios[cid];
+		if (likely(cid < ncids) && likely(io->be_flags == AISIO_NVME_IO_INFLIGHT)) {
+			io->result = e->dw0;
 			io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
-			io->be_flags = AISIO_NVME_IO_FREE;
+			drv_io_free(io, cid);
 			batch[got++] = io;
+		} else {
+			cqe_unexpected(qp, (uint16_t)cid);
 		}
-		if (!used)
+		if (unlikely(++e == cq_end)) {
+			e = entries;
+			phase ^= 1;
+		}
+		if (unlikely(got == room))
 			break;
-		qp->cq.head = cq.head;
-		qp->cq.phase = cq.phase;
-		qp->sq.head = sqhd;
-		qp->outstanding -= got;
-		aisio_nvme_cq_ring_db(&qp->cq);
-		for (uint32_t i = 0; i < got; i++) {
-			struct aisio_io *io = batch[i];
+	}
+	*fullp = got == room;
+	if (e == e0 && phase == phase0)
+		return 0;
+	qp->cq.head = (uint32_t)(e - entries);
+	qp->cq.phase = phase;
+	qp->sq.head = sqhd;
+	qp->outstanding -= got;
+	aisio_nvme_cq_ring_db(&qp->cq);
+	for (uint32_t i = 0; i < got; i++) {
+		struct aisio_io *io = batch[i];
 
-			free_cids[qp->nfree++] = io->cid;
-			if (likely(io->cb != NULL))
-				io->cb(io, io->cb_arg);
-		}
-		n += got;
-		if (used < room)
+		free_cids[qp->nfree++] = io->cid;
+		if (likely(io->cb != NULL))
+			io->cb(io, io->cb_arg);
+	}
+	return got;
+}
+
+/* Any reap after the first batch: driver-made completions, a limit, more than one batch. */
+static __attribute__((noinline)) int reap_more(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
+{
+	if (unlikely(qp->ndone))
+		n += drain_done(qp, limit - n);
+	while (n < limit) {
+		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH, full;
+
+		n += reap_batch(qp, room, &full);
+		if (!full)
 			break;
 	}
 	if (likely(n) && likely(--qp->check_countdown))
@@ -340,10 +391,18 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 
 int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
 {
-	const uint32_t limit = max ? max : UINT32_MAX;
+	uint32_t n, full;
 
+	if (unlikely(max | qp->ndone))
+		return reap_more(qp, 0, max ? max : UINT32_MAX);
 	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
-	if (likely(!qp->ndone) && !aisio_nvme_cq_peek(&qp->cq))
-		return reap_idle(qp, 0, limit);
-	return reap_some(qp, limit);
+	if (!aisio_nvme_cq_peek(&qp->cq))
+		return reap_idle(qp, 0, UINT32_MAX);
+	n = reap_batch(qp, DRV_REAP_BATCH, &full);
+	if (unlikely(full))
+		return reap_more(qp, n, UINT32_MAX);
+	if (likely(n) && likely(--qp->check_countdown))
+		return (int)n;
+	qp->check_countdown = DRV_CHECK_REAPS;
+	return reap_idle(qp, n, UINT32_MAX);
 }

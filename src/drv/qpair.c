@@ -117,6 +117,7 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 	qp->ncids = ncids;
 	qp->flags = flags;
 	qp->page_shift = c->info.page_shift;
+	qp->pmask = ((uint64_t)1 << c->info.page_shift) - 1;
 	qp->max_xfer = c->info.max_xfer;
 	qp->timeout_ticks = (uint64_t)c->info.timeout_ms * aisio_drv_ticks_per_ms();
 	/* Look for expired commands and fatal status a few times per timeout, every 1..100 ms. */
@@ -161,7 +162,8 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 	}
 	qp->nfree = ncids;
 	/* SGL queues keep an empty region cached: the PRP fast path never matches. */
-	qp->rcache = (flags & AISIO_NVME_QP_SGL) ? &no_region : aisio_heap_region(c->heap, qp->sq_mem);
+	drv_qpair_set_rcache(qp, (flags & AISIO_NVME_QP_SGL) ? &no_region
+							  : aisio_heap_region(c->heap, qp->sq_mem));
 
 	pthread_mutex_lock(&c->admin_lock);
 	qid = qid_alloc(c);
