@@ -166,6 +166,7 @@ struct aisio_nvme_qpair {
 	/* Hot: used for every command. */
 	struct aisio_nvme_sq sq;
 	struct aisio_nvme_cq cq;
+	struct aisio_nvme_sqe *sq_end; /* sq.entries + sq.depth */
 	struct aisio_io *ios;      /* [ncids], indexed by CID */
 	uint16_t *free_cids;       /* stack of free CIDs */
 	struct aisio_io **pend;    /* taken with get_io, in order, not yet submitted */

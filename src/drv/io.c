@@ -147,17 +147,58 @@ static __attribute__((noinline)) void submit_slow(struct aisio_nvme_qpair *qp, s
 }
 
 /*
- * Per command: the 64-byte copy of the prepared command into the ring, then
- * CID and (fast path) PRP1 written into the ring entry itself, so the copy
- * never reloads a field just stored into io->cmd. The ring wraps by a
- * pointer compare; the doorbell is written once per call.
+ * The PRP1-only fast path: a dword-aligned buffer of 1..page bytes within
+ * one controller page of the cached region (SGL queues cache an empty
+ * region, so it never matches there). Returns 1 with the bus address.
  */
-int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
+static inline __attribute__((always_inline)) int
+prp1_fast(const uint8_t *rva, size_t rlen, const uint64_t *rbus, unsigned cshift, size_t cmask,
+	  uint64_t pmask, const struct aisio_io *io, uint64_t *busp)
+{
+	size_t off = (size_t)((const uint8_t *)io->buf - rva);
+	uint64_t bus;
+
+	if (unlikely(off >= rlen))
+		return 0;
+	bus = rbus[off >> cshift] + (off & cmask);
+	*busp = bus;
+	/* len - 1 wraps when len is 0 */
+	return likely((io->len - 1 < pmask + 1 - (bus & pmask)) & !(bus & 3));
+}
+
+/*
+ * The 64-byte copy of the prepared command into the ring, then CID and PRP1
+ * written into the ring entry itself, so the copy never reloads a field
+ * just stored into io->cmd.
+ */
+static inline __attribute__((always_inline)) void
+sqe_fill_prp1(struct aisio_nvme_sqe *sqe, const struct aisio_io *io, uint64_t bus)
+{
+	*sqe = io->cmd;
+	sqe->cid = io->cid;
+	sqe->flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
+	sqe->dptr.prp.prp1 = bus;
+	sqe->dptr.prp.prp2 = 0;
+}
+
+/* The new tail to the controller: one doorbell write after the entries. */
+static inline __attribute__((always_inline)) void
+sq_publish(struct aisio_nvme_qpair *qp, uint32_t tail)
+{
+	qp->sq.tail = tail;
+	qp->sq.db_tail = tail;
+	/* Entries must be visible to the controller before it sees the new tail. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*qp->sq.db = tail;
+}
+
+/* Any number of commands; the ring wraps by a pointer compare. */
+static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 {
 	const uint32_t n = qp->npend;
 	struct aisio_io *const *p = qp->pend, *const *const end = p + n;
 	struct aisio_nvme_sqe *const ring = qp->sq.entries;
-	struct aisio_nvme_sqe *const ring_end = ring + qp->sq.depth;
+	struct aisio_nvme_sqe *const ring_end = qp->sq_end;
 	struct aisio_nvme_sqe *sqe = ring + qp->sq.tail;
 	const uint8_t *rva = qp->rc_va;
 	size_t rlen = qp->rc_len;
@@ -175,24 +216,12 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 	now = aisio_drv_ticks();
 	do {
 		struct aisio_io *io = *p;
-		size_t off = (size_t)((const uint8_t *)io->buf - rva);
 		uint64_t bus;
 
 		io->be_flags = AISIO_NVME_IO_INFLIGHT;
 		io->be_data = now;
-		/*
-		 * Fast path: PRP1 alone for a dword-aligned buffer within one page
-		 * of the cached region (SGL queues cache an empty region).
-		 */
-		if (likely(off < rlen) &&
-		    (bus = rbus[off >> cshift] + (off & cmask),
-		     /* 1 <= len <= bytes left in the page (len - 1 wraps when len is 0) */
-		     likely((io->len - 1 < pmask + 1 - (bus & pmask)) & !(bus & 3)))) {
-			*sqe = io->cmd;
-			sqe->cid = io->cid;
-			sqe->flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
-			sqe->dptr.prp.prp1 = bus;
-			sqe->dptr.prp.prp2 = 0;
+		if (likely(prp1_fast(rva, rlen, rbus, cshift, cmask, pmask, io, &bus))) {
+			sqe_fill_prp1(sqe, io, bus);
 		} else {
 			uint32_t nd = qp->ndone;
 
@@ -209,13 +238,40 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 			sqe = ring;
 	} while (++p != end);
 	tail = (uint32_t)(sqe - ring);
-	qp->sq.tail = tail;
 	qp->npend = 0;
 	qp->outstanding += n;
-	/* Entries must be visible to the controller before it sees the new tail. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	aisio_nvme_sq_ring_db(&qp->sq);
+	if (likely(tail != qp->sq.tail))
+		sq_publish(qp, tail);
+	/* else every command failed early: nothing for the controller */
 	return (int)n;
+}
+
+/*
+ * One command on the fast path (low queue depth) without the batch's setup;
+ * anything else goes through submit_batch().
+ */
+int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
+{
+	struct aisio_io *io;
+	uint32_t tail;
+	uint64_t bus;
+
+	if (qp->npend != 1 || unlikely(__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)))
+		return submit_batch(qp);
+	io = qp->pend[0];
+	if (unlikely(!prp1_fast(qp->rc_va, qp->rc_len, qp->rc_bus, qp->rc_cshift, qp->rc_cmask,
+				qp->pmask, io, &bus)))
+		return submit_batch(qp);
+	io->be_flags = AISIO_NVME_IO_INFLIGHT;
+	io->be_data = aisio_drv_ticks();
+	tail = qp->sq.tail;
+	sqe_fill_prp1(&qp->sq.entries[tail], io, bus);
+	if (unlikely(++tail == qp->sq.depth))
+		tail = 0;
+	qp->npend = 0;
+	qp->outstanding++;
+	sq_publish(qp, tail);
+	return 1;
 }
 
 /* Completions the driver made itself (submit errors, reset); FIFO, up to @limit. */
@@ -304,6 +360,53 @@ static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
 	}
 }
 
+/* Dword 3 of a CQE whose phase said new: CID (15:0) and status (31:16). */
+static inline __attribute__((always_inline)) uint32_t cqe_dw3(volatile struct aisio_nvme_cqe *e)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return *((volatile drv_u32_alias *)e + 3);
+}
+
+/* The slot a CQE completes, or NULL when its CID is not in flight. */
+static inline __attribute__((always_inline)) struct aisio_io *
+cqe_io(struct aisio_io *ios, uint32_t ncids, uint32_t w3)
+{
+	uint32_t cid = w3 & 0xffff;
+	struct aisio_io *io = &ios[cid];
+
+	if (likely(cid < ncids) && likely(io->be_flags == AISIO_NVME_IO_INFLIGHT))
+		return io;
+	return NULL;
+}
+
+static inline __attribute__((always_inline)) void
+cqe_complete(struct aisio_io *io, volatile struct aisio_nvme_cqe *e, uint32_t w3)
+{
+	io->result = e->dw0;
+	io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
+	drv_io_free(io, w3 & 0xffff);
+}
+
+/* Consumed up to @head: ring state, SQ head, and one CQ head doorbell write. */
+static inline __attribute__((always_inline)) void
+cq_publish(struct aisio_nvme_qpair *qp, uint32_t head, uint32_t phase, uint32_t sqhd, uint32_t got)
+{
+	qp->cq.head = head;
+	qp->cq.phase = phase;
+	qp->sq.head = sqhd;
+	qp->outstanding -= got;
+	aisio_nvme_cq_ring_db(&qp->cq);
+}
+
+/* Free the CID just before the callback runs (a callback may take a slot). */
+static inline __attribute__((always_inline)) void
+io_callback(struct aisio_nvme_qpair *qp, uint16_t *free_cids, struct aisio_io *io)
+{
+	free_cids[qp->nfree++] = io->cid;
+	if (likely(io->cb != NULL))
+		io->cb(io, io->cb_arg);
+}
+
 /*
  * One batch, two passes. The first consumes up to @room CQEs with the ring
  * state in registers (no call can change it), writes the slots' status and
@@ -313,38 +416,36 @@ static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
  * says whether the batch stopped at @room (more may be waiting).
  */
 static inline __attribute__((always_inline)) uint32_t
-reap_batch(struct aisio_nvme_qpair *qp, uint32_t room, uint32_t *fullp)
+reap_batch(struct aisio_nvme_qpair *qp, uint32_t room, int peeked, uint32_t *fullp)
 {
 	struct aisio_io *batch[DRV_REAP_BATCH];
 	struct aisio_io *const ios = qp->ios;
 	volatile struct aisio_nvme_cqe *const entries = qp->cq.entries;
 	volatile struct aisio_nvme_cqe *const cq_end = entries + qp->cq.depth;
-	volatile struct aisio_nvme_cqe *e = entries + qp->cq.head, *const e0 = e;
-	const uint32_t ncids = qp->ncids, phase0 = qp->cq.phase;
-	uint32_t phase = phase0, got = 0, sqhd = 0;
+	volatile struct aisio_nvme_cqe *e = entries + qp->cq.head;
+	const uint32_t ncids = qp->ncids;
+	uint32_t phase = qp->cq.phase, got = 0, sqhd = 0;
 	uint16_t *const free_cids = qp->free_cids;
 
 	/*
 	 * Only commands in flight bound the loop: the controller cannot post
 	 * more CQEs than the ring holds before the head doorbell moves.
 	 */
-	while ((e->status & 1u) == phase) {
-		struct aisio_io *io;
-		uint32_t w3, cid;
+	/* @peeked: the caller saw a new entry at head (compile-time constant). */
+	if (!peeked && (e->status & 1u) != phase) {
+		*fullp = 0;
+		return 0;
+	}
+	do {
+		uint32_t w3 = cqe_dw3(e);
+		struct aisio_io *io = cqe_io(ios, ncids, w3);
 
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* Dword 3 holds CID (15:0) and status (31:16). */
-		w3 = *((volatile drv_u32_alias *)e + 3);
 		sqhd = e->sqhd;
-		cid = w3 & 0xffff;
-		io = &ios[cid];
-		if (likely(cid < ncids) && likely(io->be_flags == AISIO_NVME_IO_INFLIGHT)) {
-			io->result = e->dw0;
-			io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
-			drv_io_free(io, cid);
+		if (likely(io != NULL)) {
+			cqe_complete(io, e, w3);
 			batch[got++] = io;
 		} else {
-			cqe_unexpected(qp, (uint16_t)cid);
+			cqe_unexpected(qp, (uint16_t)w3);
 		}
 		if (unlikely(++e == cq_end)) {
 			e = entries;
@@ -352,22 +453,11 @@ reap_batch(struct aisio_nvme_qpair *qp, uint32_t room, uint32_t *fullp)
 		}
 		if (unlikely(got == room))
 			break;
-	}
+	} while ((e->status & 1u) == phase);
 	*fullp = got == room;
-	if (e == e0 && phase == phase0)
-		return 0;
-	qp->cq.head = (uint32_t)(e - entries);
-	qp->cq.phase = phase;
-	qp->sq.head = sqhd;
-	qp->outstanding -= got;
-	aisio_nvme_cq_ring_db(&qp->cq);
-	for (uint32_t i = 0; i < got; i++) {
-		struct aisio_io *io = batch[i];
-
-		free_cids[qp->nfree++] = io->cid;
-		if (likely(io->cb != NULL))
-			io->cb(io, io->cb_arg);
-	}
+	cq_publish(qp, (uint32_t)(e - entries), phase, sqhd, got);
+	for (uint32_t i = 0; i < got; i++)
+		io_callback(qp, free_cids, batch[i]);
 	return got;
 }
 
@@ -379,7 +469,7 @@ static __attribute__((noinline)) int reap_more(struct aisio_nvme_qpair *qp, uint
 	while (n < limit) {
 		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH, full;
 
-		n += reap_batch(qp, room, &full);
+		n += reap_batch(qp, room, 0, &full);
 		if (!full)
 			break;
 	}
@@ -389,20 +479,51 @@ static __attribute__((noinline)) int reap_more(struct aisio_nvme_qpair *qp, uint
 	return reap_idle(qp, n, limit);
 }
 
-int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
+/* A batch whose first CQE was seen new (kept out of line: the one-CQE path stays call-free). */
+static __attribute__((noinline)) int reap_peeked(struct aisio_nvme_qpair *qp)
 {
-	uint32_t n, full;
+	uint32_t full, n = reap_batch(qp, DRV_REAP_BATCH, 1, &full);
 
-	if (unlikely(max | qp->ndone))
-		return reap_more(qp, 0, max ? max : UINT32_MAX);
-	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
-	if (!aisio_nvme_cq_peek(&qp->cq))
-		return reap_idle(qp, 0, UINT32_MAX);
-	n = reap_batch(qp, DRV_REAP_BATCH, &full);
 	if (unlikely(full))
 		return reap_more(qp, n, UINT32_MAX);
 	if (likely(n) && likely(--qp->check_countdown))
 		return (int)n;
 	qp->check_countdown = DRV_CHECK_REAPS;
 	return reap_idle(qp, n, UINT32_MAX);
+}
+
+int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
+{
+	volatile struct aisio_nvme_cqe *e;
+	uint32_t head, phase;
+
+	if (unlikely(max | qp->ndone))
+		return reap_more(qp, 0, max ? max : UINT32_MAX);
+	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
+	e = aisio_nvme_cq_peek(&qp->cq);
+	if (!e)
+		return reap_idle(qp, 0, UINT32_MAX);
+	/*
+	 * One completion alone (low queue depth): no batch, no loop, and no
+	 * work after the callback. Anything else goes through the batch.
+	 */
+	head = qp->cq.head + 1;
+	phase = qp->cq.phase;
+	if (unlikely(head == qp->cq.depth)) {
+		head = 0;
+		phase ^= 1;
+	}
+	if ((qp->cq.entries[head].status & 1u) != phase && likely(qp->check_countdown > 1)) {
+		uint32_t w3 = cqe_dw3(e);
+		struct aisio_io *io = cqe_io(qp->ios, qp->ncids, w3);
+
+		if (likely(io != NULL)) {
+			cqe_complete(io, e, w3);
+			cq_publish(qp, head, phase, e->sqhd, 1);
+			qp->check_countdown--;
+			io_callback(qp, qp->free_cids, io);
+			return 1;
+		}
+	}
+	return reap_peeked(qp);
 }

@@ -77,6 +77,7 @@ static void qpair_ring_reset(struct aisio_nvme_qpair *qp)
 
 	memset(qp->cq_mem, 0, (size_t)qp->cq.depth * sizeof(struct aisio_nvme_cqe));
 	aisio_nvme_sq_init(&qp->sq, qp->sq_mem, c->bar0, qp->sq.qid, qp->sq.depth, c->info.dstrd);
+	qp->sq_end = qp->sq.entries + qp->sq.depth;
 	aisio_nvme_cq_init(&qp->cq, qp->cq_mem, c->bar0, qp->cq.qid, qp->cq.depth, c->info.dstrd);
 }
 
