@@ -91,7 +91,7 @@ callgrind_annotate "$tmp/cg.sc" 2>/dev/null | sed -n '/file:function/,/^$/p' | g
 	echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at the end of the run)"
 	echo '```'
 	echo
-	echo "Workload: 512 B random reads, queue depth 128 per controller, one driver thread pinned"
+	echo "Workload: 512 B random reads (queue depth 128 per controller in the IOPS runs), one driver thread pinned"
 	echo "to CPU 0; null-backed device-model controllers (\`emu:1G,null\`, one controller thread"
 	echo "each) pinned to the other CPUs. The loop reaps a batch (callbacks re-prepare their"
 	echo "slot) and submits it with one doorbell write."

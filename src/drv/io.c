@@ -6,7 +6,9 @@
  * entry: CIDs come from a free stack, a completion finds its command by
  * CID, a 1-page buffer gets PRP1 from the cached region without a call.
  * One SQ doorbell write per submit, one CQ doorbell write per reaped batch
- * (up to DRV_REAP_BATCH completions, all of them in practice). The
+ * (up to DRV_REAP_BATCH completions, all of them in practice). A submit of
+ * one command and a reap that finds one completion (every call at queue
+ * depth 1) take paths without the batch's setup and loop. The
  * clock is read once per submit; deadlines and CSTS are looked at only
  * when a reap finds nothing (at most every check_every ticks) or every
  * DRV_CHECK_REAPS reaps.
