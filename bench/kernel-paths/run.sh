@@ -75,7 +75,16 @@ print("%.0f %.0f" % (ios / rt, cpu * 1e9 / ios if ios else 0))' "$1"
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# fio batches the way aisio perf does on its io_uring paths (be_io_uring.c,
+# be_uring_cmd.c, tools/aisio/perf_run.c): every command prepared since the
+# last submit goes in with one io_uring_enter (a batch of up to QDEPTH:
+# as many as the last reap completed); a reap waits for at least one
+# completion when none is ready, then takes every completion that is ready.
+fbatch=(--iodepth_batch_submit="$QDEPTH" --iodepth_batch_complete_min=1
+	--iodepth_batch_complete_max="$QDEPTH")
 rows=()
+raw=()
 REPEAT=${REPEAT:-3}
 
 # One aisio run and one fio run of the same job; prints "aisio_iops aisio_ns fio_iops fio_ns".
@@ -83,14 +92,14 @@ REPEAT=${REPEAT:-3}
 run_once() { # be engine pat mode first
 	local be=$1 engine=$2 pat=$3 mode=$4 first=$5 direct=0 aflag=--buffered extra=()
 	[ "$mode" = direct ] && { direct=1; aflag=--direct; }
-	[ "$engine" = io_uring ] && extra=(--fixedbufs=1 --registerfiles=1)
+	[ "$engine" = io_uring ] && extra=(--fixedbufs=1 --registerfiles=1 "${fbatch[@]}")
 	local auri=$uri ftarget=$target
 	if [ "$engine" = io_uring_cmd ]; then
 		auri=$ng
 		ftarget=$ng
 		aflag=
 		direct=0 # a character device: no O_DIRECT flag, the passthrough bypasses the page cache anyway
-		extra=(--cmd_type=nvme)
+		extra=(--cmd_type=nvme "${fbatch[@]}")
 	fi
 	run_aisio() {
 		# shellcheck disable=SC2086
@@ -119,9 +128,15 @@ run_pair() { # label aisio-backend fio-engine pattern mode
 	rows+=("| $label | $pat | $mode | $(python3 -c '
 import statistics, sys
 r = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-a, an, f, fn = (statistics.median(c) for c in zip(*r))
-print("%d | %d | %.2f | %d | %d | %.2f" % (a, f, a / f, an, fn, an / fn if fn else 0))' "$tmp/reps") |")
+def c(v, f="%d"):
+    # median (min..max)
+    return (f + " (" + f + "..." + f + ")") % (statistics.median(v), min(v), max(v))
+a, an, f, fn = zip(*r)
+ratio = [x / y for x, y in zip(a, f)]
+cpu = [x / y if y else 0 for x, y in zip(an, fn)]
+print(" | ".join([c(a), c(f), c(ratio, "%.2f"), c(an), c(fn), c(cpu, "%.2f")]))' "$tmp/reps") |")
 	echo "${rows[-1]}" >&2
+	while read -r l; do raw+=("$label $pat $mode: $l"); done <"$tmp/reps"
 }
 
 for pat in $PATTERNS; do
@@ -146,17 +161,26 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo "- target: $target ($( [ -b "$target" ] && echo block device || echo "file on $(df -T "$target" | awk 'NR==2 {print $2}')"))"
 	echo "- $(fio --version), aisio $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "- fio io_uring runs with fixedbufs and registerfiles, as aisio's io_uring backend does by default"
+	echo "- fio io_uring and io_uring_cmd batch as aisio does: ${fbatch[*]} (one io_uring_enter submits everything prepared since the last one; a reap waits for at least one completion and takes all that are ready)"
 	echo "- fio runs with invalidate=0: like aisio, it leaves the page cache as it finds it (fio's default drops the file's cached pages before each job)"
 	echo
 	echo "| path | pattern | mode | aisio IOPS | fio IOPS | IOPS aisio/fio | aisio CPU ns/IO | fio CPU ns/IO | CPU aisio/fio |"
 	echo "|---|---|---|---|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "Each cell is the median of $REPEAT runs; the tools alternate in going first. Buffered"
+	echo "Each cell is the median of $REPEAT back-to-back pairs; the tools alternate in going first;"
+	echo "each cell reads median (min...max) over the pairs; a ratio is taken within each pair. Buffered"
 	echo "runs read the file once beforehand so that both tools find it in the page cache."
 	echo "CPU time per I/O is user + system time of the whole process over the run divided by"
 	echo "the I/Os completed (aisio: getrusage around the run; fio: usr_cpu + sys_cpu of the job)."
 	echo "A ratio below 1 in the last column means aisio spent fewer cycles per I/O than fio."
+	echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo
+	echo "Each pair, in run order (aisio IOPS, aisio CPU ns/IO, fio IOPS, fio CPU ns/IO):"
+	echo
+	echo '```'
+	printf '%s\n' "${raw[@]}"
+	echo '```'
 } >"$OUT"
 echo "wrote $OUT" >&2
 cat "$OUT"
