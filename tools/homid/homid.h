@@ -193,7 +193,7 @@ int homid_ublk_describe(char *out, size_t cap);
 /* EXPORT, UNEXPORT, EXPORTS requests (@body: the request, checked for size). */
 int homid_ublk_request(struct homid *h, struct homid_client *cl, uint16_t type, const void *body,
 		       void *reply, size_t *rlen);
-/* errno for a command status (NVMe status SCT << 8 | SC, or -errno). */
-int homid_ublk_errno(int status);
+/* nvme_errno.c: the errno the block layer gets for a command status (SCT << 8 | SC, or -errno). */
+int homid_nvme_errno(int status);
 
 #endif

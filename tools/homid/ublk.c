@@ -195,40 +195,6 @@ static void state_remove(uint32_t dev_id)
 	unlink(path);
 }
 
-/* ---- NVMe status to errno (what the block layer reports upward) --------------------- */
-
-int homid_ublk_errno(int status)
-{
-	uint32_t sct, sc;
-
-	if (status <= 0)
-		return status;
-	sct = ((uint32_t)status >> 8) & 7;
-	sc = (uint32_t)status & 0xff;
-	if (sct == AISIO_NVME_SCT_MEDIA)
-		return -ENODATA; /* read/write fault, unrecovered read, integrity errors */
-	if (sct == AISIO_NVME_SCT_PATH)
-		return -ENOLINK;
-	if (sct == AISIO_NVME_SCT_GENERIC) {
-		switch (sc) {
-		case AISIO_NVME_SC_INVALID_OPCODE:
-		case AISIO_NVME_SC_INVALID_FIELD:
-			return -EOPNOTSUPP;
-		case AISIO_NVME_SC_LBA_RANGE:
-			return -EREMOTEIO;
-		case AISIO_NVME_SC_CAP_EXCEEDED:
-			return -ENOSPC;
-		case AISIO_NVME_SC_NS_WRITE_PROTECTED:
-			return -EROFS;
-		case AISIO_NVME_SC_NS_NOT_READY:
-			return -EAGAIN;
-		default:
-			return -EIO;
-		}
-	}
-	return -EIO;
-}
-
 /* ---- the I/O threads ----------------------------------------------------------------- */
 
 static void queue_cmd(struct ublk_queue *q, uint16_t tag, uint32_t op, int32_t result)
@@ -266,7 +232,7 @@ static void io_done(struct aisio_io *io, void *arg)
 	int32_t res;
 
 	if (io->status) {
-		res = io->status < 0 ? io->status : homid_ublk_errno(io->status);
+		res = io->status < 0 ? io->status : homid_nvme_errno(io->status);
 		q->errors++;
 		LOG_DEBUG("ublk%u queue %d tag %u op %u: %s", q->e->dev_id, q->q_id, tag, op,
 			  aisio_status_str(io->status));
@@ -766,7 +732,13 @@ static uint32_t stale_scan(struct homid_export **want, int nwant, uint32_t *matc
 		LOG_INFO("ublk%u: left by pid %d (state %u), not exported now: removing /dev/ublkb%u",
 			 id, info.ublksrv_pid, info.state, id);
 		ctrl_cmd(HOMID_UBLK_CMD_STOP_DEV, id, NULL, 0, 0);
-		err = ctrl_cmd(HOMID_UBLK_CMD_DEL_DEV, id, NULL, 0, 0);
+		/*
+		 * Without waiting where the kernel can: the dead homid's files may
+		 * still be closing, and homid must not hang on them at start.
+		 */
+		err = ctrl_cmd(HOMID_UBLK_CMD_DEL_DEV_ASYNC, id, NULL, 0, 0);
+		if (err == -EINVAL || err == -EOPNOTSUPP)
+			err = ctrl_cmd(HOMID_UBLK_CMD_DEL_DEV, id, NULL, 0, 0);
 		if (err)
 			LOG_WARN("ublk%u: DEL_DEV: %s", id, strerror(-err));
 		else
@@ -996,8 +968,4 @@ int homid_ublk_request(struct homid *h, struct homid_client *cl, uint16_t type, 
 	return aisio_err(-ENOTSUP, "homid was built without liburing: no ublk exports");
 }
 
-int homid_ublk_errno(int status)
-{
-	return status > 0 ? -EIO : status;
-}
 #endif

@@ -38,6 +38,8 @@
 #define HOMID_UBLK_CMD_END_USER_RECOVERY \
 	_IOWR('u', UBLK_CMD_END_USER_RECOVERY, struct ublksrv_ctrl_cmd)
 #define HOMID_UBLK_CMD_GET_FEATURES _IOR('u', 0x13, struct ublksrv_ctrl_cmd)
+/* 6.9 and later: delete without waiting for the last opener to go */
+#define HOMID_UBLK_CMD_DEL_DEV_ASYNC _IOR('u', 0x14, struct ublksrv_ctrl_cmd)
 #define HOMID_UBLK_IO_FETCH_REQ _IOWR('u', UBLK_IO_FETCH_REQ, struct ublksrv_io_cmd)
 #define HOMID_UBLK_IO_COMMIT_AND_FETCH_REQ \
 	_IOWR('u', UBLK_IO_COMMIT_AND_FETCH_REQ, struct ublksrv_io_cmd)
