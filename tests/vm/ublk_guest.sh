@@ -68,6 +68,9 @@ check "write zeroes (blkdiscard -z)" blkdiscard -z -o 1048576 -l 1048576 $dev
 check "zeroed range reads zero" sh -c "dd if=$dev bs=1M skip=1 count=1 iflag=direct status=none | cmp - /tmp/zero"
 check "rest of the pattern intact" sh -c "dd if=$dev bs=1M skip=2 count=3 iflag=direct status=none | cmp - /tmp/pat.rest"
 check "discard (Dataset Management)" blkdiscard -o 2097152 -l 1048576 $dev
+check "fio --verify on $dev" fio --name=v --filename=$dev --rw=randwrite --bs=4k --iodepth=16 \
+	--ioengine=io_uring --direct=1 --size=16M --offset=8M --verify=crc32c --do_verify=1 \
+	--verify_fatal=1 --output=/tmp/fio.verify
 check "no LBA past the export is reachable" test "$(dd if=$dev bs=512 skip=$exp count=1 iflag=direct status=none | wc -c)" = 0
 
 # XFS with a homi: client on the LBAs past the export, at the same time
@@ -114,7 +117,9 @@ kill -KILL $hpid
 wait $hpid 2>/dev/null
 echo "homid killed after $before acknowledged writes"
 sleep 2
-check "writer is held while homid is gone" kill -0 $wpid
+held=$(wc -l </tmp/acked)
+sleep 3
+check "writer is held while homid is gone" sh -c "kill -0 $wpid && test \$(wc -l </tmp/acked) = $held"
 check "homid restarts and recovers $dev" start_homid "ublkb0 recovered" --export "$export_spec"
 check "writer finishes after recovery" wait $wpid
 after=$(wc -l </tmp/acked)
@@ -147,6 +152,14 @@ check "a bad export spec is refused with a reason" sh -c "'$aisio' homi export -
 check "export is refused to a non-root user" sh -c "setpriv --reuid=65534 --regid=65534 --clear-groups '$aisio' homi export --socket $sock 'ctrl=$bdf,lba_first=$exp,lba_count=2048' 2>&1 | grep -q root"
 check "status lists the export and the kernel features" sh -c "'$aisio' homi status --socket $sock | tee /tmp/status | grep -q '^/dev/ublkb0: '"
 cat /tmp/status
+# an LBA range that does not start at 0: data lands at lba_first + offset
+r0=$((exp + 4096))
+check "export a range at LBA $r0" sh -c "'$aisio' homi export --socket $sock 'ctrl=$bdf,lba_first=$r0,lba_count=2048' | grep -qx /dev/ublkb1"
+check "write 64 KiB at the start of /dev/ublkb1" dd if=/tmp/pat of=/dev/ublkb1 bs=64k count=1 oflag=direct status=none
+check "unexport /dev/ublkb1" "$aisio" homi unexport --socket $sock 1
+check "export a range 1 MiB earlier" sh -c "'$aisio' homi export --socket $sock 'ctrl=$bdf,lba_first=$((r0 - 2048)),lba_count=4096' | grep -qx /dev/ublkb1"
+check "the data is 1 MiB into the wider range" sh -c "dd if=/dev/ublkb1 bs=64k skip=16 count=1 iflag=direct status=none | cmp - /tmp/pat -n 65536"
+check "unexport /dev/ublkb1 again" "$aisio" homi unexport --socket $sock 1
 check "aisio homi unexport" "$aisio" homi unexport --socket $sock 0
 for i in $(seq 100); do [ -e $dev ] || break; sleep 0.1; done
 check "$dev gone after unexport" not test -e $dev

@@ -682,9 +682,10 @@ static int pid_alive(pid_t pid)
 /*
  * Devices a previous homid left (it was killed): resume the one that serves
  * @e (same controller, namespace, range) and return its id, remove the
- * others that have a state file of ours. Returns UINT32_MAX when none fits.
+ * others that have a state file of ours. match[i] is the device for
+ * want[i], or UINT32_MAX when none fits.
  */
-static uint32_t stale_scan(struct homid_export **want, int nwant, uint32_t *match)
+static void stale_scan(struct homid_export **want, int nwant, uint32_t *match)
 {
 	DIR *d = opendir("/sys/class/ublk-char");
 	struct dirent *de;
@@ -692,7 +693,7 @@ static uint32_t stale_scan(struct homid_export **want, int nwant, uint32_t *matc
 	for (int i = 0; i < nwant; i++)
 		match[i] = UINT32_MAX;
 	if (!d)
-		return 0;
+		return;
 	while ((de = readdir(d))) {
 		struct ublksrv_ctrl_dev_info info;
 		char ctrl[32];
@@ -745,7 +746,6 @@ static uint32_t stale_scan(struct homid_export **want, int nwant, uint32_t *matc
 			state_remove(id);
 	}
 	closedir(d);
-	return 0;
 }
 
 static void state_dir_init(struct homid *h)
