@@ -233,7 +233,7 @@ static void io_done(struct aisio_io *io, void *arg)
 
 	if (io->status) {
 		res = io->status < 0 ? io->status : homid_nvme_errno(io->status);
-		q->errors++;
+		__atomic_add_fetch(&q->errors, 1, __ATOMIC_RELAXED);
 		LOG_DEBUG("ublk%u queue %d tag %u op %u: %s", q->e->dev_id, q->q_id, tag, op,
 			  aisio_status_str(io->status));
 	} else {
@@ -248,24 +248,23 @@ static void handle_req(struct ublk_queue *q, uint16_t tag)
 {
 	struct homid_export *e = q->e;
 	const struct ublksrv_io_desc *d = &q->descs[tag];
-	uint32_t op = d->op_flags & 0xff, flags = d->op_flags >> 8;
+	uint32_t op = d->op_flags & 0xff;
 	uint32_t shift = e->ns->lba_shift, nsid = e->ns->nsid;
-	uint64_t bytes = (uint64_t)d->nr_sectors << 9;
-	uint64_t slba = e->lba_first + ((d->start_sector << 9) >> shift);
+	uint64_t bytes = (uint64_t)d->nr_sectors << 9, off = d->start_sector << 9;
+	uint64_t bmask = ((uint64_t)1 << shift) - 1, slba = e->lba_first + (off >> shift);
 	uint32_t nlb = (uint32_t)(bytes >> shift);
 	struct aisio_io *io;
 	int32_t early = 0;
 
-	q->ios++;
+	__atomic_add_fetch(&q->ios, 1, __ATOMIC_RELAXED); /* read by STATUS */
 	if ((op == HOMID_UBLK_OP_READ || op == HOMID_UBLK_OP_WRITE) && bytes > e->max_io) {
 		early = -EINVAL;
 		goto answer;
 	}
 	if (op == HOMID_UBLK_OP_FLUSH && !e->vwc)
 		goto answer; /* no volatile cache: nothing to flush */
-	if (op != HOMID_UBLK_OP_FLUSH &&
-	    ((d->start_sector << 9) & (((uint64_t)1 << shift) - 1) || (bytes & (((uint64_t)1 << shift) - 1)) ||
-	     ((d->start_sector << 9) >> shift) + nlb > e->nlbas)) {
+	/* the kernel keeps requests inside the device and aligned to its block size: check anyway */
+	if (op != HOMID_UBLK_OP_FLUSH && ((off | bytes) & bmask || (off >> shift) + nlb > e->nlbas)) {
 		early = -EINVAL;
 		goto answer;
 	}
@@ -298,8 +297,7 @@ static void handle_req(struct ublk_queue *q, uint16_t tag)
 		early = -EOPNOTSUPP;
 		goto answer;
 	}
-	if ((flags << 8) & HOMID_UBLK_IO_F_FUA &&
-	    (op == HOMID_UBLK_OP_READ || op == HOMID_UBLK_OP_WRITE))
+	if (d->op_flags & HOMID_UBLK_IO_F_FUA && (op == HOMID_UBLK_OP_READ || op == HOMID_UBLK_OP_WRITE))
 		io->cmd.cdw12 |= 1u << 30; /* FUA */
 	io->cb = io_done;
 	io->cb_arg = q;
@@ -308,7 +306,7 @@ static void handle_req(struct ublk_queue *q, uint16_t tag)
 	return;
 answer:
 	if (early)
-		q->errors++;
+		__atomic_add_fetch(&q->errors, 1, __ATOMIC_RELAXED);
 	queue_cmd(q, tag, HOMID_UBLK_IO_COMMIT_AND_FETCH_REQ,
 		  early ? early : op == HOMID_UBLK_OP_READ || op == HOMID_UBLK_OP_WRITE ? (int32_t)bytes : 0);
 }
