@@ -44,7 +44,10 @@ enum aisio_homi_type {
 	AISIO_HOMI_QP_DELETE = 7,
 	AISIO_HOMI_STATUS = 8,
 	AISIO_HOMI_IDENTIFY = 9,
-	AISIO_HOMI_TYPE_MAX = 9,
+	AISIO_HOMI_EXPORT = 10,   /* a namespace (range) as /dev/ublkbN (root only) */
+	AISIO_HOMI_UNEXPORT = 11, /* remove /dev/ublkbN (root only) */
+	AISIO_HOMI_EXPORTS = 12,  /* ublk features in use and the exports, as text */
+	AISIO_HOMI_TYPE_MAX = 12,
 	AISIO_HOMI_REPLY = 0x8000,
 };
 
@@ -230,5 +233,27 @@ struct aisio_homi_identify {
 	uint32_t nsid;
 };
 _Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
+
+/* EXPORT: the export spec (docs/homi.md, "Block devices"), NUL-terminated */
+struct aisio_homi_export {
+	char spec[248];
+	uint32_t rsvd[2];
+};
+_Static_assert(sizeof(struct aisio_homi_export) == 256, "homi export");
+
+struct aisio_homi_export_reply {
+	uint32_t dev_id; /* N of /dev/ublkbN */
+	uint32_t rsvd;
+};
+_Static_assert(sizeof(struct aisio_homi_export_reply) == 8, "homi export reply");
+
+struct aisio_homi_unexport {
+	uint32_t dev_id;
+	uint32_t rsvd;
+};
+_Static_assert(sizeof(struct aisio_homi_unexport) == 8, "homi unexport");
+
+/* EXPORTS reply: NUL-terminated text, at most this many bytes with the NUL */
+#define AISIO_HOMI_EXPORTS_MAX 8192
 
 #endif

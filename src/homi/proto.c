@@ -28,6 +28,12 @@ int aisio_homi_req_len(uint16_t type)
 		return sizeof(struct aisio_homi_qp_delete);
 	case AISIO_HOMI_IDENTIFY:
 		return sizeof(struct aisio_homi_identify);
+	case AISIO_HOMI_EXPORT:
+		return sizeof(struct aisio_homi_export);
+	case AISIO_HOMI_UNEXPORT:
+		return sizeof(struct aisio_homi_unexport);
+	case AISIO_HOMI_EXPORTS:
+		return 0;
 	default:
 		return -1;
 	}
@@ -112,11 +118,15 @@ static int reply_len(uint16_t type)
 		return sizeof(struct aisio_homi_qp_create_reply);
 	case AISIO_HOMI_IDENTIFY:
 		return 4096;
+	case AISIO_HOMI_EXPORT:
+		return sizeof(struct aisio_homi_export_reply);
 	case AISIO_HOMI_MEM_UNREG:
 	case AISIO_HOMI_QP_DELETE:
+	case AISIO_HOMI_UNEXPORT:
 		return -2; /* empty */
 	case AISIO_HOMI_LIST:
 	case AISIO_HOMI_STATUS:
+	case AISIO_HOMI_EXPORTS:
 		return 0;
 	default:
 		return -1;
@@ -125,6 +135,9 @@ static int reply_len(uint16_t type)
 
 static int variable_ok(uint16_t type, const uint8_t *body, uint32_t len)
 {
+	if (type == AISIO_HOMI_EXPORTS)
+		return len >= 1 && len <= AISIO_HOMI_EXPORTS_MAX && body[len - 1] == 0 &&
+		       memchr(body, 0, len) == body + len - 1;
 	if (type == AISIO_HOMI_LIST) {
 		struct aisio_homi_list_reply r;
 

@@ -56,4 +56,13 @@ int aisio_pcif_uri_known(const char *uri);
  */
 int aisio_pci_bdf_parse(const char *in, char out[AISIO_PCI_BDF_LEN]);
 
+/*
+ * aisio_pcif_map_user - make @len bytes of memory at @va (page aligned, any
+ * owner: homid maps its clients' memfds) reachable by function @f at one
+ * contiguous device address *@bus; aisio_pcif_unmap_user takes it back.
+ * vfio only (-ENOTSUP for other bindings: no IOMMU to confine the device).
+ */
+int aisio_pcif_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus);
+int aisio_pcif_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len);
+
 #endif

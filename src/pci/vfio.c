@@ -195,12 +195,78 @@ static void vfio_close(struct aisio_pcif *f)
 	free(v);
 }
 
+/* Memory of another owner (homid's clients): mapped at fresh IOVAs, pinned by the IOMMU driver. */
+static int vfio_dma_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus)
+{
+	struct vfio_fn *v = (struct vfio_fn *)f;
+	struct vfio_ctx *c = v->ctx;
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	const uint64_t align = 2ull << 20;
+	uint64_t iova;
+	int err = 0;
+
+	if (((uintptr_t)va | len) & 4095 || !len)
+		return aisio_err(-EINVAL, "%s: memory to map must be page aligned", f->name);
+	pthread_mutex_lock(&c->lock);
+	iova = (c->next_iova + align - 1) & ~(align - 1);
+	if (c->container < 0) {
+		err = aisio_err(-ENODEV, "%s: the function is closed", f->name);
+	} else if (iova + len > VFIO_IOVA_END || iova + len < iova) {
+		err = aisio_err(-ENOSPC, "%s: out of IOVA space", f->name);
+	} else {
+		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		map.vaddr = (uint64_t)(uintptr_t)va;
+		map.iova = iova;
+		map.size = len;
+		if (ioctl(c->container, VFIO_IOMMU_MAP_DMA, &map))
+			err = aisio_err(-errno, "%s: VFIO_IOMMU_MAP_DMA of %zu bytes at IOVA 0x%llx: %s "
+					"(locked-memory limit? see ulimit -l)", f->name, len,
+					(unsigned long long)iova, strerror(errno));
+		else
+			c->next_iova = iova + len;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!err)
+		*bus = iova;
+	return err;
+}
+
+static int vfio_dma_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len)
+{
+	struct vfio_fn *v = (struct vfio_fn *)f;
+	struct vfio_ctx *c = v->ctx;
+	struct vfio_iommu_type1_dma_unmap um = { .argsz = sizeof(um), .iova = bus, .size = len };
+	int err = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->container >= 0 && ioctl(c->container, VFIO_IOMMU_UNMAP_DMA, &um))
+		err = aisio_err(-errno, "%s: VFIO_IOMMU_UNMAP_DMA at IOVA 0x%llx: %s", f->name,
+				(unsigned long long)bus, strerror(errno));
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 static const struct aisio_pcif_ops vfio_ops = {
 	.cfg_read = vfio_cfg_read,
 	.cfg_write = vfio_cfg_write,
 	.dma_alloc = vfio_dma_alloc,
 	.close = vfio_close,
 };
+
+int aisio_pcif_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus)
+{
+	if (f->ops != &vfio_ops)
+		return aisio_err(-ENOTSUP, "%s: mapping another process's memory for the device needs "
+				 "an IOMMU: bind the function with drv=vfio", f->name);
+	return vfio_dma_map_user(f, va, len, bus);
+}
+
+int aisio_pcif_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len)
+{
+	if (f->ops != &vfio_ops)
+		return aisio_err(-ENOTSUP, "%s: not bound to vfio", f->name);
+	return vfio_dma_unmap_user(f, bus, len);
+}
 
 /* The group's device node appears shortly after vfio-pci binds. */
 static int open_group(const char *bdf, int group)

@@ -141,8 +141,8 @@ static int homi_status(int argc, char **argv)
 		return 1;
 	}
 	err = aisio_homi_call(c, AISIO_HOMI_STATUS, NULL, 0, -1, buf, sizeof(buf), &len, NULL);
-	aisio_homi_disconnect(c);
 	if (err) {
+		aisio_homi_disconnect(c);
 		fprintf(stderr, "aisio homi status: %s\n", aisio_errmsg());
 		return 1;
 	}
@@ -156,6 +156,7 @@ static int homi_status(int argc, char **argv)
 		struct aisio_homi_client_desc *cl = calloc(sr.nclient + 1, sizeof(*cl));
 
 		if (!cd || !nd || !cl) {
+			aisio_homi_disconnect(c);
 			fprintf(stderr, "aisio homi status: out of memory\n");
 			free(cd);
 			free(nd);
@@ -169,10 +170,13 @@ static int homi_status(int argc, char **argv)
 			cl[i].ctrl[sizeof(cl[i].ctrl) - 1] = 0;
 		for (uint32_t i = 0; i < sr.nctrl; i++)
 			cd[i].name[sizeof(cd[i].name) - 1] = 0;
-		if (json)
+		if (json) {
 			print_json(&sr, cd, nd, cl);
-		else
+		} else {
 			print_text(&sr, cd, nd, cl);
+			homi_print_exports(c); /* ublk exports; an older homid has none */
+		}
+		aisio_homi_disconnect(c);
 		free(cd);
 		free(nd);
 		free(cl);
@@ -188,6 +192,8 @@ int aisio_cmd_homi(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "status"))
 		return homi_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export") || !strcmp(argv[1], "unexport"))
+		return aisio_cmd_homi_export(argc - 1, argv + 1);
 	fprintf(stderr, "aisio homi: unknown subcommand '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -160,16 +160,25 @@ const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid)
 
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
 {
-	if (hc->kind != AISIO_HOMI_CTRL_EMU)
-		return aisio_err(-ENOTSUP, "%s: registering client memory needs an IOMMU mapping "
-				 "(vfio) that homid does not make yet; use an emu: controller", hc->name);
+	if (hc->kind == AISIO_HOMI_CTRL_PCI) {
+#ifdef HOMID_HAVE_PCI
+		return aisio_pcif_map_user(hc->pcif, va, len, bus);
+#else
+		return -ENOTSUP;
+#endif
+	}
 	*bus = (uint64_t)(uintptr_t)va;
 	return aisio_emu_ctrl_dma_range_add(hc->emu, *bus, len, va);
 }
 
-int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus)
+int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len)
 {
-	if (hc->kind != AISIO_HOMI_CTRL_EMU)
-		return aisio_err(-ENOTSUP, "%s: no client memory is mapped on this controller", hc->name);
+	if (hc->kind == AISIO_HOMI_CTRL_PCI) {
+#ifdef HOMID_HAVE_PCI
+		return aisio_pcif_unmap_user(hc->pcif, bus, len);
+#else
+		return -ENOTSUP;
+#endif
+	}
 	return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
 }

@@ -98,7 +98,7 @@ const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid)
 int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 /* Client memory for the device: map it and return its device address. */
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus);
-int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus);
+int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len);
 
 /* ---- session.c: clients ------------------------------------------------------- */
 struct homid_mem {
@@ -186,5 +186,17 @@ int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t de
 void homid_med_queue_delete(struct homid *h, struct homid_client *cl, struct homid_queue *q);
 /* After the hardware queue pair is deleted: homid's ring memory of a mediated queue. */
 void homid_med_queue_free(struct homid_client *cl, struct homid_queue *q);
+
+/* ---- ublk.c: namespaces exported to the kernel as /dev/ublkbN ------------------ */
+/* Resume or remove devices a killed homid left, then export @specs (docs/homi.md). */
+int homid_ublk_start(struct homid *h, char *const *specs, int n);
+void homid_ublk_stop(struct homid *h);
+/* Kernel features and exports, one line each, for STATUS. */
+int homid_ublk_describe(char *out, size_t cap);
+/* EXPORT, UNEXPORT, EXPORTS requests (@body: the request, checked for size). */
+int homid_ublk_request(struct homid *h, struct homid_client *cl, uint16_t type, const void *body,
+		       void *reply, size_t *rlen);
+/* nvme_errno.c: the errno the block layer gets for a command status (SCT << 8 | SC, or -errno). */
+int homid_nvme_errno(int status);
 
 #endif

@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"                      pci:BDF[,drv=vfio|uio]; repeatable, adds to the config's\n"
 		"  --foreground        stay in the foreground (default: detach)\n"
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
+		"  --export SPEC       export a namespace as /dev/ublkbN: ctrl=NAME,nsid=N,\n"
+		"                      lba_first=N,lba_count=N,queues=N,depth=N (all optional)\n"
 		"  --check-config      parse the configuration, print the policy, and exit\n"
 		"  --help              this text\n");
 }
@@ -224,12 +226,14 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'k' },
+		{ "export", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct homid h;
 	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16];
-	int nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
+	char *exports[8];
+	int nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
 	sigset_t mask;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -260,6 +264,13 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			check = 1;
+			break;
+		case 'x':
+			if (nexports == 8) {
+				fprintf(stderr, "homid: at most 8 exports\n");
+				return 2;
+			}
+			exports[nexports++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -342,10 +353,16 @@ int main(int argc, char **argv)
 		LOG_ERR("%s", aisio_errmsg());
 		goto out_med;
 	}
+	if (homid_ublk_start(&h, exports, nexports)) {
+		LOG_ERR("%s", aisio_errmsg());
+		goto out_ublk;
+	}
 	LOG_INFO("listening on %s (pid %d)", h.cfg.socket, getpid());
 	rc = serve(&h, sfd) ? 1 : 0;
 	while (h.clients)
 		homid_client_drop(&h, h.clients, "homid shutting down");
+out_ublk:
+	homid_ublk_stop(&h);
 	close(h.listen_fd);
 	unlink(h.cfg.socket);
 out_med:

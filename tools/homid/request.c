@@ -367,6 +367,8 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		struct aisio_homi_qp_create qc;
 		struct aisio_homi_qp_delete qd;
 		struct aisio_homi_identify id;
+		struct aisio_homi_export ex;
+		struct aisio_homi_unexport unex;
 	} b;
 
 	*rlen = 0;
@@ -392,6 +394,10 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		return req_qp_delete(h, cl, &b.qd);
 	case AISIO_HOMI_IDENTIFY:
 		return req_identify(cl, &b.id, reply, rlen);
+	case AISIO_HOMI_EXPORT:
+	case AISIO_HOMI_UNEXPORT:
+	case AISIO_HOMI_EXPORTS:
+		return homid_ublk_request(h, cl, m->hdr.type, &b, reply, rlen);
 	default:
 		return aisio_err(-EOPNOTSUPP, "unknown request type %u", m->hdr.type);
 	}

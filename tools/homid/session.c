@@ -71,7 +71,7 @@ static void queue_delete(struct homid *h, struct homid_client *cl, struct homid_
 
 void homid_mem_release(struct homid_client *cl, struct homid_mem *m)
 {
-	int err = homid_ctrl_unmap(cl->ctrl, m->bus);
+	int err = homid_ctrl_unmap(cl->ctrl, m->bus, m->len);
 
 	if (err)
 		LOG_WARN("client pid %d: withdrawing memory %u from the device: %s", cl->pid, m->id,
