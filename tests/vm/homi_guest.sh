@@ -5,7 +5,8 @@
 # a direct and a mediated client SIGKILLed mid-I/O while another verifies,
 # and every queue ID and pinned page comes back; a client under another uid (nobody) with a
 # mediated grant of 2048 LBAs has its writes outside the grant refused, and
-# the bytes there stay unchanged. At the end the controller is back on nvme.
+# the bytes there stay unchanged. Then the controller is back on nvme, and
+# homid on it through uio refuses clients with a clear message.
 # Usage: homi_guest.sh BUILD_DIR
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
@@ -84,6 +85,8 @@ for mode in direct mediated; do
 	sleep 1
 	before=$(client_of $p)
 	echo "victim before SIGKILL: $before"
+	check "$mode victim's memory pinned in homid ($(vmlck) kB, idle $lck0 kB)" \
+		test "$(vmlck)" -ge $((lck0 + 8192))
 	kill -9 $p
 	wait $p 2>/dev/null
 	gone() { ! client_of $p >/dev/null; }
@@ -120,6 +123,28 @@ kill -TERM $hpid
 wait $hpid
 rc=$?
 check "homid exits cleanly on SIGTERM (exit $rc)" test $rc = 0
-check "$bdf back on nvme" wait_until "$bdf back on nvme" sh -c "test \"\$(basename \"\$(readlink /sys/bus/pci/devices/$bdf/driver)\")\" = nvme"
-grep -c . /tmp/homid.log >/dev/null && tail -n 40 /tmp/homid.log
+back_on_nvme() { test "$(driver_of $bdf)" = nvme; }
+check "$bdf back on nvme" wait_until "$bdf back on nvme" back_on_nvme
+tail -n 40 /tmp/homid.log
+
+# uio: homid owns the controller but has no way to map a client's memory for
+# it; clients get a clear refusal that names drv=vfio, and nothing is held.
+"$homid" --foreground --socket $sock --ctrl pci:$bdf,drv=uio 2>/tmp/homid-uio.log &
+hpid=$!
+check "homid starts on pci:$bdf,drv=uio" wait_until "homid serving $sock" up
+check "$bdf is bound to uio_pci_generic" test "$(driver_of $bdf)" = uio_pci_generic
+for mode in direct mediated; do
+	"$aisio" perf run --runtime 1 "homi:$sock,mode=$mode" >/tmp/uio-$mode.out 2>&1
+	rc=$?
+	cat /tmp/uio-$mode.out
+	check "uio, $mode: refused (exit $rc)" test $rc != 0
+	check "uio, $mode: the refusal names drv=vfio" grep -q 'drv=vfio' /tmp/uio-$mode.out
+done
+check "uio: no queue ID held, no client left" wait_until "queue IDs back" idle
+kill -TERM $hpid
+wait $hpid
+rc=$?
+check "homid on uio exits cleanly (exit $rc)" test $rc = 0
+cat /tmp/homid-uio.log
+check "$bdf back on nvme after uio" wait_until "$bdf back on nvme" back_on_nvme
 finish

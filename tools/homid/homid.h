@@ -88,7 +88,7 @@ struct homid_ctrl {
 	int bar_fd;		   /* emu: shared BAR0; pci: the vfio device (-1 on uio) */
 	uint64_t bar_off;	   /* where BAR0 starts in bar_fd */
 	size_t bar_len;
-	int direct_ok;
+	int direct_ok; /* client memory and doorbells can be shared (emu, vfio) */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
