@@ -113,7 +113,8 @@ struct aisio_homi_ctrl_desc {
 	uint32_t timeout_ms;
 	uint32_t bar0_len;
 	uint32_t direct_ok; /* direct queues possible on this controller */
-	uint8_t rsvd80[48];
+	uint64_t db_off;    /* ATTACH: where the doorbell page starts in its descriptor */
+	uint8_t rsvd88[40];
 };
 _Static_assert(sizeof(struct aisio_homi_ctrl_desc) == 128, "homi ctrl desc");
 

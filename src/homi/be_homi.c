@@ -229,7 +229,8 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 		goto err_fd;
 	}
 	hd->db_len = hd->att.db_len;
-	hd->db = mmap(NULL, hd->db_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	hd->db = mmap(NULL, hd->db_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		      (off_t)hd->att.ctrl.db_off);
 	if (hd->db == MAP_FAILED) {
 		err = aisio_err(-errno, "%s: mapping the doorbell page: %s", uri, strerror(errno));
 		hd->db = NULL;

@@ -57,12 +57,20 @@ int aisio_pcif_uri_known(const char *uri);
 int aisio_pci_bdf_parse(const char *in, char out[AISIO_PCI_BDF_LEN]);
 
 /*
- * aisio_pcif_map_user - make @len bytes of memory at @va (page aligned, any
- * owner: homid maps its clients' memfds) reachable by function @f at one
- * contiguous device address *@bus; aisio_pcif_unmap_user takes it back.
- * vfio only (-ENOTSUP for other bindings: no IOMMU to confine the device).
+ * vfio functions only (others: -ENOTSUP). Map @len bytes of this process's
+ * memory at @va (page aligned; any shared mapping, e.g. a memfd) for the
+ * function's DMA, at an IOVA chosen from a range apart from the provider's
+ * own DMA memory; the pages stay pinned until unmapped. Returns 0 and
+ * *iova, -EINVAL, -ENOSPC (IOVA range full) or VFIO_IOMMU_MAP_DMA's -errno.
+ * Unmap before closing the function.
  */
-int aisio_pcif_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus);
-int aisio_pcif_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len);
+int aisio_pci_vfio_map(struct aisio_pcif *f, void *va, size_t len, uint64_t *iova);
+/* Withdraw what aisio_pci_vfio_map() mapped at @iova: 0, -ENOENT or -errno. */
+int aisio_pci_vfio_unmap(struct aisio_pcif *f, uint64_t iova);
+/*
+ * The vfio device descriptor (owned by @f: dup it to keep it) and the offset
+ * of BAR0 in it, for mmap in another process. 0 or -errno.
+ */
+int aisio_pci_vfio_device(struct aisio_pcif *f, int *fd, uint64_t *bar0_off);
 
 #endif

@@ -25,10 +25,19 @@
 /*
  * IOVAs start above 4 GiB, clear of the x86 MSI window at 0xfee00000, and
  * stay below 2^39, the smallest address width emulated and real VT-d units
- * offer.
+ * offer. The provider's own DMA memory takes [2^32, 2^38); memory mapped
+ * for others (aisio_pci_vfio_map(): homid's clients) takes [2^38, 2^39),
+ * so the two never collide.
  */
 #define VFIO_IOVA_BASE (1ull << 32)
+#define VFIO_IOVA_EXT_BASE (1ull << 38)
 #define VFIO_IOVA_END (1ull << 39)
+
+/* One range mapped with aisio_pci_vfio_map(), in a list sorted by IOVA. */
+struct vfio_ext {
+	uint64_t iova, len;
+	struct vfio_ext *next;
+};
 
 /* Shared by the function and its DMA regions, which may outlive it. */
 struct vfio_ctx {
@@ -36,6 +45,7 @@ struct vfio_ctx {
 	int refs;
 	int container; /* -1 once the function is closed: mappings are gone */
 	uint64_t next_iova;
+	struct vfio_ext *ext; /* ranges mapped for others, sorted by IOVA */
 };
 
 struct vfio_fn {
@@ -62,6 +72,12 @@ static void ctx_put(struct vfio_ctx *c)
 	last = --c->refs == 0;
 	pthread_mutex_unlock(&c->lock);
 	if (last) {
+		while (c->ext) {
+			struct vfio_ext *e = c->ext;
+
+			c->ext = e->next;
+			free(e);
+		}
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
@@ -138,7 +154,7 @@ static int vfio_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem_reg
 	align = 1ull << mem->chunk_shift;
 	pthread_mutex_lock(&c->lock);
 	m->iova = (c->next_iova + align - 1) & ~(align - 1);
-	if (m->iova + mem->len > VFIO_IOVA_END || m->iova + mem->len < m->iova) {
+	if (m->iova + mem->len > VFIO_IOVA_EXT_BASE || m->iova + mem->len < m->iova) {
 		err = aisio_err(-ENOSPC, "%s: out of IOVA space", f->name);
 	} else {
 		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
@@ -195,78 +211,12 @@ static void vfio_close(struct aisio_pcif *f)
 	free(v);
 }
 
-/* Memory of another owner (homid's clients): mapped at fresh IOVAs, pinned by the IOMMU driver. */
-static int vfio_dma_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus)
-{
-	struct vfio_fn *v = (struct vfio_fn *)f;
-	struct vfio_ctx *c = v->ctx;
-	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
-	const uint64_t align = 2ull << 20;
-	uint64_t iova;
-	int err = 0;
-
-	if (((uintptr_t)va | len) & 4095 || !len)
-		return aisio_err(-EINVAL, "%s: memory to map must be page aligned", f->name);
-	pthread_mutex_lock(&c->lock);
-	iova = (c->next_iova + align - 1) & ~(align - 1);
-	if (c->container < 0) {
-		err = aisio_err(-ENODEV, "%s: the function is closed", f->name);
-	} else if (iova + len > VFIO_IOVA_END || iova + len < iova) {
-		err = aisio_err(-ENOSPC, "%s: out of IOVA space", f->name);
-	} else {
-		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-		map.vaddr = (uint64_t)(uintptr_t)va;
-		map.iova = iova;
-		map.size = len;
-		if (ioctl(c->container, VFIO_IOMMU_MAP_DMA, &map))
-			err = aisio_err(-errno, "%s: VFIO_IOMMU_MAP_DMA of %zu bytes at IOVA 0x%llx: %s "
-					"(locked-memory limit? see ulimit -l)", f->name, len,
-					(unsigned long long)iova, strerror(errno));
-		else
-			c->next_iova = iova + len;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (!err)
-		*bus = iova;
-	return err;
-}
-
-static int vfio_dma_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len)
-{
-	struct vfio_fn *v = (struct vfio_fn *)f;
-	struct vfio_ctx *c = v->ctx;
-	struct vfio_iommu_type1_dma_unmap um = { .argsz = sizeof(um), .iova = bus, .size = len };
-	int err = 0;
-
-	pthread_mutex_lock(&c->lock);
-	if (c->container >= 0 && ioctl(c->container, VFIO_IOMMU_UNMAP_DMA, &um))
-		err = aisio_err(-errno, "%s: VFIO_IOMMU_UNMAP_DMA at IOVA 0x%llx: %s", f->name,
-				(unsigned long long)bus, strerror(errno));
-	pthread_mutex_unlock(&c->lock);
-	return err;
-}
-
 static const struct aisio_pcif_ops vfio_ops = {
 	.cfg_read = vfio_cfg_read,
 	.cfg_write = vfio_cfg_write,
 	.dma_alloc = vfio_dma_alloc,
 	.close = vfio_close,
 };
-
-int aisio_pcif_map_user(struct aisio_pcif *f, void *va, size_t len, uint64_t *bus)
-{
-	if (f->ops != &vfio_ops)
-		return aisio_err(-ENOTSUP, "%s: mapping another process's memory for the device needs "
-				 "an IOMMU: bind the function with drv=vfio", f->name);
-	return vfio_dma_map_user(f, va, len, bus);
-}
-
-int aisio_pcif_unmap_user(struct aisio_pcif *f, uint64_t bus, size_t len)
-{
-	if (f->ops != &vfio_ops)
-		return aisio_err(-ENOTSUP, "%s: not bound to vfio", f->name);
-	return vfio_dma_unmap_user(f, bus, len);
-}
 
 /* The group's device node appears shortly after vfio-pci binds. */
 static int open_group(const char *bdf, int group)
@@ -398,4 +348,102 @@ int aisio_pci_vfio_open(const char *bdf, struct aisio_pcif **out)
 err_close:
 	vfio_close(&v->f);
 	return err;
+}
+
+static struct vfio_fn *vfio_of(struct aisio_pcif *f)
+{
+	return f && f->ops == &vfio_ops ? (struct vfio_fn *)f : NULL;
+}
+
+int aisio_pci_vfio_map(struct aisio_pcif *f, void *va, size_t len, uint64_t *iova)
+{
+	struct vfio_fn *v = vfio_of(f);
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_ext *e, **pp;
+	uint64_t at = VFIO_IOVA_EXT_BASE;
+	int err = 0;
+
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function: only vfio maps memory for the "
+				 "device at run time (use drv=vfio)", f ? f->name : "?");
+	if (!len || len % 4096 || (uintptr_t)va % 4096)
+		return aisio_err(-EINVAL, "%s: mapping %zu bytes at %p: address and length must be "
+				 "multiples of 4096", f->name, len, va);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return aisio_err(-ENOMEM, "out of memory");
+	pthread_mutex_lock(&v->ctx->lock);
+	/* first fit between the ranges mapped already */
+	for (pp = &v->ctx->ext; *pp && (*pp)->iova - at < len; pp = &(*pp)->next)
+		at = (*pp)->iova + (*pp)->len;
+	if (at + len > VFIO_IOVA_END || at + len < at) {
+		err = aisio_err(-ENOSPC, "%s: no %zu bytes of IOVA space left for mapped memory "
+				"(%llu GiB in all)", f->name, len,
+				(unsigned long long)((VFIO_IOVA_END - VFIO_IOVA_EXT_BASE) >> 30));
+	} else {
+		map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		map.vaddr = (uint64_t)(uintptr_t)va;
+		map.iova = at;
+		map.size = len;
+		if (ioctl(v->ctx->container, VFIO_IOMMU_MAP_DMA, &map))
+			err = aisio_err(-errno, "%s: VFIO_IOMMU_MAP_DMA of %zu bytes at IOVA 0x%llx: %s "
+					"(locked-memory limit? see ulimit -l)", f->name, len,
+					(unsigned long long)at, strerror(errno));
+	}
+	if (!err) {
+		e->iova = at;
+		e->len = len;
+		e->next = *pp;
+		*pp = e;
+		*iova = at;
+	}
+	pthread_mutex_unlock(&v->ctx->lock);
+	if (err)
+		free(e);
+	return err;
+}
+
+int aisio_pci_vfio_unmap(struct aisio_pcif *f, uint64_t iova)
+{
+	struct vfio_fn *v = vfio_of(f);
+	struct vfio_iommu_type1_dma_unmap um = { .argsz = sizeof(um), .iova = iova };
+	int err = 0;
+
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function", f ? f->name : "?");
+	pthread_mutex_lock(&v->ctx->lock);
+	for (struct vfio_ext **pp = &v->ctx->ext; *pp; pp = &(*pp)->next) {
+		struct vfio_ext *e = *pp;
+
+		if (e->iova != iova)
+			continue;
+		um.size = e->len;
+		errno = 0;
+		if (ioctl(v->ctx->container, VFIO_IOMMU_UNMAP_DMA, &um) || um.size != e->len)
+			err = aisio_err(-errno ? -errno : -EIO, "%s: VFIO_IOMMU_UNMAP_DMA at IOVA 0x%llx: %s",
+					f->name, (unsigned long long)iova, strerror(errno ? errno : EIO));
+		else {
+			*pp = e->next;
+			free(e);
+		}
+		pthread_mutex_unlock(&v->ctx->lock);
+		return err;
+	}
+	pthread_mutex_unlock(&v->ctx->lock);
+	return aisio_err(-ENOENT, "%s: nothing mapped at IOVA 0x%llx", f->name,
+			 (unsigned long long)iova);
+}
+
+int aisio_pci_vfio_device(struct aisio_pcif *f, int *fd, uint64_t *bar0_off)
+{
+	struct vfio_fn *v = vfio_of(f);
+	struct vfio_region_info bar = { .argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX };
+
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function", f ? f->name : "?");
+	if (ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, &bar))
+		return aisio_err(-errno, "%s: BAR0 region info: %s", f->name, strerror(errno));
+	*fd = v->device;
+	*bar0_off = bar.offset;
+	return 0;
 }

@@ -6,6 +6,7 @@
  * user-space driver and keeps its admin queue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,30 @@ static int ctrl_identify_ns(struct homid_ctrl *hc)
 	return err;
 }
 
+#ifdef HOMID_HAVE_PCI
+/*
+ * vfio: a direct client maps BAR0 from a duplicate of the vfio device
+ * descriptor (every register is within its reach: docs/homi.md, the trust
+ * table). uio shares nothing: its clients' memory cannot be mapped for the
+ * device, so it takes no client queues.
+ */
+static int ctrl_pci_share(struct homid_ctrl *hc)
+{
+	uint64_t off;
+	int fd;
+
+	if (aisio_pci_vfio_device(hc->pcif, &fd, &off))
+		return 0;
+	hc->bar_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (hc->bar_fd < 0)
+		return aisio_err(-errno, "%s: dup of the vfio device: %s", hc->name, strerror(errno));
+	hc->bar_off = off;
+	hc->bar_len = hc->pcif->bar0_len;
+	hc->direct_ok = 1;
+	return 0;
+}
+#endif
+
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 {
 	struct aisio_nvme_ctrl_opts co = { 0 };
@@ -91,6 +116,9 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 		err = aisio_pcif_open(bdf, drv, &hc->pcif);
 		if (err)
 			return err;
+		err = ctrl_pci_share(hc);
+		if (err)
+			goto err_pcif;
 #else
 		return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
 #endif
@@ -110,6 +138,8 @@ err_term:
 	aisio_nvme_ctrl_term(hc->nc);
 	free(hc->ns);
 err_pcif:
+	if (hc->kind == AISIO_HOMI_CTRL_PCI && hc->bar_fd >= 0)
+		close(hc->bar_fd);
 	aisio_pcif_close(hc->pcif);
 err_emu:
 	aisio_emu_ctrl_destroy(hc->emu);
@@ -122,6 +152,8 @@ void homid_ctrl_close(struct homid_ctrl *hc)
 	if (!hc->nc)
 		return;
 	aisio_nvme_ctrl_term(hc->nc); /* disables the controller, frees homid's DMA memory */
+	if (hc->kind == AISIO_HOMI_CTRL_PCI && hc->bar_fd >= 0)
+		close(hc->bar_fd);
 	aisio_pcif_close(hc->pcif);
 	aisio_emu_ctrl_destroy(hc->emu);
 	free(hc->ns);
@@ -160,25 +192,26 @@ const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid)
 
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
 {
-	if (hc->kind == AISIO_HOMI_CTRL_PCI) {
-#ifdef HOMID_HAVE_PCI
-		return aisio_pcif_map_user(hc->pcif, va, len, bus);
-#else
-		return -ENOTSUP;
-#endif
+	if (hc->kind == AISIO_HOMI_CTRL_EMU) {
+		*bus = (uint64_t)(uintptr_t)va;
+		return aisio_emu_ctrl_dma_range_add(hc->emu, *bus, len, va);
 	}
-	*bus = (uint64_t)(uintptr_t)va;
-	return aisio_emu_ctrl_dma_range_add(hc->emu, *bus, len, va);
+#ifdef HOMID_HAVE_PCI
+	if (hc->bar_fd >= 0) /* vfio: an IOMMU mapping at an IOVA of homid's */
+		return aisio_pci_vfio_map(hc->pcif, va, len, bus);
+#endif
+	return aisio_err(-ENOTSUP, "%s: client memory can be mapped for the device only through "
+			 "vfio (uio would need pinned physical pages of the client's memfd); "
+			 "bind it with pci:BDF,drv=vfio", hc->name);
 }
 
 int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len)
 {
-	if (hc->kind == AISIO_HOMI_CTRL_PCI) {
+	if (hc->kind == AISIO_HOMI_CTRL_EMU)
+		return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
 #ifdef HOMID_HAVE_PCI
-		return aisio_pcif_unmap_user(hc->pcif, bus, len);
-#else
-		return -ENOTSUP;
+	if (hc->bar_fd >= 0)
+		return aisio_pci_vfio_unmap(hc->pcif, bus);
 #endif
-	}
-	return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
+	return aisio_err(-ENOTSUP, "%s: no client memory is mapped on this controller", hc->name);
 }

@@ -85,9 +85,10 @@ struct homid_ctrl {
 	struct aisio_nvme_ctrl *nc; /* the driver: admin queue, queue IDs */
 	struct homid_ns *ns;
 	uint32_t nns;
-	int bar_fd;		   /* emu: shared BAR0 */
+	int bar_fd;		   /* emu: shared BAR0; pci: the vfio device (-1 on uio) */
+	uint64_t bar_off;	   /* where BAR0 starts in bar_fd */
 	size_t bar_len;
-	int direct_ok;
+	int direct_ok; /* client memory and doorbells can be shared (emu, vfio) */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);

@@ -75,10 +75,10 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	if (r->mode == AISIO_HOMI_MODE_DIRECT && !g->direct)
 		return aisio_err(-EPERM, "direct queues are not granted to uid %u (%s); use "
 				 "mode=mediated", cl->uid, g->rule);
-	if (r->mode == AISIO_HOMI_MODE_DIRECT && !hc->direct_ok)
-		return aisio_err(-ENOTSUP, "%s: direct queues need the doorbells mapped in the client; "
-				 "homid cannot share them for this controller (vfio keeps BAR0 in "
-				 "homid); use mode=mediated", hc->name);
+	if (!hc->direct_ok) /* uio: neither mode can work without client memory */
+		return aisio_err(-ENOTSUP, "%s: homid cannot map client memory for this controller "
+				 "(uio would need the physical pages of the client's memfd) nor share "
+				 "its doorbells; bind it with pci:BDF,drv=vfio", hc->name);
 	if (r->nsid && g->nsid && r->nsid != g->nsid)
 		return aisio_err(-EACCES, "namespace %u is not granted to uid %u (granted: %u)", r->nsid,
 				 cl->uid, g->nsid);
@@ -123,6 +123,8 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	if (r->mode == AISIO_HOMI_MODE_MEDIATED) {
 		/* mediated commands go through homid's checks: its MDTS limit holds */
 		ar->ctrl.bar0_len = (uint32_t)cl->shadow_len;
+	} else {
+		ar->ctrl.db_off = hc->bar_off; /* vfio: BAR0 in the device descriptor */
 	}
 	if (g->max_depth && ar->ctrl.max_qdepth > g->max_depth)
 		ar->ctrl.max_qdepth = g->max_depth;
