@@ -313,6 +313,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	homid_log_level = level >= 0 ? level : h.cfg.log_level >= 0 ? h.cfg.log_level : HOMID_LOG_INFO;
+	if (!sriov && !sriov_st && h.cfg.sriov)
+		sriov = h.cfg.sriov;
 	if (sriov || sriov_st) {
 		rc = homid_sriov_cli(sriov, sriov_st);
 		if (rc || !h.cfg.nctrls) {
