@@ -105,6 +105,24 @@ check "both secondaries online on vfio-pci again" test "$(grep -c 'online .*driv
 check "repaired VF $vf2 reads its old stamps" "$aisio" perf verify --only read --seed 13 --offset 32M --size 16M pci:$vf2
 check "and then idempotent again" sh -c "'$homid' --sriov pci:$pf,vfs=2 | grep -q '(0 changes)'"
 
+# A VF in use (its vfio group open in a process) is neither released nor
+# changed: a clear error, nothing touched.
+"$aisio" perf run --runtime 30 --qdepth 4 pci:$vf1 >"$out/busy_run" 2>&1 &
+busy=$!
+grp=$(basename "$(readlink /sys/bus/pci/devices/$vf1/iommu_group)")
+group_open() { ls -l /proc/$busy/fd 2>/dev/null | grep -q "/dev/vfio/$grp\$" && return 0
+	kill -0 $busy 2>/dev/null || return 2; return 1; }
+check "a process holds VF $vf1 (/dev/vfio/$grp)" wait_until "VF $vf1 open" group_open
+"$homid" --sriov pci:$pf,vfs=0 >"$out/busy" 2>&1
+rc=$?
+cat "$out/busy"
+check "releasing a VF in use refused" test $rc = 1
+check "... saying it is in use" grep -q "is in use" "$out/busy"
+check "changing the VF count under a user refused" not "$homid" --sriov pci:$pf,vfs=1
+check "both VFs still enabled and online" sh -c "'$homid' --sriov-status pci:$pf | grep -c 'online .*driver vfio-pci' | grep -qx 2"
+kill $busy 2>/dev/null
+wait $busy
+
 # Back to none.
 check "homid --sriov vfs=0 disables the VFs" "$homid" --sriov pci:$pf,vfs=0
 check "no VFs left" test "$(cat $sys/sriov_numvfs)" = 0
@@ -130,4 +148,12 @@ check "both secondaries online on vfio-pci" test "$(grep -c 'online .*driver vfi
 check "VF $vf1 reads the kernel's stamps after the PF reset" "$aisio" perf verify --only read --seed 11 --offset 0 --size 16M pci:$vf1
 check "the PF's kernel path works after its reset" "$aisio" perf verify --seed 14 --offset 48M --size 8M "$dev"
 check "homid --sriov vfs=0 at the end" "$homid" --sriov pci:$pf,vfs=0
+
+# Provision, use, release, 20 times: no resource left assigned, no VF stuck.
+check "20 cycles of provision, use, release" "$(dirname "$0")/sriov_cycles.sh" "$build" 20 2 "$out/times"
+spread() { sort -n | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
+echo "provision ms: $(awk '{ print $4 }' "$out/times" | spread);" \
+	"to the first VF completion ms: $(awk '{ print $6 }' "$out/times" | spread)" \
+	"($(wc -l <"$out/times") cycles)"
+[ -n "${AISIO_RESULTS:-}" ] && cp "$out/times" "$AISIO_RESULTS/sriov_times" 2>/dev/null
 finish

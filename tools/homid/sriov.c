@@ -300,6 +300,69 @@ static void pf_close(struct sriov_pf *pf)
 
 /* ---- provisioning ------------------------------------------------------- */
 
+/*
+ * -EBUSY with a message when VF @vfn is bound to vfio-pci and a process has
+ * its group open (a vfio group opens once at a time), else 0.
+ */
+static int vf_busy(const struct sriov_pf *pf, uint32_t vfn)
+{
+	char vbdf[AISIO_PCI_BDF_LEN], drv[64] = "", path[64];
+	int grp, fd;
+
+	if (vf_bdf(pf->bdf, vfn, vbdf) || aisio_pci_sysfs_driver(vbdf, drv, sizeof(drv)) ||
+	    strcmp(drv, "vfio-pci"))
+		return 0;
+	grp = aisio_pci_sysfs_iommu_group(vbdf);
+	if (grp < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", grp);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EBUSY)
+		return 0;
+	return aisio_err(-EBUSY, "%s: VF %u (%s) is in use (%s is open): stop its user before "
+			 "changing or releasing it", pf->bdf, vfn, vbdf, path);
+}
+
+/* Every enabled VF idle, or -EBUSY. */
+static int vfs_idle(const struct sriov_pf *pf, uint32_t numvfs)
+{
+	for (uint32_t v = 1; v <= numvfs; v++) {
+		int err = vf_busy(pf, v);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Secondaries offline and holding nothing, then VFs disabled. */
+static int release_all(struct sriov_pf *pf, uint32_t numvfs, int *writes)
+{
+	int err = vfs_idle(pf, numvfs);
+
+	for (unsigned i = 0; !err && i < pf->sl.numid && i < AISIO_NVME_SEC_CTRL_LIST_MAX; i++) {
+		const struct aisio_nvme_sec_ctrl_entry *e = &pf->sl.sc[i];
+		uint16_t scid = aisio_le16_to_cpu(e->scid);
+
+		if (e->scs & AISIO_NVME_SCS_ONLINE)
+			err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_OFFLINE, 0, scid, 0);
+		/* Offline need not give the resources back: assign 0 of each. */
+		if (!err && aisio_le16_to_cpu(e->nvi))
+			err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_ASSIGN, AISIO_NVME_VIRT_RT_VI, scid, 0);
+		if (!err && aisio_le16_to_cpu(e->nvq))
+			err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_ASSIGN, AISIO_NVME_VIRT_RT_VQ, scid, 0);
+	}
+	if (!err && numvfs) {
+		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+		(*writes)++;
+	}
+	return err;
+}
+
 /* Resources per VF: what the spec asks, else an equal share of the flexible pool. */
 static int per_vf(const struct sriov_pf *pf, const struct homid_sriov_spec *s, uint32_t *vq,
 		  uint32_t *vi)
@@ -343,7 +406,9 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 	if (numvfs && numvfs != s->vfs) {
 		/* The kernel changes the count only through 0. */
 		LOG_INFO("%s: %u VFs enabled, %u asked: disabling them first", pf->bdf, numvfs, s->vfs);
-		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+		err = vfs_idle(pf, numvfs);
+		if (!err)
+			err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
 		if (err)
 			return err;
 		numvfs = 0;
@@ -394,6 +459,8 @@ static int arm_secondary(struct sriov_pf *pf, uint32_t vfn, uint32_t vq, uint32_
 	if (online && aisio_le16_to_cpu(e->nvq) == vq && aisio_le16_to_cpu(e->nvi) == vi)
 		return 0;
 	if (online)
+		err = vf_busy(pf, vfn);
+	if (online && !err)
 		err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_OFFLINE, 0, scid, 0);
 	if (!err && aisio_le16_to_cpu(e->nvi) != vi)
 		err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_ASSIGN, AISIO_NVME_VIRT_RT_VI, scid, (uint16_t)vi);
@@ -451,10 +518,8 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 		uint32_t numvfs;
 
 		err = sysfs_read_u32(s->bdf, "sriov_numvfs", &numvfs);
-		if (!err && numvfs) {
-			err = sysfs_write_u32(s->bdf, "sriov_numvfs", 0);
-			binds++;
-		}
+		if (!err)
+			err = release_all(pf, numvfs, &binds);
 		goto out;
 	}
 	if (!err)
