@@ -316,10 +316,11 @@ int main(int argc, char **argv)
 	if (!sriov && !sriov_st && h.cfg.sriov)
 		sriov = h.cfg.sriov;
 	if (sriov || sriov_st) {
-		rc = homid_sriov_cli(sriov, sriov_st);
-		if (rc || !h.cfg.nctrls) {
+		int src = homid_sriov_cli(sriov, sriov_st);
+
+		if (src || !h.cfg.nctrls) {
 			homid_config_free(&h.cfg);
-			return rc;
+			return src;
 		}
 	}
 	if (!h.cfg.nctrls) {
