@@ -48,6 +48,7 @@ struct sriov_pf {
 	struct aisio_nvme_pri_ctrl_cap pc;
 	struct aisio_nvme_sec_ctrl_list sl;
 	int ncmds;      /* admin commands that changed state */
+	int nwrites;    /* sysfs writes that changed state */
 };
 
 /* ---- sysfs -------------------------------------------------------------- */
@@ -411,20 +412,26 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 			err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
 		if (err)
 			return err;
+		pf->nwrites++;
 		numvfs = 0;
 	}
 	if (aisio_le16_to_cpu(pf->pc.vqrfap) || aisio_le16_to_cpu(pf->pc.virfap)) {
 		if (numvfs) {
-			err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+			err = vfs_idle(pf, numvfs);
+			if (!err)
+				err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
 			if (err)
 				return err;
+			pf->nwrites++;
 			numvfs = 0;
 		}
 		err = virt(pf, AISIO_NVME_VIRT_ACT_PRI_FLEX_ALLOC, AISIO_NVME_VIRT_RT_VQ, pf->cntlid, 0);
 		if (!err)
 			err = virt(pf, AISIO_NVME_VIRT_ACT_PRI_FLEX_ALLOC, AISIO_NVME_VIRT_RT_VI, pf->cntlid, 0);
-		if (!err)
+		if (!err) {
 			err = pf_reset(pf);
+			pf->nwrites++;
+		}
 		if (!err)
 			err = read_caps(pf);
 		if (err)
@@ -435,10 +442,14 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 					 aisio_le16_to_cpu(pf->pc.vqrfap), aisio_le16_to_cpu(pf->pc.virfap));
 	}
 	err = sysfs_read_u32(pf->bdf, "sriov_drivers_autoprobe", &autoprobe);
-	if (!err && autoprobe)
+	if (!err && autoprobe) {
 		err = sysfs_write_u32(pf->bdf, "sriov_drivers_autoprobe", 0);
-	if (!err && numvfs != s->vfs)
+		pf->nwrites++;
+	}
+	if (!err && numvfs != s->vfs) {
 		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", s->vfs);
+		pf->nwrites++;
+	}
 	if (!err)
 		err = read_caps(pf);
 	return err;
@@ -491,7 +502,7 @@ static int bind_vf(struct sriov_pf *pf, uint32_t vfn, const char *drv, int *chan
 	err = aisio_pci_sysfs_bind(&b, drv);
 	if (err)
 		return err;
-	*changed = 1;
+	(*changed)++;
 	LOG_INFO("%s: VF %u (%s) bound to %s", pf->bdf, vfn, b.bdf, drv);
 	return 0;
 }
@@ -532,7 +543,7 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 		LOG_INFO("%s: %u VFs with %u VQ and %u VI each on %s (%d commands)", s->bdf, s->vfs, vq,
 			 vi, s->drv, pf->ncmds);
 out:
-	*changes = pf->ncmds + binds;
+	*changes = pf->ncmds + pf->nwrites + binds;
 	pf_close(pf);
 	free(pf);
 	return err;
