@@ -664,6 +664,78 @@ struct aisio_nvme_ns_list {
 };
 AISIO_STATIC_ASSERT(sizeof(struct aisio_nvme_ns_list) == 4096, "namespace list is 4096 bytes");
 
+/* Primary Controller Capabilities (CNS 14h), 4096 bytes. VQ = Virtual Queue
+ * (one SQ or CQ) resources, VI = Virtual Interrupt (MSI-X vector) resources. */
+enum {
+	AISIO_NVME_CRT_VQ = 1u << 0, /* CRT: VQ resources supported */
+	AISIO_NVME_CRT_VI = 1u << 1, /* CRT: VI resources supported */
+};
+struct aisio_nvme_pri_ctrl_cap {
+	aisio_le16 cntlid;
+	aisio_le16 portid;
+	uint8_t crt;
+	uint8_t rsvd5[27];
+	aisio_le32 vqfrt;  /* VQ flexible resources, total */
+	aisio_le32 vqrfa;  /* VQ flexible resources assigned to secondaries */
+	aisio_le16 vqrfap; /* VQ flexible resources allocated to the primary */
+	aisio_le16 vqprt;  /* VQ private resources of the primary */
+	aisio_le16 vqfrsm; /* VQ flexible resources per secondary, at most */
+	aisio_le16 vqgran; /* VQ preferred granularity */
+	uint8_t rsvd48[16];
+	aisio_le32 vifrt;
+	aisio_le32 virfa;
+	aisio_le16 virfap;
+	aisio_le16 viprt;
+	aisio_le16 vifrsm;
+	aisio_le16 vigran;
+	uint8_t rsvd80[4016];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvme_pri_ctrl_cap) == 4096,
+		    "Primary Controller Capabilities is 4096 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_pri_ctrl_cap, crt) == 4, "CRT at byte 4");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_pri_ctrl_cap, vqfrt) == 32, "VQFRT at byte 32");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_pri_ctrl_cap, vqgran) == 46, "VQGRAN at byte 46");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_pri_ctrl_cap, vifrt) == 64, "VIFRT at byte 64");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_pri_ctrl_cap, vigran) == 78, "VIGRAN at byte 78");
+
+/* Secondary Controller Entry, 32 bytes */
+enum { AISIO_NVME_SCS_ONLINE = 1u << 0 };
+struct aisio_nvme_sec_ctrl_entry {
+	aisio_le16 scid; /* secondary controller identifier */
+	aisio_le16 pcid; /* its primary controller */
+	uint8_t scs;     /* state: AISIO_NVME_SCS_ONLINE */
+	uint8_t rsvd5[3];
+	aisio_le16 vfn;  /* virtual function number (1-based; 0: not a VF) */
+	aisio_le16 nvq;  /* VQ flexible resources assigned */
+	aisio_le16 nvi;  /* VI flexible resources assigned */
+	uint8_t rsvd14[18];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvme_sec_ctrl_entry) == 32, "secondary controller entry is 32 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_sec_ctrl_entry, vfn) == 8, "VFN at byte 8");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_sec_ctrl_entry, nvi) == 12, "NVI at byte 12");
+
+/* Secondary Controller List (CNS 15h; CDW10.CNTID = lowest SCID listed), 4096 bytes */
+#define AISIO_NVME_SEC_CTRL_LIST_MAX 127
+struct aisio_nvme_sec_ctrl_list {
+	uint8_t numid; /* entries that follow */
+	uint8_t rsvd1[31];
+	struct aisio_nvme_sec_ctrl_entry sc[AISIO_NVME_SEC_CTRL_LIST_MAX];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvme_sec_ctrl_list) == 4096, "Secondary Controller List is 4096 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvme_sec_ctrl_list, sc) == 32, "first entry at byte 32");
+
+/* Virtualization Management (admin 1Ch): CDW10.ACT, CDW10.RT */
+enum {
+	AISIO_NVME_VIRT_ACT_PRI_FLEX_ALLOC = 0x1, /* Primary Controller Flexible Allocation */
+	AISIO_NVME_VIRT_ACT_SEC_OFFLINE = 0x7,    /* Secondary Controller Offline */
+	AISIO_NVME_VIRT_ACT_SEC_ASSIGN = 0x8,     /* Secondary Controller Assign */
+	AISIO_NVME_VIRT_ACT_SEC_ONLINE = 0x9,     /* Secondary Controller Online */
+};
+enum {
+	AISIO_NVME_VIRT_RT_VQ = 0x0,
+	AISIO_NVME_VIRT_RT_VI = 0x1,
+};
+
 /* ---- Log pages ---------------------------------------------------------- */
 
 /* Error Information log entry (LID 01h), 64 bytes */

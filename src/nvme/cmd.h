@@ -78,6 +78,18 @@ AISIO_CMD_FN void aisio_nvme_cmd_identify(struct aisio_nvme_sqe *c, uint8_t cns,
 	c->cdw10 = cns | ((uint32_t)cntid << 16);
 }
 
+/* Virtualization Management: action @act (AISIO_NVME_VIRT_ACT_*) of @nr
+ * resources of type @rt (AISIO_NVME_VIRT_RT_*) on controller @cntlid.
+ * Completion dword 0 carries the number of resources allocated or assigned. */
+AISIO_CMD_FN void aisio_nvme_cmd_virt_mgmt(struct aisio_nvme_sqe *c, uint8_t act, uint8_t rt,
+					   uint16_t cntlid, uint16_t nr)
+{
+	aisio_nvme_cmd_clear(c);
+	c->opc = AISIO_NVME_ADM_VIRT_MGMT;
+	c->cdw10 = (act & 0xfu) | ((uint32_t)(rt & 0x7) << 8) | ((uint32_t)cntlid << 16);
+	c->cdw11 = nr;
+}
+
 AISIO_CMD_FN void aisio_nvme_cmd_create_cq(struct aisio_nvme_sqe *c, uint16_t qid, uint32_t depth,
 					   uint64_t cq_bus, int irq, uint16_t iv)
 {

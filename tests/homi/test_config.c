@@ -95,6 +95,27 @@ int main(void)
 	bad("[users]\naccess = rw\n", "unknown section [users]");
 	bad("access = rw\n", "outside a section");
 	bad("[uid:5]\ncolour = blue\n", "unknown key 'colour'");
+	/* SR-IOV: a spec without vfs=, a bad address, an unknown key */
+	bad("[homid]\nsriov = pci:01:00.0\n", ":2: sriov = 'pci:01:00.0'");
+	bad("[homid]\nsriov = pci:zz,vfs=2\n", ":2:");
+	bad("[homid]\nsriov = pci:01:00.0,vfs=2,colour=1\n", ":2:");
+	bad("[homid]\nsriov = pci:01:00.0,vfs=99999\n", ":2:");
+	CHECK_EQ(load("[homid]\nsriov = pci:01:00.0,vfs=2,vq=4\n", &cfg), 0);
+	CHECK(cfg.sriov && !strcmp(cfg.sriov, "pci:01:00.0,vfs=2,vq=4"));
+	homid_config_free(&cfg);
+	{
+		struct homid_sriov_spec sp;
+
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,vq=4,vi=1,drv=uio_pci_generic", &sp), 0);
+		CHECK(!strcmp(sp.bdf, "0000:01:00.0") && sp.vfs == 2 && sp.has_vfs && sp.vq == 4 &&
+		      sp.vi == 1 && !strcmp(sp.drv, "uio_pci_generic"));
+		CHECK_EQ(homid_sriov_parse("pci:0000:02:00.0,vfs=0", &sp), 0);
+		CHECK(sp.has_vfs && !sp.vfs && !strcmp(sp.drv, "vfio-pci"));
+		CHECK_EQ(homid_sriov_parse("emu:1G,vfs=2", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=-1", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,drv=", &sp), -EINVAL);
+	}
 	bad("[homid]\nlog_level = loud\n", ":2:");
 	bad("[uid:5]\nmax_depth = 1\n", ":2:");
 	bad("[uid:5]\nops = read,erase\n", ":2:");

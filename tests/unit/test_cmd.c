@@ -119,6 +119,17 @@ int main(void)
 	CHECK_EQ(dw(&c, 10), 0x06u | 3u << 8);
 	CHECK_EQ(c.nsid, 1);
 
+	/* Virtualization Management: ACT 3:0, RT 10:8, CNTLID 31:16; NR in CDW11 15:0. */
+	memset(&c, 0x11, sizeof(c));
+	aisio_nvme_cmd_virt_mgmt(&c, AISIO_NVME_VIRT_ACT_SEC_ASSIGN, AISIO_NVME_VIRT_RT_VI, 3, 2);
+	CHECK_EQ(c.opc, 0x1c);
+	CHECK_EQ(dw(&c, 10), 0x8u | 1u << 8 | 3u << 16);
+	CHECK_EQ(dw(&c, 11), 2);
+	CHECK(rest_zero(&c, 1u << 0 | 1u << 10 | 1u << 11));
+	aisio_nvme_cmd_virt_mgmt(&c, AISIO_NVME_VIRT_ACT_PRI_FLEX_ALLOC, AISIO_NVME_VIRT_RT_VQ, 0, 0);
+	CHECK_EQ(dw(&c, 10), 0x1u);
+	CHECK_EQ(dw(&c, 11), 0);
+
 	/* Abort: SQID 15:0, CID 31:16. */
 	aisio_nvme_cmd_abort(&c, 2, 0xbeef);
 	CHECK_EQ(c.opc, 0x08);

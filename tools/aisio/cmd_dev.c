@@ -3,9 +3,12 @@
  * aisio dev list: the NVMe devices this machine has (kernel nodes and PCI
  * functions of class 0x010802 with their driver).
  * aisio dev identify URI: the main Identify Controller fields, named and
- * formatted as nvme-cli's id-ctrl prints them, plus the namespace geometry.
+ * formatted as nvme-cli's id-ctrl prints them, plus the namespace geometry,
+ * and for a controller with Virtualization Management (OACS bit 7)
+ * its Primary Controller Capabilities and Secondary Controller List.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,6 +21,7 @@
 #include <aisio/aisio.h>
 
 #include "cmds.h"
+#include "nvme/cmd.h"
 #include "perf.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -276,6 +280,81 @@ static void print_ns(const struct aisio_nvme_id_ns *ns, uint32_t nsid, int json)
 		       ns->lbaf[i].lbads, ns->lbaf[i].rp, i == cur ? " (in use)" : "");
 }
 
+/*
+ * SR-IOV: Identify CNS 14h and 15h, read only when the controller reports
+ * Virtualization Management. Returns 0 (printed, or nothing to print) or
+ * the failed command's status; @json adds ", "sriov": {...}".
+ */
+static int print_virt(struct aisio_dev *dev, const struct aisio_nvme_id_ctrl *id, int json)
+{
+	struct aisio_nvme_pri_ctrl_cap *pc = NULL;
+	struct aisio_nvme_sec_ctrl_list *sl = NULL;
+	struct aisio_nvme_sqe cmd;
+	int err = -ENOMEM;
+
+	if (!(aisio_le16_to_cpu(id->oacs) & AISIO_NVME_OACS_VIRT_MGMT))
+		return 0;
+	pc = aisio_buf_alloc(dev, sizeof(*pc));
+	sl = aisio_buf_alloc(dev, sizeof(*sl));
+	if (!pc || !sl)
+		goto out;
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_PRIMARY_CTRL_CAP, 0, aisio_le16_to_cpu(id->cntlid));
+	err = aisio_dev_admin(dev, &cmd, pc, sizeof(*pc), NULL);
+	if (err)
+		goto out;
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_SECONDARY_CTRL_LIST, 0, 0);
+	err = aisio_dev_admin(dev, &cmd, sl, sizeof(*sl), NULL);
+	if (err)
+		goto out;
+	if (json) {
+		printf(", \"sriov\": {\"cntlid\": %u, \"crt\": %u, \"vqfrt\": %u, \"vqrfa\": %u, "
+		       "\"vqrfap\": %u, \"vqprt\": %u, \"vqfrsm\": %u, \"vqgran\": %u, \"vifrt\": %u, "
+		       "\"virfa\": %u, \"virfap\": %u, \"viprt\": %u, \"vifrsm\": %u, \"vigran\": %u, "
+		       "\"secondary\": [", aisio_le16_to_cpu(pc->cntlid), pc->crt,
+		       aisio_le32_to_cpu(pc->vqfrt), aisio_le32_to_cpu(pc->vqrfa),
+		       aisio_le16_to_cpu(pc->vqrfap), aisio_le16_to_cpu(pc->vqprt),
+		       aisio_le16_to_cpu(pc->vqfrsm), aisio_le16_to_cpu(pc->vqgran),
+		       aisio_le32_to_cpu(pc->vifrt), aisio_le32_to_cpu(pc->virfa),
+		       aisio_le16_to_cpu(pc->virfap), aisio_le16_to_cpu(pc->viprt),
+		       aisio_le16_to_cpu(pc->vifrsm), aisio_le16_to_cpu(pc->vigran));
+		for (unsigned i = 0; i < sl->numid && i < AISIO_NVME_SEC_CTRL_LIST_MAX; i++) {
+			const struct aisio_nvme_sec_ctrl_entry *e = &sl->sc[i];
+
+			printf("%s{\"scid\": %u, \"pcid\": %u, \"online\": %s, \"vfn\": %u, \"nvq\": %u, "
+			       "\"nvi\": %u}", i ? ", " : "", aisio_le16_to_cpu(e->scid),
+			       aisio_le16_to_cpu(e->pcid), e->scs & AISIO_NVME_SCS_ONLINE ? "true" : "false",
+			       aisio_le16_to_cpu(e->vfn), aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi));
+		}
+		printf("]}");
+		goto out;
+	}
+	printf("\nPrimary Controller Capabilities (CNS 14h):\n");
+	printf("cntlid    : %#x\n", aisio_le16_to_cpu(pc->cntlid));
+	printf("crt       : %#x (%s%s)\n", pc->crt, pc->crt & AISIO_NVME_CRT_VQ ? "VQ " : "",
+	       pc->crt & AISIO_NVME_CRT_VI ? "VI" : "");
+	printf("vqfrt     : %u  vqrfa: %u  vqrfap: %u  vqprt: %u  vqfrsm: %u  vqgran: %u\n",
+	       aisio_le32_to_cpu(pc->vqfrt), aisio_le32_to_cpu(pc->vqrfa),
+	       aisio_le16_to_cpu(pc->vqrfap), aisio_le16_to_cpu(pc->vqprt),
+	       aisio_le16_to_cpu(pc->vqfrsm), aisio_le16_to_cpu(pc->vqgran));
+	printf("vifrt     : %u  virfa: %u  virfap: %u  viprt: %u  vifrsm: %u  vigran: %u\n",
+	       aisio_le32_to_cpu(pc->vifrt), aisio_le32_to_cpu(pc->virfa),
+	       aisio_le16_to_cpu(pc->virfap), aisio_le16_to_cpu(pc->viprt),
+	       aisio_le16_to_cpu(pc->vifrsm), aisio_le16_to_cpu(pc->vigran));
+	printf("\nSecondary Controller List (CNS 15h): %u entries\n", sl->numid);
+	for (unsigned i = 0; i < sl->numid && i < AISIO_NVME_SEC_CTRL_LIST_MAX; i++) {
+		const struct aisio_nvme_sec_ctrl_entry *e = &sl->sc[i];
+
+		printf("scid %#06x: pcid %#x vfn %u %-7s nvq %u nvi %u\n", aisio_le16_to_cpu(e->scid),
+		       aisio_le16_to_cpu(e->pcid), aisio_le16_to_cpu(e->vfn),
+		       e->scs & AISIO_NVME_SCS_ONLINE ? "online" : "offline", aisio_le16_to_cpu(e->nvq),
+		       aisio_le16_to_cpu(e->nvi));
+	}
+out:
+	aisio_buf_free(dev, pc);
+	aisio_buf_free(dev, sl);
+	return err;
+}
+
 static int dev_identify(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -349,6 +428,7 @@ static int dev_identify(int argc, char **argv)
 		print_ctrl(ctrl, 1);
 		printf(", ");
 		print_ns(ns, g->nsid, 1);
+		err = print_virt(dev, ctrl, 1);
 		printf("}\n");
 	} else {
 		char mx[32] = "unlimited";
@@ -361,6 +441,13 @@ static int dev_identify(int argc, char **argv)
 		       (double)g->nlbas * g->lba_size / (1 << 30), mx, g->max_queues, g->max_qdepth);
 		print_ctrl(ctrl, 0);
 		print_ns(ns, g->nsid, 0);
+		err = print_virt(dev, ctrl, 0);
+	}
+	if (err) {
+		fprintf(stderr, "aisio dev identify: %s: Identify of the SR-IOV controllers "
+			"(CNS 14h/15h) failed: %s\n", argv[optind],
+			*aisio_errmsg() ? aisio_errmsg() : aisio_status_str(err));
+		goto out;
 	}
 	ret = 0;
 out:

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "homid.h"
+#include "sriov.h"
 #include "util/err.h"
 
 struct parse_state {
@@ -165,6 +166,19 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (!cfg->ctrls[cfg->nctrls])
 				goto bad;
 			cfg->nctrls++;
+		} else if (!strcmp(name, "sriov")) {
+			/* Checked here so that --check-config catches it; sriov.c acts on it. */
+			struct homid_sriov_spec sp;
+
+			if (homid_sriov_parse(value, &sp) || !sp.has_vfs) {
+				snprintf(ps->msg, sizeof(ps->msg), "sriov = '%s': give pci:BDF,vfs=N"
+					 "[,vq=N][,vi=N][,drv=NAME]", value);
+				return 0;
+			}
+			free(cfg->sriov);
+			cfg->sriov = strdup(value);
+			if (!cfg->sriov)
+				goto bad;
 		} else if (!strcmp(name, "log_level")) {
 			cfg->log_level = level_of(value);
 			if (cfg->log_level < 0)
@@ -268,6 +282,8 @@ void homid_config_free(struct homid_config *cfg)
 		free(cfg->ctrls[i]);
 	cfg->nctrls = 0;
 	cfg->nrules = 0;
+	free(cfg->sriov);
+	cfg->sriov = NULL;
 }
 
 void homid_policy_lookup(const struct homid_config *cfg, uid_t uid, gid_t gid,

@@ -58,6 +58,7 @@ struct homid_config {
 	char socket[108];
 	char *ctrls[16]; /* controller specs (emu:..., pci:...) */
 	int nctrls;
+	char *sriov; /* SR-IOV VFs to provision at start (sriov.c), or NULL */
 	int log_level;
 	struct homid_rule rules[HOMID_MAX_RULES];
 	int nrules;

@@ -5,6 +5,7 @@
  *
  *   homid [--config FILE] [--socket PATH] [--ctrl SPEC]... [--foreground]
  *         [--log-level error|warning|info|debug] [--check-config]
+ *         [--sriov pci:BDF,vfs=N[,...]] [--sriov-status pci:BDF]
  *
  * One thread serves the socket (requests, admin commands, reclaim); the
  * mediator thread polls mediated queues.
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "homid.h"
+#include "sriov.h"
 #include "util/err.h"
 
 #define HOMID_CONFIG_DEFAULT "/etc/aisio/homid.conf"
@@ -44,6 +46,10 @@ static void usage(FILE *f)
 		"  --export SPEC       export a namespace as /dev/ublkbN: ctrl=NAME,nsid=N,\n"
 		"                      lba_first=N,lba_count=N,queues=N,depth=N (all optional)\n"
 		"  --check-config      parse the configuration, print the policy, and exit\n"
+		"  --sriov SPEC        provision SR-IOV VFs of a PF the kernel nvme driver owns:\n"
+		"                      pci:BDF,vfs=N[,vq=N][,vi=N][,drv=vfio-pci]; idempotent;\n"
+		"                      exits after it unless controllers are given\n"
+		"  --sriov-status PF   the PF's flexible resources and VFs (pci:BDF), then exit\n"
 		"  --help              this text\n");
 }
 
@@ -227,11 +233,13 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "export", required_argument, NULL, 'x' },
+		{ "sriov", required_argument, NULL, 'V' },
+		{ "sriov-status", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct homid h;
-	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16];
+	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16], *sriov = NULL, *sriov_st = NULL;
 	char *exports[8];
 	int nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
 	sigset_t mask;
@@ -272,6 +280,12 @@ int main(int argc, char **argv)
 			}
 			exports[nexports++] = optarg;
 			break;
+		case 'V':
+			sriov = optarg;
+			break;
+		case 'W':
+			sriov_st = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -310,6 +324,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	homid_log_level = level >= 0 ? level : h.cfg.log_level >= 0 ? h.cfg.log_level : HOMID_LOG_INFO;
+	if (!sriov && !sriov_st && h.cfg.sriov)
+		sriov = h.cfg.sriov;
+	if (sriov || sriov_st) {
+		int src = homid_sriov_cli(sriov, sriov_st);
+
+		if (src || !h.cfg.nctrls) {
+			homid_config_free(&h.cfg);
+			return src;
+		}
+	}
 	if (!h.cfg.nctrls) {
 		fprintf(stderr, "homid: no controller: give --ctrl emu:SIZE or --ctrl pci:BDF, or "
 			"'controller =' in [homid] of the configuration\n");

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* homid: SR-IOV virtual functions through NVMe Virtualization Management (sriov.c). */
+#ifndef HOMID_SRIOV_H
+#define HOMID_SRIOV_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pci/pci.h"
+
+struct homid_sriov_spec {
+	char bdf[AISIO_PCI_BDF_LEN]; /* the physical function */
+	uint32_t vfs;                /* VFs to enable (0: disable them) */
+	int has_vfs;
+	uint32_t vq, vi;             /* resources per VF; 0 = an equal share */
+	char drv[32];                /* driver the VFs are bound to (vfio-pci) */
+};
+
+/* Parse "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]". Returns 0 or -EINVAL with a message. */
+int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out);
+
+/*
+ * Bring the PF's VFs to the state @s describes, changing only what differs.
+ * *@changes: admin commands and sysfs writes that changed something (0 on a
+ * run that found everything in place). Returns 0 or -errno / a positive
+ * NVMe status, with a message.
+ */
+int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes);
+
+/* The PF's flexible resources and each secondary controller (VF, state,
+ * resources, driver) on @out. */
+int homid_sriov_status(const char *bdf, FILE *out);
+
+/* homid --sriov SPEC / --sriov-status pci:BDF: 0, or the exit code (1, 2 for bad usage). */
+int homid_sriov_cli(const char *spec, const char *status_pf);
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* homid: the SR-IOV spec "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]" (sriov.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sriov.h"
+#include "util/err.h"
+
+int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
+{
+	char *dup, *tok, *save = NULL;
+	int err = 0, first = 1;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->drv, sizeof(out->drv), "vfio-pci");
+	if (strncmp(spec, "pci:", 4))
+		return aisio_err(-EINVAL, "SR-IOV spec '%s': give pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]",
+				 spec);
+	dup = strdup(spec + 4);
+	if (!dup)
+		return aisio_err(-ENOMEM, "out of memory");
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long v;
+
+		if (first) {
+			err = aisio_pci_bdf_parse(tok, out->bdf);
+			if (err) {
+				err = aisio_err(-EINVAL, "SR-IOV spec '%s': '%s' is not a PCI address "
+						"(DDDD:BB:DD.F or BB:DD.F)", spec, tok);
+				break;
+			}
+			continue;
+		}
+		if (!eq) {
+			err = aisio_err(-EINVAL, "SR-IOV spec '%s': '%s' is not KEY=VALUE", spec, tok);
+			break;
+		}
+		*eq++ = '\0';
+		if (!strcmp(tok, "drv")) {
+			if (!*eq || strlen(eq) >= sizeof(out->drv)) {
+				err = aisio_err(-EINVAL, "SR-IOV spec '%s': bad driver name", spec);
+				break;
+			}
+			snprintf(out->drv, sizeof(out->drv), "%s", eq);
+			continue;
+		}
+		errno = 0;
+		v = strtoul(eq, &end, 10);
+		if (!isdigit((unsigned char)*eq) || *end || errno || v > 0xffff) {
+			err = aisio_err(-EINVAL, "SR-IOV spec '%s': %s=%s is not a number up to 65535",
+					spec, tok, eq);
+			break;
+		}
+		if (!strcmp(tok, "vfs")) {
+			out->vfs = (uint32_t)v;
+			out->has_vfs = 1;
+		} else if (!strcmp(tok, "vq")) {
+			out->vq = (uint32_t)v;
+		} else if (!strcmp(tok, "vi")) {
+			out->vi = (uint32_t)v;
+		} else {
+			err = aisio_err(-EINVAL, "SR-IOV spec '%s': unknown key '%s' (vfs, vq, vi, drv)",
+					spec, tok);
+			break;
+		}
+	}
+	free(dup);
+	if (!err && !out->bdf[0])
+		err = aisio_err(-EINVAL, "SR-IOV spec '%s': no PCI address", spec);
+	return err;
+}
