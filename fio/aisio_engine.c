@@ -68,6 +68,7 @@ struct aisio_fio_job {
 struct aisio_fio_iou {
 	struct aisio_fio_job *job;
 	struct io_u *io_u;
+	unsigned int index;  /* fio's io_u index (engine_data shares its place) */
 	int status;
 };
 
@@ -278,12 +279,12 @@ static int aisio_fio_init(struct thread_data *td)
 			aisio_status_str(err));
 		goto fail;
 	}
-	if (job->geo->max_xfer && td->o.max_bs[DDIR_READ] > job->geo->max_xfer) {
+	if (job->geo->max_xfer && td_read(td) && td->o.max_bs[DDIR_READ] > job->geo->max_xfer) {
 		job_err(td, EINVAL, "%s: bs %llu is above the device's largest transfer (%u bytes)",
 			uri, td->o.max_bs[DDIR_READ], job->geo->max_xfer);
 		goto fail;
 	}
-	if (job->geo->max_xfer && td->o.max_bs[DDIR_WRITE] > job->geo->max_xfer) {
+	if (job->geo->max_xfer && td_write(td) && td->o.max_bs[DDIR_WRITE] > job->geo->max_xfer) {
 		job_err(td, EINVAL, "%s: bs %llu is above the device's largest transfer (%u bytes)",
 			uri, td->o.max_bs[DDIR_WRITE], job->geo->max_xfer);
 		goto fail;
@@ -361,6 +362,7 @@ static int aisio_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
 		return 1;
 	iu->job = td->io_ops_data;
 	iu->io_u = io_u;
+	iu->index = io_u->index;
 	io_u->engine_data = iu;
 	return 0;
 }
@@ -444,7 +446,7 @@ static enum fio_q_status aisio_fio_queue(struct thread_data *td, struct io_u *io
 		aisio_prep_write(io, geo->nsid, slba, nlb, io_u->xfer_buf, io_u->xfer_buflen);
 		break;
 	case DDIR_TRIM: {
-		struct aisio_nvme_dsm_range *r = &job->ranges[io_u->index];
+		struct aisio_nvme_dsm_range *r = &job->ranges[iu->index];
 
 		r->cattr = 0;
 		r->nlb = aisio_cpu_to_le32(nlb); /* a count, not 0's based */
