@@ -51,6 +51,42 @@ struct shared_dev {
 static pthread_mutex_t devs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shared_dev *devs;
 
+/* The API wants queues and buffers made before threads share a device; jobs
+ * of one process (--thread) start together, so these calls take turns. */
+static int locked_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_queue **q)
+{
+	int err;
+
+	pthread_mutex_lock(&devs_lock);
+	err = aisio_queue_init(dev, depth, q);
+	pthread_mutex_unlock(&devs_lock);
+	return err;
+}
+
+static void locked_queue_term(struct aisio_queue *q)
+{
+	pthread_mutex_lock(&devs_lock);
+	aisio_queue_term(q);
+	pthread_mutex_unlock(&devs_lock);
+}
+
+static void *locked_buf_alloc(struct aisio_dev *dev, size_t len)
+{
+	void *p;
+
+	pthread_mutex_lock(&devs_lock);
+	p = aisio_buf_alloc(dev, len);
+	pthread_mutex_unlock(&devs_lock);
+	return p;
+}
+
+static void locked_buf_free(struct aisio_dev *dev, void *p)
+{
+	pthread_mutex_lock(&devs_lock);
+	aisio_buf_free(dev, p);
+	pthread_mutex_unlock(&devs_lock);
+}
+
 /* Per job. */
 struct aisio_fio_job {
 	struct shared_dev *sd;
@@ -270,7 +306,7 @@ static int aisio_fio_init(struct thread_data *td)
 	}
 	job->geo = aisio_dev_geo(job->sd->dev);
 	/* A queue of N entries holds N - 1 commands. */
-	err = aisio_queue_init(job->sd->dev, job->depth + 1, &job->q);
+	err = locked_queue_init(job->sd->dev, job->depth + 1, &job->q);
 	if (!err && aisio_queue_depth(job->q) < job->depth)
 		err = -EINVAL;
 	if (err) {
@@ -295,7 +331,7 @@ static int aisio_fio_init(struct thread_data *td)
 			job->geo->lba_size);
 		goto fail;
 	}
-	job->ranges = aisio_buf_alloc(job->sd->dev, job->depth * sizeof(*job->ranges));
+	job->ranges = locked_buf_alloc(job->sd->dev, job->depth * sizeof(*job->ranges));
 	if (!job->ranges) {
 		job_err(td, ENOMEM, "%s: no DMA memory for DSM ranges", uri);
 		goto fail;
@@ -304,7 +340,7 @@ static int aisio_fio_init(struct thread_data *td)
 	return 0;
 fail:
 	if (job->q)
-		aisio_queue_term(job->q);
+		locked_queue_term(job->q);
 	put_shared(td, job->sd);
 	free(job->events);
 	free(job);
@@ -319,10 +355,10 @@ static void aisio_fio_cleanup(struct thread_data *td)
 		return;
 	if (job->q) {
 		aisio_queue_wait(job->q);
-		aisio_queue_term(job->q);
+		locked_queue_term(job->q);
 	}
 	if (job->ranges)
-		aisio_buf_free(job->sd->dev, job->ranges);
+		locked_buf_free(job->sd->dev, job->ranges);
 	put_shared(td, job->sd);
 	free(job->events);
 	free(job);
@@ -334,7 +370,7 @@ static int aisio_fio_iomem_alloc(struct thread_data *td, size_t total)
 {
 	struct aisio_fio_job *job = td->io_ops_data;
 
-	job->iomem = aisio_buf_alloc(job->sd->dev, total);
+	job->iomem = locked_buf_alloc(job->sd->dev, total);
 	if (!job->iomem) {
 		job_err(td, ENOMEM, "%s: no DMA memory for %zu bytes of buffers: %s",
 			aisio_dev_uri(job->sd->dev), total, aisio_errmsg());
@@ -349,7 +385,7 @@ static void aisio_fio_iomem_free(struct thread_data *td)
 	struct aisio_fio_job *job = td->io_ops_data;
 
 	if (job && job->iomem) {
-		aisio_buf_free(job->sd->dev, job->iomem);
+		locked_buf_free(job->sd->dev, job->iomem);
 		job->iomem = NULL;
 	}
 }

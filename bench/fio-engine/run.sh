@@ -6,7 +6,8 @@
 #
 #   bench/fio-engine/run.sh [BUILD_DIR]        (default: build)
 #
-# Environment: RUN_SECONDS (3), RUNS (3), CASES ("4k:128 512:1": BS:QD pairs).
+# Environment: RUN_SECONDS (3), RUNS (3), CASES ("4k:128 512:1": BS:QD pairs),
+# NO_BUILD=1 (use the binaries in BUILD_DIR as they are, e.g. copied to another machine).
 # Writes bench/fio-engine/results-<host>.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,9 +23,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 command -v fio >/dev/null || { echo "run.sh: fio is missing (scripts/install-deps.sh bench)" >&2; exit 1; }
-ninja -C "$build" aisio >/dev/null
-ninja -C "$build" fio/libaisio-fio.so >/dev/null 2>&1 ||
-	{ echo "run.sh: the fio engine is not built in $build (scripts/fio-source.sh $build/fio-src says why)" >&2; exit 1; }
+if [ -z "${NO_BUILD:-}" ]; then
+	ninja -C "$build" aisio >/dev/null
+	ninja -C "$build" fio/libaisio-fio.so >/dev/null 2>&1 ||
+		{ echo "run.sh: the fio engine is not built in $build (scripts/fio-source.sh $build/fio-src says why)" >&2; exit 1; }
+fi
 
 stats() { # values... -> "min median max"
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f %.0f %.0f", v[1], v[int((NR + 1) / 2)], v[NR] }'
