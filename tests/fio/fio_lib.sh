@@ -27,6 +27,8 @@ skip() {
 command -v fio >/dev/null || skip "fio is not installed (scripts/install-deps.sh test)"
 TDIR=$(mktemp -d "${AISIO_TEST_DIR:-/var/tmp}/aisio-fio-XXXXXX")
 trap 'rm -rf "$TDIR"' EXIT
+# fio leaves verify state files (local-*-verify.state) in its working directory.
+cd "$TDIR" || exit 1
 ENGINE="external:$AISIO_FIO_ENGINE"
 
 # run_ok WHAT CHECK ARGS...: fio with ARGS through the engine, JSON output;
