@@ -33,12 +33,18 @@ installed_version() {
 add_deb_src() {
 	[ "$(id -u)" -eq 0 ] || die "adding a deb-src entry needs root (run: sudo $0 --apt)"
 	local stanza uri suites
-	[ -r "$src" ] || die "no $src to take the Debian mirror URI from"
-	# The first stanza whose Suites carry the release itself (not -security).
-	stanza=$(awk -v RS= '/(^|\n)Suites:[^\n]*[[:space:]][a-z]+([[:space:]]|$)/ && !/-security/ { print; exit }' "$src")
-	uri=$(printf '%s\n' "$stanza" | awk '/^URIs:/ { print $2; exit }')
-	suites=$(printf '%s\n' "$stanza" | sed -n 's/^Suites:[[:space:]]*//p' | head -n1)
-	[ -n "$uri" ] && [ -n "$suites" ] || die "no Debian mirror URI found in $src"
+	uri="" suites=""
+	if [ -r "$src" ]; then
+		# The first stanza whose Suites carry the release itself (not -security).
+		stanza=$(awk -v RS= '/(^|\n)Suites:[^\n]*[[:space:]][a-z]+([[:space:]]|$)/ && !/-security/ { print; exit }' "$src")
+		uri=$(printf '%s\n' "$stanza" | awk '/^URIs:/ { print $2; exit }')
+		suites=$(printf '%s\n' "$stanza" | sed -n 's/^Suites:[[:space:]]*//p' | head -n1)
+	fi
+	if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+		# One-line format: the first 'deb URI SUITE' that is not -security.
+		read -r uri suites < <(awk '$1 == "deb" && $2 !~ /^\[/ && $3 !~ /-security/ { print $2, $3; exit }' /etc/apt/sources.list)
+	fi
+	[ -n "$uri" ] && [ -n "$suites" ] || die "no Debian mirror URI found in $src or /etc/apt/sources.list"
 	local want="Types: deb-src
 URIs: $uri
 Suites: $suites
