@@ -28,7 +28,7 @@ fresh_fs() {
 	truncate -s 16M "$mnt/data"
 }
 
-for be in psync io_uring; do
+for be in ${AISIO_FIO_BACKENDS:-psync io_uring}; do
 	fresh_fs
 	fio --ioengine="$ENGINE" --thread --name=gone --aisio_uri="file:$mnt/data" --aisio_be=$be \
 		--rw=randrw --bs=4k --iodepth=4 --time_based --runtime=30 \

@@ -44,4 +44,17 @@ run_ok 'trim it' 'ios(J[0], "trim") == 1' \
 	--name=t --aisio_uri="$uri" --rw=trim --bs=1M --size=1M --thread
 run_ok 'reads back zeroes' 'ios(J[0], "read") == 256' \
 	--name=z --aisio_uri="$uri" --rw=read --bs=4k --size=1M --thread --verify=pattern --verify_pattern=0x00 --verify_only=1
+# Without --thread each job is a process with its own device.
+run_ok 'randrw with flushes, job as a process' \
+	'ios(J[0], "read") + ios(J[0], "write") == 1024 and ios(J[0], "sync") > 0' \
+	--name=proc --filename='emu\:64M' --rw=randrw --fsync=4 --bs=4k --iodepth=8 --size=4M
+
+# Kernel paths on a file: the same engine, other backends.
+truncate -s 32M "$TDIR/kfile"
+for be in ${AISIO_FIO_BACKENDS:-psync io_uring}; do
+	run_ok "file: $be randwrite --verify=crc32c" 'ios(J[0], "write") == 1024 and ios(J[0], "read") == 1024' \
+		--name=k-$be --aisio_uri="file:$TDIR/kfile" --aisio_be=$be --rw=randwrite --verify=crc32c "${common[@]}"
+	run_ok "file: $be randtrim" 'ios(J[0], "trim") == 1024' \
+		--name=kt-$be --aisio_uri="file:$TDIR/kfile" --aisio_be=$be --rw=randtrim "${common[@]}"
+done
 finish
