@@ -6,7 +6,7 @@
 # skipped with a note when there is none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-studies=${*:-driver-cost kernel-paths xfs-index testbed-fio sriov-provision gpu}
+studies=${*:-driver-cost kernel-paths xfs-index testbed-fio sriov-provision fio-engine gpu}
 rc=0
 for s in $studies; do
 	echo "=== bench/$s ($(date -u +%H:%M:%S))"

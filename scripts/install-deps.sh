@@ -15,6 +15,8 @@ if [ "$what" = test ]; then pkgs+=(pahole); fi
 if [ "$what" = test ]; then
 	"$(dirname "$0")/../testbed/setup.sh" --packages-only || echo "install-deps: testbed packages not installed" >&2
 fi
+# The fio engine builds against the installed fio's Debian source (scripts/fio-source.sh).
+[ "$what" = test ] && { "$(dirname "$0")/fio-source.sh" --apt || echo "install-deps: no deb-src entry; the fio engine is left out and tests/fio skips" >&2; }
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
