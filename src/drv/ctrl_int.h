@@ -72,17 +72,6 @@ int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t d
 void drv_qpair_free(struct aisio_nvme_qpair *qp);
 uint64_t drv_bus_of(struct aisio_nvme_ctrl *c, const void *p);
 
-/* Cache @r as the region of the submit fast path (the fields submit reads without a call). */
-static inline void drv_qpair_set_rcache(struct aisio_nvme_qpair *qp, const struct aisio_mem_region *r)
-{
-	qp->rcache = r;
-	qp->rc_va = r->va;
-	qp->rc_len = r->len;
-	qp->rc_bus = r->bus;
-	qp->rc_cshift = r->chunk_shift;
-	qp->rc_cmask = ((size_t)1 << r->chunk_shift) - 1;
-}
-
 /* dma.c */
 void *drv_dma_alloc_contig(struct aisio_nvme_ctrl *c, size_t len, const char *what);
 

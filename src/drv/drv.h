@@ -166,7 +166,6 @@ struct aisio_nvme_qpair {
 	/* Hot: used for every command. */
 	struct aisio_nvme_sq sq;
 	struct aisio_nvme_cq cq;
-	struct aisio_nvme_sqe *sq_end; /* sq.entries + sq.depth */
 	struct aisio_io *ios;      /* [ncids], indexed by CID */
 	uint16_t *free_cids;       /* stack of free CIDs */
 	struct aisio_io **pend;    /* taken with get_io, in order, not yet submitted */
@@ -176,17 +175,7 @@ struct aisio_nvme_qpair {
 	uint32_t ncids;
 	uint32_t page_shift;
 	uint32_t check_countdown;  /* reaps until the next clock look */
-	/*
-	 * The region of the last data buffer, unpacked for the PRP1-only fast
-	 * path of submit (drv_qpair_set_rcache() keeps them in step).
-	 */
-	const struct aisio_mem_region *rcache;
-	const uint8_t *rc_va;
-	size_t rc_len;
-	const uint64_t *rc_bus;
-	size_t rc_cmask;           /* chunk size - 1 */
-	uint64_t pmask;            /* controller page size - 1 */
-	unsigned rc_cshift;
+	const struct aisio_mem_region *rcache; /* region of the last data buffer */
 	uint64_t check_at;         /* tick of the next timeout / fatal-status check */
 	uint64_t check_every;      /* ticks between checks */
 	uint64_t timeout_ticks;

@@ -77,7 +77,6 @@ static void qpair_ring_reset(struct aisio_nvme_qpair *qp)
 
 	memset(qp->cq_mem, 0, (size_t)qp->cq.depth * sizeof(struct aisio_nvme_cqe));
 	aisio_nvme_sq_init(&qp->sq, qp->sq_mem, c->bar0, qp->sq.qid, qp->sq.depth, c->info.dstrd);
-	qp->sq_end = qp->sq.entries + qp->sq.depth;
 	aisio_nvme_cq_init(&qp->cq, qp->cq_mem, c->bar0, qp->cq.qid, qp->cq.depth, c->info.dstrd);
 }
 
@@ -119,7 +118,6 @@ int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t d
 	qp->ncids = ncids;
 	qp->flags = flags;
 	qp->page_shift = c->info.page_shift;
-	qp->pmask = ((uint64_t)1 << c->info.page_shift) - 1;
 	qp->max_xfer = c->info.max_xfer;
 	qp->timeout_ticks = (uint64_t)c->info.timeout_ms * aisio_drv_ticks_per_ms();
 	/* Look for expired commands and fatal status a few times per timeout, every 1..100 ms. */
@@ -164,8 +162,7 @@ int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t d
 	}
 	qp->nfree = ncids;
 	/* SGL queues keep an empty region cached: the PRP fast path never matches. */
-	drv_qpair_set_rcache(qp, (flags & AISIO_NVME_QP_SGL) ? &no_region
-							  : aisio_heap_region(c->heap, qp->sq_mem));
+	qp->rcache = (flags & AISIO_NVME_QP_SGL) ? &no_region : aisio_heap_region(c->heap, qp->sq_mem);
 	qp->sq.depth = qp->cq.depth = depth;
 	*out = qp;
 	return 0;

@@ -83,7 +83,6 @@ void aisio_nvme_qpair_remote_bind(struct aisio_nvme_qpair *qp, uint16_t qid, vol
 
 	memset(qp->cq_mem, 0, (size_t)depth * sizeof(struct aisio_nvme_cqe));
 	aisio_nvme_sq_init(&qp->sq, qp->sq_mem, db_page, qid, depth, c->info.dstrd);
-	qp->sq_end = qp->sq.entries + depth;
 	aisio_nvme_cq_init(&qp->cq, qp->cq_mem, db_page, qid, depth, c->info.dstrd);
 }
 
