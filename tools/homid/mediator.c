@@ -12,7 +12,6 @@
  * NVMe error status and never reaches the device.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -294,24 +293,6 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 	return n;
 }
 
-/*
- * Idle policy: spin while work is recent (a command often follows within
- * microseconds), then yield, then sleep briefly, then longer; a busy
- * mediator makes no syscall.
- */
-static void med_idle(unsigned idle)
-{
-	if (idle < 4096) {
-		__builtin_ia32_pause();
-	} else if (idle < 8192) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, idle > 16384 ? 1000000 : 20000 };
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void *med_thread(void *arg)
 {
 	struct homid *h = arg;
@@ -329,10 +310,10 @@ static void *med_thread(void *arg)
 		pthread_mutex_unlock(&md->lock);
 		if (work) {
 			idle = 0;
-		} else {
-			if (idle < 32768)
-				idle++;
-			med_idle(idle);
+		} else if (++idle > 64) {
+			struct timespec ts = { 0, idle > 4096 ? 1000000 : 20000 };
+
+			nanosleep(&ts, NULL);
 		}
 	}
 	return NULL;
