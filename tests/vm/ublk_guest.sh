@@ -3,7 +3,9 @@
 # through vfio and exports the first part of namespace 1 as /dev/ublkb0
 # (ublk_drv) from its own hardware queue pairs. XFS on it takes a tree of
 # files that must read back intact; meanwhile a homi: client verifies its
-# own LBA range past the export on the same controller. Then homid is
+# own LBA range past the export on the same controller, and another homi:
+# client reads files' data blocks through their FIEMAP extents and must get
+# the bytes the kernel returns. Then homid is
 # SIGKILLed while XFS takes fsync'ed writes, restarted, and must resume the
 # device with every acknowledged write intact; a clean stop removes the
 # device, and a device left by a killed homid that is not exported again is
@@ -46,7 +48,8 @@ stop_homid() {
 	kill -TERM $hpid 2>/dev/null
 	wait $hpid
 }
-export_spec="ctrl=$bdf,nsid=1,lba_count=$exp,queues=2,depth=32"
+exp_first=0 # namespace LBA where /dev/ublkb0 starts
+export_spec="ctrl=$bdf,nsid=1,lba_first=$exp_first,lba_count=$exp,queues=2,depth=32"
 
 check "homid exports $dev" start_homid "ublkb0 exported" --export "$export_spec"
 check "$dev is a block device" test -b $dev
@@ -84,10 +87,49 @@ for i in $(seq 24); do
 	head -c $((i * 37 * 1024 + i)) /dev/urandom >$mnt/$sub/f$i
 done
 dd if=/dev/urandom of=$mnt/big bs=1M count=48 status=none
+# a file with holes: three extents of 192 KiB at 0, 2 MiB and 5 MiB
+for o in 0 2 5; do
+	dd if=/dev/urandom of=$mnt/holes bs=64k count=3 seek=$((o * 16)) conv=notrunc status=none
+done
 (cd $mnt && find . -type f | sort | xargs sha256sum) >/tmp/sums
 check "sync" sync
 echo 3 >/proc/sys/vm/drop_caches
 check "files read back equal (page cache dropped)" sh -c "cd $mnt && sha256sum --quiet -c /tmp/sums"
+# multipath: a homi: client with its own queue reads files' data blocks
+# through their extents (FIEMAP with sync) while XFS is mounted, and must
+# get the bytes the kernel returns. aisio extents -r prints device byte
+# offsets on $dev; the namespace LBA is exp_first + offset / LBA size.
+lbasz=$(blockdev --getss $dev) # the export's LBA size is the namespace's LBA format
+extents_match() { # extents_match FILE MIN-EXTENTS
+	local f=$1 min=$2 line size e off len doff flags n total=0 nx=0 args=() list=()
+	line=$("$aisio" extents -r "$f") || return 1
+	size=$(cut -f3 <<<"$line")
+	IFS=';' read -ra list <<<"$(cut -f4 <<<"$line")"
+	: >/tmp/ext.kernel
+	for e in "${list[@]}"; do
+		IFS=, read -r off len doff flags <<<"$e"
+		[ "$off" -lt "$size" ] || continue
+		# unwritten (0x800) reads as zeros: nothing on the device to compare
+		if (((0x$flags & 0x800) != 0)); then continue; fi
+		if ((doff % lbasz)); then echo "$f: device offset $doff is not LBA-aligned"; return 1; fi
+		n=$((size - off < len ? size - off : len)) # the last extent may pass EOF
+		args+=($((exp_first + doff / lbasz)) $(((n + lbasz - 1) / lbasz)))
+		tail -c +$((off + 1)) "$f" | head -c $n >>/tmp/ext.kernel
+		total=$((total + n))
+		nx=$((nx + 1))
+	done
+	echo "$f: $size bytes, $nx extents compared: ${args[*]}"
+	if [ $nx -lt "$min" ]; then echo "$f: $nx extents, expected at least $min"; return 1; fi
+	"$build/tests/vm/homi_readlba" "homi:$sock,mode=mediated" "${args[@]}" >/tmp/ext.homi || return 1
+	test "$(stat -c %s /tmp/ext.homi)" -ge $total || { echo "$f: short read through homi:"; return 1; }
+	head -c $total /tmp/ext.homi | cmp - /tmp/ext.kernel
+}
+for f in a/f3 b/f1 c/d/f2 a/f24 big; do
+	check "homi: extents of $f read the kernel's bytes" extents_match $mnt/$f 1
+done
+check "homi: the 3 extents of a file with holes read the kernel's bytes" extents_match $mnt/holes 3
+echo 3 >/proc/sys/vm/drop_caches
+check "files still equal after the homi: reads" sh -c "cd $mnt && sha256sum --quiet -c /tmp/sums"
 check "fstrim (discard through XFS)" fstrim $mnt
 # multipath: the XFS decoder, a homi: client with its own queue, reads the
 # mounted file system's metadata from the same controller
