@@ -96,19 +96,11 @@ static int homi_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem_reg
 			      NULL, NULL);
 	if (err)
 		goto err_unmap;
-	for (size_t i = 0; i < nchunks; i++)
-		hr->bus[i] = rep.bus + ((uint64_t)i << HOMI_CHUNK_SHIFT);
+	aisio_mem_region_init_linear(&hr->r, va, len, HOMI_CHUNK_SHIFT, hr->bus, rep.bus,
+				     &homi_region_ops, "homi");
 	hr->hd = hd;
 	hr->mem_id = rep.mem_id;
 	hr->fd = fd;
-	hr->r.va = va;
-	hr->r.len = len;
-	hr->r.chunk_shift = HOMI_CHUNK_SHIFT;
-	hr->r.bus = hr->bus;
-	hr->r.kind = AISIO_MEM_HOST;
-	hr->r.gpu = -1;
-	hr->r.ops = &homi_region_ops;
-	hr->r.name = "homi";
 	*out = &hr->r;
 	return 0;
 

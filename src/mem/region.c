@@ -41,6 +41,24 @@ struct identity_region {
 	uint64_t bus[];
 };
 
+void aisio_mem_region_init_linear(struct aisio_mem_region *r, void *va, size_t len, unsigned shift,
+				  uint64_t *bus, uint64_t bus0, const struct aisio_mem_region_ops *ops,
+				  const char *name)
+{
+	size_t nchunks = ((len - 1) >> shift) + 1;
+
+	for (size_t i = 0; i < nchunks; i++)
+		bus[i] = bus0 + ((uint64_t)i << shift);
+	r->va = va;
+	r->len = len;
+	r->chunk_shift = shift;
+	r->bus = bus;
+	r->kind = AISIO_MEM_HOST;
+	r->gpu = -1;
+	r->ops = ops;
+	r->name = name;
+}
+
 static int identity_new(void *va, size_t len, size_t map_len, struct aisio_mem_region **out)
 {
 	size_t nchunks = ((len - 1) >> IDENTITY_CHUNK_SHIFT) + 1;
@@ -49,18 +67,10 @@ static int identity_new(void *va, size_t len, size_t map_len, struct aisio_mem_r
 	ir = calloc(1, sizeof(*ir) + nchunks * sizeof(uint64_t));
 	if (!ir)
 		return aisio_err(-ENOMEM, "out of memory for a region's chunk table");
-	for (size_t i = 0; i < nchunks; i++)
-		ir->bus[i] = (uint64_t)(uintptr_t)va + ((uint64_t)i << IDENTITY_CHUNK_SHIFT);
+	aisio_mem_region_init_linear(&ir->r, va, len, IDENTITY_CHUNK_SHIFT, ir->bus,
+				     (uint64_t)(uintptr_t)va, &identity_ops, "identity");
 	ir->p.map_len = map_len;
-	ir->r.va = va;
-	ir->r.len = len;
-	ir->r.chunk_shift = IDENTITY_CHUNK_SHIFT;
-	ir->r.bus = ir->bus;
-	ir->r.kind = AISIO_MEM_HOST;
-	ir->r.gpu = -1;
-	ir->r.ops = &identity_ops;
 	ir->r.priv = &ir->p;
-	ir->r.name = "identity";
 	*out = &ir->r;
 	return 0;
 }

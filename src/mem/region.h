@@ -67,6 +67,16 @@ int aisio_mem_region_identity(size_t len, struct aisio_mem_region **out);
 /* Wrap caller-owned memory with identity translation (not freed on release). */
 int aisio_mem_region_identity_wrap(void *va, size_t len, struct aisio_mem_region **out);
 
+/*
+ * Describe @len bytes of host memory at @va whose bus addresses run on from
+ * @bus0 without gaps, in chunks of 1 << @shift bytes: fills @r (kind host,
+ * no GPU, @ops, @name; priv is left to the caller) and the chunk table @bus,
+ * which holds at least ((len - 1) >> shift) + 1 entries.
+ */
+void aisio_mem_region_init_linear(struct aisio_mem_region *r, void *va, size_t len, unsigned shift,
+				  uint64_t *bus, uint64_t bus0, const struct aisio_mem_region_ops *ops,
+				  const char *name);
+
 /* Release a region through its provider. NULL is ignored. */
 void aisio_mem_region_release(struct aisio_mem_region *r);
 

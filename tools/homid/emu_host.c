@@ -64,18 +64,10 @@ static int emu_host_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem
 		free(er);
 		return err;
 	}
-	for (size_t i = 0; i < nchunks; i++)
-		er->bus[i] = (uint64_t)(uintptr_t)va + ((uint64_t)i << EMU_HOST_CHUNK_SHIFT);
+	aisio_mem_region_init_linear(&er->r, va, map_len, EMU_HOST_CHUNK_SHIFT, er->bus,
+				     (uint64_t)(uintptr_t)va, &emu_host_region_ops, "homid-emu");
 	er->c = p->c;
 	er->map_len = map_len;
-	er->r.va = va;
-	er->r.len = map_len;
-	er->r.chunk_shift = EMU_HOST_CHUNK_SHIFT;
-	er->r.bus = er->bus;
-	er->r.kind = AISIO_MEM_HOST;
-	er->r.gpu = -1;
-	er->r.ops = &emu_host_region_ops;
-	er->r.name = "homid-emu";
 	*out = &er->r;
 	return 0;
 }
