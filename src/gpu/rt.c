@@ -6,7 +6,9 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cuda_runtime_api.h>
@@ -45,9 +47,24 @@ int aisio_gpu_cuda_err(cudaError_t e, const char *what)
 	return aisio_err(err, "%s: %s (CUDA error %d)", what, cudaGetErrorString(e), (int)e);
 }
 
+/*
+ * Streams share CUDA_DEVICE_MAX_CONNECTIONS hardware work queues (8 by
+ * default). Work queued behind a running persistent kernel in the same
+ * queue waits for that kernel to end, so a copy the kernel waits for would
+ * stall it (emu_dma.c). Ask for the most, 32, unless the user chose; it
+ * applies only when aisio is the first to start CUDA in the process.
+ */
+static void connections_env(void)
+{
+	setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
+}
+
 int aisio_gpu_count(int *n)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int count = 0;
+
+	pthread_once(&once, connections_env);
 	cudaError_t e = cudaGetDeviceCount(&count);
 
 	*n = 0;

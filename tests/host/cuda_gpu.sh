@@ -57,6 +57,29 @@ cuda_run_data() {
 
 # The case that died with SIGSEGV: 16 memory-backed controllers, no null namespace.
 cuda_run_data run_mem16 512 --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G
+# Issue 11's lost completions, exactly as reported: 16 memory-backed
+# controllers, 512 B, text output, default runtime. Every command must
+# complete (exit 0, no errors or timeouts in the row, no failed DMA batch)
+# and well before the 5 s GPU timeout would have ended the kernel.
+lost_case() {
+	local out=$TDIR/lost16.out t0 t1 rc
+	t0=$(date +%s)
+	timeout 240 "$AISIO" perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G >"$out" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	local row errs
+	row=$(awk '$1 == 16 && $2 == 64 && $4 == 512' "$out")
+	errs=$(echo "$row" | awk '{print $9}')
+	if [ $rc -ne 0 ] || [ -z "$row" ] || [ "$errs" != 0 ] || ! grep -q 'failed batches 0' "$out"; then
+		fail "cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G: exit $rc, errors+timeouts '${errs}': $(cat "$out")"
+	elif [ $((t1 - t0)) -ge 60 ]; then
+		fail "cuda-run --ctrls 16 ... emu:1G took $((t1 - t0)) s for a 2 s run: $(cat "$out")"
+	else
+		echo "ok: cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G: $(echo "$row" | awk '{print $5}') IOPS, 0 errors or timeouts"
+	fi
+}
+lost_case
+
 # Two pages per command (PRP2) and PRP lists from the driver's builder.
 cuda_run_data run_mem_8k 8192 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
 cuda_run_data run_mem_64k 65536 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
