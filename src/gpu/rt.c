@@ -176,6 +176,28 @@ int aisio_gpu_map_host(volatile void *p, size_t len, void **dev)
 	return 0;
 }
 
+int aisio_gpu_map_io(volatile void *p, size_t len, void **dev)
+{
+	uintptr_t pg = 4096, a = (uintptr_t)p & ~(pg - 1);
+	size_t l = (((uintptr_t)p + len + pg - 1) & ~(pg - 1)) - a;
+	void *d = NULL;
+	cudaError_t e;
+
+	*dev = NULL;
+	if (!p || !len)
+		return aisio_err(-EINVAL, "map device registers into the GPU: empty range");
+	e = cudaHostRegister((void *)a, l, cudaHostRegisterMapped | cudaHostRegisterPortable | cudaHostRegisterIoMemory);
+	if (e != cudaSuccess)
+		return aisio_gpu_cuda_err(e, "cannot map the controller's doorbells (device memory) into the GPU");
+	e = cudaHostGetDevicePointer(&d, (void *)a, 0);
+	if (e != cudaSuccess) {
+		cudaHostUnregister((void *)a);
+		return aisio_gpu_cuda_err(e, "cannot get the GPU address of the controller's doorbells");
+	}
+	*dev = (uint8_t *)d + ((uintptr_t)p - a);
+	return 0;
+}
+
 void aisio_gpu_unmap_host(volatile void *p)
 {
 	if (p)

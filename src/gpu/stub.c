@@ -119,6 +119,34 @@ int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int 
 	return NOT_BUILT();
 }
 
+int aisio_gpu_qset_create_homi(struct aisio_dev *const *devs, int ndevs, int gpu, uint32_t nq, uint32_t depth,
+			       uint32_t ncid, struct aisio_gpu_qset **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uint32_t ncid,
+			     struct aisio_gpu_qp **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_homi_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
+		       uint64_t *bus)
+{
+	*fd = -1;
+	*host = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_map_io(volatile void *p, size_t len, void **dev)
+{
+	*dev = NULL;
+	return NOT_BUILT();
+}
+
 void aisio_gpu_qset_delete(struct aisio_gpu_qset *s)
 {
 }
