@@ -138,15 +138,14 @@ int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint
  */
 int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uint32_t ncid,
 			     struct aisio_gpu_qp **out);
-/**
- * aisio_gpu_homi_mem - @len bytes of shared memory registered with homid
- * on session @conn: *@fd its memfd, *@host its mapping here, *@mem_id and
- * *@bus what homid's MEM_REG reply gave. Not yet mapped into the GPU.
- * Returns 0, -errno, homid's error.
- */
-int aisio_gpu_homi_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
-		       uint64_t *bus);
 void aisio_gpu_qp_delete(struct aisio_gpu_qp *q);
+/*
+ * aisio_gpu_qp_stop - for a homid queue, have homid delete the hardware
+ * queues now (QP_DELETE); aisio_gpu_qp_delete then releases the rest. homid
+ * takes back registered memory only from a session with no queue left, so
+ * a set stops all its queues before deleting any. No-op for other queues.
+ */
+void aisio_gpu_qp_stop(struct aisio_gpu_qp *q);
 /* The GPU address of the queue's struct aisio_cuda_qp. */
 struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q);
 uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q);

@@ -211,12 +211,19 @@ void aisio_gpu_qp_delete(struct aisio_gpu_qp *q)
  * Homid's queue: QP_DELETE first (homid deletes the hardware queues, so
  * the controller stops touching the rings), then the ring memory goes.
  */
-static void homi_qp_delete(struct aisio_gpu_qp *q)
+void aisio_gpu_qp_stop(struct aisio_gpu_qp *q)
 {
-	if (q->qid) {
+	if (q && q->conn && q->qid) {
 		struct aisio_homi_qp_delete d = { .qid = q->qid };
 		aisio_homi_call(q->conn, AISIO_HOMI_QP_DELETE, &d, sizeof(d), -1, NULL, 0, NULL, NULL);
+		q->qid = 0;
 	}
+}
+
+static void homi_qp_delete(struct aisio_gpu_qp *q)
+{
+	/* homid unregisters memory only once the session holds no queue (aisio_gpu_qset_delete) */
+	aisio_gpu_qp_stop(q);
 	if (q->mem_id) {
 		struct aisio_homi_mem_unreg u = { .mem_id = q->mem_id };
 		aisio_homi_call(q->conn, AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL, NULL);
@@ -233,44 +240,6 @@ static void homi_qp_delete(struct aisio_gpu_qp *q)
 	if (q->memfd >= 0)
 		close(q->memfd);
 	free(q);
-}
-
-int aisio_gpu_homi_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
-		       uint64_t *bus)
-{
-	struct aisio_homi_mem_reg req = { .len = len };
-	struct aisio_homi_mem_reg_reply rep;
-	void *va;
-	int err;
-
-	*fd = memfd_create("aisio-gpu-homi", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	*host = NULL;
-	if (*fd < 0)
-		return aisio_err(-errno, "GPU queue: memfd_create: %s", strerror(errno));
-	/* homid refuses memory the client could shrink under it */
-	if (ftruncate(*fd, (off_t)len) || fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL)) {
-		err = aisio_err(-errno, "GPU queue: sizing %zu bytes of shared memory: %s", len, strerror(errno));
-		goto err_close;
-	}
-	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, *fd, 0);
-	if (va == MAP_FAILED) {
-		err = aisio_err(-errno, "GPU queue: mapping %zu bytes of shared memory: %s", len, strerror(errno));
-		goto err_close;
-	}
-	err = aisio_homi_call(conn, AISIO_HOMI_MEM_REG, &req, sizeof(req), *fd, &rep, sizeof(rep), NULL, NULL);
-	if (err) {
-		munmap(va, len);
-		goto err_close;
-	}
-	*host = va;
-	*mem_id = rep.mem_id;
-	*bus = rep.bus;
-	return 0;
-
-err_close:
-	close(*fd);
-	*fd = -1;
-	return err;
 }
 
 int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uint32_t ncid,
@@ -312,7 +281,7 @@ int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uin
 	/* The rings: shared memory homid maps for the controller, registered here with CUDA. */
 	const size_t pg = 4096, sq_len = ((size_t)depth * 64 + pg - 1) & ~(pg - 1);
 	q->rings_len = sq_len + (((size_t)depth * 16 + pg - 1) & ~(pg - 1));
-	err = aisio_gpu_homi_mem(hs.conn, q->rings_len, &q->memfd, &q->rings, &q->mem_id, &bus);
+	err = aisio_homi_shared_mem(hs.conn, q->rings_len, &q->memfd, &q->rings, &q->mem_id, &bus);
 	if (err)
 		goto fail;
 	err = aisio_gpu_map_host(q->rings, q->rings_len, &q->sq_dev);

@@ -102,9 +102,13 @@ void aisio_gpu_qset_delete(struct aisio_gpu_qset *s)
 	if (!s)
 		return;
 	cudaFree(s->dev);
-	if (s->qps)
+	if (s->qps) {
+		/* every queue stopped before any memory goes (homid's rule) */
+		for (uint32_t i = 0; i < s->nq; i++)
+			aisio_gpu_qp_stop(s->qps[i]);
 		for (uint32_t i = 0; i < s->nq; i++)
 			aisio_gpu_qp_delete(s->qps[i]);
+	}
 	free(s->qps);
 	free(s);
 }

@@ -97,6 +97,10 @@ void aisio_gpu_qp_delete(struct aisio_gpu_qp *q)
 {
 }
 
+void aisio_gpu_qp_stop(struct aisio_gpu_qp *q)
+{
+}
+
 struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q)
 {
 	return NULL;
@@ -130,14 +134,6 @@ int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uin
 			     struct aisio_gpu_qp **out)
 {
 	*out = NULL;
-	return NOT_BUILT();
-}
-
-int aisio_gpu_homi_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
-		       uint64_t *bus)
-{
-	*fd = -1;
-	*host = NULL;
 	return NOT_BUILT();
 }
 

@@ -45,6 +45,16 @@ struct aisio_homi_session {
 /* Returns 0, or -EINVAL when @dev was not opened through homid. */
 int aisio_homi_session_of(struct aisio_dev *dev, struct aisio_homi_session *out);
 
+/*
+ * aisio_homi_shared_mem - @len bytes of shared memory registered with homid
+ * on @conn (MEM_REG): a sealed memfd (*@fd), mapped here (*@host), and
+ * homid's *@mem_id and device address *@bus for it. For memory another
+ * agent reaches too (a GPU registers *@host with CUDA). The caller
+ * unregisters (MEM_UNREG), unmaps and closes. Returns 0, -errno, homid's error.
+ */
+int aisio_homi_shared_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
+			  uint64_t *bus);
+
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);
 

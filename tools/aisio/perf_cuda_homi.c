@@ -65,7 +65,7 @@ int pc_homi_open(char **uris, int nuris, int n, uint32_t queues, size_t buf_len,
 		if (g->nlbas < h->nlbas)
 			h->nlbas = g->nlbas;
 		/* data buffers: registered with homid for this session's controller */
-		if (aisio_gpu_homi_mem(hs.conn, buf_len, &h->buf[i].fd, &h->buf[i].va, &h->buf[i].mem_id,
+		if (aisio_homi_shared_mem(hs.conn, buf_len, &h->buf[i].fd, &h->buf[i].va, &h->buf[i].mem_id,
 				       &h->buf[i].bus)) {
 			fprintf(stderr, "'%s': data buffers: %s\n", uri, aisio_errmsg());
 			goto fail;
