@@ -189,7 +189,7 @@ elif start_homid emu:1G,null emu:1G,null emu:256M; then
 	# first, completes every command, and the namespace verifies (CPU client)
 	# with 0 mismatches.
 	qids_a=$(grep -o '"qids":"[0-9,]*"' "$TDIR/homi_mem.out")
-	timeout 120 "$AISIO" perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 60 "$mem" \
+	"$AISIO" perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 60 "$mem" \
 		>"$TDIR/homi_kill.out" 2>&1 &
 	victim=$!
 	sleep 4
