@@ -10,6 +10,7 @@
 #     when homid was built): real data into GPU memory, the 16-controller
 #     512 B case that lost completions, cuda-verify, the GPU as a client of
 #     homid (null and memory-backed, kill and reclaim, same queue IDs)
+#  3b. the lost-completion case under old and new copy-stream setups (informational)
 #  4. cuda-run through homi: against in-process, 16 null controllers, 512 B,
 #     1,024 and 4,096 GPU threads, 3 rounds: ratio min/median/max (goal >= 0.95)
 #  5. bench/gpu/iosize.sh: the I/O-size study (copy ceiling, threads to reach it)
@@ -77,6 +78,24 @@ rc=$?
 cat "$OUT/cuda_gpu.txt"
 verdict "tests/host/cuda_gpu.sh (incl. the 16-controller 512 B case, GPU clients of homid)" $rc
 note "cuda_gpu done at $(elapsed)"
+
+# ---- 3b. the cause of the lost completions (informational) ---------------------
+# The reported command with the old setup rebuilt by environment (16 copy
+# streams over CUDA's default 8 connections, copies awaited per batch) and
+# with the new one piece by piece: if the stream/connection explanation is
+# right, only the first loses completions (timeouts > 0, ~6 s).
+{
+	for env in "AISIO_GPU_DMA=serial AISIO_GPU_COPY_STREAMS=16 CUDA_DEVICE_MAX_CONNECTIONS=8" \
+		"AISIO_GPU_DMA=serial AISIO_GPU_COPY_STREAMS=16" "AISIO_GPU_DMA=serial" ""; do
+		echo "\$ $env aisio perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 --runtime 1 --json emu:1G"
+		env $env timeout 60 "$AISIO" perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 --runtime 1 \
+			--json emu:1G 2>&1
+		echo "exit $?"
+	done
+} >"$OUT/lost_cause.txt" 2>&1
+grep -E '^\$|"timeouts"|^exit' "$OUT/lost_cause.txt" | sed -E 's/.*("elapsed_s":[0-9.]*).*("timeouts":[0-9]*).*/  \1 \2/' |
+	tee -a "$SUM"
+note "cause check done at $(elapsed)"
 
 # ---- 4. homi: against in-process --------------------------------------------------
 if [ -x "$HOMID" ]; then
