@@ -307,6 +307,8 @@ static uint32_t cmd_delete_sq(struct aisio_emu_ctrl *c, const struct aisio_nvme_
 	EMU_STORE(&sq->active, 0);
 	__atomic_add_fetch(&c->qgen, 1, __ATOMIC_RELEASE);
 	emu_quiesce(c);
+	/* no copy for a fetched command of this queue is still running afterwards */
+	emu_dma_flush(c);
 	sq->cq->nsq--;
 	return 0;
 }

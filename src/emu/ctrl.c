@@ -79,6 +79,8 @@ static void ctrl_reset(struct aisio_emu_ctrl *c)
 {
 	EMU_STORE(&c->ready, 0);
 	emu_quiesce(c);
+	/* copies still running for dropped completions land before the queues go */
+	emu_dma_flush(c);
 	for (uint32_t q = 0; q <= c->nq; q++) {
 		if (c->sqs[q].active)
 			c->sqs[q].gen++;

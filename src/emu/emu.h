@@ -97,6 +97,24 @@ struct aisio_emu_dma {
 	 * controller threads at once and must be thread-safe.
 	 */
 	int (*flush)(void *ctx);
+	/*
+	 * Optional, with copy and flush: start every queued copy without
+	 * waiting for it. *@ticket gets a number (> 0) for done(), or 0 when
+	 * nothing was queued. The controller then fetches its next batch while
+	 * the copies run and posts this batch's completions once done() says
+	 * they landed (pipelined copies). Where it needs the data at once
+	 * (Compare, Dataset Management, Delete I/O SQ, reset) it still calls
+	 * flush(), which then also waits for every started copy. Returns 0 or a
+	 * negative errno (the batch then fails with Data Transfer Error).
+	 */
+	int (*submit)(void *ctx, uint64_t *ticket);
+	/*
+	 * With submit: 1 when the copies of @ticket and of every earlier ticket
+	 * have landed (and data copied in has reached the controller's buffer),
+	 * 0 while they run, a negative errno when those of @ticket failed.
+	 * Tickets are checked in the order submit() gave them.
+	 */
+	int (*done)(void *ctx, uint64_t ticket);
 	void *ctx;
 };
 

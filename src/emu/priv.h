@@ -74,6 +74,7 @@ struct emu_pending {
 	struct emu_cq *cq;
 	uint32_t gen;
 	uint32_t cq_gen;
+	uint64_t ticket; /* the DMA provider's copies it waits for (0: none) */
 	struct aisio_nvme_cqe cqe;
 };
 

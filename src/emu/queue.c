@@ -90,6 +90,15 @@ int emu_pending_post(struct emu_worker *w)
 
 		if (e->due_ns > now)
 			break;
+		if (e->ticket) {
+			/* its data copies are still running: completions stay in order */
+			int d = c->dma.done(c->dma.ctx, e->ticket);
+
+			if (!d)
+				break;
+			if (d < 0 && !e->cqe.status)
+				e->cqe.status = (uint16_t)emu_status(AISIO_NVME_SC_DATA_XFER_ERROR, 1);
+		}
 		if (EMU_LOADR(&e->sq->gen) == e->gen && EMU_LOADR(&e->sq->active))
 			cq_post(e->sq->cq, &e->cqe, e->sq->head);
 		else if (EMU_LOADR(&e->cq->gen) == e->cq_gen && EMU_LOADR(&e->cq->active))
@@ -193,15 +202,28 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 	if (!k)
 		return 1;
 	cq->owed += k;
-	if (c->dma.flush && emu_dma_flush(c)) {
+	/*
+	 * I/O queues of a provider that pipelines: start this batch's copies
+	 * and post its completions when they have landed (emu_pending_post),
+	 * fetching the next batch meanwhile. Otherwise wait for them here.
+	 */
+	uint64_t ticket = 0;
+	int xfer_err = 0;
+
+	if (c->dma.submit && sq->qid)
+		xfer_err = c->dma.submit(c->dma.ctx, &ticket) != 0;
+	else if (c->dma.flush)
+		xfer_err = emu_dma_flush(c) != 0;
+	if (xfer_err) {
 		/* the copies of this batch did not land: report it on every command */
 		for (uint32_t i = 0; i < k; i++)
 			if (!w->batch[i].status)
 				w->batch[i].status = emu_status(AISIO_NVME_SC_DATA_XFER_ERROR, 1);
+		ticket = 0;
 	}
 	if (EMU_LOADR(&c->fatal))
 		return 1;
-	if (!c->rate || sq->qid == 0) {
+	if ((!c->rate && !ticket) || sq->qid == 0) {
 		for (uint32_t i = 0; i < k; i++)
 			cq_post(cq, &w->batch[i], sq->head);
 		return 1;
@@ -213,12 +235,16 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 			struct emu_pending *p;
 
 			if (w->pend_n == w->pend_cap && pend_grow(w)) {
-				cq_post(cq, &w->batch[i],
-					sq->head); /* no memory to delay: complete now */
+				/* no memory to delay: complete now (after the copies) */
+				if (ticket && emu_dma_flush(c) && !w->batch[i].status)
+					w->batch[i].status = emu_status(AISIO_NVME_SC_DATA_XFER_ERROR, 1);
+				ticket = 0;
+				cq_post(cq, &w->batch[i], sq->head);
 				continue;
 			}
 			p = &w->pend[(w->pend_head + w->pend_n) % w->pend_cap];
-			p->due_ns = rate_due(w, now, w->bytes[i]);
+			p->due_ns = c->rate ? rate_due(w, now, w->bytes[i]) : 0;
+			p->ticket = ticket;
 			p->sq = sq;
 			p->gen = sq->gen;
 			p->cq = cq;

@@ -3,11 +3,23 @@
  * The device model's DMA on a GPU host. Host addresses map directly (bus
  * address == pointer). Addresses inside registered GPU ranges cannot be
  * touched by the CPU: their data goes through the GPU's copy engines.
+ *
  * Separate small copies reach only about 0.4 M/s, so copies are queued per
- * command and issued together when the controller flushes (once per
- * fetched batch, i.e. per doorbell): the data is gathered in a pinned
- * staging buffer, adjacent pieces are merged, and the pieces go out as one
- * cudaMemcpyBatchAsync on the provider's stream.
+ * command into a staging slot (pinned host memory; adjacent pieces merged)
+ * and issued together, one cudaMemcpyBatchAsync per fetched batch. The
+ * controller does not wait for them: submit() issues the slot, records an
+ * event behind it and hands back a ticket; the controller fetches its next
+ * batch (into the next slot) while the copies run and posts the completions
+ * when done() sees the event. DMA_SLOTS batches of a controller can be in
+ * flight at once.
+ *
+ * Streams: a copy queued on a stream that shares a hardware work queue
+ * (CUDA_DEVICE_MAX_CONNECTIONS, 8 by default) with a running persistent
+ * kernel waits until that kernel ends; a kernel that waits for those very
+ * completions then stalls until its timeout. So the providers of a GPU
+ * share a small pool of copy streams (AISIO_GPU_COPY_STREAMS, default 4)
+ * instead of one stream each, and aisio asks CUDA for 32 connections when
+ * it starts CUDA itself (rt.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,38 +34,122 @@
 #include "util/err.h"
 
 #define DMA_MAX_GPU_RANGES 64
-#define DMA_STAGE_BYTES ((size_t)16 << 20)
+#define DMA_SLOTS 4
+#define DMA_SLOT_BYTES ((size_t)8 << 20)
 #define DMA_MAX_PIECES 4096
+#define DMA_MAX_GPUS 64
+#define DMA_MAX_STREAMS 16
+#define DMA_FAILED_KEEP 64
 
 struct piece {
 	uint64_t bus;   /* GPU address */
 	void *local;    /* the controller's buffer */
-	size_t off;     /* offset in the staging buffer */
+	size_t off;     /* offset in the staging slot */
 	size_t len;
 	int to_bus;
 };
 
+/* One batch of copies: filling, in flight, or free. */
+struct slot {
+	uint8_t *stage; /* pinned, DMA_SLOT_BYTES */
+	size_t used;
+	struct piece *pieces;
+	uint32_t npieces;
+	uint32_t has_in;  /* pieces that bring data in from the GPU */
+	cudaEvent_t ev;
+	uint64_t ticket;  /* while in flight */
+	int busy;         /* issued, not yet retired */
+};
+
+/* Copy streams shared by the providers of one GPU. */
+static struct {
+	cudaStream_t s[DMA_MAX_STREAMS];
+	unsigned n;
+	unsigned refs;
+	unsigned next;
+} pools[DMA_MAX_GPUS];
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct aisio_gpu_dma {
 	struct aisio_emu_dma ops;
 	int gpu;
-	cudaStream_t stream;
+	cudaStream_t stream; /* from the GPU's pool */
 	pthread_mutex_t lock;
 	struct {
 		uint64_t va;
 		uint64_t len;
 	} ranges[DMA_MAX_GPU_RANGES];
 	uint32_t nranges;
-	uint8_t *stage; /* pinned */
-	size_t stage_used;
-	struct piece *pieces;
-	uint32_t npieces;
+	struct slot slots[DMA_SLOTS];
+	unsigned fill;      /* slot being filled */
+	unsigned oldest;    /* oldest slot in flight (when any) */
+	unsigned inflight;
+	uint64_t issued;    /* last ticket handed out */
+	uint64_t retired;   /* every ticket up to this one has landed */
+	uint64_t failed_t[DMA_FAILED_KEEP]; /* recent tickets whose copies failed */
+	unsigned nfailed;
 	void **dsts;
 	void **srcs;
 	size_t *sizes;
 	struct aisio_gpu_dma_stats st;
 	int batch_api; /* 0 after cudaMemcpyBatchAsync failed once: single copies */
-	int spin;      /* wait by polling the stream (default) rather than sleeping */
+	int spin;      /* wait by polling (default) rather than sleeping */
+	int pipeline;  /* submit()/done() offered to the controller */
 };
+
+static int pool_get(int gpu, cudaStream_t *out)
+{
+	int err = 0;
+
+	if (gpu < 0 || gpu >= DMA_MAX_GPUS)
+		return aisio_err(-ENODEV, "GPU DMA provider: GPU %d is beyond the %d this build handles", gpu,
+				 DMA_MAX_GPUS);
+	pthread_mutex_lock(&pools_lock);
+	if (!pools[gpu].refs) {
+		const char *v = getenv("AISIO_GPU_COPY_STREAMS");
+		unsigned n = 4;
+
+		if (v && *v) {
+			char *end;
+			unsigned long x = strtoul(v, &end, 10);
+
+			if (*end || x < 1 || x > DMA_MAX_STREAMS) {
+				err = aisio_err(-EINVAL, "AISIO_GPU_COPY_STREAMS='%s': give 1 to %d", v,
+						DMA_MAX_STREAMS);
+				goto out;
+			}
+			n = (unsigned)x;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			cudaError_t e = cudaStreamCreateWithFlags(&pools[gpu].s[i], cudaStreamNonBlocking);
+
+			if (e != cudaSuccess) {
+				while (i--)
+					cudaStreamDestroy(pools[gpu].s[i]);
+				err = aisio_gpu_cuda_err(e, "GPU DMA provider: cannot create a copy stream");
+				goto out;
+			}
+		}
+		pools[gpu].n = n;
+		pools[gpu].next = 0;
+	}
+	pools[gpu].refs++;
+	*out = pools[gpu].s[pools[gpu].next++ % pools[gpu].n];
+out:
+	pthread_mutex_unlock(&pools_lock);
+	return err;
+}
+
+static void pool_put(int gpu)
+{
+	pthread_mutex_lock(&pools_lock);
+	if (pools[gpu].refs && !--pools[gpu].refs) {
+		for (unsigned i = 0; i < pools[gpu].n; i++)
+			cudaStreamDestroy(pools[gpu].s[i]);
+		pools[gpu].n = 0;
+	}
+	pthread_mutex_unlock(&pools_lock);
+}
 
 static int in_gpu(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
 {
@@ -72,24 +168,37 @@ static void *dma_map(void *ctx, uint64_t bus, size_t len)
 	return (void *)(uintptr_t)bus;
 }
 
-/* Issue every queued piece and wait; then deliver GPU-to-host data. Lock held. */
-static int flush_locked(struct aisio_gpu_dma *d)
+static void note_failed(struct aisio_gpu_dma *d, uint64_t ticket, cudaError_t e)
 {
+	d->st.failed++;
+	d->st.last_err = (int)e;
+	d->failed_t[d->nfailed++ % DMA_FAILED_KEEP] = ticket;
+	cudaGetLastError();
+}
+
+/* The slot being filled holds queued pieces (it is not one still in flight). */
+static int filling(const struct aisio_gpu_dma *d)
+{
+	return !d->slots[d->fill].busy && d->slots[d->fill].npieces;
+}
+
+/* Issue the filling slot's pieces and record its event. Lock held; the slot has pieces. */
+static void issue_locked(struct aisio_gpu_dma *d)
+{
+	struct slot *s = &d->slots[d->fill];
 	uint32_t n = 0;
 	cudaError_t e = cudaSuccess;
 
-	if (!d->npieces)
-		return 0;
 	cudaSetDevice(d->gpu);
 	/*
 	 * Merge neighbours going the same way (consecutive LBAs into
-	 * consecutive GPU pages): contiguous on the GPU and in the staging buffer.
+	 * consecutive GPU pages): contiguous on the GPU and in the staging slot.
 	 */
 	int dir = -1;
-	for (uint32_t i = 0; i < d->npieces; i++) {
-		const struct piece *p = &d->pieces[i];
-		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : (void *)(d->stage + p->off);
-		void *src = p->to_bus ? (void *)(d->stage + p->off) : (void *)(uintptr_t)p->bus;
+	for (uint32_t i = 0; i < s->npieces; i++) {
+		const struct piece *p = &s->pieces[i];
+		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : (void *)(s->stage + p->off);
+		void *src = p->to_bus ? (void *)(s->stage + p->off) : (void *)(uintptr_t)p->bus;
 		if (n && dir == p->to_bus && (uint8_t *)d->dsts[n - 1] + d->sizes[n - 1] == (uint8_t *)dst &&
 		    (uint8_t *)d->srcs[n - 1] + d->sizes[n - 1] == (uint8_t *)src) {
 			d->sizes[n - 1] += p->len;
@@ -117,26 +226,87 @@ static int flush_locked(struct aisio_gpu_dma *d)
 		for (uint32_t i = 0; i < n && e == cudaSuccess; i++)
 			e = cudaMemcpyAsync(d->dsts[i], d->srcs[i], d->sizes[i], cudaMemcpyDefault, d->stream);
 	}
-	if (e == cudaSuccess && d->spin) {
-		/* a sleeping wait costs tens of microseconds per batch */
-		while ((e = cudaStreamQuery(d->stream)) == cudaErrorNotReady)
-			;
-	} else if (e == cudaSuccess) {
-		e = cudaStreamSynchronize(d->stream);
-	}
-	if (e != cudaSuccess) {
-		d->st.failed++;
-		d->st.last_err = (int)e;
-		cudaGetLastError();
-	}
 	if (e == cudaSuccess)
-		for (uint32_t i = 0; i < d->npieces; i++)
-			if (!d->pieces[i].to_bus)
-				memcpy(d->pieces[i].local, d->stage + d->pieces[i].off, d->pieces[i].len);
+		e = cudaEventRecord(s->ev, d->stream);
+	s->ticket = ++d->issued;
+	s->busy = 1;
+	if (e != cudaSuccess) {
+		/* nothing to wait for: retire it as failed at once */
+		note_failed(d, s->ticket, e);
+		s->busy = 2;
+	}
+	if (!d->inflight)
+		d->oldest = d->fill;
+	d->inflight++;
 	d->st.batches++;
-	d->npieces = 0;
-	d->stage_used = 0;
-	return e == cudaSuccess ? 0 : -EIO;
+	d->fill = (d->fill + 1) % DMA_SLOTS;
+}
+
+/*
+ * Retire the oldest slot in flight if its copies are done (@wait: poll
+ * until they are). Returns 1 when one was retired, 0 when not yet. Lock held.
+ */
+static int retire_locked(struct aisio_gpu_dma *d, int wait)
+{
+	struct slot *s = &d->slots[d->oldest];
+	cudaError_t e = cudaSuccess;
+
+	if (!d->inflight)
+		return 0;
+	if (s->busy == 1) {
+		e = cudaEventQuery(s->ev);
+		if (e == cudaErrorNotReady && !wait)
+			return 0;
+		if (e == cudaErrorNotReady)
+			e = d->spin ? cudaSuccess : cudaEventSynchronize(s->ev);
+		if (e == cudaSuccess && d->spin)
+			/* a sleeping wait costs tens of microseconds per batch */
+			while ((e = cudaEventQuery(s->ev)) == cudaErrorNotReady)
+				;
+		if (e != cudaSuccess)
+			note_failed(d, s->ticket, e);
+	}
+	if (s->busy == 1 && e == cudaSuccess && s->has_in)
+		for (uint32_t i = 0; i < s->npieces; i++)
+			if (!s->pieces[i].to_bus)
+				memcpy(s->pieces[i].local, s->stage + s->pieces[i].off, s->pieces[i].len);
+	d->retired = s->ticket;
+	s->busy = 0;
+	s->npieces = 0;
+	s->has_in = 0;
+	s->used = 0;
+	d->inflight--;
+	d->oldest = (d->oldest + 1) % DMA_SLOTS;
+	return 1;
+}
+
+/* Make the filling slot usable: when it is still in flight, wait for it. Lock held. */
+static void slot_ready_locked(struct aisio_gpu_dma *d)
+{
+	while (d->slots[d->fill].busy)
+		retire_locked(d, 1);
+}
+
+static int ticket_failed(const struct aisio_gpu_dma *d, uint64_t ticket)
+{
+	unsigned n = d->nfailed < DMA_FAILED_KEEP ? d->nfailed : DMA_FAILED_KEEP;
+
+	for (unsigned i = 0; i < n; i++)
+		if (d->failed_t[i] == ticket)
+			return 1;
+	return 0;
+}
+
+/* Issue what is queued and wait for every copy in flight. Lock held. */
+static int flush_locked(struct aisio_gpu_dma *d)
+{
+	const uint64_t failed0 = d->st.failed;
+
+	if (filling(d))
+		issue_locked(d);
+	while (d->inflight)
+		retire_locked(d, 1);
+	return d->st.failed == failed0 ? 0 : -EIO;
 }
 
 static int dma_flush(void *ctx)
@@ -148,6 +318,38 @@ static int dma_flush(void *ctx)
 	err = flush_locked(d);
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+static int dma_submit(void *ctx, uint64_t *ticket)
+{
+	struct aisio_gpu_dma *d = ctx;
+
+	pthread_mutex_lock(&d->lock);
+	if (filling(d))
+		issue_locked(d);
+	/* a batch without copies of its own still completes after the earlier ones */
+	*ticket = d->issued > d->retired ? d->issued : 0;
+	/* retire what has landed so the next batch finds a free slot */
+	while (retire_locked(d, 0))
+		;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int dma_done(void *ctx, uint64_t ticket)
+{
+	struct aisio_gpu_dma *d = ctx;
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	while (d->retired < ticket && retire_locked(d, 0))
+		;
+	if (d->retired < ticket)
+		r = 0;
+	else
+		r = ticket_failed(d, ticket) ? -EIO : 1;
+	pthread_mutex_unlock(&d->lock);
+	return r;
 }
 
 static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus)
@@ -170,32 +372,51 @@ static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus
 		return 0;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (len > DMA_STAGE_BYTES) {
-		/* Larger than the staging buffer: straight through, synchronously. */
+	if (len > DMA_SLOT_BYTES) {
+		/* Larger than a staging slot: straight through, synchronously. */
 		err = flush_locked(d);
 		if (!err && cudaMemcpy(to_bus ? (void *)(uintptr_t)bus : local,
 				       to_bus ? local : (const void *)(uintptr_t)bus, len, cudaMemcpyDefault) != cudaSuccess)
 			err = -EIO;
 		goto out;
 	}
-	if (d->npieces == DMA_MAX_PIECES || d->stage_used + len > DMA_STAGE_BYTES)
-		err = flush_locked(d);
-	if (err)
-		goto out;
-	struct piece *p = &d->pieces[d->npieces++];
+	slot_ready_locked(d);
+	struct slot *s = &d->slots[d->fill];
+	if (s->npieces == DMA_MAX_PIECES || s->used + len > DMA_SLOT_BYTES) {
+		/* this slot is full: send it on its way, its ticket is below the batch's */
+		issue_locked(d);
+		slot_ready_locked(d);
+		s = &d->slots[d->fill];
+	}
+	struct piece *p = &s->pieces[s->npieces++];
 	p->bus = bus;
 	p->local = local;
-	p->off = d->stage_used;
+	p->off = s->used;
 	p->len = len;
 	p->to_bus = to_bus;
 	if (to_bus)
-		memcpy(d->stage + p->off, local, len);
-	d->stage_used += (len + 63) & ~(size_t)63;
+		memcpy(s->stage + p->off, local, len);
+	else
+		s->has_in = 1;
+	s->used += (len + 63) & ~(size_t)63;
 	d->st.copies++;
 	d->st.bytes += len;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+static void slots_free(struct aisio_gpu_dma *d)
+{
+	for (unsigned i = 0; i < DMA_SLOTS; i++) {
+		struct slot *s = &d->slots[i];
+
+		if (s->ev)
+			cudaEventDestroy(s->ev);
+		if (s->stage)
+			cudaFreeHost(s->stage);
+		free(s->pieces);
+	}
 }
 
 int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
@@ -211,41 +432,63 @@ int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return aisio_err(-ENOMEM, "GPU DMA provider: out of memory");
-	d->pieces = calloc(DMA_MAX_PIECES, sizeof(*d->pieces));
 	d->dsts = calloc(DMA_MAX_PIECES, sizeof(void *));
 	d->srcs = calloc(DMA_MAX_PIECES, sizeof(void *));
 	d->sizes = calloc(DMA_MAX_PIECES, sizeof(size_t));
-	if (!d->pieces || !d->dsts || !d->srcs || !d->sizes) {
+	if (!d->dsts || !d->srcs || !d->sizes) {
 		err = aisio_err(-ENOMEM, "GPU DMA provider: out of memory");
 		goto err_free;
 	}
-	e = cudaHostAlloc((void **)&d->stage, DMA_STAGE_BYTES, cudaHostAllocPortable);
-	if (e != cudaSuccess) {
-		err = aisio_gpu_cuda_err(e, "GPU DMA provider: cannot allocate the pinned staging buffer");
+	for (unsigned i = 0; i < DMA_SLOTS; i++) {
+		struct slot *s = &d->slots[i];
+
+		s->pieces = calloc(DMA_MAX_PIECES, sizeof(*s->pieces));
+		if (!s->pieces) {
+			err = aisio_err(-ENOMEM, "GPU DMA provider: out of memory");
+			goto err_free;
+		}
+		e = cudaHostAlloc((void **)&s->stage, DMA_SLOT_BYTES, cudaHostAllocPortable);
+		if (e != cudaSuccess) {
+			s->stage = NULL;
+			err = aisio_gpu_cuda_err(e, "GPU DMA provider: cannot allocate the pinned staging buffer");
+			goto err_free;
+		}
+		e = cudaEventCreateWithFlags(&s->ev, cudaEventDisableTiming);
+		if (e != cudaSuccess) {
+			s->ev = NULL;
+			err = aisio_gpu_cuda_err(e, "GPU DMA provider: cannot create an event");
+			goto err_free;
+		}
+	}
+	err = pool_get(gpu, &d->stream);
+	if (err)
 		goto err_free;
-	}
-	e = cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking);
-	if (e != cudaSuccess) {
-		err = aisio_gpu_cuda_err(e, "GPU DMA provider: cannot create a stream");
-		goto err_free_stage;
-	}
 	pthread_mutex_init(&d->lock, NULL);
 	d->gpu = gpu;
-	/* AISIO_GPU_DMA=batch (default) | single | sync: how copies are issued and awaited */
+	/*
+	 * AISIO_GPU_DMA=batch (default) | single | sync | serial: how copies
+	 * are issued (one cudaMemcpyBatchAsync per batch, or one call per
+	 * piece), awaited (polling, or a sleeping wait), and whether the
+	 * controller waits for each batch's copies before fetching the next
+	 * (serial) or keeps up to DMA_SLOTS batches in flight.
+	 */
 	const char *mode = getenv("AISIO_GPU_DMA");
-	d->batch_api = !mode || !strcmp(mode, "batch");
+	d->batch_api = !mode || !strcmp(mode, "batch") || !strcmp(mode, "serial");
 	d->spin = !mode || strcmp(mode, "sync");
+	d->pipeline = !mode || strcmp(mode, "serial");
 	d->ops.map = dma_map;
 	d->ops.copy = dma_copy;
 	d->ops.flush = dma_flush;
+	if (d->pipeline) {
+		d->ops.submit = dma_submit;
+		d->ops.done = dma_done;
+	}
 	d->ops.ctx = d;
 	*out = d;
 	return 0;
 
-err_free_stage:
-	cudaFreeHost(d->stage);
 err_free:
-	free(d->pieces);
+	slots_free(d);
 	free(d->dsts);
 	free(d->srcs);
 	free(d->sizes);
@@ -257,10 +500,12 @@ void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d)
 {
 	if (!d)
 		return;
-	cudaStreamDestroy(d->stream);
-	cudaFreeHost(d->stage);
+	pthread_mutex_lock(&d->lock);
+	flush_locked(d);
+	pthread_mutex_unlock(&d->lock);
+	pool_put(d->gpu);
+	slots_free(d);
 	pthread_mutex_destroy(&d->lock);
-	free(d->pieces);
 	free(d->dsts);
 	free(d->srcs);
 	free(d->sizes);

@@ -16,8 +16,10 @@
 
 #include "mem/region.h"
 
+struct aisio_dev;
 struct aisio_emu_ctrl;
 struct aisio_emu_dma;
+struct aisio_homi_conn;
 struct aisio_nvme_ctrl;
 struct aisio_pcif;
 
@@ -72,6 +74,8 @@ void aisio_gpu_host_free(void *host);
  */
 int aisio_gpu_map_host(volatile void *p, size_t len, void **dev);
 void aisio_gpu_unmap_host(volatile void *p);
+/* Like aisio_gpu_map_host for device memory mapped here (a PCI BAR: cudaHostRegisterIoMemory). */
+int aisio_gpu_map_io(volatile void *p, size_t len, void **dev);
 
 /* ---- The device model's DMA into GPU memory ----------------------------- */
 
@@ -123,7 +127,25 @@ struct aisio_gpu_qp;
  */
 int aisio_gpu_qp_create(struct aisio_nvme_ctrl *c, int gpu, uint32_t depth, uint32_t ncid,
 			struct aisio_gpu_qp **out);
+/**
+ * aisio_gpu_qp_create_homi - the same for a GPU client of homid: @dev was
+ * opened with a homi: URI (direct mode). The rings go in shared memory
+ * registered with homid (MEM_REG) and mapped into the GPU, homid creates
+ * the hardware queues on them (QP_CREATE), and the session's doorbell page
+ * is mapped into the GPU (as I/O memory when homid's controller is a PCI
+ * function). Deleting it sends QP_DELETE before the memory is released.
+ * Returns 0, -EINVAL, -ENOTSUP (mediated session), -ENOMEM, homid's error.
+ */
+int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uint32_t ncid,
+			     struct aisio_gpu_qp **out);
 void aisio_gpu_qp_delete(struct aisio_gpu_qp *q);
+/*
+ * aisio_gpu_qp_stop - for a homid queue, have homid delete the hardware
+ * queues now (QP_DELETE); aisio_gpu_qp_delete then releases the rest. homid
+ * takes back registered memory only from a session with no queue left, so
+ * a set stops all its queues before deleting any. No-op for other queues.
+ */
+void aisio_gpu_qp_stop(struct aisio_gpu_qp *q);
 /* The GPU address of the queue's struct aisio_cuda_qp. */
 struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q);
 uint16_t aisio_gpu_qp_qid(const struct aisio_gpu_qp *q);
@@ -146,6 +168,9 @@ struct aisio_gpu_qset;
  */
 int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int gpu, uint32_t nq, uint32_t depth,
 			  uint32_t ncid, struct aisio_gpu_qset **out);
+/* The same with queues from homid: queue i on the homi: device @devs[i % @ndevs]. */
+int aisio_gpu_qset_create_homi(struct aisio_dev *const *devs, int ndevs, int gpu, uint32_t nq, uint32_t depth,
+			       uint32_t ncid, struct aisio_gpu_qset **out);
 void aisio_gpu_qset_delete(struct aisio_gpu_qset *s);
 /* GPU memory: aisio_gpu_qset_count() pointers to the queues' struct aisio_cuda_qp. */
 struct aisio_cuda_qp **aisio_gpu_qset_dev(struct aisio_gpu_qset *s);

@@ -24,8 +24,30 @@ struct aisio_gpu_qset {
 	struct aisio_cuda_qp **dev; /* GPU memory: nq pointers */
 };
 
+/* Queue i from controller (@ctrls) or homid session (@devs) number i % @n. */
+static int qset_build(struct aisio_nvme_ctrl *const *ctrls, struct aisio_dev *const *devs, int n, int gpu,
+		      uint32_t nq, uint32_t depth, uint32_t ncid, struct aisio_gpu_qset **out);
+
 int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int gpu, uint32_t nq, uint32_t depth,
 			  uint32_t ncid, struct aisio_gpu_qset **out)
+{
+	*out = NULL;
+	if (!ctrls)
+		return aisio_err(-EINVAL, "GPU queues: need at least one controller and one queue");
+	return qset_build(ctrls, NULL, nctrls, gpu, nq, depth, ncid, out);
+}
+
+int aisio_gpu_qset_create_homi(struct aisio_dev *const *devs, int ndevs, int gpu, uint32_t nq, uint32_t depth,
+			       uint32_t ncid, struct aisio_gpu_qset **out)
+{
+	*out = NULL;
+	if (!devs)
+		return aisio_err(-EINVAL, "GPU queues: need at least one homi: device and one queue");
+	return qset_build(NULL, devs, ndevs, gpu, nq, depth, ncid, out);
+}
+
+static int qset_build(struct aisio_nvme_ctrl *const *ctrls, struct aisio_dev *const *devs, int nctrls, int gpu,
+		      uint32_t nq, uint32_t depth, uint32_t ncid, struct aisio_gpu_qset **out)
 {
 	struct aisio_cuda_qp **ptrs = NULL;
 	struct aisio_gpu_qset *s;
@@ -33,7 +55,7 @@ int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int 
 	int err = 0;
 
 	*out = NULL;
-	if (!ctrls || nctrls < 1 || !nq)
+	if (nctrls < 1 || !nq)
 		return aisio_err(-EINVAL, "GPU queues: need at least one controller and one queue");
 	err = aisio_gpu_select(gpu);
 	if (err)
@@ -48,7 +70,8 @@ int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int 
 	}
 	s->nq = nq;
 	for (uint32_t i = 0; i < nq; i++) {
-		err = aisio_gpu_qp_create(ctrls[i % (uint32_t)nctrls], gpu, depth, ncid, &s->qps[i]);
+		err = ctrls ? aisio_gpu_qp_create(ctrls[i % (uint32_t)nctrls], gpu, depth, ncid, &s->qps[i])
+			    : aisio_gpu_qp_create_homi(devs[i % (uint32_t)nctrls], gpu, depth, ncid, &s->qps[i]);
 		if (err) {
 			char why[256];
 			snprintf(why, sizeof(why), "%s", aisio_errmsg());
@@ -79,9 +102,13 @@ void aisio_gpu_qset_delete(struct aisio_gpu_qset *s)
 	if (!s)
 		return;
 	cudaFree(s->dev);
-	if (s->qps)
+	if (s->qps) {
+		/* every queue stopped before any memory goes (homid's rule) */
+		for (uint32_t i = 0; i < s->nq; i++)
+			aisio_gpu_qp_stop(s->qps[i]);
 		for (uint32_t i = 0; i < s->nq; i++)
 			aisio_gpu_qp_delete(s->qps[i]);
+	}
 	free(s->qps);
 	free(s);
 }

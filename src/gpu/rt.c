@@ -6,7 +6,9 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cuda_runtime_api.h>
@@ -45,9 +47,24 @@ int aisio_gpu_cuda_err(cudaError_t e, const char *what)
 	return aisio_err(err, "%s: %s (CUDA error %d)", what, cudaGetErrorString(e), (int)e);
 }
 
+/*
+ * Streams share CUDA_DEVICE_MAX_CONNECTIONS hardware work queues (8 by
+ * default). Work queued behind a running persistent kernel in the same
+ * queue waits for that kernel to end, so a copy the kernel waits for would
+ * stall it (emu_dma.c). Ask for the most, 32, unless the user chose; it
+ * applies only when aisio is the first to start CUDA in the process.
+ */
+static void connections_env(void)
+{
+	setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", 0);
+}
+
 int aisio_gpu_count(int *n)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int count = 0;
+
+	pthread_once(&once, connections_env);
 	cudaError_t e = cudaGetDeviceCount(&count);
 
 	*n = 0;
@@ -154,6 +171,28 @@ int aisio_gpu_map_host(volatile void *p, size_t len, void **dev)
 	if (e != cudaSuccess) {
 		cudaHostUnregister((void *)a);
 		return aisio_gpu_cuda_err(e, "cannot get the GPU address of registered host memory");
+	}
+	*dev = (uint8_t *)d + ((uintptr_t)p - a);
+	return 0;
+}
+
+int aisio_gpu_map_io(volatile void *p, size_t len, void **dev)
+{
+	uintptr_t pg = 4096, a = (uintptr_t)p & ~(pg - 1);
+	size_t l = (((uintptr_t)p + len + pg - 1) & ~(pg - 1)) - a;
+	void *d = NULL;
+	cudaError_t e;
+
+	*dev = NULL;
+	if (!p || !len)
+		return aisio_err(-EINVAL, "map device registers into the GPU: empty range");
+	e = cudaHostRegister((void *)a, l, cudaHostRegisterMapped | cudaHostRegisterPortable | cudaHostRegisterIoMemory);
+	if (e != cudaSuccess)
+		return aisio_gpu_cuda_err(e, "cannot map the controller's doorbells (device memory) into the GPU");
+	e = cudaHostGetDevicePointer(&d, (void *)a, 0);
+	if (e != cudaSuccess) {
+		cudaHostUnregister((void *)a);
+		return aisio_gpu_cuda_err(e, "cannot get the GPU address of the controller's doorbells");
 	}
 	*dev = (uint8_t *)d + ((uintptr_t)p - a);
 	return 0;

@@ -97,6 +97,10 @@ void aisio_gpu_qp_delete(struct aisio_gpu_qp *q)
 {
 }
 
+void aisio_gpu_qp_stop(struct aisio_gpu_qp *q)
+{
+}
+
 struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q)
 {
 	return NULL;
@@ -116,6 +120,26 @@ int aisio_gpu_qset_create(struct aisio_nvme_ctrl *const *ctrls, int nctrls, int 
 			  uint32_t ncid, struct aisio_gpu_qset **out)
 {
 	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_qset_create_homi(struct aisio_dev *const *devs, int ndevs, int gpu, uint32_t nq, uint32_t depth,
+			       uint32_t ncid, struct aisio_gpu_qset **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uint32_t ncid,
+			     struct aisio_gpu_qp **out)
+{
+	*out = NULL;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_map_io(volatile void *p, size_t len, void **dev)
+{
+	*dev = NULL;
 	return NOT_BUILT();
 }
 

@@ -395,6 +395,20 @@ static uint32_t homi_outstanding(const struct aisio_queue *q)
 	return aisio_nvme_qpair_outstanding((const struct aisio_nvme_qpair *)q);
 }
 
+int aisio_homi_session_of(struct aisio_dev *dev, struct aisio_homi_session *out)
+{
+	struct homi_dev *hd;
+
+	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
+		return aisio_err(-EINVAL, "%s: not a device opened through homid (homi:)", dev ? dev->uri : "?");
+	hd = dev->priv;
+	out->conn = hd->conn;
+	out->db = hd->db;
+	out->db_len = hd->db_len;
+	out->att = &hd->att;
+	return 0;
+}
+
 const struct aisio_backend_ops aisio_be_homi = {
 	.name = "homi",
 	.open = homi_open,

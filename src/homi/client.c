@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The client end of the homid protocol (client.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -120,4 +122,42 @@ void aisio_homi_disconnect(struct aisio_homi_conn *c)
 		return;
 	close(c->sock);
 	free(c);
+}
+
+int aisio_homi_shared_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
+			  uint64_t *bus)
+{
+	struct aisio_homi_mem_reg req = { .len = len };
+	struct aisio_homi_mem_reg_reply rep;
+	void *va;
+	int err;
+
+	*fd = memfd_create("aisio-homi-shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	*host = NULL;
+	if (*fd < 0)
+		return aisio_err(-errno, "homi: memfd_create: %s", strerror(errno));
+	/* homid refuses memory the client could shrink under it */
+	if (ftruncate(*fd, (off_t)len) || fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL)) {
+		err = aisio_err(-errno, "homi: sizing %zu bytes of shared memory: %s", len, strerror(errno));
+		goto err_close;
+	}
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, *fd, 0);
+	if (va == MAP_FAILED) {
+		err = aisio_err(-errno, "homi: mapping %zu bytes of shared memory: %s", len, strerror(errno));
+		goto err_close;
+	}
+	err = aisio_homi_call(conn, AISIO_HOMI_MEM_REG, &req, sizeof(req), *fd, &rep, sizeof(rep), NULL, NULL);
+	if (err) {
+		munmap(va, len);
+		goto err_close;
+	}
+	*host = va;
+	*mem_id = rep.mem_id;
+	*bus = rep.bus;
+	return 0;
+
+err_close:
+	close(*fd);
+	*fd = -1;
+	return err;
 }

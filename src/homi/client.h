@@ -29,6 +29,32 @@ void aisio_homi_disconnect(struct aisio_homi_conn *c);
 int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
 		    void *reply, size_t cap, size_t *rlen, int *fd_out);
 
+/*
+ * What GPU queues need from a device opened with a homi: URI (src/gpu/
+ * qp_homi.c): the session's connection, its doorbell page as mapped here
+ * (laid out as BAR0: a queue's doorbells at the offsets QP_CREATE returns)
+ * and the ATTACH reply. Valid until aisio_dev_close().
+ */
+struct aisio_dev;
+struct aisio_homi_session {
+	struct aisio_homi_conn *conn;
+	volatile void *db;
+	size_t db_len;
+	const struct aisio_homi_attach_reply *att;
+};
+/* Returns 0, or -EINVAL when @dev was not opened through homid. */
+int aisio_homi_session_of(struct aisio_dev *dev, struct aisio_homi_session *out);
+
+/*
+ * aisio_homi_shared_mem - @len bytes of shared memory registered with homid
+ * on @conn (MEM_REG): a sealed memfd (*@fd), mapped here (*@host), and
+ * homid's *@mem_id and device address *@bus for it. For memory another
+ * agent reaches too (a GPU registers *@host with CUDA). The caller
+ * unregisters (MEM_UNREG), unmaps and closes. Returns 0, -errno, homid's error.
+ */
+int aisio_homi_shared_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
+			  uint64_t *bus);
+
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);
 

@@ -57,6 +57,29 @@ cuda_run_data() {
 
 # The case that died with SIGSEGV: 16 memory-backed controllers, no null namespace.
 cuda_run_data run_mem16 512 --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G
+# Issue 11's lost completions, exactly as reported: 16 memory-backed
+# controllers, 512 B, text output, default runtime. Every command must
+# complete (exit 0, no errors or timeouts in the row, no failed DMA batch)
+# and well before the 5 s GPU timeout would have ended the kernel.
+lost_case() {
+	local out=$TDIR/lost16.out t0 t1 rc
+	t0=$(date +%s)
+	timeout 240 "$AISIO" perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G >"$out" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	local row errs
+	row=$(awk '$1 == 16 && $2 == 64 && $4 == 512' "$out")
+	errs=$(echo "$row" | awk '{print $9}')
+	if [ $rc -ne 0 ] || [ -z "$row" ] || [ "$errs" != 0 ] || ! grep -q 'failed batches 0' "$out"; then
+		fail "cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G: exit $rc, errors+timeouts '${errs}': $(cat "$out")"
+	elif [ $((t1 - t0)) -ge 60 ]; then
+		fail "cuda-run --ctrls 16 ... emu:1G took $((t1 - t0)) s for a 2 s run: $(cat "$out")"
+	else
+		echo "ok: cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --iosize 512 emu:1G: $(echo "$row" | awk '{print $5}') IOPS, 0 errors or timeouts"
+	fi
+}
+lost_case
+
 # Two pages per command (PRP2) and PRP lists from the driver's builder.
 cuda_run_data run_mem_8k 8192 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
 cuda_run_data run_mem_64k 65536 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
@@ -98,4 +121,109 @@ for mem in gpu host; do
 		fi
 	fi
 done
+# ---- The GPU as a client of homid -----------------------------------------
+# homid next to the tool (or $HOMID); without it (no libinih) this part is
+# skipped, unless AISIO_REQUIRE_HOMI=1.
+HOMID=${HOMID:-$(dirname "$AISIO")/homid}
+homid_pid=
+stop_homid() {
+	if [ -n "$homid_pid" ]; then
+		kill "$homid_pid" 2>/dev/null
+		wait "$homid_pid" 2>/dev/null
+		homid_pid=
+	fi
+}
+# start_homid SPEC...: homid on these controllers, on $TDIR/homid.sock; the
+# caller's uid may use direct queues (root has every right anyway).
+start_homid() {
+	local args=() c
+	for c in "$@"; do args+=(--ctrl "$c"); done
+	printf '[homid]\nsocket = %s\nlog_level = info\n[uid:%s]\nnamespace = 1\naccess = rw\ndirect = yes\nmax_queues = 1024\nmax_depth = 1024\nmax_mem = 8G\n' \
+		"$TDIR/homid.sock" "$(id -u)" >"$TDIR/homid.conf"
+	"$HOMID" --foreground --config "$TDIR/homid.conf" --socket "$TDIR/homid.sock" "${args[@]}" \
+		>"$TDIR/homid.log" 2>&1 &
+	homid_pid=$!
+	for _ in $(seq 300); do
+		"$AISIO" homi status --socket "$TDIR/homid.sock" >/dev/null 2>&1 && return 0
+		kill -0 "$homid_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "homid did not come up: $(tail -5 "$TDIR/homid.log")"
+	homid_pid=
+	return 1
+}
+trap 'stop_homid; rm -rf "$TDIR"' EXIT
+
+homi_uris() { # N: homi: URIs for controllers emu0..emuN-1
+	local i
+	for ((i = 0; i < $1; i++)); do printf 'homi:%s,ctrl=emu%d ' "$TDIR/homid.sock" "$i"; done
+}
+
+# homi_ok NAME WHAT: the JSON run NAME completed commands with no error or timeout
+homi_ok() {
+	local o=$TDIR/$1.out
+	if [ "$(jget errors "$o")" != 0 ] || [ "$(jget timeouts "$o")" != 0 ] || [ "$(jget ios "$o")" = 0 ]; then
+		fail "$2: $(cat "$o")"
+		return 1
+	fi
+	echo "ok: $2: $(jget ios "$o") commands"
+}
+
+if [ ! -x "$HOMID" ]; then
+	if [ "${AISIO_REQUIRE_HOMI:-0}" = 1 ]; then
+		fail "AISIO_REQUIRE_HOMI=1 but $HOMID is not built (homid needs libinih)"
+	else
+		echo "skip: GPU clients of homid: $HOMID is not built (homid needs libinih)"
+	fi
+elif start_homid emu:1G,null emu:1G,null emu:256M; then
+	# GPU queues from homid on null controllers, and on a memory-backed one
+	# (data into host memory registered with homid).
+	# shellcheck disable=SC2046
+	run homi_null perf cuda-run --json --ctrls 2 --nqueues 4 --qdepth 32 --runtime 0.5 $(homi_uris 2) &&
+		homi_ok homi_null "cuda-run through homid, 2 null controllers"
+	mem="homi:$TDIR/homid.sock,ctrl=emu2"
+	run homi_mem perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 0.5 "$mem" &&
+		homi_ok homi_mem "cuda-run through homid, memory-backed controller"
+	# Lifecycle: a GPU client killed with I/O in flight is reclaimed (queues
+	# deleted, then its memory); the next gets the same queue IDs as the
+	# first, completes every command, and the namespace verifies (CPU client)
+	# with 0 mismatches.
+	qids_a=$(grep -o '"qids":"[0-9,]*"' "$TDIR/homi_mem.out")
+	"$AISIO" perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 60 "$mem" \
+		>"$TDIR/homi_kill.out" 2>&1 &
+	victim=$!
+	sleep 4
+	if ! kill -0 $victim 2>/dev/null; then
+		fail "the GPU client to be killed ended early: $(cat "$TDIR/homi_kill.out")"
+	else
+		kill -9 $victim
+		wait $victim 2>/dev/null
+		sleep 1
+		"$AISIO" homi status --json --socket "$TDIR/homid.sock" >"$TDIR/st.json" 2>&1
+		if ! kill -0 "$homid_pid" 2>/dev/null; then
+			fail "homid died with its GPU client: $(tail -5 "$TDIR/homid.log")"
+		elif ! grep -q '"clients": \[\]' "$TDIR/st.json" || grep -q '"qids_used": [1-9]' "$TDIR/st.json"; then
+			fail "a killed GPU client was not reclaimed: $(cat "$TDIR/st.json")"
+		else
+			echo "ok: a GPU client killed with I/O in flight was reclaimed (no client, no queue ID left)"
+		fi
+		if run homi_again perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 0.5 "$mem" &&
+			homi_ok homi_again "the GPU client after the killed one"; then
+			qids_c=$(grep -o '"qids":"[0-9,]*"' "$TDIR/homi_again.out")
+			if [ -z "$qids_a" ] || [ "$qids_a" != "$qids_c" ]; then
+				fail "the GPU client after the killed one got queue IDs $qids_c, the first got $qids_a"
+			else
+				echo "ok: the next GPU client got the same queue IDs ($qids_c)"
+			fi
+		fi
+		if "$AISIO" perf verify --size 16M "$mem" >"$TDIR/homi_verify.out" 2>&1 &&
+			grep -q " 0 mismatches" "$TDIR/homi_verify.out"; then
+			echo "ok: the namespace verifies with 0 mismatches after the killed GPU client"
+		else
+			fail "perf verify after the killed GPU client: $(cat "$TDIR/homi_verify.out")"
+		fi
+	fi
+	stop_homid
+fi
+
 finish

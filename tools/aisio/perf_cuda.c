@@ -18,6 +18,7 @@
 #include <aisio/aisio.h>
 
 #include "perf_cuda.h"
+#include "perf_cuda_homi.h"
 #include "perf_cuda_host.h"
 
 #define MAXV 16
@@ -49,7 +50,11 @@ static void usage(FILE *f)
 		"usage: aisio perf cuda-run [OPTIONS] [URI...]\n\n"
 		"GPU threads submit commands to device-model controllers (default URI\n"
 		"emu:1G,null: a null namespace that moves no data) and reap their own\n"
-		"completions; each thread resubmits as soon as its command completes.\n"
+		"completions. homi:SOCKET[,ctrl=NAME] URIs (direct mode) make the GPU a client\n"
+		"of homid: homid creates the GPU's queues on shared memory registered with it\n"
+		"and with CUDA, and its controllers move data into host memory registered with\n"
+		"it (at most two pages per command). Each thread resubmits as soon as its own\n"
+		"command completes.\n"
 		"--nqueues, --qdepth and --iosize take lists (e.g. 1,8,64): every\n"
 		"combination runs, one table row each.\n\n"
 		"  --gpu LIST          GPU index, list of indexes (0,1) or 'all' (default 0); every\n"
@@ -68,7 +73,8 @@ static void usage(FILE *f)
 		"  --block N           threads per block (default 128)\n"
 		"  --poll-ns N         GPU back-off after an empty completion poll (default 0)\n"
 		"  --timeout-ms N      per-command timeout in GPU time (default 5000)\n"
-		"  --probe             also measure the GPU's posting and PCIe read rates\n"
+		"  --probe             also measure the GPU's posting and PCIe read rates and the\n"
+		"                      host-to-GPU copy rate (the ceiling for data the model moves)\n"
 		"  --json              one JSON object per combination\n",
 		PC_MAX_PER_THREAD);
 }
@@ -166,18 +172,19 @@ struct combo_res {
 	uint32_t first_status;
 	uint64_t sq_db, cq_db, reaps, empty;
 	uint64_t dma_copies, dma_bytes, dma_failed; /* the model's copies into GPU memory */
+	char qids[160]; /* the queue IDs, "1,2,..." (the first ones when long) */
 };
 
-static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, uint32_t nq, uint32_t qd,
-		     uint32_t iosize, const struct aisio_mem_region *buf, const struct aisio_mem_region *lists,
-		     pthread_barrier_t *go, struct combo_res *out)
+static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, const struct pc_homi *homi,
+		     uint32_t nq, uint32_t qd, uint32_t iosize, const struct aisio_mem_region *buf,
+		     const struct aisio_mem_region *lists, pthread_barrier_t *go, struct combo_res *out)
 {
 	int waited = 0;
 	const uint32_t k = o->per_thread;
 	const uint32_t tpq = qd / k;
 	const uint64_t nthreads = (uint64_t)nq * tpq;
 	const uint64_t ncids = (uint64_t)nq * qd;
-	struct aisio_nvme_ctrl **nc = pc_ctrls_nc(ctrls, o->ctrls);
+	struct aisio_nvme_ctrl **nc = homi ? NULL : pc_ctrls_nc(ctrls, o->ctrls);
 	struct aisio_gpu_qset *qs = NULL;
 	struct aisio_gpu_qset_stats qst;
 	uint64_t *prp_host = calloc(ncids * 2, sizeof(uint64_t));
@@ -190,7 +197,7 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!nc || !prp_host || !res_host) {
+	if ((!homi && !nc) || !prp_host || !res_host) {
 		fprintf(stderr, "out of memory\n");
 		goto out;
 	}
@@ -202,19 +209,35 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 		fprintf(stderr, "--block-db: threads per queue (%u) must be a multiple of --block (%u)\n", tpq, o->block);
 		goto out;
 	}
-	if (aisio_gpu_qset_create(nc, o->ctrls, gpu, nq, qd + 1, qd, &qs)) {
+	if (homi ? aisio_gpu_qset_create_homi(homi->devs, o->ctrls, gpu, nq, qd + 1, qd, &qs)
+		 : aisio_gpu_qset_create(nc, o->ctrls, gpu, nq, qd + 1, qd, &qs)) {
 		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
 		goto out;
 	}
-	/* A buffer per CID; wrap when the GPU region is smaller (data is not checked here). */
-	size_t slots = buf->len / iosize;
-	const size_t lists_pages = lists ? lists->len / 4096 : 0;
-	for (uint64_t c = 0; c < ncids; c++) {
-		uint64_t s = c % slots;
-		void *list = lists ? lists->va + (c % lists_pages) * 4096 : NULL;
-		if (pc_prp(&ctrls[0], buf, buf->va + s * iosize, iosize, lists, list, "aisio perf cuda-run",
-			   &prp_host[2 * c], &prp_host[2 * c + 1]))
-			goto out;
+	if (homi) {
+		/* queue qi is on session qi % ctrls; a buffer per CID in that session's memory, wrapping */
+		for (uint64_t c = 0; c < ncids; c++) {
+			const uint64_t qi = c / qd;
+			const int sess = (int)(qi % (uint64_t)o->ctrls);
+			const uint64_t slots = homi->buf[sess].len / iosize;
+			const uint64_t s = ((qi / (uint64_t)o->ctrls) * qd + c % qd) % (slots ? slots : 1);
+			if (!slots || pc_homi_prp(homi, sess, s * iosize, iosize, &prp_host[2 * c], &prp_host[2 * c + 1])) {
+				fprintf(stderr, "aisio perf cuda-run: --iosize %u does not fit the buffers registered "
+						"with homid\n", iosize);
+				goto out;
+			}
+		}
+	} else {
+		/* A buffer per CID; wrap when the GPU region is smaller (data is not checked here). */
+		size_t slots = buf->len / iosize;
+		const size_t lists_pages = lists ? lists->len / 4096 : 0;
+		for (uint64_t c = 0; c < ncids; c++) {
+			uint64_t s = c % slots;
+			void *list = lists ? lists->va + (c % lists_pages) * 4096 : NULL;
+			if (pc_prp(&ctrls[0], buf, buf->va + s * iosize, iosize, lists, list, "aisio perf cuda-run",
+				   &prp_host[2 * c], &prp_host[2 * c + 1]))
+				goto out;
+		}
 	}
 	if (cudaMalloc((void **)&prp_dev, ncids * 2 * sizeof(uint64_t)) != cudaSuccess ||
 	    cudaMalloc((void **)&res_dev, nthreads * sizeof(*res_dev)) != cudaSuccess) {
@@ -232,17 +255,18 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 	p.mode = PC_MODE_TIMED;
 	p.opc = (o->pattern >= 2) ? AISIO_NVME_NVM_WRITE : AISIO_NVME_NVM_READ;
 	p.random = !(o->pattern & 1);
-	p.nsid = ctrls[0].nsid;
-	p.nlb = iosize >> ctrls[0].lba_shift;
-	p.nslots = ctrls[0].nlbas / p.nlb;
+	const uint32_t lba_shift = homi ? homi->lba_shift : ctrls[0].lba_shift;
+	p.nsid = homi ? homi->nsid : ctrls[0].nsid;
+	p.nlb = iosize >> lba_shift;
+	p.nslots = p.nlb ? (homi ? homi->nlbas : ctrls[0].nlbas) / p.nlb : 0;
 	p.seed = o->seed;
 	p.runtime_ns = (uint64_t)(o->runtime * 1e9);
 	p.timeout_ns = (uint64_t)o->timeout_ms * 1000000ull;
 	p.poll_ns = o->poll_ns;
 	p.block_db = (uint32_t)o->block_db;
 	p.prp = prp_dev;
-	if (!p.nlb || (iosize & ((1u << ctrls[0].lba_shift) - 1))) {
-		fprintf(stderr, "--iosize %u is not a multiple of the LBA size %u\n", iosize, 1u << ctrls[0].lba_shift);
+	if (!p.nlb || (iosize & ((1u << lba_shift) - 1))) {
+		fprintf(stderr, "--iosize %u is not a multiple of the LBA size %u\n", iosize, 1u << lba_shift);
 		goto out;
 	}
 
@@ -251,15 +275,20 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 		pthread_barrier_wait(go);
 		waited = 1;
 	}
-	uint64_t m0 = pc_ctrls_io_cmds(ctrls, o->ctrls);
-	pc_ctrls_dma_stats(ctrls, o->ctrls, &d0);
+	/* through homid, its model's counters are homid's (aisio homi status) */
+	uint64_t m0 = homi ? 0 : pc_ctrls_io_cmds(ctrls, o->ctrls);
+	memset(&d0, 0, sizeof(d0));
+	memset(&d1, 0, sizeof(d1));
+	if (!homi)
+		pc_ctrls_dma_stats(ctrls, o->ctrls, &d0);
 	double el = 0;
 	if (pc_launch(&p, o->block, res_dev, &el, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
-	uint64_t m1 = pc_ctrls_io_cmds(ctrls, o->ctrls);
-	pc_ctrls_dma_stats(ctrls, o->ctrls, &d1);
+	uint64_t m1 = homi ? 0 : pc_ctrls_io_cmds(ctrls, o->ctrls);
+	if (!homi)
+		pc_ctrls_dma_stats(ctrls, o->ctrls, &d1);
 	out->dma_copies = d1.copies - d0.copies;
 	out->dma_bytes = d1.bytes - d0.bytes;
 	out->dma_failed = d1.failed - d0.failed;
@@ -274,6 +303,13 @@ static int run_combo(const struct run_opts *o, int gpu, struct pc_ctrl *ctrls, u
 			lat_max = res_host[t].lat_max_ns;
 		if (res_host[t].errors && !out->first_status)
 			out->first_status = res_host[t].first_status;
+	}
+	for (uint32_t i = 0, n = 0; i < nq; i++) {
+		int w = snprintf(out->qids + n, sizeof(out->qids) - n, "%s%u", i ? "," : "",
+				 aisio_gpu_qp_qid(aisio_gpu_qset_qp(qs, i)));
+		if (w < 0 || (size_t)w >= sizeof(out->qids) - n)
+			break;
+		n += (uint32_t)w;
 	}
 	if (!aisio_gpu_qset_stats(qs, &qst)) {
 		out->sq_db = qst.sq_db;
@@ -298,6 +334,60 @@ out:
 	free(nc);
 	free(prp_host);
 	free(res_host);
+	return rc;
+}
+
+/*
+ * The host-to-GPU copy ceiling: pinned host memory into GPU memory with
+ * cudaMemcpyAsync, 8 MiB pieces spread over @nstreams streams, for about
+ * @ms milliseconds. *@gbs = GB/s (10^9 bytes). Returns 0 or -1 (printed).
+ */
+static int probe_h2d(uint32_t nstreams, uint32_t ms, double *gbs)
+{
+	const size_t piece = (size_t)8 << 20, len = (size_t)256 << 20;
+	cudaStream_t st[8];
+	void *host = NULL, *hdev = NULL, *dev = NULL;
+	uint32_t made = 0;
+	uint64_t bytes = 0;
+	int rc = -1;
+
+	if (nstreams > 8)
+		nstreams = 8;
+	if (aisio_gpu_host_alloc(len, &host, &hdev)) {
+		fprintf(stderr, "probe: %s\n", aisio_errmsg());
+		return -1;
+	}
+	if (cudaMalloc(&dev, len) != cudaSuccess) {
+		fprintf(stderr, "probe: cannot allocate %zu MiB of GPU memory\n", len >> 20);
+		goto out;
+	}
+	for (; made < nstreams; made++)
+		if (cudaStreamCreateWithFlags(&st[made], cudaStreamNonBlocking) != cudaSuccess) {
+			fprintf(stderr, "probe: cannot create a stream\n");
+			goto out;
+		}
+	const uint64_t t0 = pc_now_ns(), end = t0 + (uint64_t)ms * 1000000ull;
+	uint64_t t1 = t0;
+	while (t1 < end) {
+		/* one round: every piece of the buffer once, round robin over the streams */
+		for (size_t off = 0, i = 0; off < len; off += piece, i++)
+			if (cudaMemcpyAsync((uint8_t *)dev + off, (uint8_t *)host + off, piece, cudaMemcpyHostToDevice,
+					    st[i % nstreams]) != cudaSuccess) {
+				fprintf(stderr, "probe: copy failed: %s\n", cudaGetErrorString(cudaGetLastError()));
+				goto out;
+			}
+		for (uint32_t i = 0; i < nstreams; i++)
+			cudaStreamSynchronize(st[i]);
+		bytes += len;
+		t1 = pc_now_ns();
+	}
+	*gbs = (double)bytes / (double)(t1 - t0);
+	rc = 0;
+out:
+	for (uint32_t i = 0; i < made; i++)
+		cudaStreamDestroy(st[i]);
+	cudaFree(dev);
+	aisio_gpu_host_free(host);
 	return rc;
 }
 
@@ -327,6 +417,16 @@ static void probes(const struct run_opts *o)
 			       "memory: %7.2f M entries/s (%.2f GB/s)\n",
 			       threads[i], rate / 1e6, rate * 64 / 1e9);
 	}
+	for (uint32_t ns = 1; ns <= 4; ns *= 2) {
+		double gbs = 0;
+		if (probe_h2d(ns, 500, &gbs))
+			goto out;
+		if (o->json)
+			printf("{\"probe\":\"h2d_copy\",\"streams\":%u,\"gb_per_s\":%.2f}\n", ns, gbs);
+		else
+			printf("probe copy: pinned host memory into GPU memory, 8 MiB cudaMemcpyAsync pieces on %u "
+			       "stream(s): %.2f GB/s\n", ns, gbs);
+	}
 	for (size_t i = 0; i < sizeof(warps) / sizeof(warps[0]); i++) {
 		if (pc_probe_read(dev, ring, warps[i], 500, &rate, err, sizeof(err))) {
 			fprintf(stderr, "probe: %s\n", err);
@@ -352,6 +452,8 @@ struct gpu_job {
 	struct pc_ctrl *ctrls;
 	struct aisio_mem_region *buf;
 	struct aisio_mem_region *lists; /* PRP list pages (host memory), or NULL */
+	int is_homi;                    /* the controllers are homid's (homi: URIs) */
+	struct pc_homi homi;
 	uint32_t nq, qd, iosize;
 	pthread_barrier_t *go;
 	struct combo_res r;
@@ -371,7 +473,8 @@ static void *gpu_job_run(void *arg)
 		j->rc = -1;
 		return NULL;
 	}
-	j->rc = run_combo(j->o, j->gpu, j->ctrls, j->nq, j->qd, j->iosize, j->buf, j->lists, j->go, &j->r);
+	j->rc = run_combo(j->o, j->gpu, j->ctrls, j->is_homi ? &j->homi : NULL, j->nq, j->qd, j->iosize, j->buf,
+			  j->lists, j->go, &j->r);
 	return NULL;
 }
 
@@ -384,6 +487,19 @@ static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint3
 	if (aisio_gpu_select(j->gpu)) {
 		fprintf(stderr, "aisio perf cuda-run: %s\n", aisio_errmsg());
 		return -1;
+	}
+	if (j->is_homi) {
+		/*
+		 * homid's controllers: GPU queues from homid, data buffers in shared
+		 * memory registered with homid (its model moves data there, not into
+		 * GPU memory), a buffer per CID of the queues of each session.
+		 */
+		const uint32_t per_sess = (maxq + (uint32_t)o->ctrls - 1) / (uint32_t)o->ctrls;
+		size_t len = (size_t)per_sess * maxd * maxio;
+		if (len > ((size_t)256 << 20))
+			len = (size_t)256 << 20;
+		len = (len + 4095) & ~(size_t)4095;
+		return pc_homi_open(o->uris, o->nuris, o->ctrls, per_sess, len, &j->homi);
 	}
 	j->ctrls = calloc((size_t)o->ctrls, sizeof(*j->ctrls));
 	if (!j->ctrls || pc_ctrls_open(o->uris, o->nuris, o->ctrls, cfg, j->ctrls)) {
@@ -416,6 +532,10 @@ static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint3
 
 static void gpu_job_teardown(struct gpu_job *j)
 {
+	if (j->is_homi) {
+		pc_homi_close(&j->homi);
+		return;
+	}
 	aisio_mem_region_release(j->lists);
 	aisio_mem_region_release(j->buf);
 	if (j->ctrls)
@@ -469,13 +589,13 @@ static void print_json(const struct run_opts *o, const char *name, const char *i
 	       "\"iops\":%.0f,\"mib_s\":%.1f,\"lat_avg_us\":%.2f,\"lat_max_us\":%.1f,"
 	       "\"errors\":%llu,\"timeouts\":%llu,\"first_status\":%u,\"sq_db\":%llu,"
 	       "\"cq_db\":%llu,\"reaps\":%llu,\"empty_reaps\":%llu,\"model_iops\":%.0f,\"dma_copies\":%llu,"
-	       "\"dma_bytes\":%llu,\"dma_failed\":%llu}\n",
+	       "\"dma_bytes\":%llu,\"dma_failed\":%llu,\"qids\":\"%s\"}\n",
 	       name, ctrls, nq, qd, (unsigned long long)r->threads, o->per_thread, iosize, o->block_db,
 	       (unsigned long long)r->ios, r->elapsed, r->iops, r->mibs, r->lat_avg_us, r->lat_max_us,
 	       (unsigned long long)r->errors, (unsigned long long)r->timeouts, r->first_status,
 	       (unsigned long long)r->sq_db, (unsigned long long)r->cq_db, (unsigned long long)r->reaps,
 	       (unsigned long long)r->empty, r->model_iops, (unsigned long long)r->dma_copies,
-	       (unsigned long long)r->dma_bytes, (unsigned long long)r->dma_failed);
+	       (unsigned long long)r->dma_bytes, (unsigned long long)r->dma_failed, r->qids);
 }
 
 /* @label: NULL with one GPU (no gpu column), else the GPU index or "total". */
@@ -526,6 +646,7 @@ int aisio_perf_cuda_run(int argc, char **argv)
 	for (int g = 0; g < o.ngpus; g++) {
 		jobs[g].o = &o;
 		jobs[g].gpu = o.gpus[g];
+		jobs[g].is_homi = o.nuris && !strncmp(o.uris[0], "homi:", 5);
 		nsetup = g + 1;
 		cfg.gpu = o.gpus[g];
 		if (gpu_job_setup(&jobs[g], &cfg, maxq, maxd, maxio)) {
@@ -567,8 +688,9 @@ int aisio_perf_cuda_run(int argc, char **argv)
 					jobs[g].go = multi ? &go : NULL;
 				}
 				if (!multi)
-					jobs[0].rc = run_combo(&o, jobs[0].gpu, jobs[0].ctrls, nq, qd, ios, jobs[0].buf,
-							       jobs[0].lists, NULL, &jobs[0].r);
+					jobs[0].rc = run_combo(&o, jobs[0].gpu, jobs[0].ctrls,
+							       jobs[0].is_homi ? &jobs[0].homi : NULL, nq, qd, ios,
+							       jobs[0].buf, jobs[0].lists, NULL, &jobs[0].r);
 				else {
 					for (g = 0; g < o.ngpus; g++)
 						if (pthread_create(&tids[g], NULL, gpu_job_run, &jobs[g])) {

@@ -149,8 +149,8 @@ __global__ void pc_kernel(struct pc_params p, struct pc_thread_res *res)
 						r.first_status = st;
 					r.errors++;
 				}
-			} else if (t - t_sub[j] > p.timeout_ns) {
-				/* The CID stays owned by the lost command: never reuse it. */
+			} else if (busy[j] == 1 && t - t_sub[j] > p.timeout_ns) {
+				/* The CID stays owned by the lost command: never reuse it; counted once. */
 				r.timeouts++;
 				busy[j] = 2;
 			}
@@ -197,20 +197,33 @@ extern "C" int pc_launch(const struct pc_params *p, uint32_t block, struct pc_th
 			 (unsigned long long)nthreads, blocks, block, per_sm * prop.multiProcessorCount);
 		return -EINVAL;
 	}
+	/*
+	 * A stream of its own, not the legacy default stream: the kernel runs
+	 * until its commands complete, and the device model's copies (other
+	 * streams) must never queue behind it or behind the event after it.
+	 */
+	cudaStream_t st;
+	e = cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking);
+	if (e != cudaSuccess)
+		return cuda_fail(e, "cannot create the I/O kernel's stream", err, errlen);
 	cudaEventCreate(&e0);
 	cudaEventCreate(&e1);
-	cudaEventRecord(e0);
-	pc_kernel<<<blocks, block>>>(*p, res_dev);
+	cudaEventRecord(e0, st);
+	pc_kernel<<<blocks, block, 0, st>>>(*p, res_dev);
 	e = cudaGetLastError();
-	if (e != cudaSuccess)
-		return cuda_fail(e, "cannot launch the I/O kernel", err, errlen);
-	cudaEventRecord(e1);
-	e = cudaEventSynchronize(e1);
-	if (e != cudaSuccess)
-		return cuda_fail(e, "the I/O kernel failed", err, errlen);
-	cudaEventElapsedTime(&ms, e0, e1);
+	if (e == cudaSuccess) {
+		cudaEventRecord(e1, st);
+		e = cudaEventSynchronize(e1);
+		if (e != cudaSuccess)
+			e = cudaGetLastError();
+		else
+			cudaEventElapsedTime(&ms, e0, e1);
+	}
 	cudaEventDestroy(e0);
 	cudaEventDestroy(e1);
+	cudaStreamDestroy(st);
+	if (e != cudaSuccess)
+		return cuda_fail(e, "the I/O kernel failed", err, errlen);
 	*elapsed_s = ms / 1000.0;
 	return 0;
 }

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio perf cuda-run homi:...: the GPU as a client of homid. One homid
+ * session per controller (a homi: URI each, used round robin); homid
+ * creates the GPU's queue pairs on shared memory the CLI registered with
+ * it and with CUDA (aisio_gpu_qset_create_homi), and the commands' data
+ * buffers are shared memory registered with homid per session.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <aisio/aisio.h>
+
+#include "homi/client.h"
+#include "perf_cuda_homi.h"
+
+int pc_homi_open(char **uris, int nuris, int n, uint32_t queues, size_t buf_len, struct pc_homi *h)
+{
+	struct aisio_open_opts oo;
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->devs = calloc((size_t)n, sizeof(*h->devs));
+	h->buf = calloc((size_t)n, sizeof(*h->buf));
+	if (!h->devs || !h->buf) {
+		fprintf(stderr, "out of memory\n");
+		goto fail;
+	}
+	h->n = n;
+	for (i = 0; i < n; i++)
+		h->buf[i].fd = -1;
+	memset(&oo, 0, sizeof(oo));
+	oo.nqueues = queues;
+	for (i = 0; i < n; i++) {
+		const char *uri = uris[i % nuris];
+		struct aisio_homi_session hs;
+		const struct aisio_geo *g;
+
+		if (strncmp(uri, "homi:", 5)) {
+			fprintf(stderr, "'%s': a run through homid takes homi: URIs only (not mixed with others)\n", uri);
+			goto fail;
+		}
+		if (aisio_dev_open(uri, &oo, &h->devs[i])) {
+			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
+			goto fail;
+		}
+		if (aisio_homi_session_of(h->devs[i], &hs)) {
+			fprintf(stderr, "'%s': %s\n", uri, aisio_errmsg());
+			goto fail;
+		}
+		g = aisio_dev_geo(h->devs[i]);
+		if (i == 0) {
+			h->nsid = g->nsid;
+			h->lba_shift = (uint32_t)__builtin_ctz(g->lba_size);
+			h->nlbas = g->nlbas;
+			h->page_size = g->buf_align;
+		} else if (g->lba_size != 1u << h->lba_shift || g->buf_align != h->page_size) {
+			fprintf(stderr, "'%s': LBA or page size differs from the first homid controller's\n", uri);
+			goto fail;
+		}
+		if (g->nlbas < h->nlbas)
+			h->nlbas = g->nlbas;
+		/* data buffers: registered with homid for this session's controller */
+		if (aisio_homi_shared_mem(hs.conn, buf_len, &h->buf[i].fd, &h->buf[i].va, &h->buf[i].mem_id,
+				       &h->buf[i].bus)) {
+			fprintf(stderr, "'%s': data buffers: %s\n", uri, aisio_errmsg());
+			goto fail;
+		}
+		h->buf[i].len = buf_len;
+	}
+	return 0;
+
+fail:
+	pc_homi_close(h);
+	return -1;
+}
+
+void pc_homi_close(struct pc_homi *h)
+{
+	for (int i = 0; i < h->n; i++) {
+		struct aisio_homi_session hs;
+
+		if (h->buf && h->buf[i].va) {
+			/* homid unmaps it for the controller before the pages go away here */
+			if (h->devs[i] && !aisio_homi_session_of(h->devs[i], &hs)) {
+				struct aisio_homi_mem_unreg u = { .mem_id = h->buf[i].mem_id };
+				aisio_homi_call(hs.conn, AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL, NULL);
+			}
+			munmap(h->buf[i].va, h->buf[i].len);
+		}
+		if (h->buf && h->buf[i].fd >= 0)
+			close(h->buf[i].fd);
+		if (h->devs && h->devs[i])
+			aisio_dev_close(h->devs[i]);
+	}
+	free(h->devs);
+	free(h->buf);
+	memset(h, 0, sizeof(*h));
+}
+
+int pc_homi_prp(const struct pc_homi *h, int sess, uint64_t off, uint32_t len, uint64_t *prp1, uint64_t *prp2)
+{
+	const uint64_t ps = h->page_size;
+	uint64_t bus, room;
+
+	if (off + len > h->buf[sess].len || !ps)
+		return -EINVAL;
+	bus = h->buf[sess].bus + off;
+	room = ps - (bus & (ps - 1));
+	if (len > room + ps) {
+		fprintf(stderr, "aisio perf cuda-run: through homid, a command moves at most two controller pages "
+				"(%llu bytes) for now (PRP lists are not built there)\n",
+			(unsigned long long)(2 * ps));
+		return -EINVAL;
+	}
+	*prp1 = bus;
+	*prp2 = len > room ? bus + room : 0;
+	return 0;
+}
