@@ -125,6 +125,7 @@ static void batch_shut(struct py_batch *b)
 		if (b->recs)
 			rec_done(b, &b->recs[i]);
 	b->dev->nbatches--;
+	py_dev_maybe_shut(b->dev);
 }
 
 static void batch_dealloc(PyObject *self)

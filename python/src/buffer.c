@@ -35,14 +35,14 @@ PyObject *py_buffer_new(struct py_dev *d, Py_ssize_t len)
 	if (!p)
 		return py_raise(st, -ENOMEM, "%s: cannot allocate %zd bytes of DMA memory", aisio_dev_uri(d->dev), len);
 	b = (struct py_buffer *)PyType_GenericAlloc((PyTypeObject *)st->BufferType, 0);
-	if (!b) {
+	if (!b || py_dev_dma_add(d, p, (size_t)len)) {
 		aisio_buf_free(d->dev, p);
-		return NULL;
+		Py_XDECREF((PyObject *)b);
+		return b ? PyErr_NoMemory() : NULL;
 	}
 	b->dev = (struct py_dev *)Py_NewRef((PyObject *)d);
 	b->ptr = p;
 	b->len = len;
-	py_dev_dma_add(d, p, (size_t)len);
 	return (PyObject *)b;
 }
 
@@ -54,6 +54,7 @@ static void buffer_dealloc(PyObject *self)
 	if (b->ptr && b->dev->dev) {
 		py_dev_dma_del(b->dev, b->ptr);
 		aisio_buf_free(b->dev->dev, b->ptr);
+		py_dev_maybe_shut(b->dev);
 	}
 	Py_XDECREF((PyObject *)b->dev);
 	((freefunc)PyType_GetSlot(tp, Py_tp_free))(self);

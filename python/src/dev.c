@@ -84,31 +84,30 @@ static void dev_dealloc(PyObject *self)
 
 int py_dev_check_open(struct py_dev *d)
 {
-	if (d->dev)
+	if (d->dev && !d->closed)
 		return 0;
 	PyErr_SetString(PyExc_ValueError, "I/O on a closed aisio.Device");
 	return -1;
 }
 
-static PyObject *dev_close(PyObject *self, PyObject *unused)
+void py_dev_maybe_shut(struct py_dev *d)
 {
-	struct py_dev *d = (struct py_dev *)self;
-
-	if (d->nbatches) {
-		PyErr_Format(PyExc_RuntimeError, "aisio.Device.close: %zd batch(es) still open; close them first",
-			     d->nbatches);
-		return NULL;
-	}
-	if (d->ndma) {
-		PyErr_Format(PyExc_RuntimeError,
-			     "aisio.Device.close: %zd buffer(s) from alloc() still alive; delete them first", d->ndma);
-		return NULL;
-	}
+	if (!d->closed || d->nbatches || d->ndma || !d->dev)
+		return;
 	Py_BEGIN_ALLOW_THREADS
 	PyThread_acquire_lock(d->lock, WAIT_LOCK);
 	dev_shut(d);
 	PyThread_release_lock(d->lock);
 	Py_END_ALLOW_THREADS
+}
+
+/* Buffers and batches still alive keep the device open until they go (their memory stays valid). */
+static PyObject *dev_close(PyObject *self, PyObject *unused)
+{
+	struct py_dev *d = (struct py_dev *)self;
+
+	d->closed = 1;
+	py_dev_maybe_shut(d);
 	Py_RETURN_NONE;
 }
 
@@ -132,20 +131,21 @@ int py_dev_is_dma(struct py_dev *d, const void *p, size_t len)
 	return 0;
 }
 
-void py_dev_dma_add(struct py_dev *d, void *p, size_t len)
+int py_dev_dma_add(struct py_dev *d, void *p, size_t len)
 {
 	if (d->ndma == d->dma_cap) {
 		Py_ssize_t cap = d->dma_cap ? d->dma_cap * 2 : 8;
 		void *n = PyMem_Realloc(d->dma, (size_t)cap * sizeof(*d->dma));
 
 		if (!n)
-			return; /* the buffer still works, through a copy */
+			return -1;
 		d->dma = n;
 		d->dma_cap = cap;
 	}
 	d->dma[d->ndma].va = (uintptr_t)p;
 	d->dma[d->ndma].len = len;
 	d->ndma++;
+	return 0;
 }
 
 void py_dev_dma_del(struct py_dev *d, void *p)
@@ -247,14 +247,14 @@ static PyObject *dev_get_geo(PyObject *self, void *what)
 
 static PyObject *dev_get_closed(PyObject *self, void *unused)
 {
-	return PyBool_FromLong(((struct py_dev *)self)->dev == NULL);
+	return PyBool_FromLong(((struct py_dev *)self)->closed || !((struct py_dev *)self)->dev);
 }
 
 static PyObject *dev_repr(PyObject *self)
 {
 	struct py_dev *d = (struct py_dev *)self;
 
-	if (!d->dev)
+	if (!d->dev || d->closed)
 		return PyUnicode_FromString("<aisio.Device (closed)>");
 	const struct aisio_geo *g = aisio_dev_geo(d->dev);
 	return PyUnicode_FromFormat("<aisio.Device %s backend=%s nsid=%u lba_size=%u nlbas=%llu>",
@@ -272,7 +272,8 @@ static PyMethodDef dev_methods[] = {
 	  "alloc(nbytes) -> aisio.Buffer\n\nDMA memory of this device: I/O into it needs no copy." },
 	{ "batch", (PyCFunction)(void (*)(void))dev_batch, METH_VARARGS | METH_KEYWORDS,
 	  "batch(depth=1024) -> aisio.Batch\n\nA queue of its own: prepare many commands, submit once, wait for N." },
-	{ "close", dev_close, METH_NOARGS, "close()\n\nClose the device." },
+	{ "close", dev_close, METH_NOARGS,
+	  "close()\n\nClose the device: no more I/O; buffers and batches still alive keep it open until they go." },
 	{ "__enter__", dev_enter, METH_NOARGS, NULL },
 	{ "__exit__", dev_exit, METH_VARARGS, NULL },
 	{ NULL }

@@ -47,6 +47,7 @@ struct py_dev {
 	uint32_t lba_size, max_xfer, nsid;
 	uint64_t nlbas;
 	Py_ssize_t nbatches;        /* open batches (each holds a queue) */
+	int closed;                 /* close() called: no new I/O; the device goes with the last buffer/batch */
 	/* DMA buffers allocated through alloc(): ranges used without a copy */
 	struct py_dma_range { uintptr_t va; size_t len; } *dma;
 	Py_ssize_t ndma, dma_cap;
@@ -54,10 +55,12 @@ struct py_dev {
 int py_dev_init_type(PyObject *m, struct py_state *st);
 /* Whether [p, p + len) lies inside one buffer of dev.alloc(). */
 int py_dev_is_dma(struct py_dev *d, const void *p, size_t len);
-void py_dev_dma_add(struct py_dev *d, void *p, size_t len);
+int py_dev_dma_add(struct py_dev *d, void *p, size_t len); /* 0 or -1 (no memory) */
 void py_dev_dma_del(struct py_dev *d, void *p);
 /* 0, or -1 with an exception when the device is closed. */
 int py_dev_check_open(struct py_dev *d);
+/* Close the device once close() was called and no buffer or batch uses it. */
+void py_dev_maybe_shut(struct py_dev *d);
 
 /* ---- Buffers: host (buffer protocol) or GPU (__cuda_array_interface__, DLPack) ---- */
 struct py_ubuf {

@@ -82,7 +82,7 @@ static PyObject *mod_cuda_copy_test(PyObject *m, PyObject *args)
 		return NULL;
 	if (py_ubuf_get(obj, 0, &b))
 		return NULL;
-	r = Py_BuildValue("(Knp)", (unsigned long long)(uintptr_t)b.ptr, (Py_ssize_t)b.len, b.gpu);
+	r = Py_BuildValue("(KnO)", (unsigned long long)(uintptr_t)b.ptr, (Py_ssize_t)b.len, b.gpu ? Py_True : Py_False);
 	py_ubuf_release(&b);
 	return r;
 }
