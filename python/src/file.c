@@ -222,7 +222,7 @@ struct py_future {
 	struct fut_state *s;
 	struct py_ubuf b;
 	int have_b;
-	int collected;        /* get() returned or raised */
+	int getting;          /* a get() is waiting (GIL released) */
 };
 
 static void fut_wait(struct fut_state *s)
@@ -288,9 +288,15 @@ static PyObject *future_get(PyObject *self, PyObject *unused)
 		PyErr_SetString(PyExc_RuntimeError, "aisio.Future.get: the result was already taken");
 		return NULL;
 	}
+	if (fu->getting) {
+		PyErr_SetString(PyExc_RuntimeError, "aisio.Future.get: another thread is already waiting for it");
+		return NULL;
+	}
+	fu->getting = 1;
 	Py_BEGIN_ALLOW_THREADS
 	fut_wait(fu->s);
 	Py_END_ALLOW_THREADS
+	fu->getting = 0;
 	if (fu->s->err)
 		r = py_raise_msg(st, fu->s->err, fu->s->msg);
 	else
