@@ -30,8 +30,12 @@ mkdir -p "$work"
 ninja -C "$build" aisio >/dev/null
 rm -rf "$work/venv"
 "$py" -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/pip" install --no-index --no-build-isolation --config-settings builddir="$work/wheel-build" \
-	"$root" >"$work/pip.log" 2>&1 || { tail -30 "$work/pip.log" >&2; exit 1; }
+install() {
+	"$work/venv/bin/pip" install --no-index --no-build-isolation --config-settings builddir="$work/wheel-build" \
+		"$root" >"$work/pip.log" 2>&1
+}
+# A kept build directory that meson-python cannot reuse: once more from scratch.
+install || { rm -rf "$work/wheel-build"; install; } || { tail -30 "$work/pip.log" >&2; exit 1; }
 vpy=$work/venv/bin/python
 
 stats() { # values... -> "min median max"

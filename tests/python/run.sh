@@ -31,10 +31,15 @@ mkdir -p "$work"
 venv=$work/venv
 rm -rf "$venv"
 "$py" -m venv --system-site-packages "$venv" || { echo "FAIL: cannot create a virtual environment" >&2; exit 1; }
-# The wheel's build directory is kept between runs so that a rerun only rebuilds what changed.
+# The wheel's build directory is kept between runs so that a rerun only rebuilds
+# what changed; when reusing it fails (meson-python 0.12 can trip over a stale
+# one), the install is retried once from scratch.
+install() {
+	nice "$venv/bin/pip" install --no-index --no-build-isolation --config-settings builddir="$work/wheel-build" \
+		"$src" >"$work/pip.log" 2>&1
+}
 echo "pip install --no-build-isolation $src (build log: $work/pip.log)"
-if ! nice "$venv/bin/pip" install --no-index --no-build-isolation --config-settings builddir="$work/wheel-build" \
-	"$src" >"$work/pip.log" 2>&1; then
+if ! install && { echo "pip install failed with the kept build directory; once more from scratch"; rm -rf "$work/wheel-build"; ! install; }; then
 	tail -40 "$work/pip.log" >&2
 	echo "FAIL: pip install" >&2
 	exit 1
