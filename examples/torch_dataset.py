@@ -82,9 +82,13 @@ def main():
         return 1
 
     def read_batch(indices):  # every read of the batch in flight at once
-        pending = [ds.start(i) for i in indices]
-        return [(rel, t) for rel, t, fut in pending if fut.get() == t.numel() or
-                sys.exit(f"torch_dataset: {rel}: short read")]
+        out = []
+        for rel, t, fut in [ds.start(i) for i in indices]:
+            n = fut.get()
+            if n != t.numel():
+                raise RuntimeError(f"{rel}: read {n} of {t.numel()} bytes")
+            out.append((rel, t))
+        return out
 
     loader = DataLoader(range(len(ds)), batch_sampler=BatchSampler(len(ds), a.batch),
                         collate_fn=read_batch, num_workers=0)
