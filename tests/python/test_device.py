@@ -86,6 +86,33 @@ class ReadWrite(unittest.TestCase):
         self.assertEqual(aisio.pattern_check(dst, "dl", 0), 4096)
 
 
+class Threads(unittest.TestCase):
+    def test_threads_share_a_device(self):
+        """Blocking calls from several threads on one device: each gets its own data back."""
+        with aisio.open("emu:64M") as d:
+            errors = []
+
+            def work(k):
+                try:
+                    buf = np.empty(64 * 1024, np.uint8)
+                    out = np.empty_like(buf)
+                    for i in range(20):
+                        lba = (k * 20 + i) * 128
+                        aisio.pattern_fill(buf, f"t{k}", lba)
+                        d.write(lba, buf)
+                        d.read(lba, out)
+                        if aisio.pattern_check(out, f"t{k}", lba) != len(out):
+                            errors.append(f"thread {k}: LBA {lba} read back wrong data")
+                except Exception as e:  # noqa: BLE001 (reported below)
+                    errors.append(f"thread {k}: {e!r}")
+            ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            self.assertEqual(errors, [])
+
+
 class Errors(unittest.TestCase):
     def test_bad_uri(self):
         with self.assertRaises(aisio.Error) as cm:

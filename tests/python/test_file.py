@@ -100,6 +100,21 @@ class Files(unittest.TestCase):
         with self.assertRaises(ValueError):
             aisio.File(self.path, "rw")
 
+    def test_error_from_the_io_threads(self):
+        fifo = os.path.join(self.tmp.name, "fifo")
+        os.mkfifo(fifo)
+        fd = os.open(fifo, os.O_RDWR)  # keeps the open below from blocking
+        try:
+            with aisio.File(fifo) as f:
+                fut = f.pread(bytearray(16))
+                with self.assertRaises(aisio.Error) as cm:
+                    fut.get()
+                self.assertEqual(cm.exception.errno, errno.ESPIPE)
+                self.assertIn("fifo: pread at offset 0", str(cm.exception))
+                self.assertTrue(fut.done())
+        finally:
+            os.close(fd)
+
     def test_dropped_future_keeps_buffer(self):
         with aisio.File(self.path, "w") as f:
             f.write(bytearray(2**20))
