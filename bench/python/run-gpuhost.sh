@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # On the GPU host: build the aisio Python package and run
-# examples/torch_dataset.py (CUDA tensors through a DataLoader, verified) and
-# the Python-vs-C comparison (bench/python/run.sh) there.
+# examples/torch_dataset.py (CUDA tensors through a DataLoader, verified),
+# examples/numpy_dataset.py, and device reads/writes/batches into CUDA tensors
+# (verified). bench/python/run.sh (Python vs C IOPS) runs there as it does here.
 #
 #   bench/python/run-gpuhost.sh [PYTHON]      (default: the python3 that imports torch)
 #
-# The package needs Python >= 3.11 (stable ABI with the buffer protocol) and
-# its headers. With meson-python installed it goes into a venv through pip;
-# otherwise it is built with meson alone (-Dpython=only) and imported from the
-# build tree. Writes bench/python/results-gpuhost-<host>.txt.
+# The package needs Python >= 3.10 and its headers (3.11 and later get the
+# stable-ABI module). With meson-python installed it goes into a venv through
+# pip; otherwise it is built with meson alone (-Dpython=only, for PYTHON
+# through a native file) and imported from the build tree.
+# Writes bench/python/results-gpuhost-<host>.txt.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=${1:-python3}
 out=$root/bench/python/results-gpuhost-$(hostname -s).txt
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$py" -c 'import sys; assert sys.version_info >= (3, 11), sys.version' ||
-	{ echo "run-gpuhost.sh: $py is older than 3.11; pass a newer python that has torch" >&2; exit 1; }
+"$py" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' ||
+	{ echo "run-gpuhost.sh: $py is older than 3.10; pass a newer python that has torch" >&2; exit 1; }
 "$py" -c 'import torch; assert torch.cuda.is_available()' ||
 	{ echo "run-gpuhost.sh: $py has no torch with CUDA" >&2; exit 1; }
 if "$py" -c 'import mesonpy' 2>/dev/null; then
@@ -26,8 +28,9 @@ if "$py" -c 'import mesonpy' 2>/dev/null; then
 	vpy=$work/venv/bin/python
 	export PYTHONPATH=
 else
-	# meson's python module builds for the interpreter that runs meson.
-	"$py" "$(command -v meson)" setup "$work/build" "$root" -Dpython=only -Dcuda=disabled -Dbuildtype=release >/dev/null
+	printf "[binaries]\npython = '%s'\n" "$(command -v "$py")" >"$work/native.ini"
+	meson setup "$work/build" "$root" --native-file "$work/native.ini" -Dpython=only -Dcuda=disabled \
+		-Dbuildtype=release >/dev/null
 	ninja -C "$work/build" >/dev/null
 	vpy=$py
 	export PYTHONPATH=$work/build/python

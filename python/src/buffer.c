@@ -275,7 +275,7 @@ int py_ubuf_get(PyObject *obj, int writable, struct py_ubuf *b)
 			return -1;
 		if (writable && b->view.readonly) {
 			PyBuffer_Release(&b->view);
-			PyObject *name = PyType_GetName(Py_TYPE(obj));
+			PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(obj), "__name__");
 
 			PyErr_Format(PyExc_TypeError,
 				     "aisio: cannot read into a read-only buffer (%U); pass a bytearray, a "
@@ -300,7 +300,7 @@ int py_ubuf_get(PyObject *obj, int writable, struct py_ubuf *b)
 	PyErr_Clear();
 	if (PyObject_HasAttrString(obj, "__dlpack__"))
 		return ubuf_dlpack(obj, b);
-	PyObject *name = PyType_GetName(Py_TYPE(obj));
+	PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(obj), "__name__");
 
 	PyErr_Format(PyExc_TypeError,
 		     "aisio: %U is not a buffer: pass an object with the buffer protocol (bytearray, numpy array, "
