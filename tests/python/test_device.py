@@ -86,6 +86,36 @@ class ReadWrite(unittest.TestCase):
         self.assertEqual(aisio.pattern_check(dst, "dl", 0), 4096)
 
 
+class KernelPath(unittest.TestCase):
+    def test_file_uri(self):
+        """The same calls on a file through the kernel (psync backend)."""
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            uri = f"file:{tmp}/img,size=16M"
+            with self.assertRaises(aisio.Error):
+                aisio.open(uri)  # missing, and not asked to create it
+            with aisio.open(uri, create=True, backend="psync") as d:
+                self.assertEqual(d.backend, "psync")
+                self.assertEqual(d.size, 16 * 2**20)
+                a = np.empty(3 * 2**20, np.uint8)
+                aisio.pattern_fill(a, "img", 10 * d.lba_size)
+                d.write(10, a)
+                with d.batch(depth=64) as b:
+                    m = d.alloc(64 * 4096)
+                    b.read_many(np.arange(64, dtype=np.uint64) * 8 + 10, m, 4096)
+                    b.submit()
+                    self.assertEqual(len(b.wait()), 64)
+                    self.assertEqual(aisio.pattern_check(m, "img", 10 * d.lba_size), len(m))
+                with self.assertRaises(aisio.Error) as cm:
+                    d.read(d.nlbas, bytearray(d.lba_size))
+                self.assertIn("LBA Out of Range", str(cm.exception))
+            with open(f"{tmp}/img", "rb") as f:
+                f.seek(10 * 512)
+                self.assertEqual(aisio.pattern_check(f.read(4096), "img", 10 * 512), 4096)
+            self.assertEqual(os.path.getsize(f"{tmp}/img"), 16 * 2**20)
+
+
 class Threads(unittest.TestCase):
     def test_threads_share_a_device(self):
         """Blocking calls from several threads on one device: each gets its own data back."""
