@@ -29,7 +29,7 @@ test:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	-meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host --suite xfs --suite vm
+	-meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host --suite xfs --suite vm --suite python
 	-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --suite unit --suite model --suite host --suite xfs
 	@scripts/test-summary.py $(BUILD) $(ASAN_BUILD)

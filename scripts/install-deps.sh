@@ -4,6 +4,8 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make meson ninja-build pkg-config liburing-dev libinih-dev python3)
+# The Python binding (python/): pip install --no-build-isolation . builds with these.
+pkgs+=(python3-dev python3-mesonpy python3-pip python3-venv python3-numpy)
 case "$what" in
 test) pkgs+=(fio xfsprogs valgrind util-linux clang libclang-rt-14-dev nvme-cli e2fsprogs) ;;
 bench) pkgs+=(fio valgrind xfsprogs time bc) ;;
