@@ -147,6 +147,7 @@ static int load_image(const char *target, struct aisio_dev **dev, struct fil_ext
 	if (err) {
 		fprintf(stderr, "aisio fil run: %s is not a fil dataset: %s\n", uri, aisio_errmsg());
 		src->close(src);
+		memset(src, 0, sizeof(*src));
 		goto fail;
 	}
 	snprintf(where, sizeof(where), "%s:/" FIL_MANIFEST, uri);
@@ -155,6 +156,7 @@ static int load_image(const char *target, struct aisio_dev **dev, struct fil_ext
 	if (!err)
 		return 0;
 	src->close(src);
+	memset(src, 0, sizeof(*src));
 fail:
 	aisio_dev_close(*dev);
 	*dev = NULL;
