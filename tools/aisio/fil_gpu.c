@@ -141,7 +141,8 @@ static int read_unit(struct gworker *w, uint64_t ui, char *buf, int slot_kind)
 		got += (size_t)n;
 	}
 	fil_served_add(r, slot_kind, u->len);
-	if (u->off + u->len == r->set->f[u->file].size)
+	/* a mapped file stays open: copies in flight may still read its pages */
+	if (u->off + u->len == r->set->f[u->file].size && !w->map)
 		cur_close(w);
 	return 0;
 }
@@ -267,6 +268,12 @@ static void *map_worker(void *arg)
 		char *src;
 
 		fil_unit_start(r, ui);
+		if (w->fd >= 0 && w->file != u->file) {
+			/* the pages of the file mapped now are released before it is unmapped */
+			for (uint32_t i = 0; i < w->nslots; i++)
+				if (slot_retire(w, &w->slots[i]))
+					goto out;
+		}
 		if (cur_open(w, u->file, 1))
 			break;
 		s = slot_take(w);
@@ -302,6 +309,7 @@ static void *map_worker(void *arg)
 		if (slot_launch(w, s, src, unit_dst(r, ui), u->len))
 			break;
 	}
+out:
 	for (uint32_t i = 0; i < w->nslots; i++)
 		slot_retire(w, &w->slots[i]);
 	cur_close(w);

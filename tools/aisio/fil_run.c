@@ -412,7 +412,7 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	if (!qd_given)
 		o.qd = o.path == FIL_GPU ? 4 : 16;
-	if (o.path == FIL_GPU && o.stage < o.chunk) {
+	if (o.path == FIL_GPU && o.xfer == FIL_XFER_STAGE && o.stage < o.chunk) {
 		fprintf(stderr, "aisio fil run: --stage (%" PRIu64 ") must be at least --chunk (%" PRIu64 ")\n",
 			o.stage, o.chunk);
 		return 2;
