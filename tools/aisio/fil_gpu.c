@@ -399,6 +399,9 @@ int fil_run_gpu(struct fil_run *r)
 	r->served[SV_FALLBACK].name = map ? "gpu-stage-fallback" : NULL;
 	if (map)
 		r->served[SV_STAGE].name = NULL;
+	/* threads waiting for a copy sleep rather than spin: their CPUs do the reads */
+	cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync);
+	cudaGetLastError();
 	e = cudaGetDevice(&dev);
 	if (e == cudaSuccess)
 		e = cudaMemGetInfo(&free_b, &total_b);
@@ -439,7 +442,8 @@ int fil_run_gpu(struct fil_run *r)
 		for (uint32_t i = 0; e == cudaSuccess && i < o->qd; i++) {
 			e = cudaHostAlloc((void **)&w[t].slots[i].host, slot_bytes, cudaHostAllocPortable);
 			if (e == cudaSuccess)
-				e = cudaEventCreateWithFlags(&w[t].slots[i].ev, cudaEventDisableTiming);
+				e = cudaEventCreateWithFlags(&w[t].slots[i].ev,
+							     cudaEventDisableTiming | cudaEventBlockingSync);
 		}
 		if (e != cudaSuccess) {
 			err = cuda_fail(r, e, "pinned staging buffers");
