@@ -47,7 +47,7 @@ el "== datasets in $D (/tmp has ${AV}G free)"
 free -g | head -2
 
 el "== correctness on this GPU (tests/fil/run_fil_gpu.sh)"
-AISIO_REQUIRE_GPU=1 AISIO_TEST_DIR=$D bash tests/fil/run_fil_gpu.sh "$AISIO" >"$OUT/fil_gpu_test.txt" 2>&1
+AISIO_REQUIRE_GPU=1 AISIO_TEST_DIR=$D timeout 300 bash tests/fil/run_fil_gpu.sh "$AISIO" >"$OUT/fil_gpu_test.txt" 2>&1
 echo "fil_gpu test exit $? ($(tail -1 "$OUT/fil_gpu_test.txt"))"
 
 PIN=""
@@ -57,14 +57,14 @@ aisio_case() {
 	local c=$1 ds=$2
 	shift 2
 	for r in $(seq 1 "$ROUNDS"); do
-		$PIN "$AISIO" fil run --path gpu --json "$@" "$D/$ds" >"$OUT/raw/aisio-$c-r$r.json" 2>"$OUT/raw/aisio-$c-r$r.err" ||
+		timeout 180 $PIN "$AISIO" fil run --path gpu --json "$@" "$D/$ds" >"$OUT/raw/aisio-$c-r$r.json" 2>"$OUT/raw/aisio-$c-r$r.err" ||
 			echo "aisio $c round $r failed: $(tail -2 "$OUT/raw/aisio-$c-r$r.err")"
 		echo "  $c r$r: $(grep -o '"gb_per_s":[0-9.]*\|"files_per_s":[0-9.]*\|"cpu_s":[0-9.]*\|"verify":"[a-z]*"' "$OUT/raw/aisio-$c-r$r.json" | tr '\n' ' ')"
 	done
 }
 
 el "== pinned copy ceiling (before)"
-"$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-1.json"
+timeout 60 "$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-1.json"
 el "== aisio fil run --path gpu (${PIN:-no taskset})"
 aisio_case big-stage-1M big --threads 4 --chunk 1M --stage 16M --qd 4
 aisio_case big-stage-16M big --threads 4 --chunk 16M --stage 64M --qd 4
@@ -103,7 +103,7 @@ else
 	fi
 fi
 el "== pinned copy ceiling (after)"
-"$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-2.json"
+timeout 60 "$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-2.json"
 el "== summary"
 python3 bench/fil/summarize.py "$OUT" | tee "$OUT/summary.md"
 rm -rf "$D"

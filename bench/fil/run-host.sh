@@ -57,5 +57,6 @@ host_case small-posix --path posix --threads "$THREADS" "$D/small"
 host_case small-uring --path io_uring --threads "$THREADS" --qd 16 "$D/small"
 host_case small-homi-emu --path homi --threads "$THREADS" --qd 16 "emu:${small_mb}M,file=$D/small.img"
 host_case small-homi-file --path homi --threads "$THREADS" --qd 16 "$D/small.img"
+find "$OUT/raw" -name '*.err' -empty -delete
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 python3 bench/fil/summarize.py "$OUT" | tee "$OUT/summary.md"

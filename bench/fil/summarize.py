@@ -40,7 +40,7 @@ kv = []
 if os.path.exists(os.path.join(out, "kvikio.jsonl")):
     kv = [json.loads(l) for l in open(os.path.join(out, "kvikio.jsonl")) if l.strip()]
 
-print("# bench/fil: files into GPU memory\n")
+print("# bench/fil: aisio fil run" + (" into GPU memory" if ceil else "") + "\n")
 if os.path.exists(os.path.join(out, "machine.txt")):
     print("Machine:\n```\n" + open(os.path.join(out, "machine.txt")).read().strip() + "\n```\n")
 print("GB/s are decimal; min / median / max over the rounds.\n")
@@ -65,17 +65,16 @@ for c, js in cases.items():
           f"| {fps:.0f} | {cores:.2f} | {cpg:.3f} | {ver} ({len(js)} rounds) | {served} |")
     summary["aisio"][c] = dict(gb=g, files_per_s=fps, cores=cores, cpu_s_per_gb=cpg, verify=ver, rounds=len(js))
 print()
-if kv or any(j[0]["path"] == "gpu" for j in cases.values()):
+if kv:
     print("## kvikio (compat mode), same files\n")
-if not kv and any(j[0]["path"] == "gpu" for j in cases.values()):
-    print("not measured (see kvikio-missing.txt or the log)\n")
-else:
     print("| case | threads | chunk | GB/s min / med / max | files/s med | verified |")
     print("|---|---|---|---|---|---|")
     for k in kv:
         print(f"| {k['case']} | {k['threads']} | {k.get('chunk', k.get('file_size', 0)) >> 10} KiB | "
               f"{k['min']:.2f} / {k['median']:.2f} / {k['max']:.2f} | {k['fps_median']} | {k['verified']} |")
     summary["kvikio"] = kv
+elif any(j[0]["path"] == "gpu" for j in cases.values()):
+    print("## kvikio\n\nnot measured (see kvikio-missing.txt or the log)")
 print()
 
 
