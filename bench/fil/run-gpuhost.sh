@@ -8,6 +8,9 @@
 # the offline kvikio peer: KVIKIO_DIR, or .peers/kvikio, shared/peers/kvikio,
 # ../shared/peers/kvikio (a copy of /work/shared/peers/kvikio; the host has no
 # network). Without it the aisio part still runs and the summary says so.
+# A dry run of the flow without a GPU: AISIO=build/tests/fil/aisio-fil-mock
+# AISIO_FIL_GPU_MOCK=1 SKIP_KVIKIO=1 BIG=64M NSMALL=500 CORES=0-1 OUT=... (the
+# numbers then mean nothing).
 # Data: an 8 GiB checkpoint file and 20,000 files of 128 KiB (fil gen) in
 # /tmp, or /dev/shm when /tmp has less than 24 GiB free.
 set -uo pipefail
@@ -31,7 +34,9 @@ el "== machine"
 } | tee "$OUT/machine.txt"
 
 el "== build (CUDA, sm_90)"
-AISIO=$(bench/gpu/build.sh build-fil 2>"$OUT/build.log") || { tail -30 "$OUT/build.log"; exit 1; }
+if [ -z "${AISIO:-}" ]; then # AISIO=path: a tool already built (a dry run uses the CUDA stand-in)
+	AISIO=$(bench/gpu/build.sh build-fil 2>"$OUT/build.log") || { tail -30 "$OUT/build.log"; exit 1; }
+fi
 echo "$AISIO"
 
 AV=$(df -B1G --output=avail /tmp | tail -1 | tr -d ' ')
@@ -76,7 +81,7 @@ PIN="" aisio_case small-stage-8t small --threads 8 --chunk 1M --stage 16M --qd 4
 
 el "== kvikio (compat mode) on the same files"
 KV=""
-for k in "${KVIKIO_DIR:-}" .peers/kvikio shared/peers/kvikio ../shared/peers/kvikio; do
+[ "${SKIP_KVIKIO:-0}" = 1 ] || for k in "${KVIKIO_DIR:-}" .peers/kvikio shared/peers/kvikio ../shared/peers/kvikio; do
 	[ -n "$k" ] && [ -f "$k/build.sh" ] && { KV=$(cd "$k" && pwd); break; }
 done
 if [ -z "$KV" ]; then
