@@ -92,6 +92,9 @@ struct gen {
 	const char *dir;
 	struct fil_set *s;
 	_Atomic uint32_t next;
+	uint32_t npieces;
+	uint32_t *piece_file;  /* file of each piece */
+	uint32_t *first_piece; /* first piece of each file */
 	_Atomic int err;
 	char msg[PATH_MAX + 128];
 	pthread_mutex_t lock;
@@ -108,6 +111,9 @@ static void gen_fail(struct gen *g, int err, const char *path, const char *what)
 	}
 }
 
+/* Pieces of at most GEN_PIECE bytes: a large file is written by several threads. */
+#define GEN_PIECE (64ull << 20)
+
 static void *gen_worker(void *arg)
 {
 	struct gen *g = arg;
@@ -118,19 +124,24 @@ static void *gen_worker(void *arg)
 		gen_fail(g, -ENOMEM, "", "buffer");
 		return NULL;
 	}
-	while (!atomic_load(&g->err) && (i = atomic_fetch_add(&g->next, 1)) < g->s->n) {
-		const struct fil_file *f = &g->s->f[i];
+	/* piece p of file i: next counts pieces, file by file */
+	while (!atomic_load(&g->err) && (i = atomic_fetch_add(&g->next, 1)) < g->npieces) {
+		uint32_t fi = g->piece_file[i];
+		const struct fil_file *f = &g->s->f[fi];
+		uint64_t start = (uint64_t)(i - g->first_piece[fi]) * GEN_PIECE;
+		uint64_t end = f->size - start < GEN_PIECE ? f->size : start + GEN_PIECE;
 		char path[PATH_MAX];
 		int fd;
 
 		snprintf(path, sizeof(path), "%s/%s", g->dir, f->path);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		/* a file of one piece is created here; larger ones were created before */
+		fd = open(path, O_WRONLY | (f->size > GEN_PIECE ? 0 : O_CREAT | O_EXCL), 0644);
 		if (fd < 0) {
 			gen_fail(g, -errno, f->path, "create");
 			break;
 		}
-		for (uint64_t off = 0; off < f->size;) {
-			size_t n = f->size - off < GEN_BUF ? (size_t)(f->size - off) : GEN_BUF;
+		for (uint64_t off = start; off < end;) {
+			size_t n = end - off < GEN_BUF ? (size_t)(end - off) : GEN_BUF;
 			ssize_t w;
 
 			aisio_pattern_fill(f->seed, off, buf, n);
@@ -374,6 +385,47 @@ int fil_cmd_gen(int argc, char **argv)
 	}
 	g.dir = absdir;
 	g.s = &s;
+	for (uint32_t i = 0; i < s.n; i++) {
+		uint64_t np = s.f[i].size ? (s.f[i].size + GEN_PIECE - 1) / GEN_PIECE : 1;
+
+		if (g.npieces + np > UINT32_MAX) {
+			fprintf(stderr, "aisio fil gen: the dataset is too large\n");
+			fil_set_free(&s);
+			return 1;
+		}
+		g.npieces += (uint32_t)np;
+	}
+	g.piece_file = malloc((size_t)g.npieces * sizeof(uint32_t));
+	g.first_piece = malloc((size_t)s.n * sizeof(uint32_t));
+	if (!g.piece_file || !g.first_piece) {
+		fprintf(stderr, "aisio fil gen: out of memory\n");
+		free(g.piece_file);
+		free(g.first_piece);
+		fil_set_free(&s);
+		return 1;
+	}
+	for (uint32_t i = 0, k = 0; i < s.n; i++) {
+		uint64_t np = s.f[i].size ? (s.f[i].size + GEN_PIECE - 1) / GEN_PIECE : 1;
+
+		if (np > 1) { /* written by several threads: exists before any of them runs */
+			char path[PATH_MAX];
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/%s", absdir, s.f[i].path);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			if (fd < 0) {
+				fprintf(stderr, "aisio fil gen: %s: %s\n", path, strerror(errno));
+				free(g.piece_file);
+				free(g.first_piece);
+				fil_set_free(&s);
+				return 1;
+			}
+			close(fd);
+		}
+		g.first_piece[i] = k;
+		while (np--)
+			g.piece_file[k++] = i;
+	}
 	if (!threads) {
 		long np = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = np < 1 ? 1 : np > 8 ? 8 : (uint64_t)np;
@@ -385,6 +437,8 @@ int fil_cmd_gen(int argc, char **argv)
 		}
 	for (uint64_t t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
+	free(g.piece_file);
+	free(g.first_piece);
 	if (atomic_load(&g.err)) {
 		fprintf(stderr, "aisio fil gen: %s\n", g.msg);
 		fil_set_free(&s);
