@@ -77,6 +77,9 @@ aisio_case big-map-64M big --xfer map --threads 4 --chunk 64M --qd 4
 aisio_case big-map-1M big --xfer map --threads 4 --chunk 1M --qd 8
 aisio_case small-stage small --threads 4 --chunk 1M --stage 16M --qd 4
 aisio_case small-map small --xfer map --threads 4 --qd 8
+# 1 MiB chunks and small files have no CPU bound in issue 14 (kvikio uses 16 threads)
+PIN="" aisio_case big-stage-1M-8t big --threads 8 --chunk 1M --stage 16M --qd 4
+PIN="" aisio_case big-map-1M-8t big --xfer map --threads 8 --chunk 1M --qd 8
 PIN="" aisio_case small-stage-8t small --threads 8 --chunk 1M --stage 16M --qd 4
 
 el "== kvikio (compat mode) on the same files"
