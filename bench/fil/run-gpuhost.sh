@@ -79,6 +79,7 @@ el "== aisio fil run --path gpu, the cases issue 14 names (${PIN:-no taskset})"
 aisio_case big-stage-1M big --threads 4 --chunk 1M --stage 16M --qd 4
 aisio_case big-stage-16M big --threads 4 --chunk 16M --stage 64M --qd 4
 aisio_case big-map-64M big --xfer map --threads 4 --chunk 64M --qd 4
+aisio_case big-mix-16M big --xfer mix --threads 4 --chunk 16M --stage 16M --qd 4
 aisio_case small-stage small --threads 4 --chunk 1M --stage 16M --qd 4
 
 el "== kvikio (compat mode) on the same files"
@@ -115,6 +116,7 @@ aisio_case small-map small --xfer map --threads 4 --qd 8
 # 1 MiB chunks and small files have no CPU bound in issue 14 (kvikio uses 16 threads)
 PIN="" aisio_case big-stage-1M-8t big --threads 8 --chunk 1M --stage 16M --qd 4
 PIN="" aisio_case big-map-1M-8t big --xfer map --threads 8 --chunk 1M --qd 8
+PIN="" aisio_case big-mix-1M-8t big --xfer mix --threads 8 --chunk 1M --stage 16M --qd 4
 PIN="" aisio_case small-stage-8t small --threads 8 --chunk 1M --stage 16M --qd 4
 el "== pinned copy ceiling (after)"
 timeout 60 "$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-2.json"

@@ -74,7 +74,7 @@ int fil_extsrc_xfs(struct aisio_dev *dev, struct fil_extsrc *out);
 
 /* Run options. */
 enum fil_path { FIL_POSIX, FIL_URING, FIL_HOMI, FIL_GPU };
-enum fil_gpu_xfer { FIL_XFER_STAGE, FIL_XFER_MAP };
+enum fil_gpu_xfer { FIL_XFER_STAGE, FIL_XFER_MAP, FIL_XFER_MIX };
 
 struct fil_opts {
 	enum fil_path path;

@@ -13,6 +13,9 @@
  *   engine reads them where they are; a unit whose registration is refused is
  *   read through a staging buffer instead and counted as such.
  *
+ * --xfer mix: both at once, even threads mapping and odd threads staging,
+ *   claiming from the same units, for when neither alone fills the link.
+ *
  * The timed part ends when every copy has completed; then a kernel checks
  * every byte against pattern.h on the GPU.
  */
@@ -384,8 +387,8 @@ static int gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
 int fil_run_gpu(struct fil_run *r)
 {
 	const struct fil_opts *o = r->o;
-	const int map = o->xfer == FIL_XFER_MAP;
-	const uint64_t slot_bytes = map ? o->chunk : o->stage;
+	const int map = o->xfer == FIL_XFER_MAP, mix = o->xfer == FIL_XFER_MIX;
+	const uint64_t slot_bytes = map ? o->chunk : o->stage; /* stage >= chunk for stage and mix */
 	struct gworker *w;
 	size_t free_b = 0, total_b = 0;
 	char *dst = NULL;
@@ -395,8 +398,8 @@ int fil_run_gpu(struct fil_run *r)
 	uint32_t started = 0;
 
 	r->served[SV_STAGE].name = "gpu-stage";
-	r->served[SV_MAP].name = map ? "gpu-map" : NULL;
-	r->served[SV_FALLBACK].name = map ? "gpu-stage-fallback" : NULL;
+	r->served[SV_MAP].name = map || mix ? "gpu-map" : NULL;
+	r->served[SV_FALLBACK].name = map || mix ? "gpu-stage-fallback" : NULL;
 	if (map)
 		r->served[SV_STAGE].name = NULL;
 	/* threads waiting for a copy sleep rather than spin: their CPUs do the reads */
@@ -407,10 +410,10 @@ int fil_run_gpu(struct fil_run *r)
 		e = cudaMemGetInfo(&free_b, &total_b);
 	if (e != cudaSuccess)
 		return cuda_fail(r, e, "no usable GPU");
-	if (map && (cudaDeviceGetAttribute(&ro, cudaDevAttrHostRegisterReadOnlySupported, dev) != cudaSuccess ||
-		    !ro))
-		return fil_fail(r, -ENOTSUP, "--xfer map needs read-only host registration, which this "
-				"GPU or driver does not offer; use --xfer stage");
+	if ((map || mix) &&
+	    (cudaDeviceGetAttribute(&ro, cudaDevAttrHostRegisterReadOnlySupported, dev) != cudaSuccess || !ro))
+		return fil_fail(r, -ENOTSUP, "--xfer %s needs read-only host registration, which this "
+				"GPU or driver does not offer; use --xfer stage", map ? "map" : "mix");
 	if (r->set->dst_bytes > free_b / 100 * 95)
 		return fil_fail(r, -ENOMEM, "the dataset (%" PRIu64 " bytes) does not fit in the GPU's free "
 				"memory (%zu of %zu bytes)", r->set->dst_bytes, free_b, total_b);
@@ -453,7 +456,8 @@ int fil_run_gpu(struct fil_run *r)
 	r->t_start_ns = fil_now_ns();
 	r->cpu_start_s = fil_cpu_s();
 	for (; started < o->threads; started++)
-		if (pthread_create(&w[started].th, NULL, map ? map_worker : stage_worker, &w[started])) {
+		if (pthread_create(&w[started].th, NULL,
+				   map || (mix && !(started & 1)) ? map_worker : stage_worker, &w[started])) {
 			err = fil_fail(r, -EAGAIN, "cannot start thread %u", started + 1);
 			break;
 		}

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		"  gpu       the kernel path into GPU memory (DIR): --xfer stage reads into pinned\n"
 		"            staging buffers and copies them with the copy engine on a stream per\n"
 		"            thread; --xfer map registers the page-cache pages of the file (mmap +\n"
-		"            cudaHostRegister, read-only) and copies from them with no CPU copy\n"
+		"            cudaHostRegister, read-only) and copies from them with no CPU copy;\n"
+		"            --xfer mix: even threads map, odd threads stage, on the same units\n"
 		"  kvikio    not linked into aisio: bench/fil/kvikio_fil.py drives the kvikio peer\n"
 		"Options:\n"
 		"  --threads N     reader threads (default 4)\n"
@@ -40,7 +41,7 @@ static void usage(FILE *f)
 		"                  gpu: staging buffers per thread (default 4)\n"
 		"  --stage SIZE    gpu stage: bytes per staging buffer; consecutive chunks and small\n"
 		"                  files share one buffer and one copy (default 16M)\n"
-		"  --xfer stage|map  gpu: how bytes reach the GPU (default stage)\n"
+		"  --xfer stage|map|mix  gpu: how bytes reach the GPU (default stage)\n"
 		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu\n"
 		"  --no-verify     do not check the bytes\n"
 		"  --json          one JSON object on stdout\n"
@@ -232,6 +233,11 @@ static const char *path_name(enum fil_path p)
 	return n[p];
 }
 
+static const char *xfer_name(enum fil_gpu_xfer x)
+{
+	return x == FIL_XFER_MAP ? "map" : x == FIL_XFER_MIX ? "mix" : "stage";
+}
+
 static void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -292,7 +298,7 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 	printf("fil run: path %s, %s: %u files, %.3f GB (%s), %u threads, chunk %" PRIu64 " KiB",
 	       path_name(o->path), o->target, s->n, gb, s->profile, o->threads, o->chunk >> 10);
 	if (o->path == FIL_GPU)
-		printf(", xfer %s", o->xfer == FIL_XFER_MAP ? "map" : "stage");
+		printf(", xfer %s", xfer_name(o->xfer));
 	printf("\n  %.4f s: %.0f files/s, %.3f GB/s; CPU %.3f s (%.4f s/GB)\n", secs, s->n / secs,
 	       gb / secs, cpu, gb > 0 ? cpu / gb : 0.0);
 	printf("  per-file latency: p50 %.1f us, p99 %.1f us\n", p50 * 1e6, p99 * 1e6);
@@ -361,11 +367,13 @@ int fil_cmd_run(int argc, char **argv)
 		case 'j': o.json = 1; break;
 		case 'P': o.progress = 1; break;
 		case 'x':
-			if (strcmp(optarg, "stage") && strcmp(optarg, "map")) {
-				fprintf(stderr, "aisio fil run: --xfer must be stage or map (got '%s')\n", optarg);
+			if (strcmp(optarg, "stage") && strcmp(optarg, "map") && strcmp(optarg, "mix")) {
+				fprintf(stderr, "aisio fil run: --xfer must be stage, map or mix (got '%s')\n",
+					optarg);
 				return 2;
 			}
-			o.xfer = !strcmp(optarg, "map") ? FIL_XFER_MAP : FIL_XFER_STAGE;
+			o.xfer = !strcmp(optarg, "map") ? FIL_XFER_MAP
+				 : !strcmp(optarg, "mix") ? FIL_XFER_MIX : FIL_XFER_STAGE;
 			break;
 		case 's':
 			if (parse_size_opt("--stage", optarg, 4096, 1u << 30, &o.stage))
@@ -412,7 +420,7 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	if (!qd_given)
 		o.qd = o.path == FIL_GPU ? 4 : 16;
-	if (o.path == FIL_GPU && o.xfer == FIL_XFER_STAGE && o.stage < o.chunk) {
+	if (o.path == FIL_GPU && o.xfer != FIL_XFER_MAP && o.stage < o.chunk) {
 		fprintf(stderr, "aisio fil run: --stage (%" PRIu64 ") must be at least --chunk (%" PRIu64 ")\n",
 			o.stage, o.chunk);
 		return 2;
