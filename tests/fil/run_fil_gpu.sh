@@ -47,8 +47,9 @@ gpu_ok ck_stage_big "$TDIR/ck" --chunk 16M --stage 32M --threads 2
 gpu_ok ck_map "$TDIR/ck" --xfer map --chunk 8M
 gpu_ok in_map "$TDIR/in" --xfer map --chunk 64K
 gpu_ok ck_mix "$TDIR/ck" --xfer mix --chunk 256K --stage 1M --threads 4
-grep -q '"gpu-map":{"reads":[1-9]' "$TDIR/ck_mix.json" && grep -q '"gpu-stage":{"reads":[1-9]' "$TDIR/ck_mix.json" ||
-	fail "mix: both ways should have served reads: $(cat "$TDIR/ck_mix.json")"
+gpu_ok small_mix "$TDIR/small" --xfer mix --chunk 64K --stage 64K --threads 4
+grep -q '"gpu-map":{"reads":[1-9]' "$TDIR/small_mix.json" && grep -q '"gpu-stage":{"reads":[1-9]' "$TDIR/small_mix.json" ||
+	fail "mix: both ways should have served reads: $(cat "$TDIR/small_mix.json")"
 grep -q '"gpu-map"' "$TDIR/ck_map.json" || fail "map: no read served by registered pages: $(cat "$TDIR/ck_map.json")"
 grep -q 'fallback' "$TDIR/ck_map.json" && fail "map: a fallback on this GPU: $(cat "$TDIR/ck_map.json")"
 if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then

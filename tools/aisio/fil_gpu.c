@@ -63,6 +63,7 @@ struct gworker {
 	char *map;
 	size_t map_len;
 	pthread_t th;
+	pthread_barrier_t *go; /* every thread starts claiming at once */
 };
 
 static int cuda_fail(struct fil_run *r, cudaError_t e, const char *what)
@@ -220,6 +221,7 @@ static void *stage_worker(void *arg)
 	struct gslot *cur = NULL;
 
 	cudaSetDevice(w->dev);
+	pthread_barrier_wait(w->go);
 	want = per ? stage / per : 1;
 	want = want < 1 ? 1 : want > 1024 ? 1024 : want;
 	while ((k = claim_run(r, want, &first))) {
@@ -264,6 +266,7 @@ static void *map_worker(void *arg)
 	uint64_t ui;
 
 	cudaSetDevice(w->dev);
+	pthread_barrier_wait(w->go);
 	while ((ui = fil_claim(r)) != UINT64_MAX) {
 		const struct fil_unit *u = &r->set->u[ui];
 		struct gslot *s;
@@ -396,6 +399,7 @@ int fil_run_gpu(struct fil_run *r)
 	cudaError_t e;
 	int dev = 0, err = 0, ro = 0;
 	uint32_t started = 0;
+	pthread_barrier_t go;
 
 	r->served[SV_STAGE].name = "gpu-stage";
 	r->served[SV_MAP].name = map || mix ? "gpu-map" : NULL;
@@ -453,16 +457,21 @@ int fil_run_gpu(struct fil_run *r)
 			goto out;
 		}
 	}
+	pthread_barrier_init(&go, NULL, o->threads);
 	r->t_start_ns = fil_now_ns();
 	r->cpu_start_s = fil_cpu_s();
-	for (; started < o->threads; started++)
+	for (; started < o->threads; started++) {
+		w[started].go = &go;
 		if (pthread_create(&w[started].th, NULL,
 				   map || (mix && !(started & 1)) ? map_worker : stage_worker, &w[started])) {
-			err = fil_fail(r, -EAGAIN, "cannot start thread %u", started + 1);
-			break;
+			/* the threads started wait for the others: no thread can be started, so fail hard */
+			fprintf(stderr, "aisio fil run: cannot start thread %u of %u\n", started + 1, o->threads);
+			abort();
 		}
+	}
 	for (uint32_t t = 0; t < started; t++)
 		pthread_join(w[t].th, NULL);
+	pthread_barrier_destroy(&go);
 	e = cudaDeviceSynchronize();
 	r->t_end_ns = fil_now_ns();
 	r->cpu_end_s = fil_cpu_s();
