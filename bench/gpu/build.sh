@@ -27,7 +27,7 @@ for mb in sorted(glob.glob('src/*/meson.build')) + ['tools/aisio/meson.build']:
     d = mb.rsplit('/', 1)[0]
     for m in re.finditer(r"files\(([^)]*)\)", open(mb).read()):
         for f in re.findall(r"'([^']+\.c)'", m.group(1)):
-            if f == 'stub.c':
+            if f in ('stub.c', 'fil_gpu_none.c'):  # the builds without CUDA
                 continue
             out.append(d + '/' + f)
 print(' '.join(dict.fromkeys(out)))
@@ -42,6 +42,8 @@ for s in $srcs; do
 done
 nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fPIC,-fno-threadsafe-statics,-fno-exceptions \
 	-Iinclude -Isrc -Itools/aisio -c tools/aisio/perf_cuda_kern.cu -o "$B/obj/perf_cuda_kern.o" &
+nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fPIC,-fno-threadsafe-statics,-fno-exceptions \
+	-Iinclude -Isrc -Itools/aisio -c tools/aisio/fil_gpu_kern.cu -o "$B/obj/fil_gpu_kern.o" &
 wait
-gcc -o "$B/aisio" "${objs[@]}" "$B/obj/perf_cuda_kern.o" -L"$CUDA/lib64" -lcudart_static -ldl -lrt -lm -pthread
+gcc -o "$B/aisio" "${objs[@]}" "$B/obj/perf_cuda_kern.o" "$B/obj/fil_gpu_kern.o" -L"$CUDA/lib64" -lcudart_static -ldl -lrt -lm -pthread
 echo "$B/aisio"

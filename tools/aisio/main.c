@@ -11,6 +11,7 @@ int aisio_cmd_perf(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_xfs(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_extents(int argc, char **argv) __attribute__((weak));
 int aisio_cmd_homi(int argc, char **argv) __attribute__((weak));
+int aisio_cmd_fil(int argc, char **argv) __attribute__((weak));
 
 static const struct {
 	const char *name;
@@ -21,6 +22,7 @@ static const struct {
 	{ "perf", aisio_cmd_perf, "run and verify I/O workloads (perf run | verify | cuda-run | cuda-verify)" },
 	{ "xfs", aisio_cmd_xfs, "read XFS metadata without the kernel (xfs ls | stat | bmap | find)" },
 	{ "extents", aisio_cmd_extents, "print a file's extents through FIEMAP" },
+	{ "fil", aisio_cmd_fil, "verifiable datasets, read through every path (fil gen | run | ceiling)" },
 	{ "homi", aisio_cmd_homi, "what homid holds: controllers, queues, clients (homi status)" },
 };
 

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPU stand-in for the CUDA runtime calls of fil_gpu.c (see
+ * cuda_runtime_api.h here) and for its check kernel. MOCK_REG_FAIL=1 refuses
+ * every other cudaHostRegister, as a driver that cannot pin page-cache pages
+ * would, so the counted fallback is exercised. At exit it prints how many
+ * registrations, unregistrations and copies there were; a registration left
+ * behind is an error (exit status 3).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <aisio/pattern.h>
+
+#include <cuda_runtime_api.h> /* this folder's, found through -I first */
+#include "fil_gpu.h"
+
+static _Atomic long regs, refused, unregs, copies;
+
+cudaError_t mock_cudaDeviceGetAttribute(int *v, enum cudaDeviceAttr a, int d)
+{
+	*v = 1;
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaDeviceSynchronize(void)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaEventCreateWithFlags(cudaEvent_t *e, unsigned f)
+{
+	*e = malloc(8);
+	return *e ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t mock_cudaEventDestroy(cudaEvent_t e)
+{
+	free(e);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaEventSynchronize(cudaEvent_t e)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaFree(void *p)
+{
+	free(p);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaFreeHost(void *p)
+{
+	free(p);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaGetDevice(int *d)
+{
+	*d = 0;
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaGetLastError(void)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f)
+{
+	*p = malloc(n);
+	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f)
+{
+	volatile const char *c = p;
+
+	if (getenv("MOCK_REG_FAIL") && (atomic_fetch_add(&refused, 1) & 1))
+		return cudaErrorNotSupported;
+	if (((unsigned long)p | n) & 4095) {
+		fprintf(stderr, "mock: cudaHostRegister(%p, %zu) not on page boundaries\n", p, n);
+		abort();
+	}
+	for (size_t i = 0; i < n; i += 4096) /* the pages must be there, as when pinning */
+		(void)c[i];
+	atomic_fetch_add(&regs, 1);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaHostUnregister(void *p)
+{
+	atomic_fetch_add(&unregs, 1);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaMalloc(void **p, size_t n)
+{
+	*p = malloc(n);
+	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t mock_cudaMemGetInfo(size_t *f, size_t *t)
+{
+	*f = *t = 4ull << 30;
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKind k)
+{
+	memcpy(d, s, n);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
+				 cudaStream_t st)
+{
+	atomic_fetch_add(&copies, 1);
+	memcpy(d, s, n);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaMemset(void *p, int v, size_t n)
+{
+	memset(p, v, n);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaSetDevice(int d)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaSetDeviceFlags(unsigned f)
+{
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f)
+{
+	*s = malloc(8);
+	return *s ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t mock_cudaStreamDestroy(cudaStream_t s)
+{
+	free(s);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaStreamSynchronize(cudaStream_t s)
+{
+	return cudaSuccess;
+}
+
+/* The check kernel, on the CPU, word by word as on the GPU. */
+int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint64_t nseg,
+			  struct fil_gpu_bad *bad, cudaStream_t st)
+{
+	const unsigned char *d = dst;
+
+	for (uint64_t s = 0; s < nseg; s++) {
+		const struct fil_gpu_seg *g = &segs[s];
+
+		for (uint32_t i = 0; i < g->len; i++) {
+			if (d[g->dst_off + i] == aisio_pattern_byte(g->seed, g->file_off + i))
+				continue;
+			if (s * FIL_GPU_SEG_MAX + i < bad->key)
+				bad->key = s * FIL_GPU_SEG_MAX + i;
+			bad->count++;
+		}
+	}
+	return cudaSuccess;
+}
+
+__attribute__((destructor)) static void mock_report(void)
+{
+	fprintf(stderr, "mock: %ld registrations, %ld unregistrations, %ld copies\n",
+		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies));
+	if (atomic_load(&regs) != atomic_load(&unregs))
+		_exit(3);
+}

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio fil run --path gpu: files into GPU memory through the kernel's file
+ * path. The whole dataset lands in one GPU buffer (each file at its dst_off).
+ *
+ * --xfer stage: each thread claims runs of consecutive units, preads them
+ *   into a pinned staging buffer at the positions they have in GPU memory, so
+ *   a run of chunks or of small files leaves in one cudaMemcpyAsync on the
+ *   thread's stream; --qd buffers per thread keep reads and copies
+ *   overlapped.
+ * --xfer map: no CPU copy. The file is mmap'ed, each unit's page-cache pages
+ *   are registered read-only with the GPU (cudaHostRegister) and the copy
+ *   engine reads them where they are; a unit whose registration is refused is
+ *   read through a staging buffer instead and counted as such.
+ *
+ * --xfer mix: both at once, even threads mapping and odd threads staging,
+ *   claiming from the same units, for when neither alone fills the link.
+ *
+ * The timed part ends when every copy has completed; then a kernel checks
+ * every byte against pattern.h on the GPU.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cuda_runtime_api.h>
+
+#include <aisio/pattern.h>
+
+#include "fil.h"
+#include "fil_gpu.h"
+
+enum { SV_STAGE = 0, SV_MAP = 1, SV_FALLBACK = 2 };
+
+struct gslot {
+	char *host;        /* pinned staging buffer */
+	cudaEvent_t ev;
+	int busy;
+	uint64_t first_ui; /* units [first_ui, first_ui + nunits) are in this copy */
+	uint64_t nunits;
+	uint64_t base;     /* stage: dst offset of host[0] */
+	uint64_t fill;     /* stage: bytes used */
+	void *reg;         /* map: registered range to release */
+};
+
+struct gworker {
+	struct fil_run *r;
+	char *dst;
+	cudaStream_t st;
+	struct gslot *slots;
+	uint32_t nslots, next;
+	int dev;
+	/* the file a thread has open (stage) or mapped (map) */
+	uint32_t file;
+	int fd;
+	char *map;
+	size_t map_len;
+	pthread_t th;
+	pthread_barrier_t *go; /* every thread starts claiming at once */
+};
+
+static int cuda_fail(struct fil_run *r, cudaError_t e, const char *what)
+{
+	return fil_fail(r, -EIO, "%s: %s (CUDA error %d)", what, cudaGetErrorString(e), (int)e);
+}
+
+static uint64_t unit_dst(const struct fil_run *r, uint64_t ui)
+{
+	const struct fil_unit *u = &r->set->u[ui];
+
+	return r->set->f[u->file].dst_off + u->off;
+}
+
+static void cur_close(struct gworker *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	if (w->fd >= 0)
+		close(w->fd);
+	w->map = NULL;
+	w->fd = -1;
+}
+
+static int cur_open(struct gworker *w, uint32_t fi, int map)
+{
+	struct fil_run *r = w->r;
+	const struct fil_file *f = &r->set->f[fi];
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (w->fd >= 0 && w->file == fi)
+		return 0;
+	cur_close(w);
+	snprintf(path, sizeof(path), "%s/%s", r->o->target, f->path);
+	w->fd = open(path, O_RDONLY | O_CLOEXEC);
+	w->file = fi;
+	if (w->fd < 0)
+		return fil_fail(r, -errno, "%s: %s", path, strerror(errno));
+	if (!map)
+		return 0;
+	if (fstat(w->fd, &st) < 0)
+		return fil_fail(r, -errno, "%s: %s", path, strerror(errno));
+	if ((uint64_t)st.st_size < f->size)
+		return fil_fail(r, -ENODATA, "%s: short file: %llu bytes, the manifest says %llu", path,
+				(unsigned long long)st.st_size, (unsigned long long)f->size);
+	w->map_len = (f->size + 4095) & ~(size_t)4095;
+	if (!w->map_len)
+		return 0;
+	w->map = mmap(NULL, w->map_len, PROT_READ, MAP_SHARED, w->fd, 0);
+	if (w->map == MAP_FAILED) {
+		w->map = NULL;
+		return fil_fail(r, -errno, "%s: mmap: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* pread all of unit @ui into @buf. */
+static int read_unit(struct gworker *w, uint64_t ui, char *buf, int slot_kind)
+{
+	struct fil_run *r = w->r;
+	const struct fil_unit *u = &r->set->u[ui];
+	size_t got = 0;
+	int err = cur_open(w, u->file, 0);
+
+	if (err)
+		return err;
+	while (got < u->len) {
+		ssize_t n = pread(w->fd, buf + got, u->len - got, (off_t)(u->off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fil_fail(r, n < 0 ? -errno : -ENODATA,
+					n < 0 ? "%s/%s: read at %llu: %s"
+					      : "%s/%s: short file: ends at byte %llu%s, the manifest says more",
+					r->o->target, r->set->f[u->file].path,
+					(unsigned long long)(u->off + got), n < 0 ? strerror(errno) : "");
+		got += (size_t)n;
+	}
+	fil_served_add(r, slot_kind, u->len);
+	/* a mapped file stays open: copies in flight may still read its pages */
+	if (u->off + u->len == r->set->f[u->file].size && !w->map)
+		cur_close(w);
+	return 0;
+}
+
+/* Wait for slot @s's copy, release what it holds, complete its units. */
+static int slot_retire(struct gworker *w, struct gslot *s)
+{
+	cudaError_t e;
+
+	if (!s->busy)
+		return 0;
+	e = cudaEventSynchronize(s->ev);
+	if (e != cudaSuccess)
+		return cuda_fail(w->r, e, "waiting for a copy");
+	if (s->reg) {
+		e = cudaHostUnregister(s->reg);
+		s->reg = NULL;
+		if (e != cudaSuccess)
+			return cuda_fail(w->r, e, "cudaHostUnregister");
+	}
+	for (uint64_t i = 0; i < s->nunits; i++)
+		fil_unit_done(w->r, s->first_ui + i);
+	s->busy = 0;
+	s->nunits = 0;
+	s->fill = 0;
+	return 0;
+}
+
+static struct gslot *slot_take(struct gworker *w)
+{
+	struct gslot *s = &w->slots[w->next];
+
+	w->next = (w->next + 1) % w->nslots;
+	if (slot_retire(w, s))
+		return NULL;
+	return s;
+}
+
+static int slot_launch(struct gworker *w, struct gslot *s, const void *src, uint64_t dst_off, uint64_t len)
+{
+	cudaError_t e = cudaMemcpyAsync(w->dst + dst_off, src, len, cudaMemcpyHostToDevice, w->st);
+
+	if (e == cudaSuccess)
+		e = cudaEventRecord(s->ev, w->st);
+	if (e != cudaSuccess)
+		return cuda_fail(w->r, e, "cudaMemcpyAsync to GPU memory");
+	s->busy = 1;
+	return 0;
+}
+
+/* Claim up to @k consecutive units; returns how many (0: none left). */
+static uint64_t claim_run(struct fil_run *r, uint64_t k, uint64_t *first)
+{
+	uint64_t i;
+
+	if (atomic_load_explicit(&r->err, memory_order_relaxed))
+		return 0;
+	i = atomic_fetch_add(&r->next_unit, k);
+	if (i >= r->set->nunits)
+		return 0;
+	*first = i;
+	return i + k <= r->set->nunits ? k : r->set->nunits - i;
+}
+
+static void *stage_worker(void *arg)
+{
+	struct gworker *w = arg;
+	struct fil_run *r = w->r;
+	const uint64_t stage = r->o->stage;
+	uint64_t per = r->set->nunits ? r->set->dst_bytes / r->set->nunits : 1, want, k, first;
+	uint64_t last = UINT64_MAX;
+	struct gslot *cur = NULL;
+
+	cudaSetDevice(w->dev);
+	pthread_barrier_wait(w->go);
+	want = per ? stage / per : 1;
+	want = want < 1 ? 1 : want > 1024 ? 1024 : want;
+	while ((k = claim_run(r, want, &first))) {
+		for (uint64_t ui = first; ui < first + k; ui++) {
+			const struct fil_unit *u = &r->set->u[ui];
+			uint64_t d = unit_dst(r, ui);
+
+			fil_unit_start(r, ui);
+			/* a copy covers consecutive units only: anything between belongs to other threads */
+			if (cur && (ui != last + 1 || d + u->len - cur->base > stage)) {
+				if (slot_launch(w, cur, cur->host, cur->base, cur->fill))
+					goto out;
+				cur = NULL;
+			}
+			if (!cur) {
+				cur = slot_take(w);
+				if (!cur)
+					goto out;
+				cur->base = d;
+				cur->first_ui = ui;
+			}
+			if (read_unit(w, ui, cur->host + (d - cur->base), SV_STAGE))
+				goto out;
+			cur->fill = d + u->len - cur->base;
+			cur->nunits++;
+			last = ui;
+		}
+	}
+	if (cur && cur->nunits)
+		slot_launch(w, cur, cur->host, cur->base, cur->fill);
+out:
+	for (uint32_t i = 0; i < w->nslots; i++)
+		slot_retire(w, &w->slots[i]);
+	cur_close(w);
+	return NULL;
+}
+
+static void *map_worker(void *arg)
+{
+	struct gworker *w = arg;
+	struct fil_run *r = w->r;
+	uint64_t ui;
+
+	cudaSetDevice(w->dev);
+	pthread_barrier_wait(w->go);
+	while ((ui = fil_claim(r)) != UINT64_MAX) {
+		const struct fil_unit *u = &r->set->u[ui];
+		struct gslot *s;
+		cudaError_t e;
+		char *src;
+
+		fil_unit_start(r, ui);
+		if (w->fd >= 0 && w->file != u->file) {
+			/* the pages of the file mapped now are released before it is unmapped */
+			for (uint32_t i = 0; i < w->nslots; i++)
+				if (slot_retire(w, &w->slots[i]))
+					goto out;
+		}
+		if (cur_open(w, u->file, 1))
+			break;
+		s = slot_take(w);
+		if (!s)
+			break;
+		s->first_ui = ui;
+		s->nunits = 1;
+		if (!u->len) {
+			s->busy = 1; /* an empty file: nothing to copy */
+			cudaEventRecord(s->ev, w->st);
+			continue;
+		}
+		src = w->map + u->off;
+		e = cudaHostRegister(src, (u->len + 4095) & ~4095u,
+				     cudaHostRegisterReadOnly | cudaHostRegisterPortable);
+		if (e == cudaSuccess) {
+			s->reg = src;
+			fil_served_add(r, SV_MAP, u->len);
+		} else {
+			int zero = 0;
+			static _Atomic int noted;
+
+			cudaGetLastError();
+			if (atomic_compare_exchange_strong(&noted, &zero, 1))
+				snprintf(r->note, sizeof(r->note),
+					 "cudaHostRegister of page-cache pages refused (%s): those units "
+					 "were read through a staging buffer (gpu-stage-fallback)",
+					 cudaGetErrorString(e));
+			if (read_unit(w, ui, s->host, SV_FALLBACK))
+				break;
+			src = s->host;
+		}
+		if (slot_launch(w, s, src, unit_dst(r, ui), u->len))
+			break;
+	}
+out:
+	for (uint32_t i = 0; i < w->nslots; i++)
+		slot_retire(w, &w->slots[i]);
+	cur_close(w);
+	return NULL;
+}
+
+/* The check kernel over everything that landed; fills r->bad*. */
+static int gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
+{
+	const struct fil_set *set = r->set;
+	struct fil_gpu_seg *segs, *dsegs = NULL;
+	struct fil_gpu_bad bad = { ~0ull, 0 }, *dbad = NULL;
+	uint64_t nseg = 0, t0;
+	cudaError_t e;
+	int err = 0;
+
+	for (uint32_t i = 0; i < set->n; i++)
+		nseg += (set->f[i].size + FIL_GPU_SEG_MAX - 1) / FIL_GPU_SEG_MAX;
+	if (!nseg)
+		return 0;
+	segs = malloc(nseg * sizeof(*segs));
+	if (!segs)
+		return fil_fail(r, -ENOMEM, "out of memory for the check");
+	nseg = 0;
+	for (uint32_t i = 0; i < set->n; i++)
+		for (uint64_t off = 0; off < set->f[i].size; off += FIL_GPU_SEG_MAX) {
+			struct fil_gpu_seg *g = &segs[nseg++];
+
+			g->dst_off = set->f[i].dst_off + off;
+			g->file_off = off;
+			g->seed = set->f[i].seed;
+			g->len = (uint32_t)(set->f[i].size - off < FIL_GPU_SEG_MAX ? set->f[i].size - off
+										: FIL_GPU_SEG_MAX);
+			g->file = i;
+		}
+	t0 = fil_now_ns();
+	e = cudaMalloc((void **)&dsegs, nseg * sizeof(*segs));
+	if (e == cudaSuccess)
+		e = cudaMalloc((void **)&dbad, sizeof(bad));
+	if (e == cudaSuccess)
+		e = cudaMemcpy(dsegs, segs, nseg * sizeof(*segs), cudaMemcpyHostToDevice);
+	if (e == cudaSuccess)
+		e = cudaMemcpy(dbad, &bad, sizeof(bad), cudaMemcpyHostToDevice);
+	if (e == cudaSuccess)
+		e = (cudaError_t)fil_gpu_verify_launch(dst, dsegs, nseg, dbad, st);
+	if (e == cudaSuccess)
+		e = cudaStreamSynchronize(st);
+	if (e == cudaSuccess)
+		e = cudaMemcpy(&bad, dbad, sizeof(bad), cudaMemcpyDeviceToHost);
+	r->verify_s = (double)(fil_now_ns() - t0) / 1e9;
+	if (e != cudaSuccess) {
+		err = cuda_fail(r, e, "the check kernel");
+	} else if (bad.key != ~0ull) {
+		const struct fil_gpu_seg *g = &segs[bad.key / FIL_GPU_SEG_MAX];
+		uint64_t in = bad.key % FIL_GPU_SEG_MAX;
+		uint8_t got = 0;
+
+		cudaMemcpy(&got, dst + g->dst_off + in, 1, cudaMemcpyDeviceToHost);
+		r->bad = 1;
+		r->bad_file = g->file;
+		r->bad_off = g->file_off + in;
+		r->bad_got = got;
+		r->bad_want = aisio_pattern_byte(g->seed, g->file_off + in);
+		r->bad_count = bad.count;
+	}
+	cudaFree(dsegs);
+	cudaFree(dbad);
+	free(segs);
+	return err;
+}
+
+int fil_run_gpu(struct fil_run *r)
+{
+	const struct fil_opts *o = r->o;
+	const int map = o->xfer == FIL_XFER_MAP, mix = o->xfer == FIL_XFER_MIX;
+	const uint64_t slot_bytes = map ? o->chunk : o->stage; /* stage >= chunk for stage and mix */
+	struct gworker *w;
+	size_t free_b = 0, total_b = 0;
+	char *dst = NULL;
+	cudaStream_t vst = NULL;
+	cudaError_t e;
+	int dev = 0, err = 0, ro = 0;
+	uint32_t started = 0;
+	pthread_barrier_t go;
+
+	r->served[SV_STAGE].name = "gpu-stage";
+	r->served[SV_MAP].name = map || mix ? "gpu-map" : NULL;
+	r->served[SV_FALLBACK].name = map || mix ? "gpu-stage-fallback" : NULL;
+	if (map)
+		r->served[SV_STAGE].name = NULL;
+	/* threads waiting for a copy sleep rather than spin: their CPUs do the reads */
+	cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync);
+	cudaGetLastError();
+	e = cudaGetDevice(&dev);
+	if (e == cudaSuccess)
+		e = cudaMemGetInfo(&free_b, &total_b);
+	if (e != cudaSuccess)
+		return cuda_fail(r, e, "no usable GPU");
+	if ((map || mix) &&
+	    (cudaDeviceGetAttribute(&ro, cudaDevAttrHostRegisterReadOnlySupported, dev) != cudaSuccess || !ro))
+		return fil_fail(r, -ENOTSUP, "--xfer %s needs read-only host registration, which this "
+				"GPU or driver does not offer; use --xfer stage", map ? "map" : "mix");
+	if (r->set->dst_bytes > free_b / 100 * 95)
+		return fil_fail(r, -ENOMEM, "the dataset (%" PRIu64 " bytes) does not fit in the GPU's free "
+				"memory (%zu of %zu bytes)", r->set->dst_bytes, free_b, total_b);
+	w = calloc(o->threads, sizeof(*w));
+	if (!w)
+		return fil_fail(r, -ENOMEM, "out of memory");
+	e = cudaMalloc((void **)&dst, r->set->dst_bytes ? r->set->dst_bytes : 1);
+	if (e == cudaSuccess)
+		e = cudaMemset(dst, 0, r->set->dst_bytes ? r->set->dst_bytes : 1);
+	if (e == cudaSuccess)
+		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
+	if (e != cudaSuccess) {
+		err = cuda_fail(r, e, "GPU memory for the dataset");
+		goto out;
+	}
+	/* everything a thread needs is made before the clock starts */
+	for (uint32_t t = 0; t < o->threads; t++) {
+		w[t].r = r;
+		w[t].dst = dst;
+		w[t].dev = dev;
+		w[t].fd = -1;
+		w[t].nslots = o->qd;
+		w[t].slots = calloc(o->qd, sizeof(*w[t].slots));
+		if (!w[t].slots) {
+			err = fil_fail(r, -ENOMEM, "out of memory");
+			goto out;
+		}
+		e = cudaStreamCreateWithFlags(&w[t].st, cudaStreamNonBlocking);
+		for (uint32_t i = 0; e == cudaSuccess && i < o->qd; i++) {
+			e = cudaHostAlloc((void **)&w[t].slots[i].host, slot_bytes, cudaHostAllocPortable);
+			if (e == cudaSuccess)
+				e = cudaEventCreateWithFlags(&w[t].slots[i].ev,
+							     cudaEventDisableTiming | cudaEventBlockingSync);
+		}
+		if (e != cudaSuccess) {
+			err = cuda_fail(r, e, "pinned staging buffers");
+			goto out;
+		}
+	}
+	pthread_barrier_init(&go, NULL, o->threads);
+	r->t_start_ns = fil_now_ns();
+	r->cpu_start_s = fil_cpu_s();
+	for (; started < o->threads; started++) {
+		w[started].go = &go;
+		if (pthread_create(&w[started].th, NULL,
+				   map || (mix && !(started & 1)) ? map_worker : stage_worker, &w[started])) {
+			/* the threads started wait for the others: no thread can be started, so fail hard */
+			fprintf(stderr, "aisio fil run: cannot start thread %u of %u\n", started + 1, o->threads);
+			abort();
+		}
+	}
+	for (uint32_t t = 0; t < started; t++)
+		pthread_join(w[t].th, NULL);
+	pthread_barrier_destroy(&go);
+	e = cudaDeviceSynchronize();
+	r->t_end_ns = fil_now_ns();
+	r->cpu_end_s = fil_cpu_s();
+	if (e != cudaSuccess)
+		err = cuda_fail(r, e, "copies to GPU memory");
+	if (!err)
+		err = atomic_load(&r->err);
+	if (!err && o->verify)
+		err = gpu_verify(r, dst, vst);
+out:
+	for (uint32_t t = 0; t < o->threads; t++) {
+		for (uint32_t i = 0; w[t].slots && i < w[t].nslots; i++) {
+			if (w[t].slots[i].host)
+				cudaFreeHost(w[t].slots[i].host);
+			if (w[t].slots[i].ev)
+				cudaEventDestroy(w[t].slots[i].ev);
+		}
+		free(w[t].slots);
+		if (w[t].st)
+			cudaStreamDestroy(w[t].st);
+	}
+	free(w);
+	if (vst)
+		cudaStreamDestroy(vst);
+	cudaFree(dst);
+	return err ? err : atomic_load(&r->err);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int fil_gpu_ceiling(uint64_t bytes, int rounds, int json)
+{
+	void *h = NULL, *d = NULL;
+	double gbs[100], sorted[100];
+	cudaError_t e = cudaHostAlloc(&h, bytes, cudaHostAllocPortable);
+
+	if (e == cudaSuccess)
+		e = cudaMalloc(&d, bytes);
+	if (e == cudaSuccess) {
+		memset(h, 7, bytes);
+		e = cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice); /* warm */
+	}
+	for (int i = 0; e == cudaSuccess && i < rounds; i++) {
+		uint64_t t0 = fil_now_ns();
+
+		for (int k = 0; e == cudaSuccess && k < 4; k++)
+			e = cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice);
+		if (e == cudaSuccess)
+			e = cudaDeviceSynchronize();
+		gbs[i] = 4.0 * (double)bytes / ((double)(fil_now_ns() - t0) / 1e9) / 1e9;
+	}
+	if (e != cudaSuccess) {
+		fprintf(stderr, "aisio fil ceiling: %s (CUDA error %d)\n", cudaGetErrorString(e), (int)e);
+		cudaFreeHost(h);
+		cudaFree(d);
+		return -EIO;
+	}
+	memcpy(sorted, gbs, sizeof(double) * (size_t)rounds);
+	qsort(sorted, (size_t)rounds, sizeof(double), cmp_d);
+	if (json) {
+		printf("{\"method\":\"pinned cudaMemcpy H2D\",\"bytes\":%" PRIu64 ",\"runs\":[", bytes);
+		for (int i = 0; i < rounds; i++)
+			printf("%s%.3f", i ? "," : "", gbs[i]);
+		printf("],\"min\":%.3f,\"median\":%.3f,\"max\":%.3f}\n", sorted[0], sorted[rounds / 2],
+		       sorted[rounds - 1]);
+	} else {
+		printf("pinned host -> GPU cudaMemcpy, %" PRIu64 " bytes x 4 per round: min %.2f, median "
+		       "%.2f, max %.2f GB/s\n", bytes, sorted[0], sorted[rounds / 2], sorted[rounds - 1]);
+	}
+	cudaFreeHost(h);
+	cudaFree(d);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* aisio fil, gpu path: what the host side and the check kernel share. */
+#ifndef AISIO_TOOLS_FIL_GPU_H
+#define AISIO_TOOLS_FIL_GPU_H
+
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+/* Largest piece of a file one segment of the check covers. */
+#define FIL_GPU_SEG_MAX (1ull << 20)
+
+/* [file_off, file_off + len) of the file with pattern seed @seed, at dst + dst_off. */
+struct fil_gpu_seg {
+	uint64_t dst_off;
+	uint64_t file_off;
+	uint64_t seed;
+	uint32_t len;
+	uint32_t file;
+};
+
+/* The first mismatch: key = segment * FIL_GPU_SEG_MAX + byte in segment (~0: none). */
+struct fil_gpu_bad {
+	unsigned long long key;
+	unsigned long long count; /* mismatching words (and tail bytes) */
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Queue the check of @nseg segments (device memory) on @st. Returns a cudaError_t. */
+int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint64_t nseg,
+			  struct fil_gpu_bad *bad, cudaStream_t st);
+#ifdef __cplusplus
+}
+#endif
+
+#endif
