@@ -11,6 +11,7 @@
 set -uo pipefail
 srcroot=$1 version=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/install/lib.sh
 . "$here/lib.sh"
 
 missing=()
@@ -28,6 +29,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisio-deb.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 t0=$(date +%s)
 
 # The tree as committed plus what git would add, without build folders.
@@ -93,9 +95,10 @@ done
 dpkg-deb -e "${debs[2]}" "$tmp/ctrl" || fail "dpkg-deb -e aisio-tools"
 # (dh_installsystemd --no-enable --no-start: the unit is enabled again on
 # upgrade only where the admin had enabled it, and never started.)
-grep -q "deb-systemd-helper debian-installed 'homid.service'" "$tmp/ctrl/postinst" &&
-	! grep -q 'deb-systemd-invoke' "$tmp/ctrl/postinst" ||
+if ! grep -q "deb-systemd-helper debian-installed 'homid.service'" "$tmp/ctrl/postinst" ||
+	grep -q 'deb-systemd-invoke' "$tmp/ctrl/postinst"; then
 	fail "aisio-tools' postinst may enable or start homid: $(cat "$tmp/ctrl/postinst")"
+fi
 
 # Would install here (dependencies met, no file conflicts); changes nothing.
 if [ "$(id -u)" = 0 ]; then

@@ -17,6 +17,7 @@ fail() {
 }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisio-exports.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 
 # Dynamic symbols the library defines (the version node itself is type A).
 nm -D --defined-only "$so" >"$tmp/nm" || fail "nm -D $so"
@@ -36,7 +37,8 @@ sed 's,/\*.*\*/,,' "$map" | tr -d ' \t' |
 # Functions the public headers declare: every aisio_NAME( in the
 # preprocessed headers, less those defined static inline there.
 for h in "$inc"/aisio/*.h; do
-	"$cc" -E -P -I"$inc" -x c "$h" || fail "preprocessing $h"
+	# shellcheck disable=SC2086 # CC may be a command with arguments (ccache cc)
+	$cc -E -P -I"$inc" -x c "$h" || fail "preprocessing $h"
 done | tr '\n' ' ' >"$tmp/pp"
 grep -oE '\baisio_[A-Za-z0-9_]+[[:space:]]*\(' "$tmp/pp" | tr -d ' (' | sort -u >"$tmp/named"
 grep -oE 'static[[:space:]]+(inline|__inline__|__inline)[[:space:]][^;{}]*\baisio_[A-Za-z0-9_]+[[:space:]]*\(' "$tmp/pp" |

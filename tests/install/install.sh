@@ -9,10 +9,12 @@
 set -uo pipefail
 build=$1 srcroot=$2 version=$3 homid=$4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/install/lib.sh
 . "$here/lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisio-install.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 root=$tmp/root
 mkdir -p "$tmp/work"
 
@@ -43,14 +45,16 @@ have=$(cd "$top/include" && find aisio -type f | sort)
 [ "$want" = "$have" ] || fail "installed headers differ from include/aisio: $(diff <(echo "$want") <(echo "$have"))"
 
 # Programs: exactly aisio (and homid when built), and they run.
-[ "$(ls "$top/bin")" = aisio ] || fail "bin/ holds '$(ls "$top/bin" | tr '\n' ' ')', want aisio"
+bins=$(cd "$top/bin" && find . -mindepth 1 | sort | tr '\n' ' ')
+[ "$bins" = "./aisio " ] || fail "bin/ holds '$bins', want aisio"
 "$top/bin/aisio" perf verify --size 4M --iosize 64k emu:8M >"$tmp/verify.out" 2>&1 ||
 	fail "installed aisio perf verify emu:8M: $(cat "$tmp/verify.out")"
 grep -q 'mismatch' "$tmp/verify.out" || fail "aisio perf verify printed no mismatch count: $(cat "$tmp/verify.out")"
 echo "installed aisio perf verify emu:8M: $(grep -i 'mismatch' "$tmp/verify.out" | head -n1)"
 mans=("$top/share/man/man1/aisio.1")
 if [ "$homid" = true ]; then
-	[ "$(ls "$top/sbin")" = homid ] || fail "sbin/ holds '$(ls "$top/sbin" 2>/dev/null | tr '\n' ' ')', want homid"
+	sbins=$(cd "$top/sbin" 2>/dev/null && find . -mindepth 1 | sort | tr '\n' ' ')
+	[ "$sbins" = "./homid " ] || fail "sbin/ holds '$sbins', want homid"
 	"$top/sbin/homid" --help | grep -q -- --check-config || fail "installed homid --help"
 	unit=$(find "$root" -name homid.service)
 	[ -n "$unit" ] || fail "homid.service not installed"

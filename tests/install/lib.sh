@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Shared by install.sh and deb.sh: checks on an install root (a meson
 # --destdir, or Debian packages unpacked with dpkg-deb -x).
@@ -17,9 +18,9 @@ consumer_check() {
 	pcs=$(find "$root" -name aisio.pc -path '*/pkgconfig/*')
 	[ "$(printf '%s\n' "$pcs" | grep -c .)" = 1 ] || fail "want one aisio.pc under $root, found: ${pcs:-none}"
 	pcdir=$(dirname "$pcs")
-	cflags=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags aisio) ||
+	cflags=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH='' PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags aisio) ||
 		fail "pkg-config --cflags aisio"
-	libs=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR=$root pkg-config --libs aisio) ||
+	libs=$(PKG_CONFIG_LIBDIR=$pcdir PKG_CONFIG_PATH='' PKG_CONFIG_SYSROOT_DIR=$root pkg-config --libs aisio) ||
 		fail "pkg-config --libs aisio"
 	echo "pkg-config: cflags '$cflags' libs '$libs'"
 	# Headers and library must come from the root: -L must name it; -I may be
@@ -32,8 +33,8 @@ consumer_check() {
 
 	# A copy of the source, so that nothing next to it can be included.
 	cp "$csrc" "$work/consumer.c" || fail "copy $csrc"
-	# shellcheck disable=SC2086 # word splitting of pkg-config output is intended
-	"$cc" -std=gnu11 -Wall -Wextra -Werror $cflags "$work/consumer.c" -o "$work/consumer" $libs ||
+	# shellcheck disable=SC2086 # word splitting of CC (ccache cc) and pkg-config output is intended
+	$cc -std=gnu11 -Wall -Wextra -Werror $cflags "$work/consumer.c" -o "$work/consumer" $libs ||
 		fail "building a program with pkg-config --cflags --libs aisio"
 	readelf -d "$work/consumer" | grep -q 'NEEDED.*\[libaisio\.so\.0\]' ||
 		fail "consumer does not link libaisio.so.0: $(readelf -d "$work/consumer" | grep NEEDED)"
