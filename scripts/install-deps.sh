@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, when missing.
-# Usage: scripts/install-deps.sh [build|test|bench]
+# Usage: scripts/install-deps.sh [build|test|bench|pkg]
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make meson ninja-build pkg-config liburing-dev libinih-dev python3)
@@ -9,6 +9,13 @@ pkgs+=(python3-dev python3-mesonpy python3-pip python3-venv python3-numpy)
 case "$what" in
 test) pkgs+=(fio xfsprogs valgrind util-linux clang libclang-rt-14-dev nvme-cli e2fsprogs) ;;
 bench) pkgs+=(fio valgrind xfsprogs time bc) ;;
+esac
+# Installing and packaging (suites install and pkg, part of `make test`):
+# pkg-config checks a program built against the installed library, man
+# checks the manual pages, and dpkg-buildpackage, debhelper and lintian
+# build and check the Debian packages (debian/).
+case "$what" in
+test | pkg) pkgs+=(man-db binutils dpkg-dev debhelper fakeroot lintian) ;;
 esac
 # kmod/build.sh fetches the 6.12 kernel headers itself; module BTF needs pahole.
 if [ "$what" = test ]; then pkgs+=(pahole); fi
