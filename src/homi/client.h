@@ -29,6 +29,10 @@ void aisio_homi_disconnect(struct aisio_homi_conn *c);
 int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
 		    void *reply, size_t cap, size_t *rlen, int *fd_out);
 
+struct aisio_dev;
+/* The connection of a homi: device (its requests go through it), or NULL for another device. */
+struct aisio_homi_conn *aisio_homi_dev_conn(struct aisio_dev *dev);
+
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);
 
