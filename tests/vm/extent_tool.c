@@ -21,6 +21,9 @@
  *       each read must return the new bytes or a refusal, never old ones.
  *       Unwritten and shared (reflink) extents must be served by the kernel
  *       path, with the reason.
+ *   extent_tool read URI image|mounted ROOT REPS PATH...
+ *       map every file, then read each whole REPS times unchecked; print
+ *       the mapping time and GB/s, files/s (bench/extent)
  *   --as UID (first): drop to UID and its group before opening URI.
  * Exit 0 pass, 1 fail.
  */
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <aisio/aisio.h>
@@ -295,6 +299,73 @@ static int expect(const char *ename, const char *uri, uint32_t flags, const char
 	} else {
 		printf("refused as it should be: %s\n", aisio_errmsg());
 	}
+	aisio_queue_term(q);
+	aisio_dev_close(dev);
+	return failures ? 1 : 0;
+}
+
+/* ---- read (bench/extent) ---------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Map every file, then read each whole REPS times without checking: throughput. */
+static int read_bench(const char *uri, uint32_t flags, const char *root, int reps, int n,
+		      char **paths)
+{
+	struct aisio_file **fs = calloc((size_t)n, sizeof(*fs));
+	struct aisio_dev *dev;
+	struct aisio_queue *q;
+	uint64_t bytes = 0, cmds = 0, maps = 0, checks = 0, kernel = 0;
+	uint8_t *buf = malloc(16u << 20);
+	double t0, t1, t2;
+
+	if (!fs || !buf || open_dev(uri, &dev, &q))
+		return 1;
+	t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		char full[4096];
+
+		snprintf(full, sizeof(full), "%s%s%s", root, root[strlen(root) - 1] == '/' ? "" : "/",
+			 paths[i]);
+		if (aisio_file_open(dev, full, flags, &fs[i])) {
+			FAIL("open %s: %s", full, aisio_errmsg());
+			return 1;
+		}
+	}
+	t1 = now_s();
+	for (int r = 0; r < reps; r++)
+		for (int i = 0; i < n; i++) {
+			struct aisio_file_report rep;
+			uint64_t size = aisio_file_size(fs[i]);
+			ssize_t got = aisio_file_read(fs[i], q, buf, 0, size < (16u << 20) ? size : 16u << 20,
+						      &rep);
+
+			if (got < 0) {
+				FAIL("%s: %s", paths[i], aisio_errmsg());
+				return 1;
+			}
+			bytes += (uint64_t)got;
+			cmds += rep.cmds;
+			maps += rep.maps;
+			checks += rep.checks;
+			kernel += rep.served == AISIO_FILE_SERVED_KERNEL;
+		}
+	t2 = now_s();
+	printf("map %d files: %.3f ms each\n", n, (t1 - t0) * 1e3 / n);
+	printf("read %d x %d files: %.3f GB/s, %.0f files/s, %llu bytes, %llu commands, %llu maps, "
+	       "%llu checks, %llu kernel-path reads\n", reps, n, (double)bytes / (t2 - t1) / 1e9,
+	       (double)reps * n / (t2 - t1), (unsigned long long)bytes, (unsigned long long)cmds,
+	       (unsigned long long)maps, (unsigned long long)checks, (unsigned long long)kernel);
+	for (int i = 0; i < n; i++)
+		aisio_file_close(fs[i]);
+	free(fs);
+	free(buf);
 	aisio_queue_term(q);
 	aisio_dev_close(dev);
 	return failures ? 1 : 0;
@@ -617,11 +688,14 @@ int main(int argc, char **argv)
 		return gen(argv[2], argv[3]);
 	if (argc >= 5 && !strcmp(argv[1], "verify"))
 		return verify(argv[2], parse_where(argv[3]), argv[4], argc - 5, argv + 5);
+	if (argc >= 6 && !strcmp(argv[1], "read"))
+		return read_bench(argv[2], parse_where(argv[3]), argv[4], atoi(argv[5]), argc - 6,
+				  argv + 6);
 	if (argc == 6 && !strcmp(argv[1], "expect"))
 		return expect(argv[2], argv[3], parse_where(argv[4]), argv[5]);
 	if (argc == 5 && !strcmp(argv[1], "stale"))
 		return stale(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: extent_tool [--as UID] gen SRCDIR PROTO | verify URI image|mounted "
-			"ROOT PATH... | expect ERRNO URI image|mounted PATH | stale URI DIR ROUNDS\n");
+			"ROOT PATH... | read URI image|mounted ROOT REPS PATH... | expect ERRNO URI image|mounted PATH | stale URI DIR ROUNDS\n");
 	return 1;
 }
