@@ -122,7 +122,8 @@ static int do_map(struct aisio_file *f, struct aisio_file_report *rep)
 				f->runs = p;
 				f->cap = cap;
 			}
-			memcpy(f->runs + f->nruns, runs, u.r.nruns * sizeof(*runs));
+			if (u.r.nruns)
+				memcpy(f->runs + f->nruns, runs, u.r.nruns * sizeof(*runs));
 			f->nruns += u.r.nruns;
 			more = u.r.flags & AISIO_HOMI_FILE_F_MORE;
 			if (more && u.r.next_off <= req.off)

@@ -104,8 +104,7 @@ static int write_pattern(const char *file, const char *name, uint64_t size)
 static int gen(const char *src, const char *proto)
 {
 	FILE *p = fopen(proto, "w");
-	char file[4096], name[64];
-	const char *cur = "";
+	char file[4096], name[64], cur[64] = "";
 	int depth = 0;
 
 	if (!p) {
@@ -133,11 +132,14 @@ static int gen(const char *src, const char *proto)
 		/* leave directories until cur is a prefix of dir, then enter the rest */
 		while (strncmp(cur, dir, strlen(cur)) || (dir[strlen(cur)] && dir[strlen(cur)] != '/' &&
 							 *cur)) {
-			const char *up = strrchr(cur, '/');
+			char *up = strrchr(cur, '/');
 
 			fprintf(p, "$\n");
 			depth--;
-			cur = up ? strndup(cur, (size_t)(up - cur)) : "";
+			if (up)
+				*up = 0;
+			else
+				cur[0] = 0;
 		}
 		while (strcmp(cur, dir)) {
 			const char *rest = dir + strlen(cur) + (*cur ? 1 : 0);
@@ -145,7 +147,7 @@ static int gen(const char *src, const char *proto)
 
 			fprintf(p, "%.*s d--755 0 0\n", (int)n, rest);
 			depth++;
-			cur = strndup(dir, (size_t)(rest - dir) + n);
+			snprintf(cur, sizeof(cur), "%.*s", (int)((size_t)(rest - dir) + n), dir);
 		}
 		snprintf(file, sizeof(file), "%s/%zu", src, i);
 		if (write_pattern(file, path, size))
