@@ -24,6 +24,10 @@
  * LBAs, realtime) are refused with the reason: a mounted file is then read
  * with pread through the kernel, an image file fails with -EOPNOTSUPP, and
  * the report says which, never silently.
+ *
+ * Threads: a handle is used by one thread at a time; handles of one device
+ * may be used from several threads (each with its own queue): their
+ * requests to homid share the device's connection, one at a time.
  */
 #ifndef AISIO_FILE_H
 #define AISIO_FILE_H

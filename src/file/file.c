@@ -34,8 +34,10 @@ _Static_assert(sizeof(struct aisio_file_run) == sizeof(struct aisio_homi_run), "
 
 struct slot {
 	uint8_t *dst; /* where the wanted bytes go */
+	uint8_t *src; /* the slot's part of the bounce buffer */
 	uint32_t skip, copy;
-	int status, done;
+	int status, busy;
+	uint32_t *inflight;
 };
 
 struct aisio_file {
@@ -254,14 +256,6 @@ int aisio_file_runs(struct aisio_file *f, const struct aisio_file_run **runs, ui
 	return 0;
 }
 
-static void slot_done(struct aisio_io *io, void *arg)
-{
-	struct slot *s = arg;
-
-	s->status = io->status;
-	s->done = 1;
-}
-
 /* The first refused run in [off, off + len), or NULL. */
 static const struct aisio_file_run *refused_in(const struct aisio_file *f, uint64_t off,
 					       uint64_t len)
@@ -294,90 +288,98 @@ static const char *refusal(uint32_t flags)
 	return "extent of unknown location";
 }
 
-/* Run the commands of slots [0, n) and copy their bytes out. */
-static int run_slots(struct aisio_file *f, struct aisio_queue *q, uint32_t n)
+/* A command finished: its bytes go to the caller's buffer and its slot is free again. */
+static void slot_done(struct aisio_io *io, void *arg)
 {
-	int err = 0, sub;
+	struct slot *s = arg;
 
-	sub = aisio_queue_submit(q);
-	if (sub < 0)
-		return aisio_err(sub, "%s: submit: %s", f->path, aisio_errmsg());
-	for (;;) {
-		uint32_t left = 0;
-
-		for (uint32_t i = 0; i < n; i++)
-			left += !f->slots[i].done;
-		if (!left)
-			break;
-		sub = aisio_queue_reap(q, 0);
-		if (sub < 0)
-			return aisio_err(sub, "%s: reap: %s", f->path, aisio_errmsg());
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		struct slot *s = &f->slots[i];
-
-		if (s->status && !err)
-			err = aisio_err(s->status < 0 ? s->status : -EIO, "%s: read failed: %s",
-					f->path, aisio_status_str(s->status));
-		if (!err)
-			memcpy(s->dst, f->bounce + (size_t)i * f->chunk + s->skip, s->copy);
-	}
-	return err;
+	s->status = io->status;
+	if (!io->status)
+		memcpy(s->dst, s->src + s->skip, s->copy);
+	s->busy = 0;
+	(*s->inflight)--;
 }
 
-/* [off, off + len) of the file (inside its size) through its runs. */
+/*
+ * [off, off + len) of the file (inside its size) through its runs: up to
+ * nslots commands in flight, each slot refilled as soon as it completes.
+ */
 static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, uint64_t off,
 		     uint64_t len, struct aisio_file_report *rep)
 {
 	uint64_t lbs = (uint64_t)1 << f->lba_shift, end = off + len, pos = off;
-	uint32_t nslots = FILE_BOUNCE / f->chunk, n = 0, qd = aisio_queue_depth(q);
-	uint32_t ri = 0;
-	int err;
+	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0, inflight = 0;
+	int err = 0, ret;
 
 	if (qd && nslots > qd)
 		nslots = qd;
-	while (pos < end) {
-		const struct aisio_file_run *r;
-		uint64_t dev, a0, take, span;
-		struct aisio_io *io;
-		struct slot *s;
+	for (uint32_t i = 0; i < nslots; i++)
+		f->slots[i] = (struct slot){ .inflight = &inflight };
+	while ((pos < end && !err) || inflight) {
+		uint32_t queued = 0;
 
-		while (ri < f->nruns && f->runs[ri].off + f->runs[ri].len <= pos)
-			ri++;
-		r = ri < f->nruns ? &f->runs[ri] : NULL;
-		if (!r || r->off > pos) { /* a hole: zeros */
-			take = (r && r->off < end ? r->off : end) - pos;
-			memset(buf + (pos - off), 0, take);
+		for (uint32_t i = 0; i < nslots && pos < end && !err; i++) {
+			struct slot *s = &f->slots[i];
+			const struct aisio_file_run *r;
+			uint64_t dev, a0, take, span;
+			struct aisio_io *io;
+
+			if (s->status && !err)
+				err = aisio_err(s->status < 0 ? s->status : -EIO, "%s: read failed: %s",
+						f->path, aisio_status_str(s->status));
+			if (s->busy || err)
+				continue;
+			while (ri < f->nruns && f->runs[ri].off + f->runs[ri].len <= pos)
+				ri++;
+			r = ri < f->nruns ? &f->runs[ri] : NULL;
+			if (!r || r->off > pos) { /* a hole: zeros */
+				take = (r && r->off < end ? r->off : end) - pos;
+				memset(buf + (pos - off), 0, take);
+				pos += take;
+				i--; /* the slot is still free */
+				continue;
+			}
+			dev = (r->lba << f->lba_shift) + (pos - r->off);
+			a0 = dev & ~(lbs - 1);
+			take = r->off + r->len - pos;
+			if (take > end - pos)
+				take = end - pos;
+			if (take > f->chunk - (dev - a0))
+				take = f->chunk - (dev - a0);
+			span = (dev - a0 + take + lbs - 1) & ~(lbs - 1);
+			io = aisio_queue_get_io(q);
+			if (!io)
+				break; /* the queue is full: reap first */
+			s->dst = buf + (pos - off);
+			s->src = f->bounce + (size_t)i * f->chunk;
+			s->skip = (uint32_t)(dev - a0);
+			s->copy = (uint32_t)take;
+			s->busy = 1;
+			aisio_prep_read(io, f->nsid, a0 >> f->lba_shift, (uint32_t)(span >> f->lba_shift),
+					s->src, span);
+			aisio_io_set_cb(io, slot_done, s);
+			inflight++;
+			queued++;
+			rep->cmds++;
 			pos += take;
-			continue;
 		}
-		dev = (r->lba << f->lba_shift) + (pos - r->off);
-		a0 = dev & ~(lbs - 1);
-		take = r->off + r->len - pos;
-		if (take > end - pos)
-			take = end - pos;
-		if (take > f->chunk - (dev - a0))
-			take = f->chunk - (dev - a0);
-		span = (dev - a0 + take + lbs - 1) & ~(lbs - 1);
-		io = aisio_queue_get_io(q);
-		if (!io)
-			return aisio_err(-EBUSY, "%s: no free command on the queue", f->path);
-		s = &f->slots[n];
-		*s = (struct slot){ .dst = buf + (pos - off), .skip = (uint32_t)(dev - a0),
-				    .copy = (uint32_t)take };
-		aisio_prep_read(io, f->nsid, a0 >> f->lba_shift, (uint32_t)(span >> f->lba_shift),
-				f->bounce + (size_t)n * f->chunk, span);
-		aisio_io_set_cb(io, slot_done, s);
-		rep->cmds++;
-		pos += take;
-		if (++n == nslots) {
-			err = run_slots(f, q, n);
-			if (err)
-				return err;
-			n = 0;
+		if (queued) {
+			ret = aisio_queue_submit(q);
+			if (ret < 0)
+				return aisio_err(ret, "%s: submit: %s", f->path, aisio_errmsg());
+		}
+		if (inflight) {
+			ret = aisio_queue_reap(q, 0);
+			if (ret < 0)
+				return aisio_err(ret, "%s: reap: %s", f->path, aisio_errmsg());
 		}
 	}
-	return n ? run_slots(f, q, n) : 0;
+	for (uint32_t i = 0; i < nslots && !err; i++)
+		if (f->slots[i].status)
+			err = aisio_err(f->slots[i].status < 0 ? f->slots[i].status : -EIO,
+					"%s: read failed: %s", f->path,
+					aisio_status_str(f->slots[i].status));
+	return err;
 }
 
 /* The kernel path: pread of the file as the path names it now. */

@@ -19,7 +19,7 @@ int aisio_homi_connect(const char *path, struct aisio_homi_conn **out);
 void aisio_homi_disconnect(struct aisio_homi_conn *c);
 
 /*
- * aisio_homi_call - send request @type with @req (@len bytes) and, when
+ * aisio_homi_call - (thread-safe: calls on one connection are serialised) send request @type with @req (@len bytes) and, when
  * @fd_in >= 0, that descriptor; wait for the reply. Its body is copied to
  * @reply (up to @cap bytes; *@rlen gets its size) and a descriptor that
  * came with it to *@fd_out (-1 when none; @fd_out may be NULL and the
