@@ -13,7 +13,11 @@
  * a path on a file system the kernel mounted from one of homid's ublk
  * exports (FIEMAP; homid watches it with fanotify), or with
  * AISIO_FILE_IMAGE a path inside the XFS of the attached namespace when
- * nothing has it mounted (homid's XFS decoder). The handle keeps the runs;
+ * nothing has it mounted (homid's XFS decoder). On another device (emu:,
+ * pci:, file:, a block device) only AISIO_FILE_IMAGE is taken: the XFS
+ * decoder indexes the device's file system in this process, once per
+ * device (kept until aisio_dev_close()); a mounted file or block device
+ * is refused (-EBUSY). The handle keeps the runs;
  * before and after each read of a mounted file it asks homid whether they
  * are still current (one round trip each) and maps again when not, so a
  * read that starts after a change returns the new bytes or an error, never
@@ -79,7 +83,8 @@ struct aisio_file_run {
 
 /**
  * aisio_file_open - a handle for reading @path through its extents on
- * @dev (a homi: device; others give -EOPNOTSUPP). The file is mapped at
+ * @dev (a homi: device, or any device with AISIO_FILE_IMAGE; else
+ * -EOPNOTSUPP). The file is mapped at
  * once, so a missing file, a directory, a path outside homid's mounted
  * exports or one leaving them through '..', and a file the caller's uid may
  * not read are refused here (-ENOENT, -EISDIR, -EXDEV, -EXDEV, -EACCES;

@@ -18,6 +18,8 @@
 #include <aisio/homi_proto.h>
 
 #include "extent/extmap.h"
+#include "file/local.h"
+#include "file/runs.h"
 #include "homi/client.h"
 #include "util/err.h"
 
@@ -77,6 +79,32 @@ static void say(struct aisio_file_report *rep, int reason, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A file inside the XFS of a local device: the decoder's index in this process. */
+static int map_local(struct aisio_file *f)
+{
+	const struct aisio_geo *geo = aisio_dev_geo(f->dev);
+	uint32_t shift = (uint32_t)__builtin_ctz(geo->lba_size);
+	struct aisio_file_vol *vol;
+	struct aisio_runs_file rf;
+	int err = aisio_file_vol_get(f->dev, &vol);
+
+	if (!err)
+		err = aisio_runs_lookup(&vol->map, f->path, geo->nlbas, shift, aisio_dev_uri(f->dev),
+					&rf);
+	if (err)
+		return err;
+	free(f->runs);
+	f->runs = rf.runs;
+	f->nruns = f->cap = rf.nruns;
+	f->size = rf.size;
+	f->lba_shift = shift;
+	f->nsid = geo->nsid;
+	f->is_static = 1;
+	f->gen = 1;
+	f->valid = 1;
+	return 0;
+}
+
 /* FILE_MAP, every page of runs; a file that changes between pages is asked again. */
 static int do_map(struct aisio_file *f, struct aisio_file_report *rep)
 {
@@ -87,6 +115,8 @@ static int do_map(struct aisio_file *f, struct aisio_file_report *rep)
 	struct aisio_homi_file_map req;
 	int err = 0;
 
+	if (!f->conn)
+		return map_local(f);
 	memset(&req, 0, sizeof(req));
 	req.version = AISIO_HOMI_FILE_VERSION;
 	req.where = f->flags & AISIO_FILE_IMAGE ? AISIO_HOMI_FILE_IMAGE : AISIO_HOMI_FILE_MOUNTED;
@@ -181,9 +211,11 @@ int aisio_file_open(struct aisio_dev *dev, const char *path, uint32_t flags,
 	f->dev = dev;
 	f->flags = flags;
 	f->conn = aisio_homi_dev_conn(dev);
-	if (!f->conn) {
-		err = aisio_err(-EOPNOTSUPP, "%s: extent reads need a homi: device (homid maps the "
-				"file and watches it); %s is not one", path, aisio_dev_uri(dev));
+	if (!f->conn && !(flags & AISIO_FILE_IMAGE)) {
+		err = aisio_err(-EOPNOTSUPP, "%s: a mounted file's extents come from homid, which "
+				"watches the file for changes: open a homi: device (%s is not one), "
+				"or AISIO_FILE_IMAGE for a file inside the device's unmounted XFS",
+				path, aisio_dev_uri(dev));
 		goto err_free;
 	}
 	f->path = strdup(path);

@@ -4,7 +4,8 @@
 # (path, offset) (include/aisio/pattern.h); homid serves the image through
 # the model, and a client reads every file through the extents homid's XFS
 # decoder gives, checking every byte, with 512-byte and 4 KiB LBAs, direct
-# and mediated; bad paths are refused with the right error.
+# and mediated, and through the decoder in its own process on emu: and
+# file: devices; bad paths are refused with the right error.
 # Usage: extent_model.sh HOMID EXTENT_TOOL WORKDIR
 set -u
 homid=$1 tool=$2 work=$3/extent-model
@@ -51,8 +52,20 @@ for lbads in 512 4096; do
 	grep -q "XFS decoded" "$work/homid.log" || fail "homid's log does not name the decode"
 	stop
 done
-# another device than homi: has no extent service
-"$tool" expect EOPNOTSUPP "emu:128M,file=$work/img" image /tiny || fail "a non-homi device"
+# a homid controller with no file system on it
+"$homid" --foreground --socket "$work/sock" --ctrl emu:16M 2>"$work/homid.log" &
+pid=$!
+i=0
+while [ ! -S "$work/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$tool" expect EINVAL "homi:$work/sock" image /tiny || fail "a namespace without XFS"
+stop
+# other devices: the decoder in the client's process; a mounted file needs homid
+# shellcheck disable=SC2046
+"$tool" verify "emu:128M,file=$work/img" image / $(cat "$work/paths") || fail "emu: in-process"
+# shellcheck disable=SC2046
+"$tool" verify "file:$work/img" image / $(cat "$work/paths") || fail "file: (psync)"
+"$tool" expect EOPNOTSUPP "file:$work/img" mounted /tiny || fail "a mounted path on a non-homi device"
+"$tool" expect EXDEV "file:$work/img" image /d1/../tiny || fail "'..' on a local device"
 [ "$(md5sum <"$work/img")" = "$sum" ] || fail "the image changed"
 [ $fails -eq 0 ] || { echo "FAIL: $fails check(s)"; exit 1; }
 echo "PASS"

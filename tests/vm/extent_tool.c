@@ -274,7 +274,7 @@ static int errno_of(const char *name)
 		int e;
 	} t[] = { { "ENOENT", ENOENT }, { "EISDIR", EISDIR }, { "EXDEV", EXDEV },
 		  { "EACCES", EACCES }, { "EINVAL", EINVAL }, { "ENOTDIR", ENOTDIR },
-		  { "EBUSY", EBUSY },	{ "EOPNOTSUPP", EOPNOTSUPP } };
+		  { "EBUSY", EBUSY },	{ "EOPNOTSUPP", EOPNOTSUPP }, { "EUCLEAN", EUCLEAN } };
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].n, name))

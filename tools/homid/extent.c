@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "extent/fiemap.h"
+#include "file/runs.h"
 #include "homid.h"
 #include "util/err.h"
 #include "xfs/xfs.h"
@@ -44,9 +45,6 @@
 #define EXT_GROUPS_MAX 256
 #define EXT_IMG_BUF (256u * 1024)
 
-/* Extent flags a reader cannot take from the device as they are: the client refuses them. */
-#define EXT_NO_LBA (AISIO_EXT_UNKNOWN | AISIO_EXT_DELALLOC | AISIO_EXT_INLINE | AISIO_EXT_ENCODED | \
-		    AISIO_EXT_ENCRYPTED | AISIO_EXT_NOT_ALIGNED | AISIO_EXT_REALTIME)
 
 struct ext_entry {
 	uint64_t gen;
@@ -60,7 +58,7 @@ struct ext_entry {
 	const struct homid_ns *ns;
 	uint64_t size;
 	uint32_t blksize;
-	struct aisio_homi_run *runs;
+	struct aisio_file_run *runs;
 	uint32_t nruns;
 	struct ext_entry *next;
 };
@@ -389,45 +387,6 @@ static void entry_insert(struct ext_entry *e)
 	X.nentries++;
 }
 
-/* Runs of @nexts extents at @exts, LBAs from @lba_first on a namespace of @lba_shift. */
-static int runs_from(const struct aisio_extent *exts, uint64_t nexts, uint64_t lba_first,
-		     uint64_t nlbas, uint32_t lba_shift, struct aisio_homi_run **out, uint32_t *n)
-{
-	struct aisio_homi_run *r;
-	uint64_t lbs = (uint64_t)1 << lba_shift;
-
-	if (nexts > UINT32_MAX / sizeof(*r))
-		return aisio_err(-EFBIG, "%llu extents: too many", (unsigned long long)nexts);
-	r = calloc(nexts ? nexts : 1, sizeof(*r));
-	if (!r)
-		return aisio_err(-ENOMEM, "out of memory");
-	for (uint64_t i = 0; i < nexts; i++) {
-		const struct aisio_extent *e = &exts[i];
-
-		r[i].off = e->off;
-		r[i].len = e->len;
-		r[i].flags = e->flags;
-		if (e->flags & EXT_NO_LBA)
-			continue;
-		if (e->dev_off & (lbs - 1)) {
-			r[i].flags |= AISIO_EXT_NOT_ALIGNED;
-			continue;
-		}
-		if (e->dev_off >> lba_shift > nlbas || (e->len + lbs - 1) >> lba_shift >
-							     nlbas - (e->dev_off >> lba_shift)) {
-			free(r);
-			return aisio_err(-EUCLEAN, "an extent at device byte %llu (+%llu) lies past the "
-					 "end of the file system's %llu LBAs",
-					 (unsigned long long)e->dev_off, (unsigned long long)e->len,
-					 (unsigned long long)nlbas);
-		}
-		r[i].lba = lba_first + (e->dev_off >> lba_shift);
-	}
-	*out = r;
-	*n = (uint32_t)nexts;
-	return 0;
-}
-
 static int map_mounted(struct homid_client *cl, const char *path, struct ext_entry **out, int *cached)
 {
 	struct ext_entry *e;
@@ -503,8 +462,8 @@ static int map_mounted(struct homid_client *cl, const char *path, struct ext_ent
 		err = aisio_err(-ENOMEM, "out of memory");
 		goto out;
 	}
-	err = runs_from(map.exts + first, count, m.lba_first, m.nlbas, cl->ns->lba_shift, &e->runs,
-			&e->nruns);
+	err = aisio_runs_from_exts(map.exts + first, count, m.lba_first, m.nlbas, cl->ns->lba_shift,
+				   &e->runs, &e->nruns);
 	aisio_extmap_free(&map);
 	if (err) {
 		free(e);
@@ -629,14 +588,12 @@ static int image_get(struct homid_client *cl, struct ext_image **out)
 	}
 	err = aisio_xfs_rd_open_fn(cl->ns->nlbas << cl->ns->lba_shift, 1u << cl->ns->lba_shift,
 				   img_read, &r, &rd);
-	if (!err)
-		err = aisio_xfs_open(rd, &opts, &fs);
-	else
-		rd = NULL;
 	if (!err) {
-		rd = NULL; /* the file system owns it now */
-		err = aisio_xfs_index(fs, &im->map);
+		err = aisio_xfs_open(rd, &opts, &fs); /* takes rd over, closes it on failure */
+		rd = NULL;
 	}
+	if (!err)
+		err = aisio_xfs_index(fs, &im->map);
 	if (err) {
 		err = aisio_err(err, "%s namespace %u holds no XFS homid can read: %s", cl->ctrl->name,
 				cl->ns->nsid, aisio_errmsg());
@@ -665,30 +622,13 @@ out:
 	return err;
 }
 
-static int has_dotdot(const char *path)
-{
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return 1;
-		p += n;
-		while (*p == '/')
-			p++;
-	}
-	return 0;
-}
-
 static int map_image(struct homid_client *cl, const char *path, struct ext_entry *tmp)
 {
-	const struct aisio_extmap_node *nd;
+	struct aisio_runs_file rf;
 	struct ext_image *im = NULL;
-	long idx;
+	char where[64];
 	int err, exp;
 
-	if (has_dotdot(path))
-		return aisio_err(-EXDEV, "'%s': '..' is not taken in a path inside the file system",
-				 path);
 	exp = homid_ublk_ns_exported(cl->ctrl, cl->ns);
 	if (exp)
 		return aisio_err(-EBUSY, "%s namespace %u is exported as /dev/ublkb%d, so the kernel "
@@ -697,36 +637,18 @@ static int map_image(struct homid_client *cl, const char *path, struct ext_entry
 	err = image_get(cl, &im);
 	if (err)
 		return err;
-	idx = aisio_extmap_lookup(&im->map, path);
-	if (idx < 0)
-		return aisio_err((int)idx, "'%s' in the file system on %s namespace %u: %s", path,
-				 cl->ctrl->name, cl->ns->nsid, strerror((int)-idx));
-	nd = &im->map.nodes[idx];
-	if (S_ISDIR(nd->mode))
-		return aisio_err(-EISDIR, "'%s' is a directory; map its files one by one", path);
-	if (!S_ISREG(nd->mode))
-		return aisio_err(-EINVAL, "'%s' is not a regular file", path);
-	memset(tmp, 0, sizeof(*tmp));
-	tmp->gen = im->gen;
-	tmp->ino = nd->ino;
-	tmp->size = nd->size;
-	tmp->blksize = im->map.blksize;
-	if (nd->flags & AISIO_NODE_INLINE) {
-		tmp->runs = calloc(1, sizeof(*tmp->runs));
-		if (!tmp->runs)
-			return aisio_err(-ENOMEM, "out of memory");
-		tmp->runs[0] = (struct aisio_homi_run){ .len = nd->size, .flags = AISIO_EXT_INLINE |
-									     AISIO_EXT_LAST };
-		tmp->nruns = nd->size ? 1 : 0;
-		return 0;
-	}
-	err = runs_from(im->map.exts + nd->ext_first, nd->ext_count, 0, cl->ns->nlbas,
-			cl->ns->lba_shift, &tmp->runs, &tmp->nruns);
+	snprintf(where, sizeof(where), "%s namespace %u", cl->ctrl->name, cl->ns->nsid);
+	err = aisio_runs_lookup(&im->map, path, cl->ns->nlbas, cl->ns->lba_shift, where,
+				&rf);
 	if (err)
 		return err;
-	if (nd->flags & AISIO_NODE_REALTIME)
-		for (uint32_t i = 0; i < tmp->nruns; i++)
-			tmp->runs[i].flags |= AISIO_EXT_REALTIME;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->gen = im->gen;
+	tmp->ino = rf.ino;
+	tmp->size = rf.size;
+	tmp->blksize = im->map.blksize;
+	tmp->runs = rf.runs;
+	tmp->nruns = rf.nruns;
 	return 0;
 }
 
@@ -744,10 +666,10 @@ static int grant_check(const struct homid_client *cl, const struct ext_entry *e,
 		return aisio_err(-EACCES, "namespace %u is not granted to uid %u", cl->ns->nsid,
 				 cl->uid);
 	for (uint32_t i = 0; i < e->nruns; i++) {
-		const struct aisio_homi_run *r = &e->runs[i];
+		const struct aisio_file_run *r = &e->runs[i];
 		uint64_t n = (r->len + lbs - 1) / lbs;
 
-		if (r->flags & EXT_NO_LBA)
+		if (r->flags & AISIO_RUNS_NO_LBA)
 			continue;
 		if (r->lba < first || r->lba >= end || n > end - r->lba)
 			return aisio_err(-EACCES, "%s: data at LBAs %llu+%llu lies outside the LBAs "
@@ -804,7 +726,7 @@ static int req_file_map(struct homid_client *cl, const struct aisio_homi_file_ma
 	for (i = 0; i < e->nruns && e->runs[i].off + e->runs[i].len <= r->off; i++)
 		;
 	for (; i < e->nruns && n < AISIO_HOMI_FILE_RUNS_MAX; i++)
-		out[n++] = e->runs[i];
+		memcpy(&out[n++], &e->runs[i], sizeof(*out)); /* the same layout (src/file/file.c) */
 	if (i < e->nruns) {
 		mr->flags |= AISIO_HOMI_FILE_F_MORE;
 		mr->next_off = e->runs[i].off;
