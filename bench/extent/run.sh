@@ -35,17 +35,21 @@ mmm() { sort -g | awk '{v[NR]=$1} END {printf "%s / %s / %s", v[1], v[int((NR+1)
 	echo "Command: \`bench/extent/run.sh\` (RUNS=$runs, REPS=$reps); dataset: $(wc -l <"$tmp/paths") files,"
 	echo "$(du -sb "$tmp/src" | cut -f1) bytes; homid --ctrl emu:128M,file=IMAGE (page-cached image)."
 	echo
-	echo "| mode | map ms/file (min / median / max) | GB/s | files/s |"
-	echo "|---|---|---|---|"
+	echo "read: aisio_file_read_dma into DMA memory; read-copy: aisio_file_read into malloc'd memory."
+	echo
+	echo "| mode | call | map ms/file (min / median / max) | GB/s | files/s |"
+	echo "|---|---|---|---|---|"
 	for mode in direct mediated; do
-		: >"$tmp/r"
-		for _ in $(seq "$runs"); do
-			# shellcheck disable=SC2046
-			"$tool" read "homi:$tmp/sock,mode=$mode" image / "$reps" $(cat "$tmp/paths") >>"$tmp/r"
+		for call in read read-copy; do
+			: >"$tmp/r"
+			for _ in $(seq "$runs"); do
+				# shellcheck disable=SC2046
+				"$tool" $call "homi:$tmp/sock,mode=$mode" image / "$reps" $(cat "$tmp/paths") >>"$tmp/r"
+			done
+			echo "| $mode | $call | $(awk '/^map/ {print $4}' "$tmp/r" | mmm) |" \
+				"$(awk '/^read/ {print $6}' "$tmp/r" | mmm) | $(awk '/^read/ {print $8}' "$tmp/r" | mmm) |"
+			sed 's/^/    /' "$tmp/r" >&2
 		done
-		echo "| $mode | $(awk '/^map/ {print $4}' "$tmp/r" | mmm) |" \
-			"$(awk '/^read/ {print $6}' "$tmp/r" | mmm) | $(awk '/^read/ {print $8}' "$tmp/r" | mmm) |"
-		sed 's/^/    /' "$tmp/r" >&2
 	done
 	echo
 	echo "Ceiling in the same run: raw sequential 128 KiB reads, queue depth 8, through the same"

@@ -118,6 +118,18 @@ int aisio_file_runs(struct aisio_file *f, const struct aisio_file_run **runs, ui
 ssize_t aisio_file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
 			size_t len, struct aisio_file_report *rep);
 
+/**
+ * aisio_file_read_dma - aisio_file_read() into @buf from aisio_buf_alloc()
+ * of the handle's device (registered with homid on homi:; GPU memory where
+ * the device maps it): every whole LBA of the file's data is written there
+ * by the device itself, no copy; only pieces that start or end inside an
+ * LBA (an unaligned @off, the file's last partial LBA) go through the
+ * handle's buffer. @buf must hold @len bytes; nothing past the bytes
+ * returned is written. Same returns and report.
+ */
+ssize_t aisio_file_read_dma(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
+			    size_t len, struct aisio_file_report *rep);
+
 /** aisio_file_served_str - "extent", "kernel" or "none". */
 const char *aisio_file_served_str(int served);
 

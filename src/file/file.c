@@ -326,7 +326,7 @@ static void slot_done(struct aisio_io *io, void *arg)
 	struct slot *s = arg;
 
 	s->status = io->status;
-	if (!io->status)
+	if (!io->status && s->src) /* NULL: the device wrote the caller's buffer itself */
 		memcpy(s->dst, s->src + s->skip, s->copy);
 	s->busy = 0;
 	(*s->inflight)--;
@@ -337,7 +337,7 @@ static void slot_done(struct aisio_io *io, void *arg)
  * nslots commands in flight, each slot refilled as soon as it completes.
  */
 static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, uint64_t off,
-		     uint64_t len, struct aisio_file_report *rep)
+		     uint64_t len, int direct, struct aisio_file_report *rep)
 {
 	uint64_t lbs = (uint64_t)1 << f->lba_shift, end = off + len, pos = off;
 	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0, inflight = 0;
@@ -378,17 +378,26 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 				take = end - pos;
 			if (take > f->chunk - (dev - a0))
 				take = f->chunk - (dev - a0);
+			/*
+			 * DMA memory of the caller: whole LBAs go straight into it; a
+			 * piece that starts or ends inside an LBA goes through the bounce
+			 * buffer (the device writes whole LBAs only).
+			 */
+			s->src = f->bounce + (size_t)i * f->chunk;
+			if (direct && dev == a0 && take >= lbs && !((uintptr_t)(buf + (pos - off)) & 3)) {
+				take &= ~(lbs - 1);
+				s->src = NULL;
+			}
 			span = (dev - a0 + take + lbs - 1) & ~(lbs - 1);
 			io = aisio_queue_get_io(q);
 			if (!io)
 				break; /* the queue is full: reap first */
 			s->dst = buf + (pos - off);
-			s->src = f->bounce + (size_t)i * f->chunk;
 			s->skip = (uint32_t)(dev - a0);
 			s->copy = (uint32_t)take;
 			s->busy = 1;
 			aisio_prep_read(io, f->nsid, a0 >> f->lba_shift, (uint32_t)(span >> f->lba_shift),
-					s->src, span);
+					s->src ? s->src : s->dst, span);
 			aisio_io_set_cb(io, slot_done, s);
 			inflight++;
 			queued++;
@@ -449,8 +458,8 @@ static ssize_t kernel_read(struct aisio_file *f, void *buf, uint64_t off, size_t
 	return (ssize_t)done;
 }
 
-ssize_t aisio_file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
-			size_t len, struct aisio_file_report *rep)
+static ssize_t file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
+			 size_t len, int direct, struct aisio_file_report *rep)
 {
 	struct aisio_file_report local;
 	int err = 0;
@@ -478,7 +487,7 @@ ssize_t aisio_file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, 
 			    (unsigned long long)bad->off, (unsigned long long)bad->len);
 			return kernel_read(f, buf, off, len, rep);
 		}
-		err = read_runs(f, q, buf, off, n, rep);
+		err = read_runs(f, q, buf, off, n, direct, rep);
 		if (err) {
 			say(rep, err, "%s", aisio_errmsg());
 			return err;
@@ -498,4 +507,16 @@ ssize_t aisio_file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, 
 	say(rep, -ESTALE, "the file changed during each of %d reads through its extents",
 	    FILE_ATTEMPTS);
 	return kernel_read(f, buf, off, len, rep);
+}
+
+ssize_t aisio_file_read(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
+			size_t len, struct aisio_file_report *rep)
+{
+	return file_read(f, q, buf, off, len, 0, rep);
+}
+
+ssize_t aisio_file_read_dma(struct aisio_file *f, struct aisio_queue *q, void *buf, uint64_t off,
+			    size_t len, struct aisio_file_report *rep)
+{
+	return file_read(f, q, buf, off, len, 1, rep);
 }
