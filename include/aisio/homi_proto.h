@@ -47,7 +47,9 @@ enum aisio_homi_type {
 	AISIO_HOMI_EXPORT = 10,   /* a namespace (range) as /dev/ublkbN (root only) */
 	AISIO_HOMI_UNEXPORT = 11, /* remove /dev/ublkbN (root only) */
 	AISIO_HOMI_EXPORTS = 12,  /* ublk features in use and the exports, as text */
-	AISIO_HOMI_TYPE_MAX = 12,
+	AISIO_HOMI_FILE_MAP = 13,   /* extent service: a file's path -> its LBA runs */
+	AISIO_HOMI_FILE_CHECK = 14, /* extent service: is a mapping still current? */
+	AISIO_HOMI_TYPE_MAX = 14,
 	AISIO_HOMI_REPLY = 0x8000,
 };
 
@@ -256,5 +258,65 @@ _Static_assert(sizeof(struct aisio_homi_unexport) == 8, "homi unexport");
 
 /* EXPORTS reply: NUL-terminated text, at most this many bytes with the NUL */
 #define AISIO_HOMI_EXPORTS_MAX 8192
+
+/*
+ * Extent service (docs/homi.md, "Extent service"). FILE_MAP resolves a path
+ * to the LBA runs of the attached namespace that hold the file's data; the
+ * request and reply carry their own layout version so the service can grow
+ * without a new header version. FILE_CHECK asks whether a mapping is still
+ * current (status 0) or the file changed since (-ESTALE).
+ */
+#define AISIO_HOMI_FILE_VERSION 1
+#define AISIO_HOMI_PATH_MAX 4096
+#define AISIO_HOMI_FILE_RUNS_MAX 1024 /* runs in one FILE_MAP reply */
+
+enum aisio_homi_file_where {
+	AISIO_HOMI_FILE_MOUNTED = 1, /* a path in homid's file tree, on a mounted ublk export (FIEMAP) */
+	AISIO_HOMI_FILE_IMAGE = 2,   /* a path inside the unmounted XFS of the namespace (decoder) */
+};
+
+/* FILE_MAP reply flags */
+#define AISIO_HOMI_FILE_F_MORE 0x1   /* more runs: ask again with off = next_off (same gen) */
+#define AISIO_HOMI_FILE_F_STATIC 0x2 /* nothing invalidates it (decoded image): no checks needed */
+#define AISIO_HOMI_FILE_F_CACHED 0x4 /* served from homid's cache */
+
+struct aisio_homi_file_map {
+	uint16_t version; /* AISIO_HOMI_FILE_VERSION */
+	uint16_t where;   /* enum aisio_homi_file_where */
+	uint32_t rsvd4;
+	uint64_t off;     /* runs that end after this file offset */
+	char path[AISIO_HOMI_PATH_MAX]; /* NUL-terminated */
+};
+_Static_assert(sizeof(struct aisio_homi_file_map) == 4112, "homi file map");
+
+/* FILE_MAP reply: this, then nruns struct aisio_homi_run in file order. */
+struct aisio_homi_file_map_reply {
+	uint16_t version;
+	uint16_t where;
+	uint32_t flags;	   /* AISIO_HOMI_FILE_F_* */
+	uint64_t gen;	   /* the mapping's generation, for FILE_CHECK; never 0 */
+	uint64_t size;	   /* file size in bytes */
+	uint64_t ino;
+	uint64_t next_off; /* with F_MORE */
+	uint32_t nsid;
+	uint32_t lba_shift;
+	uint32_t blksize;  /* file system block size */
+	uint32_t nruns;
+};
+_Static_assert(sizeof(struct aisio_homi_file_map_reply) == 56, "homi file map reply");
+
+struct aisio_homi_run {
+	uint64_t off;	/* file offset, bytes */
+	uint64_t len;	/* bytes */
+	uint64_t lba;	/* namespace LBA of off (0 when flags say there is none) */
+	uint32_t flags; /* AISIO_EXT_* (the FIEMAP_EXTENT_* values) */
+	uint32_t rsvd;
+};
+_Static_assert(sizeof(struct aisio_homi_run) == 32, "homi run");
+
+struct aisio_homi_file_check {
+	uint64_t gen;
+};
+_Static_assert(sizeof(struct aisio_homi_file_check) == 8, "homi file check");
 
 #endif

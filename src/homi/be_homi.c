@@ -424,3 +424,9 @@ const struct aisio_backend_ops aisio_be_homi = {
 	.reap = homi_reap,
 	.outstanding = homi_outstanding,
 };
+
+struct aisio_homi_conn *aisio_homi_dev_conn(struct aisio_dev *dev)
+{
+	return dev && dev->ops == &aisio_be_homi && dev->priv ? ((struct homi_dev *)dev->priv)->conn
+							      : NULL;
+}

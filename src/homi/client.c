@@ -2,6 +2,7 @@
 /* The client end of the homid protocol (client.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 struct aisio_homi_conn {
 	int sock;
+	pthread_mutex_t lock; /* one request at a time: threads share a device's connection */
 	uint32_t seq;
 	uint8_t buf[AISIO_HOMI_MSG_MAX];
 };
@@ -25,8 +27,8 @@ int aisio_homi_conn_fd(const struct aisio_homi_conn *c)
 	return c->sock;
 }
 
-int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
-		    void *reply, size_t cap, size_t *rlen, int *fd_out)
+static int call_locked(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len,
+		       int fd_in, void *reply, size_t cap, size_t *rlen, int *fd_out)
 {
 	const uint8_t *body = NULL;
 	uint32_t blen = 0, seq = ++c->seq;
@@ -74,6 +76,17 @@ int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, s
 	return 0;
 }
 
+int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
+		    void *reply, size_t cap, size_t *rlen, int *fd_out)
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = call_locked(c, type, req, len, fd_in, reply, cap, rlen, fd_out);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 int aisio_homi_connect(const char *path, struct aisio_homi_conn **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -92,6 +105,7 @@ int aisio_homi_connect(const char *path, struct aisio_homi_conn **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return aisio_err(-ENOMEM, "out of memory");
+	pthread_mutex_init(&c->lock, NULL);
 	c->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->sock < 0) {
 		err = aisio_err(-errno, "homi: socket: %s", strerror(errno));
@@ -112,6 +126,7 @@ int aisio_homi_connect(const char *path, struct aisio_homi_conn **out)
 err_close:
 	close(c->sock);
 err_free:
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return err;
 }
@@ -121,6 +136,7 @@ void aisio_homi_disconnect(struct aisio_homi_conn *c)
 	if (!c)
 		return;
 	close(c->sock);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 

@@ -19,7 +19,7 @@ int aisio_homi_connect(const char *path, struct aisio_homi_conn **out);
 void aisio_homi_disconnect(struct aisio_homi_conn *c);
 
 /*
- * aisio_homi_call - send request @type with @req (@len bytes) and, when
+ * aisio_homi_call - (thread-safe: calls on one connection are serialised) send request @type with @req (@len bytes) and, when
  * @fd_in >= 0, that descriptor; wait for the reply. Its body is copied to
  * @reply (up to @cap bytes; *@rlen gets its size) and a descriptor that
  * came with it to *@fd_out (-1 when none; @fd_out may be NULL and the
@@ -54,6 +54,8 @@ int aisio_homi_session_of(struct aisio_dev *dev, struct aisio_homi_session *out)
  */
 int aisio_homi_shared_mem(struct aisio_homi_conn *conn, size_t len, int *fd, void **host, uint32_t *mem_id,
 			  uint64_t *bus);
+/* The connection of a homi: device (its requests go through it), or NULL for another device. */
+struct aisio_homi_conn *aisio_homi_dev_conn(struct aisio_dev *dev);
 
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);

@@ -34,6 +34,10 @@ int aisio_homi_req_len(uint16_t type)
 		return sizeof(struct aisio_homi_unexport);
 	case AISIO_HOMI_EXPORTS:
 		return 0;
+	case AISIO_HOMI_FILE_MAP:
+		return sizeof(struct aisio_homi_file_map);
+	case AISIO_HOMI_FILE_CHECK:
+		return sizeof(struct aisio_homi_file_check);
 	default:
 		return -1;
 	}
@@ -123,10 +127,12 @@ static int reply_len(uint16_t type)
 	case AISIO_HOMI_MEM_UNREG:
 	case AISIO_HOMI_QP_DELETE:
 	case AISIO_HOMI_UNEXPORT:
+	case AISIO_HOMI_FILE_CHECK:
 		return -2; /* empty */
 	case AISIO_HOMI_LIST:
 	case AISIO_HOMI_STATUS:
 	case AISIO_HOMI_EXPORTS:
+	case AISIO_HOMI_FILE_MAP:
 		return 0;
 	default:
 		return -1;
@@ -138,6 +144,15 @@ static int variable_ok(uint16_t type, const uint8_t *body, uint32_t len)
 	if (type == AISIO_HOMI_EXPORTS)
 		return len >= 1 && len <= AISIO_HOMI_EXPORTS_MAX && body[len - 1] == 0 &&
 		       memchr(body, 0, len) == body + len - 1;
+	if (type == AISIO_HOMI_FILE_MAP) {
+		struct aisio_homi_file_map_reply r;
+
+		if (len < sizeof(r))
+			return 0;
+		memcpy(&r, body, sizeof(r));
+		return r.nruns <= AISIO_HOMI_FILE_RUNS_MAX &&
+		       len == sizeof(r) + (uint64_t)r.nruns * sizeof(struct aisio_homi_run);
+	}
 	if (type == AISIO_HOMI_LIST) {
 		struct aisio_homi_list_reply r;
 

@@ -29,11 +29,14 @@ struct aisio_backend_ops {
 	uint32_t (*outstanding)(const struct aisio_queue *q);
 };
 
+struct aisio_file_vol;
+
 struct aisio_dev {
 	const struct aisio_backend_ops *ops;
 	struct aisio_geo geo;
 	char *uri;
 	void *priv;
+	struct aisio_file_vol *fvol; /* src/file/local.c: the decoded file system, or NULL */
 };
 
 /* Every backend queue starts with this header. */

@@ -13,6 +13,7 @@
 
 #include <aisio/aisio.h>
 
+#include "file/local.h"
 #include "io/backend.h"
 #include "util/err.h"
 
@@ -181,6 +182,7 @@ void aisio_dev_close(struct aisio_dev *dev)
 {
 	if (!dev)
 		return;
+	aisio_file_vol_free(dev->fvol); /* it reads through the device: before it goes */
 	dev->ops->close(dev);
 	free(dev->uri);
 	free(dev);

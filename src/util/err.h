@@ -5,7 +5,7 @@
 
 #include <errno.h>
 
-/* Sets the message for aisio_errmsg() and returns @err (a -errno value). */
+/* Sets the message for aisio_errmsg() (the arguments may quote aisio_errmsg()) and returns @err (a -errno value). */
 int aisio_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void aisio_err_clear(void);
 

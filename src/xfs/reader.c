@@ -36,6 +36,8 @@ struct aisio_xfs_rd {
 	void *trace_arg;
 	int (*refill)(void *arg);
 	void *refill_arg;
+	int (*fn)(void *arg, uint64_t off, uint32_t len, void *buf); /* synchronous reads */
+	void *fn_arg;
 };
 
 void aisio_xfs_rd_set_refill(struct aisio_xfs_rd *rd, int (*fn)(void *arg), void *arg)
@@ -60,6 +62,22 @@ int aisio_xfs_rd_open_mem(const void *img, uint64_t len, struct aisio_xfs_rd **o
 		return aisio_err(-ENOMEM, "xfs reader: out of memory");
 	rd->mem = img;
 	rd->size = len;
+	*out = rd;
+	return 0;
+}
+
+int aisio_xfs_rd_open_fn(uint64_t size, uint32_t lba,
+			 int (*fn)(void *arg, uint64_t off, uint32_t len, void *buf), void *arg,
+			 struct aisio_xfs_rd **out)
+{
+	struct aisio_xfs_rd *rd = calloc(1, sizeof(*rd));
+
+	if (!rd)
+		return aisio_err(-ENOMEM, "xfs reader: out of memory");
+	rd->size = size;
+	rd->lba = lba;
+	rd->fn = fn;
+	rd->fn_arg = arg;
 	*out = rd;
 	return 0;
 }
@@ -203,8 +221,11 @@ static int rd_run_mem(struct aisio_xfs_rd *rd)
 		struct aisio_xfs_req *req = rd_pop(rd);
 		int st = rd_check_range(rd, req);
 
-		if (!st) {
+		if (!st && rd->fn)
+			st = rd->fn(rd->fn_arg, req->off, req->len, req->buf);
+		else if (!st)
 			memcpy(req->buf, rd->mem + req->off, req->len);
+		if (!st) {
 			rd->st.reads++;
 			rd->st.bytes += req->len;
 			if (rd->trace)
@@ -293,7 +314,7 @@ static int rd_issue_one(struct aisio_xfs_rd *rd)
 
 int aisio_xfs_rd_run(struct aisio_xfs_rd *rd)
 {
-	if (rd->mem)
+	if (rd->mem || rd->fn)
 		return rd_run_mem(rd);
 	for (rd_refill(rd); rd->head || rd->inflight; rd_refill(rd)) {
 		int n = 0, ret;

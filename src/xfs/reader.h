@@ -49,6 +49,16 @@ int aisio_xfs_rd_open_dev(struct aisio_dev *dev, uint32_t qdepth, struct aisio_x
 /** aisio_xfs_rd_open_mem - reader over @len bytes at @img (not copied). Returns 0, -ENOMEM. */
 int aisio_xfs_rd_open_mem(const void *img, uint64_t len, struct aisio_xfs_rd **out);
 
+/*
+ * aisio_xfs_rd_open_fn - reader over a synchronous read function (homid
+ * reads through its own controller with it): @size bytes readable, LBA size
+ * @lba; @fn reads @len bytes at byte @off into @buf and returns 0 or -errno
+ * with a message set. Returns 0, -ENOMEM.
+ */
+int aisio_xfs_rd_open_fn(uint64_t size, uint32_t lba,
+			 int (*fn)(void *arg, uint64_t off, uint32_t len, void *buf), void *arg,
+			 struct aisio_xfs_rd **out);
+
 void aisio_xfs_rd_close(struct aisio_xfs_rd *rd);
 
 /** aisio_xfs_rd_size - bytes readable (device or image size). */

@@ -90,5 +90,42 @@ int main(void)
 		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_LIST, 1, &status, &body,
 						 &len), -EBADMSG);
 	}
+	/* FILE_MAP: a reply must hold exactly its nruns runs, at most AISIO_HOMI_FILE_RUNS_MAX */
+	{
+		uint8_t rb[sizeof(struct aisio_homi_file_map_reply) + 3 * sizeof(struct aisio_homi_run)];
+		struct aisio_homi_file_map_reply mr = { .version = AISIO_HOMI_FILE_VERSION, .gen = 5,
+							 .nruns = 3 };
+		struct aisio_homi_file_map req = { .version = AISIO_HOMI_FILE_VERSION };
+		struct aisio_homi_msg m;
+
+		memset(rb, 0, sizeof(rb));
+		memcpy(rb, &mr, sizeof(mr));
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_FILE_MAP, 3, 0, rb, sizeof(rb));
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_FILE_MAP, 3, &status, &body,
+						 &len), 0);
+		CHECK_EQ(len, (uint32_t)sizeof(rb));
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_FILE_MAP, 3, 0, rb, sizeof(rb) - 32);
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_FILE_MAP, 3, &status, &body,
+						 &len), -EBADMSG);
+		mr.nruns = AISIO_HOMI_FILE_RUNS_MAX + 1;
+		memcpy(rb, &mr, sizeof(mr));
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_FILE_MAP, 3, 0, rb, sizeof(mr));
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_FILE_MAP, 3, &status, &body,
+						 &len), -EBADMSG);
+		/* FILE_CHECK answers with an empty body or -ESTALE */
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_FILE_CHECK, 4, 0, NULL, 0);
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_FILE_CHECK, 4, &status, &body,
+						 &len), 0);
+		n = aisio_homi_encode_err(buf, AISIO_HOMI_FILE_CHECK, 4, -ESTALE, "changed");
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_FILE_CHECK, 4, &status, &body,
+						 &len), 0);
+		CHECK_EQ(status, -ESTALE);
+		/* requests: fixed sizes */
+		n = aisio_homi_encode(buf, AISIO_HOMI_FILE_MAP, 1, &req, sizeof(req));
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), 0);
+		n = aisio_homi_encode(buf, AISIO_HOMI_FILE_MAP, 1, &req, sizeof(req) - 1);
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), -EBADMSG);
+		CHECK_EQ(aisio_homi_req_len(AISIO_HOMI_FILE_CHECK), 8);
+	}
 	return t_result("homi_proto");
 }

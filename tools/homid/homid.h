@@ -198,6 +198,25 @@ int homid_ublk_describe(char *out, size_t cap);
 /* EXPORT, UNEXPORT, EXPORTS requests (@body: the request, checked for size). */
 int homid_ublk_request(struct homid *h, struct homid_client *cl, uint16_t type, const void *body,
 		       void *reply, size_t *rlen);
+/*
+ * The export whose /dev/ublkbN has device number @dev (the st_dev of a file
+ * on a file system the kernel mounted from it). Returns 0 or -ENOENT.
+ */
+int homid_ublk_find_dev(dev_t dev, struct homid_ctrl **hc, const struct homid_ns **ns,
+			uint64_t *lba_first, uint64_t *nlbas, uint32_t *dev_id);
+/* N + 1 when /dev/ublkbN exports LBAs of namespace @ns of @hc, else 0. */
+int homid_ublk_ns_exported(const struct homid_ctrl *hc, const struct homid_ns *ns);
+
+/* ---- extent.c: the extent service (FILE_MAP, FILE_CHECK) ---------------------- */
+/* FILE_MAP and FILE_CHECK requests (@body: the request, checked for size). */
+int homid_extent_request(struct homid *h, struct homid_client *cl, uint16_t type, const void *body,
+			 void *reply, size_t *rlen);
+/* The fanotify descriptor main's loop polls (-1 while nothing is watched). */
+int homid_extent_fd(void);
+/* Read pending fanotify events and drop the cached mappings they touch. */
+void homid_extent_drain(void);
+void homid_extent_stop(void);
+
 /* nvme_errno.c: the errno the block layer gets for a command status (SCT << 8 | SC, or -errno). */
 int homid_nvme_errno(int status);
 

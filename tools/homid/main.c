@@ -162,11 +162,11 @@ static int serve(struct homid *h, int sfd)
 	size_t cap = 0;
 
 	for (;;) {
-		size_t n = 2, i = 0;
+		size_t n = 3, i = 0;
 		int r;
 
-		if (cap < h->nclients + 2) {
-			cap = (h->nclients + 2) * 2;
+		if (cap < h->nclients + 3) {
+			cap = (h->nclients + 3) * 2;
 			free(pfd);
 			free(who);
 			pfd = calloc(cap, sizeof(*pfd));
@@ -180,6 +180,8 @@ static int serve(struct homid *h, int sfd)
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
+		/* fanotify events of the extent service (fd -1 is skipped by poll) */
+		pfd[2] = (struct pollfd){ .fd = homid_extent_fd(), .events = POLLIN };
 		for (struct homid_client *cl = h->clients; cl; cl = cl->next, n++) {
 			pfd[n] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
 			who[n] = cl;
@@ -204,7 +206,9 @@ static int serve(struct homid *h, int sfd)
 			}
 		}
 		/* clients first: a client dropped now is not in the set built next pass */
-		for (i = 2; i < n; i++) {
+		if (pfd[2].revents & POLLIN)
+			homid_extent_drain();
+		for (i = 3; i < n; i++) {
 			struct homid_client *cl = who[i];
 
 			if (pfd[i].revents & POLLIN) {
@@ -387,6 +391,7 @@ int main(int argc, char **argv)
 		homid_client_drop(&h, h.clients, "homid shutting down");
 out_ublk:
 	homid_ublk_stop(&h);
+	homid_extent_stop();
 	close(h.listen_fd);
 	unlink(h.cfg.socket);
 out_med:

@@ -371,6 +371,8 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		struct aisio_homi_identify id;
 		struct aisio_homi_export ex;
 		struct aisio_homi_unexport unex;
+		struct aisio_homi_file_map fmap;
+		struct aisio_homi_file_check fcheck;
 	} b;
 
 	*rlen = 0;
@@ -400,6 +402,9 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 	case AISIO_HOMI_UNEXPORT:
 	case AISIO_HOMI_EXPORTS:
 		return homid_ublk_request(h, cl, m->hdr.type, &b, reply, rlen);
+	case AISIO_HOMI_FILE_MAP:
+	case AISIO_HOMI_FILE_CHECK:
+		return homid_extent_request(h, cl, m->hdr.type, &b, reply, rlen);
 	default:
 		return aisio_err(-EOPNOTSUPP, "unknown request type %u", m->hdr.type);
 	}

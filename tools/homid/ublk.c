@@ -937,7 +937,49 @@ int homid_ublk_describe(char *out, size_t cap)
 	return (int)(off < cap ? off : cap - 1);
 }
 
+int homid_ublk_find_dev(dev_t dev, struct homid_ctrl **hc, const struct homid_ns **ns,
+			uint64_t *lba_first, uint64_t *nlbas, uint32_t *dev_id)
+{
+	for (int i = 0; i < U.nex; i++) {
+		struct homid_export *e = U.ex[i];
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/dev/ublkb%u", e->dev_id);
+		if (stat(path, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != dev)
+			continue;
+		*hc = e->hc;
+		*ns = e->ns;
+		*lba_first = e->lba_first;
+		*nlbas = e->nlbas;
+		*dev_id = e->dev_id;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int homid_ublk_ns_exported(const struct homid_ctrl *hc, const struct homid_ns *ns)
+{
+	for (int i = 0; i < U.nex; i++)
+		if (U.ex[i]->hc == hc && U.ex[i]->ns == ns)
+			return (int)U.ex[i]->dev_id + 1;
+	return 0;
+}
+
 #else /* no liburing */
+
+int homid_ublk_find_dev(dev_t dev, struct homid_ctrl **hc, const struct homid_ns **ns,
+			uint64_t *lba_first, uint64_t *nlbas, uint32_t *dev_id)
+{
+	(void)dev, (void)hc, (void)ns, (void)lba_first, (void)nlbas, (void)dev_id;
+	return -ENOENT;
+}
+
+int homid_ublk_ns_exported(const struct homid_ctrl *hc, const struct homid_ns *ns)
+{
+	(void)hc, (void)ns;
+	return 0;
+}
 
 int homid_ublk_start(struct homid *h, char *const *specs, int n)
 {

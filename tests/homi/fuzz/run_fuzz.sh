@@ -15,5 +15,9 @@ mkdir -p "$corpus"
 # a valid HELLO and a valid MEM_REG (first byte: descriptor count and cut flag)
 printf '\000HOMI\001\000\001\000\010\000\000\000\001\000\000\000\001\000\001\000\000\000\000\000' > "$corpus/hello"
 printf '\001HOMI\001\000\004\000\020\000\000\000\002\000\000\000\000\020\000\000\000\000\000\000\000\000\000\000\000\000\000\000' > "$corpus/memreg"
+# the extent service: FILE_MAP of "/a" (a 4112-byte body) and FILE_CHECK
+{ printf '\000HOMI\001\000\015\000\020\020\000\000\003\000\000\000\001\000\002\000'
+  head -c 12 /dev/zero; printf '/a'; head -c 4094 /dev/zero; } > "$corpus/filemap"
+printf '\000HOMI\001\000\016\000\010\000\000\000\004\000\000\000\001\000\000\000\000\000\000\000' > "$corpus/filecheck"
 exec "$1" -max_total_time="$secs" -max_len=4200 -print_final_stats=1 -rss_limit_mb=2048 \
 	-artifact_prefix="$2/homi-fuzz-" "$corpus"
