@@ -777,10 +777,8 @@ int aisio_tcp_queue_connect(struct aisio_tcp_queue *tq)
 
 		close_conn(tq);
 		tq->state = TCP_Q_DOWN;
-		if (st > 0)
-			err = aisio_err(-ECONNREFUSED, "%s: Connect for queue %u refused: %s", c->name, tq->qid,
-					aisio_nvme_status_str((uint32_t)st));
-		return err;
+		/* fabrics_connect's message says which status and why */
+		return st > 0 ? -ECONNREFUSED : err;
 	}
 	return 0;
 }
