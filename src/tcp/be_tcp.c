@@ -18,6 +18,7 @@
 struct tcp_dev {
 	struct aisio_tcp_ctrl *ctrl;
 	uint8_t *qid_used; /* [1..nr_io_queues] */
+	uint32_t next_qid; /* where the round robin resumes, 0's based */
 };
 
 static int pick_nsid(struct aisio_dev *dev, struct tcp_dev *td, uint32_t want, uint32_t *nsid)
@@ -196,9 +197,13 @@ static int tcp_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_qu
 	uint16_t qid = 0;
 	int err;
 
-	for (uint32_t i = 1; i <= td->ctrl->nr_io_queues && !qid; i++)
-		if (!td->qid_used[i])
-			qid = (uint16_t)i;
+	/* round robin: the target frees a closed queue's ID asynchronously */
+	for (uint32_t i = 0; i < td->ctrl->nr_io_queues && !qid; i++) {
+		uint32_t cand = (td->next_qid + i) % td->ctrl->nr_io_queues + 1;
+
+		if (!td->qid_used[cand])
+			qid = (uint16_t)cand;
+	}
 	if (!qid)
 		return aisio_err(-EBUSY, "%s: all %u I/O queues are in use (nr_io_queues= asks for more)",
 				 dev->uri, td->ctrl->nr_io_queues);
@@ -207,6 +212,7 @@ static int tcp_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_qu
 		return err;
 	tq->q.dev = dev;
 	td->qid_used[qid] = 1;
+	td->next_qid = qid % td->ctrl->nr_io_queues;
 	*out = &tq->q;
 	return 0;
 }

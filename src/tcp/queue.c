@@ -752,8 +752,10 @@ int aisio_tcp_queue_connect(struct aisio_tcp_queue *tq)
 {
 	struct aisio_tcp_ctrl *c = tq->ctrl;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	uint64_t retry_until = 0;
 	int fd, err;
 
+again:
 	close_conn(tq);
 	fd = aisio_tcp_sock_connect(&c->u, aisio_tcp_now_ms() + c->u.timeout_ms, &tq->p);
 	if (fd < 0)
@@ -772,6 +774,15 @@ int aisio_tcp_queue_connect(struct aisio_tcp_queue *tq)
 	tq->gen = aisio_tcp_ctrl_gen(c);
 	tq->icd_max = tq->qid ? c->io_icd_max : 8192;
 	err = aisio_tcp_fabrics_connect(c, tq, tq->nslots + 1);
+	if (err == AISIO_NVME_SC_CMD_SEQ_ERROR && tq->qid && !retry_until)
+		retry_until = aisio_tcp_now_ms() + 2000;
+	if (err == AISIO_NVME_SC_CMD_SEQ_ERROR && tq->qid && aisio_tcp_now_ms() < retry_until) {
+		/* the target still tears down an earlier queue with this ID */
+		close_conn(tq);
+		tq->state = TCP_Q_DOWN;
+		usleep(20000);
+		goto again;
+	}
 	if (err) {
 		int st = err;
 
