@@ -861,13 +861,13 @@ static inline AISIO_HD uint16_t aisio_nvmf_connect_cntlid(uint32_t dw0) { return
 #define AISIO_NVMF_CNTLID_DYNAMIC 0xffff
 #define AISIO_NVMF_NQN_SIZE 256
 
-/* Connect's command specific status codes (SCT 1) */
+/* Connect's command specific status codes (SCT 1; the numbers other commands use too) */
 enum {
-	AISIO_NVME_SC_CONNECT_FORMAT = 0x180,
-	AISIO_NVME_SC_CONNECT_CTRL_BUSY = 0x181,
-	AISIO_NVME_SC_CONNECT_INVALID_PARAM = 0x182,
-	AISIO_NVME_SC_CONNECT_RESTART_DISC = 0x183,
-	AISIO_NVME_SC_CONNECT_INVALID_HOST = 0x184,
+	AISIO_NVMF_SC_CONNECT_FORMAT = 0x180,
+	AISIO_NVMF_SC_CONNECT_CTRL_BUSY = 0x181,
+	AISIO_NVMF_SC_CONNECT_INVALID_PARAM = 0x182,
+	AISIO_NVMF_SC_CONNECT_RESTART_DISC = 0x183,
+	AISIO_NVMF_SC_CONNECT_INVALID_HOST = 0x184,
 };
 
 /* Property Get / Property Set (64 bytes, in place of an SQE) */

@@ -25,11 +25,11 @@
 static const char *connect_status_str(int st)
 {
 	switch (st) {
-	case AISIO_NVME_SC_CONNECT_FORMAT: return "Connect: incompatible format";
-	case AISIO_NVME_SC_CONNECT_CTRL_BUSY: return "Connect: controller busy";
-	case AISIO_NVME_SC_CONNECT_INVALID_PARAM: return "Connect: invalid parameters";
-	case AISIO_NVME_SC_CONNECT_RESTART_DISC: return "Connect: restart discovery";
-	case AISIO_NVME_SC_CONNECT_INVALID_HOST: return "Connect: invalid host";
+	case AISIO_NVMF_SC_CONNECT_FORMAT: return "Connect: incompatible format";
+	case AISIO_NVMF_SC_CONNECT_CTRL_BUSY: return "Connect: controller busy";
+	case AISIO_NVMF_SC_CONNECT_INVALID_PARAM: return "Connect: invalid parameters";
+	case AISIO_NVMF_SC_CONNECT_RESTART_DISC: return "Connect: restart discovery";
+	case AISIO_NVMF_SC_CONNECT_INVALID_HOST: return "Connect: invalid host";
 	}
 	return aisio_nvme_status_str((uint32_t)st);
 }
@@ -61,7 +61,7 @@ int aisio_tcp_fabrics_connect(struct aisio_tcp_ctrl *c, struct aisio_tcp_queue *
 	if (st > 0)
 		return aisio_err(st, "%s: Connect (queue %u) failed: %s%s", c->name, tq->qid,
 				 connect_status_str(st),
-				 st == AISIO_NVME_SC_CONNECT_INVALID_PARAM || st == AISIO_NVME_SC_CONNECT_INVALID_HOST
+				 st == AISIO_NVMF_SC_CONNECT_INVALID_PARAM || st == AISIO_NVMF_SC_CONNECT_INVALID_HOST
 					 ? " (is SUBNQN right, and is this host allowed on the subsystem?)" : "");
 	if (st < 0)
 		return st;

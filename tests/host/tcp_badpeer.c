@@ -194,7 +194,7 @@ static int admin(struct conn *c, const struct aisio_nvme_sqe *s, const uint8_t *
 			const struct aisio_nvmf_connect_data *d = (const void *)icd;
 
 			if (!icd || strcmp(d->subnqn, SUBNQN))
-				return send_rsp(c, s->cid, AISIO_NVME_SC_CONNECT_INVALID_PARAM, 0, 0);
+				return send_rsp(c, s->cid, AISIO_NVMF_SC_CONNECT_INVALID_PARAM, 0, 0);
 			c->qid = cc->qid;
 			return send_rsp(c, s->cid, 0, 1, 0);
 		}
