@@ -107,6 +107,18 @@ static int xfer_all(int fd, void *buf, size_t len, int send_it, uint64_t deadlin
 	return 0;
 }
 
+/* The decoder's message ("nvme+tcp: ...") with the target's address in front. */
+static int with_addr(const struct aisio_tcp_uri *u, int err)
+{
+	char msg[400];
+	const char *m = aisio_errmsg();
+
+	if (!strncmp(m, "nvme+tcp: ", 10))
+		m += 10;
+	snprintf(msg, sizeof(msg), "%s", m);
+	return aisio_err(err, "nvme+tcp://%s:%s: %s", u->host, u->port, msg);
+}
+
 static int icreq(int fd, const struct aisio_tcp_uri *u, uint64_t deadline_ms, struct aisio_tcp_params *p)
 {
 	struct aisio_nvme_tcp_icreq req;
@@ -124,7 +136,7 @@ static int icreq(int fd, const struct aisio_tcp_uri *u, uint64_t deadline_ms, st
 	if (!err) {
 		err = aisio_tcp_pdu_hdr_len(buf, &none, 1, &hdr_len);
 		if (err)
-			return err;
+			return with_addr(u, err);
 		if (buf[0] == AISIO_NVME_TCP_C2H_TERM)
 			return aisio_err(-ECONNREFUSED, "nvme+tcp://%s:%s: the target refused ICReq "
 					 "(C2HTermReq)", u->host, u->port);
@@ -135,7 +147,7 @@ static int icreq(int fd, const struct aisio_tcp_uri *u, uint64_t deadline_ms, st
 				 err == -ECONNRESET ? "the target closed the connection" : strerror(-err));
 	err = aisio_tcp_pdu_decode(buf, hdr_len, &none, 1, &pdu);
 	if (err)
-		return err;
+		return with_addr(u, err);
 	if (!!(pdu.dgst & AISIO_NVME_TCP_HDGST_ENABLE) != !!u->hdgst ||
 	    !!(pdu.dgst & AISIO_NVME_TCP_DDGST_ENABLE) != !!u->ddgst)
 		return aisio_err(-EPROTO, "nvme+tcp://%s:%s: asked for header digest %s, data digest %s; "

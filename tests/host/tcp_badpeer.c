@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <aisio/aisio.h>
@@ -40,6 +41,8 @@ enum fault {
 };
 
 static volatile int fault; /* consumed by the first I/O command (F_ICRESP: the first ICReq) */
+static volatile int refuse;   /* hang up on every new connection */
+static volatile int keep_alives;
 static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t store[NS_BYTES];
 static int failed;
@@ -240,6 +243,7 @@ static int admin(struct conn *c, const struct aisio_nvme_sqe *s, const uint8_t *
 	case AISIO_NVME_ADM_SET_FEATURES:
 		return send_rsp(c, s->cid, 0, AISIO_NVME_FEAT_NUM_QUEUES_VAL(2, 2), 0);
 	case AISIO_NVME_ADM_KEEP_ALIVE:
+		__atomic_add_fetch(&keep_alives, 1, __ATOMIC_RELAXED);
 		return send_rsp(c, s->cid, 0, 0, 0);
 	}
 	return send_rsp(c, s->cid, AISIO_NVME_SC_INVALID_OPCODE, 0, 0);
@@ -313,7 +317,7 @@ static void *conn_main(void *arg)
 	struct aisio_nvme_tcp_icresp resp = { 0 };
 	static __thread uint8_t icd[16384];
 
-	if (rd(c->fd, &req, sizeof(req)) || req.hdr.type != AISIO_NVME_TCP_ICREQ)
+	if (refuse || rd(c->fd, &req, sizeof(req)) || req.hdr.type != AISIO_NVME_TCP_ICREQ)
 		goto out;
 	c->hd = !!(req.dgst & AISIO_NVME_TCP_HDGST_ENABLE);
 	c->dd = !!(req.dgst & AISIO_NVME_TCP_DDGST_ENABLE);
@@ -462,6 +466,57 @@ static void run_cases(const char *uri, int digests)
 	aisio_dev_close(dev);
 }
 
+/*
+ * Keep Alive goes out every KATO/2; a target that stays away past the
+ * controller-loss timeout makes every command fail with -ENODEV, for good.
+ */
+static void ka_and_loss(const char *base)
+{
+	char uri[400];
+	struct aisio_dev *dev;
+	struct aisio_queue *q;
+	uint8_t *r;
+	int st = 0, ka0, n = 0;
+	time_t t0;
+
+	snprintf(uri, sizeof(uri), "%s,kato_ms=200,ctrl_loss_tmo=1,reconnect_delay_ms=50,timeout_ms=500", base);
+	if (aisio_dev_open(uri, NULL, &dev) || aisio_queue_init(dev, 4, &q)) {
+		FAIL("open %s: %s", uri, aisio_errmsg());
+		return;
+	}
+	r = aisio_buf_alloc(dev, 4096);
+	ka0 = keep_alives;
+	usleep(1000 * 1000);
+	if (keep_alives - ka0 < 5)
+		FAIL("%d Keep Alive commands in 1 s with KATO 200 ms (want about 10)", keep_alives - ka0);
+	else
+		printf("ok   %d Keep Alive commands in 1 s (KATO 200 ms)\n", keep_alives - ka0);
+	refuse = 1;
+	fault = F_CLOSE;
+	t0 = time(NULL);
+	while (time(NULL) - t0 < 10) {
+		st = rw(q, 0, 0, r, 4096);
+		n++;
+		if (st == -ENODEV)
+			break;
+		if (st != -ENOTCONN && st != -ECONNREFUSED)
+			break;
+		usleep(20000);
+	}
+	if (st != -ENODEV || !strstr(aisio_errmsg(), "controller lost"))
+		FAIL("target away past ctrl_loss_tmo=1: %d (%s) after %d tries", st, aisio_errmsg(), n);
+	else
+		printf("ok   target away past the controller-loss timeout: %s\n", aisio_errmsg());
+	refuse = 0;
+	usleep(200 * 1000);
+	st = rw(q, 0, 0, r, 4096);
+	if (st != -ENODEV)
+		FAIL("a lost controller came back: %d", st);
+	aisio_buf_free(dev, r);
+	aisio_queue_term(q);
+	aisio_dev_close(dev);
+}
+
 static void open_fails(const char *uri, int f, int want, const char *msg)
 {
 	struct aisio_dev *dev;
@@ -507,6 +562,7 @@ int main(void)
 	run_cases(uri, 1);
 
 	snprintf(uri, sizeof(uri), "nvme+tcp://127.0.0.1:%d/%s", port, SUBNQN);
+	ka_and_loss(uri);
 	open_fails(uri, F_ICRESP, -EPROTO, "MAXH2CDATA");
 	snprintf(uri, sizeof(uri), "nvme+tcp://127.0.0.1:%d/nqn.2026-01.io.aisio:nosuch", port);
 	open_fails(uri, F_NONE, -ECONNREFUSED, "SUBNQN");
