@@ -4,8 +4,9 @@
  * its I/O queues, one TCP connection each) behind the nvme+tcp:// backend.
  *
  *   sock.c     TCP connect with a deadline, ICReq/ICResp
- *   queue.c    a queue: many commands in flight, PDU send and receive on a
- *              non-blocking socket driven by epoll, per-command timeouts
+ *   queue.c    a queue: many commands in flight on a non-blocking socket
+ *              driven by epoll, per-command timeouts, reconnecting
+ *   tx.c, rx.c sending and receiving PDUs (queue_int.h: command slots)
  *   fabrics.c  Connect, Property Get/Set, controller enable, Keep Alive,
  *              reconnect of the association within the controller-loss timeout
  *   uri.c      nvme+tcp://HOST[:PORT]/SUBNQN[,key=value...]
