@@ -3,6 +3,7 @@
  * The NVMe/TCP initiator: one controller association (an admin queue and
  * its I/O queues, one TCP connection each) behind the nvme+tcp:// backend.
  *
+ *   pdu.c      PDU encode and strict decode (pdu.h)
  *   sock.c     TCP connect with a deadline, ICReq/ICResp
  *   queue.c    a queue: many commands in flight on a non-blocking socket
  *              driven by epoll, per-command timeouts, reconnecting
