@@ -79,6 +79,9 @@ struct aisio_open_opts {
  * aisio_dev_open - open a device by URI.
  * URIs: emu:SIZE[,lbads=9|12][,file=PATH][,nsid=N][,latency_us=N][,iops=N]...
  *       pci:BDF[,nsid=N], /dev/nvmeXnY, /dev/ngXnY, file:PATH[,size=SIZE]
+ *       nvme+tcp://HOST[:PORT]/SUBNQN[,hostnqn=NQN][,nr_io_queues=N][,nsid=N]...
+ *       (docs/nvme-tcp.md; -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -EPROTO
+ *       when the target cannot be reached or speaks wrongly)
  * (size= creates or grows the file only with AISIO_OPEN_CREATE in opts->flags).
  * Returns 0, -EINVAL (malformed URI, unknown scheme), -ENOENT (no such file or
  * device; also a path without a scheme that names nothing), -EACCES,

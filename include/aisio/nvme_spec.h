@@ -807,6 +807,98 @@ static inline void aisio_nvme_u128_set(uint8_t v[16], uint64_t x)
 	}
 }
 
+/* ---- NVMe over Fabrics (Base Specification 2.0, section 6) --------------- */
+
+/* Fabrics commands share admin opcode 7Fh; the type is in byte 4 (FCTYPE). */
+#define AISIO_NVME_FABRICS_OPC 0x7f
+
+enum aisio_nvme_fctype {
+	AISIO_NVME_FCTYPE_PROP_SET = 0x00,
+	AISIO_NVME_FCTYPE_CONNECT = 0x01,
+	AISIO_NVME_FCTYPE_PROP_GET = 0x04,
+	AISIO_NVME_FCTYPE_AUTH_SEND = 0x05,
+	AISIO_NVME_FCTYPE_AUTH_RECV = 0x06,
+	AISIO_NVME_FCTYPE_DISCONNECT = 0x08,
+};
+
+/* Connect command (64 bytes, in place of an SQE) */
+struct aisio_nvmf_connect_cmd {
+	uint8_t opc;    /* 7Fh */
+	uint8_t flags;  /* PSDT 7:6 */
+	aisio_le16 cid;
+	uint8_t fctype; /* 01h */
+	uint8_t rsvd5[19];
+	struct aisio_nvme_sgl_desc sgl1;
+	aisio_le16 recfmt; /* record format, 0 */
+	aisio_le16 qid;
+	aisio_le16 sqsize; /* 0's based */
+	uint8_t cattr;
+	uint8_t rsvd47;
+	aisio_le32 kato; /* keep alive timeout in ms, admin queue only */
+	uint8_t rsvd52[12];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvmf_connect_cmd) == 64, "Connect is 64 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_cmd, fctype) == 4, "FCTYPE at byte 4");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_cmd, sgl1) == 24, "SGL1 at byte 24");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_cmd, qid) == 42, "QID at byte 42");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_cmd, kato) == 48, "KATO at byte 48");
+
+/* Connect data (1024 bytes), sent in the command's capsule */
+struct aisio_nvmf_connect_data {
+	uint8_t hostid[16];
+	aisio_le16 cntlid; /* FFFFh: any controller (dynamic model) */
+	uint8_t rsvd18[238];
+	char subnqn[256];
+	char hostnqn[256];
+	uint8_t rsvd768[256];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvmf_connect_data) == 1024, "Connect data is 1024 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_data, subnqn) == 256, "SUBNQN at byte 256");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_connect_data, hostnqn) == 512, "HOSTNQN at byte 512");
+
+/* Connect response: DW0 15:0 is the controller ID on success. */
+static inline AISIO_HD uint16_t aisio_nvmf_connect_cntlid(uint32_t dw0) { return (uint16_t)dw0; }
+#define AISIO_NVMF_CNTLID_DYNAMIC 0xffff
+#define AISIO_NVMF_NQN_SIZE 256
+
+/* Connect's command specific status codes (SCT 1; the numbers other commands use too) */
+enum {
+	AISIO_NVMF_SC_CONNECT_FORMAT = 0x180,
+	AISIO_NVMF_SC_CONNECT_CTRL_BUSY = 0x181,
+	AISIO_NVMF_SC_CONNECT_INVALID_PARAM = 0x182,
+	AISIO_NVMF_SC_CONNECT_RESTART_DISC = 0x183,
+	AISIO_NVMF_SC_CONNECT_INVALID_HOST = 0x184,
+};
+
+/* Property Get / Property Set (64 bytes, in place of an SQE) */
+struct aisio_nvmf_property_cmd {
+	uint8_t opc;
+	uint8_t flags;
+	aisio_le16 cid;
+	uint8_t fctype; /* 00h set, 04h get */
+	uint8_t rsvd5[35];
+	uint8_t attrib; /* 2:0 size: 0 = 4 bytes, 1 = 8 bytes */
+	uint8_t rsvd41[3];
+	aisio_le32 ofst; /* register offset: AISIO_NVME_REG_* */
+	aisio_le64 value; /* Property Set only */
+	uint8_t rsvd56[8];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvmf_property_cmd) == 64, "Property Get/Set is 64 bytes");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_property_cmd, attrib) == 40, "ATTRIB at byte 40");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_property_cmd, ofst) == 44, "OFST at byte 44");
+AISIO_STATIC_ASSERT(offsetof(struct aisio_nvmf_property_cmd, value) == 48, "VALUE at byte 48");
+
+enum {
+	AISIO_NVMF_PROP_SIZE_4 = 0,
+	AISIO_NVMF_PROP_SIZE_8 = 1,
+};
+
+/* SGL descriptor types the fabrics transports use (sub type in 3:0) */
+enum {
+	AISIO_NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK = 0x5,
+	AISIO_NVME_SGL_SUBTYPE_TRANSPORT = 0xa, /* transport specific */
+};
+
 /* ---- Asynchronous event completion dw0 ---------------------------------- */
 enum {
 	AISIO_NVME_AER_TYPE_ERROR = 0,

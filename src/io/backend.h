@@ -55,5 +55,6 @@ extern const struct aisio_backend_ops aisio_be_psync;
 extern const struct aisio_backend_ops aisio_be_io_uring;
 extern const struct aisio_backend_ops aisio_be_uring_cmd;
 extern const struct aisio_backend_ops aisio_be_homi; /* queues provisioned by homid (homi:) */
+extern const struct aisio_backend_ops aisio_be_tcp;  /* NVMe/TCP initiator (nvme+tcp://) */
 
 #endif

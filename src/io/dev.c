@@ -45,6 +45,7 @@ static const struct backend {
 	{ "io_uring", WITH_LIBURING(aisio_be_io_uring), "psync", { { "/dev/", "/dev/nvmeXnY" } } },
 	{ "uring_cmd", WITH_LIBURING(aisio_be_uring_cmd), NULL, { { "/dev/ng", "/dev/ngXnY" } } },
 	{ "homi", ALWAYS(aisio_be_homi), NULL, { { "homi:", "homi:SOCKET" } } },
+	{ "tcp", ALWAYS(aisio_be_tcp), NULL, { { "nvme+tcp://", "nvme+tcp://HOST[:PORT]/SUBNQN" } } },
 	// clang-format on
 };
 

@@ -6,8 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Standard CRC32c (initial ~0, final inversion) of @len bytes. */
-uint32_t aisio_crc32c(const void *buf, size_t len);
+#include "util/crc32c.h"
 
 /*
  * aisio_xfs_cksum_ok - does the little-endian CRC at @crc_off of the @len

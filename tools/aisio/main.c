@@ -34,7 +34,8 @@ static void usage(FILE *f)
 			fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\n'aisio COMMAND --help' describes a command.\n"
 		   "Device URIs: emu:SIZE[,lbads=9|12][,file=PATH]...  pci:BDF[,nsid=N]  file:PATH\n"
-		   "             /dev/nvmeXnY (block)  /dev/ngXnY (NVMe passthrough)\n");
+		   "             /dev/nvmeXnY (block)  /dev/ngXnY (NVMe passthrough)\n"
+		   "             nvme+tcp://HOST[:PORT]/SUBNQN[,hostnqn=NQN][,nr_io_queues=N] (NVMe/TCP)\n");
 }
 
 int main(int argc, char **argv)

@@ -60,7 +60,7 @@ static void usage(FILE *f, int verify)
 		"  --json              machine-readable output\n"
 		"  --help              this text\n\n"
 		"URIs: emu:SIZE[,lbads=9|12][,file=PATH]  pci:BDF  file:PATH[,size=SIZE]\n"
-		"      /dev/nvmeXnY  /dev/ngXnY\n"
+		"      /dev/nvmeXnY  /dev/ngXnY  nvme+tcp://HOST[:PORT]/SUBNQN[,hostnqn=NQN]\n"
 		"A workload that writes (or --create) creates a file: that does not exist (1G sparse,\n"
 		"or size=SIZE) and grows a smaller one to size=; a read-only one never changes a file.\n"
 		"Sizes take K, M, G, T suffixes.\n");
