@@ -144,8 +144,9 @@ int aisio_gpu_ipc_export(void *ptr, uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], si
  * aisio_gpu_ipc_open - open another process's allocation by @handle in this
  * process's context of GPU @gpu; *@ptr is its start here. The allocation
  * must hold at least @len bytes. Returns 0, -EINVAL (the handle cannot be
- * opened: not a live allocation of a process on this host, or one already
- * open here; or it is shorter than @len), -ENODEV, -ENOTSUP.
+ * opened: not a live allocation of a process on this host; or it is
+ * shorter than @len), -ENODEV, -ENOTSUP. Opening one handle again is
+ * counted by CUDA and gives the same address; close each open once.
  */
 int aisio_gpu_ipc_open(int gpu, const uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], size_t len, void **ptr);
 /* Close what aisio_gpu_ipc_open opened (after no copy can reach it any more). */

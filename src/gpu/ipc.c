@@ -77,8 +77,7 @@ int aisio_gpu_ipc_open(int gpu, const uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], 
 		cudaGetLastError();
 		return aisio_err(e == cudaErrorMemoryAllocation ? -ENOMEM : -EINVAL,
 				 "the CUDA IPC handle cannot be opened: %s (CUDA error %d); it must come from "
-				 "cudaIpcGetMemHandle of a live allocation of a process on this host, not yet "
-				 "registered on this controller", why, (int)e);
+				 "cudaIpcGetMemHandle of a live allocation of a process on this host", why, (int)e);
 	}
 	err = alloc_range(p, &base, &have);
 	if (!err && have < len)

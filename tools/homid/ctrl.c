@@ -99,7 +99,7 @@ static int ctrl_emu_create(const char *spec, struct homid_ctrl *hc)
 	errno = 0;
 	long v = strtol(g + 5, &end, 10);
 	if (end == g + 5 || (*end && *end != ',') || v < 0 || v > 1023 || errno)
-		return aisio_err(-EINVAL, "%s: gpu=N wants a GPU index", spec);
+		return aisio_err(-EINVAL, "gpu=N wants a GPU index (0, 1, ...)");
 	memmove(g, end, strlen(end) + 1);
 	hc->gpu = (int)v;
 	aisio_emu_opts_init(&o);
@@ -111,7 +111,7 @@ static int ctrl_emu_create(const char *spec, struct homid_ctrl *hc)
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", aisio_errmsg());
-		err = aisio_err(err, "%s: clients' GPU memory needs CUDA on GPU %d: %s", spec, hc->gpu, why);
+		err = aisio_err(err, "clients' GPU memory (gpu=%d) needs CUDA: %s", hc->gpu, why);
 		goto out;
 	}
 	if (o.backing != AISIO_EMU_NULL) {

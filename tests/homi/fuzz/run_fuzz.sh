@@ -15,5 +15,10 @@ mkdir -p "$corpus"
 # a valid HELLO and a valid MEM_REG (first byte: descriptor count and cut flag)
 printf '\000HOMI\001\000\001\000\010\000\000\000\001\000\000\000\001\000\001\000\000\000\000\000' > "$corpus/hello"
 printf '\001HOMI\001\000\004\000\020\000\000\000\002\000\000\000\000\020\000\000\000\000\000\000\000\000\000\000\000\000\000\000' > "$corpus/memreg"
+# a GPU_MEM_REG (96-byte body: kind 1, length 4096, a zero handle)
+{
+	printf '\000HOMI\001\000\015\000\140\000\000\000\003\000\000\000\001\000\000\000\000\000\000\000\000\020\000\000\000\000\000\000'
+	head -c 80 /dev/zero
+} > "$corpus/gpumemreg"
 exec "$1" -max_total_time="$secs" -max_len=4200 -print_final_stats=1 -rss_limit_mb=2048 \
 	-artifact_prefix="$2/homi-fuzz-" "$corpus"
