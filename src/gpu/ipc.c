@@ -23,15 +23,15 @@ _Static_assert(AISIO_GPU_IPC_HANDLE_LEN == AISIO_HOMI_GPU_HANDLE_LEN, "homi GPU 
 
 typedef CUresult (*pfn_addr_range)(CUdeviceptr *, size_t *, CUdeviceptr);
 
-/* The allocation holding @p: its start and size. Returns 0 or -EINVAL. */
-static int alloc_range(const void *p, CUdeviceptr *base, size_t *len)
+/* The allocation holding @p: its start and size. Returns 0 or -EINVAL (@what says whose). */
+static int alloc_range(const void *p, CUdeviceptr *base, size_t *len, const char *what)
 {
 	pfn_addr_range range = (pfn_addr_range)aisio_gpu_driver_fn("cuMemGetAddressRange");
 
 	if (!range)
 		return aisio_err(-ENOTSUP, "the CUDA driver has no cuMemGetAddressRange");
 	if (range(base, len, (CUdeviceptr)(uintptr_t)p) != CUDA_SUCCESS)
-		return aisio_err(-EINVAL, "%p is not GPU memory of this process", p);
+		return aisio_err(-EINVAL, "%p is not %s (cuMemGetAddressRange refuses it)", p, what);
 	return 0;
 }
 
@@ -43,7 +43,7 @@ int aisio_gpu_ipc_export(void *ptr, uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], si
 	int err;
 
 	*alloc_len = 0;
-	err = alloc_range(ptr, &base, alloc_len);
+	err = alloc_range(ptr, &base, alloc_len, "GPU memory of this process");
 	if (err)
 		return err;
 	if ((uintptr_t)base != (uintptr_t)ptr)
@@ -79,7 +79,7 @@ int aisio_gpu_ipc_open(int gpu, const uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], 
 				 "the CUDA IPC handle cannot be opened: %s (CUDA error %d); it must come from "
 				 "cudaIpcGetMemHandle of a live allocation of a process on this host", why, (int)e);
 	}
-	err = alloc_range(p, &base, &have);
+	err = alloc_range(p, &base, &have, "an opened GPU allocation whose size can be checked");
 	if (!err && have < len)
 		err = aisio_err(-EINVAL, "the GPU allocation holds %zu bytes, fewer than the %zu registered", have,
 				len);

@@ -214,6 +214,7 @@ struct vjob {
 	double el[2];
 	uint64_t gpu_mism, host_mism, host_errs;
 	struct aisio_gpu_dma_stats ds;
+	char qids[160]; /* the GPU queues' IDs, "1,2,..." (the first ones when long) */
 	int rc;
 };
 
@@ -362,6 +363,13 @@ static void verify_gpu(struct vjob *j)
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		goto out;
 	}
+	for (uint32_t i = 0, n = 0; i < o.nq; i++) {
+		int w = snprintf(j->qids + n, sizeof(j->qids) - n, "%s%u", i ? "," : "",
+				 aisio_gpu_qp_qid(aisio_gpu_qset_qp(qs, i)));
+		if (w < 0 || (size_t)w >= sizeof(j->qids) - n)
+			break;
+		n += (uint32_t)w;
+	}
 	if (cudaMalloc((void **)&res_dev, T * sizeof(*res_dev)) != cudaSuccess ||
 	    cudaMalloc((void **)&ow_dev, ncmds * 8) != cudaSuccess ||
 	    cudaMalloc((void **)&or_dev, ncmds * 8) != cudaSuccess) {
@@ -468,13 +476,13 @@ static void print_json(const struct verify_opts *o, const struct vjob *j, const 
 	       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
 	       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
 	       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"dma_failed\":%llu,"
-	       "\"dma_last_err\":%d,\"result\":\"%s\"}\n",
+	       "\"dma_last_err\":%d,\"qids\":\"%s\",\"result\":\"%s\"}\n",
 	       name, ctrls, nq, o->qd, (unsigned long long)j->T, o->iosize, (unsigned long long)j->ncmds,
 	       (unsigned long long)j->ios[0], (unsigned long long)j->ios[1],
 	       (unsigned long long)(j->errs[0] + j->errs[1]), j->first_status, (unsigned long long)j->gpu_mism,
 	       (unsigned long long)j->host_mism, (unsigned long long)j->host_errs, j->el[0], j->el[1],
 	       (unsigned long long)j->ds.copies, (unsigned long long)j->ds.batches, (unsigned long long)j->ds.failed,
-	       j->ds.last_err, j->rc ? "FAIL" : "PASS");
+	       j->ds.last_err, j->qids, j->rc ? "FAIL" : "PASS");
 }
 
 static void print_text(const struct verify_opts *o, const struct vjob *j, const char *who, int ctrls, uint32_t nq,
