@@ -79,6 +79,12 @@ int pc_homi_open(char **uris, int nuris, int n, uint32_t queues, size_t buf_len,
 			fprintf(stderr, "'%s': data buffers in GPU memory: %s\n", uri, aisio_errmsg());
 			goto fail;
 		}
+		/* PRPs of two pages per command need page-aligned buffers */
+		if (h->buf[i].bus % h->page_size) {
+			fprintf(stderr, "'%s': homid opened the GPU buffers at 0x%llx, not on a %u-byte page\n", uri,
+				(unsigned long long)h->buf[i].bus, h->page_size);
+			goto fail;
+		}
 	}
 	return 0;
 
