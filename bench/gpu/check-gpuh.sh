@@ -113,7 +113,7 @@ if [ -x "$HOMID" ]; then
 	args=()
 	uris=()
 	for i in $(seq 0 15); do
-		args+=(--ctrl emu:1G,null,gpu=0)
+		args+=(--ctrl "emu:1G,null,gpu=0")
 		uris+=("homi:$sock,ctrl=emu$i")
 	done
 	"$HOMID" --foreground --config "$tmp/homid.conf" --socket "$sock" "${args[@]}" >"$OUT/ratio_homid.log" 2>&1 &
