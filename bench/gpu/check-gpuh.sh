@@ -9,10 +9,16 @@
 #  3. tests/host/cuda_gpu.sh with AISIO_REQUIRE_GPU=1 (and AISIO_REQUIRE_HOMI=1
 #     when homid was built): real data into GPU memory, the 16-controller
 #     512 B case that lost completions, cuda-verify, the GPU as a client of
-#     homid (null and memory-backed, kill and reclaim, same queue IDs)
+#     homid: its model moves data straight into the client's GPU memory
+#     (GPU_MEM_REG by CUDA IPC handle, controllers with gpu=0): cuda-run
+#     (null and memory-backed), a controller without gpu=N refusing, cuda-verify
+#     through homi: with 0 mismatches (two shapes), a client killed with I/O in
+#     flight reclaimed and the next GPU client (cuda-verify) given the same
+#     queue IDs with 0 mismatches
 #  3b. the lost-completion case under old and new copy-stream setups (informational)
 #  4. cuda-run through homi: against in-process, 16 null controllers, 512 B,
-#     1,024 and 4,096 GPU threads, 3 rounds: ratio min/median/max (goal >= 0.95)
+#     1,024 and 4,096 GPU threads, 3 rounds: ratio min/median/max (goal >= 0.95);
+#     the homi: side's data buffers are GPU memory registered with homid
 #  5. bench/gpu/iosize.sh: the I/O-size study (copy ceiling, threads to reach it)
 #
 # usage: OUT=DIR bench/gpu/check-gpuh.sh [BUILD_DIR]   (exit 0: every check passed)
@@ -76,7 +82,8 @@ AISIO_REQUIRE_GPU=1 AISIO_REQUIRE_HOMI=$req_homi HOMID=$HOMID timeout 300 bash t
 	>"$OUT/cuda_gpu.txt" 2>&1
 rc=$?
 cat "$OUT/cuda_gpu.txt"
-verdict "tests/host/cuda_gpu.sh (incl. the 16-controller 512 B case, GPU clients of homid)" $rc
+grep -E '^(ok|FAIL).*(homid|GPU client|gpu=N)' "$OUT/cuda_gpu.txt" | sed 's/^/  /' >>"$SUM"
+verdict "tests/host/cuda_gpu.sh (incl. the 16-controller 512 B case, GPU clients of homid, cuda-verify homi:, kill and same queue IDs)" $rc
 note "cuda_gpu done at $(elapsed)"
 
 # ---- 3b. the cause of the lost completions (informational) ---------------------
@@ -106,7 +113,7 @@ if [ -x "$HOMID" ]; then
 	args=()
 	uris=()
 	for i in $(seq 0 15); do
-		args+=(--ctrl emu:1G,null)
+		args+=(--ctrl "emu:1G,null,gpu=0")
 		uris+=("homi:$sock,ctrl=emu$i")
 	done
 	"$HOMID" --foreground --config "$tmp/homid.conf" --socket "$sock" "${args[@]}" >"$OUT/ratio_homid.log" 2>&1 &

@@ -49,7 +49,8 @@ enum aisio_homi_type {
 	AISIO_HOMI_EXPORTS = 12,  /* ublk features in use and the exports, as text */
 	AISIO_HOMI_FILE_MAP = 13,   /* extent service: a file's path -> its LBA runs */
 	AISIO_HOMI_FILE_CHECK = 14, /* extent service: is a mapping still current? */
-	AISIO_HOMI_TYPE_MAX = 14,
+	AISIO_HOMI_GPU_MEM_REG = 15, /* the client's GPU memory, by a shareable handle */
+	AISIO_HOMI_TYPE_MAX = 15,
 	AISIO_HOMI_REPLY = 0x8000,
 };
 
@@ -177,6 +178,25 @@ struct aisio_homi_mem_unreg {
 	uint32_t rsvd4;
 };
 _Static_assert(sizeof(struct aisio_homi_mem_unreg) == 8, "homi mem unreg");
+
+/*
+ * GPU_MEM_REG: GPU memory of the client's, named by a handle its GPU driver
+ * exported; homid opens it and its device model moves data straight into
+ * it. No descriptor. The reply is struct aisio_homi_mem_reg_reply; MEM_UNREG
+ * takes its mem_id back. Only data may live there (rings must be CPU memory).
+ */
+enum aisio_homi_gpu_handle_kind {
+	AISIO_HOMI_GPU_CUDA_IPC = 1, /* handle: cudaIpcMemHandle_t of a cudaMalloc allocation's start */
+};
+#define AISIO_HOMI_GPU_HANDLE_LEN 64
+struct aisio_homi_gpu_mem_reg {
+	uint32_t kind; /* enum aisio_homi_gpu_handle_kind */
+	uint32_t rsvd4;
+	uint64_t len; /* bytes from the allocation's start, a multiple of 4096, within the allocation */
+	uint8_t handle[AISIO_HOMI_GPU_HANDLE_LEN];
+	uint64_t rsvd80[2];
+};
+_Static_assert(sizeof(struct aisio_homi_gpu_mem_reg) == 96, "homi gpu mem reg");
 
 /* QP_CREATE: rings in the client's registered memory, by device address. */
 struct aisio_homi_qp_create {

@@ -37,7 +37,7 @@ int aisio_emu_ctrl_dma_range_add(struct aisio_emu_ctrl *c, uint64_t bus, size_t 
 	uint32_t slot = EMU_MAX_RANGES;
 	int err = 0;
 
-	if (c->dma_own)
+	if (c->dma_own && !c->dma.ranges)
 		return aisio_err(-EPERM, "emu: controller %u has its own DMA ops; ranges do not apply",
 				 c->index);
 	if (!len || bus + len < bus || !local)
@@ -77,6 +77,11 @@ int aisio_emu_ctrl_dma_range_add(struct aisio_emu_ctrl *c, uint64_t bus, size_t 
 out:
 	pthread_mutex_unlock(&c->lock);
 	return err;
+}
+
+void *aisio_emu_dma_ranges_map(void *ctrl, uint64_t bus, size_t len)
+{
+	return emu_ranges_map(ctrl, bus, len);
 }
 
 int aisio_emu_ctrl_dma_range_remove(struct aisio_emu_ctrl *c, uint64_t bus)

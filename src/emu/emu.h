@@ -116,6 +116,12 @@ struct aisio_emu_dma {
 	 */
 	int (*done)(void *ctx, uint64_t ticket);
 	void *ctx;
+	/*
+	 * 1: the provider resolves host memory through the controller's live
+	 * DMA ranges (aisio_emu_dma_ranges_map), so aisio_emu_ctrl_dma_range_add
+	 * applies to this controller too (homid's model with GPU copies).
+	 */
+	int ranges;
 };
 
 /* A controller's configuration; aisio_emu_opts_init() sets the defaults. */
@@ -183,9 +189,16 @@ int aisio_emu_ctrl_dma_add_range(struct aisio_emu_ctrl *c, uint64_t bus, size_t 
  * any time, the controller running or not (src/emu/dma_live.c). The first
  * range switches the controller from identity to range translation.
  * Returns 0, -EINVAL (len 0, wrap, overlap, no memory), -ENOSPC (128
- * ranges), -EPERM (own dma ops).
+ * ranges), -EPERM (own dma ops without .ranges).
  */
 int aisio_emu_ctrl_dma_range_add(struct aisio_emu_ctrl *c, uint64_t bus, size_t len, void *local);
+
+/*
+ * aisio_emu_dma_ranges_map - a map() over the live DMA ranges of controller
+ * @ctrl (a struct aisio_emu_ctrl *), for providers with .ranges = 1: the
+ * local pointer of [bus, bus + len), or NULL when no range holds it all.
+ */
+void *aisio_emu_dma_ranges_map(void *ctrl, uint64_t bus, size_t len);
 
 /*
  * aisio_emu_ctrl_dma_range_remove - withdraw the range that starts at @bus

@@ -95,6 +95,8 @@ struct aisio_gpu_dma {
 	int batch_api; /* 0 after cudaMemcpyBatchAsync failed once: single copies */
 	int spin;      /* wait by polling (default) rather than sleeping */
 	int pipeline;  /* submit()/done() offered to the controller */
+	void *(*host_map)(void *ctx, uint64_t bus, size_t len); /* NULL: identity */
+	void *host_ctx;
 };
 
 static int pool_get(int gpu, cudaStream_t *out)
@@ -151,21 +153,46 @@ static void pool_put(int gpu)
 	pthread_mutex_unlock(&pools_lock);
 }
 
+/*
+ * 1 when [bus, bus + len) lies in a GPU range, -1 when it starts in one
+ * and runs past its end, 0 when it is host memory. Read without the lock
+ * by the host path (ranges change only when memory is registered or
+ * withdrawn; a slot is withdrawn by its length going to 0); the GPU path
+ * checks again under the lock, which removal holds while it drains.
+ */
 static int in_gpu(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
 {
-	for (uint32_t i = 0; i < d->nranges; i++)
-		if (bus >= d->ranges[i].va && bus - d->ranges[i].va < d->ranges[i].len)
-			return len <= d->ranges[i].len - (bus - d->ranges[i].va) ? 1 : -1;
+	uint32_t n = __atomic_load_n(&d->nranges, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t rl = __atomic_load_n(&d->ranges[i].len, __ATOMIC_ACQUIRE);
+		uint64_t va = d->ranges[i].va;
+
+		if (rl && bus >= va && bus - va < rl)
+			return len <= rl - (bus - va) ? 1 : -1;
+	}
 	return 0;
+}
+
+/* Host memory: identity, or the controller's live ranges (homid). */
+static void *host_ptr(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
+{
+	if (!bus)
+		return NULL;
+	void *(*map)(void *, uint64_t, size_t) = __atomic_load_n(&d->host_map, __ATOMIC_ACQUIRE);
+
+	if (map)
+		return map(d->host_ctx, bus, len);
+	return (void *)(uintptr_t)bus;
 }
 
 static void *dma_map(void *ctx, uint64_t bus, size_t len)
 {
 	struct aisio_gpu_dma *d = ctx;
 
-	if (!bus || in_gpu(d, bus, len))
+	if (in_gpu(d, bus, len))
 		return NULL;
-	return (void *)(uintptr_t)bus;
+	return host_ptr(d, bus, len);
 }
 
 static void note_failed(struct aisio_gpu_dma *d, uint64_t ticket, cudaError_t e)
@@ -358,20 +385,28 @@ static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus
 	int g = in_gpu(d, bus, len);
 	int err = 0;
 
+	if (g > 0) {
+		/* again under the lock: the range may have been withdrawn meanwhile */
+		pthread_mutex_lock(&d->lock);
+		g = in_gpu(d, bus, len);
+		if (g <= 0)
+			pthread_mutex_unlock(&d->lock);
+	}
 	if (g < 0) {
 		d->st.faults++;
 		return -EFAULT;
 	}
 	if (!g) {
-		if (!bus)
+		void *p = host_ptr(d, bus, len);
+
+		if (!p)
 			return -EFAULT;
 		if (to_bus)
-			memcpy((void *)(uintptr_t)bus, local, len);
+			memcpy(p, local, len);
 		else
-			memcpy(local, (const void *)(uintptr_t)bus, len);
+			memcpy(local, p, len);
 		return 0;
 	}
-	pthread_mutex_lock(&d->lock);
 	if (len > DMA_SLOT_BYTES) {
 		/* Larger than a staging slot: straight through, synchronously. */
 		err = flush_locked(d);
@@ -516,16 +551,57 @@ int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len)
 {
 	int err = 0;
 
+	uint32_t slot = DMA_MAX_GPU_RANGES;
+
+	if (!va || !len || va + len < va)
+		return aisio_err(-EINVAL, "GPU DMA provider: empty or wrapping GPU range");
 	pthread_mutex_lock(&d->lock);
-	if (d->nranges == DMA_MAX_GPU_RANGES)
+	for (uint32_t i = 0; i < d->nranges; i++)
+		if (!d->ranges[i].len) {
+			slot = i;
+			break;
+		}
+	if (slot == DMA_MAX_GPU_RANGES && d->nranges < DMA_MAX_GPU_RANGES)
+		slot = d->nranges;
+	if (slot == DMA_MAX_GPU_RANGES) {
 		err = aisio_err(-ENOSPC, "GPU DMA provider: more than %d GPU ranges", DMA_MAX_GPU_RANGES);
-	else {
-		d->ranges[d->nranges].va = va;
-		d->ranges[d->nranges].len = len;
-		d->nranges++;
+	} else {
+		d->ranges[slot].va = va;
+		__atomic_store_n(&d->ranges[slot].len, (uint64_t)len, __ATOMIC_RELEASE);
+		if (slot == d->nranges)
+			__atomic_store_n(&d->nranges, d->nranges + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+int aisio_gpu_dma_remove_gpu(struct aisio_gpu_dma *d, uint64_t va)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (uint32_t i = 0; i < d->nranges; i++)
+		if (d->ranges[i].len && d->ranges[i].va == va) {
+			__atomic_store_n(&d->ranges[i].len, (uint64_t)0, __ATOMIC_RELEASE);
+			found = 1;
+			break;
+		}
+	/* copies queued or running into it land before the caller may free it */
+	if (found)
+		flush_locked(d);
+	pthread_mutex_unlock(&d->lock);
+	if (!found)
+		return aisio_err(-ENOENT, "GPU DMA provider: no GPU range starts at 0x%llx", (unsigned long long)va);
+	return 0;
+}
+
+void aisio_gpu_dma_set_host_map(struct aisio_gpu_dma *d, void *(*map)(void *ctx, uint64_t bus, size_t len),
+				void *ctx)
+{
+	pthread_mutex_lock(&d->lock);
+	d->host_ctx = ctx;
+	__atomic_store_n(&d->host_map, map, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
 }
 
 const struct aisio_emu_dma *aisio_gpu_dma_ops(struct aisio_gpu_dma *d)

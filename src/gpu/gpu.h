@@ -92,6 +92,21 @@ int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out);
 void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d);
 /* Add GPU memory [va, va + len) (a region's bus range). Returns 0, -ENOSPC. */
 int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len);
+/*
+ * aisio_gpu_dma_remove_gpu - withdraw the GPU range that starts at @va and
+ * wait for every copy queued or running (into any range): when it returns,
+ * the memory may be freed. Later copies there fail (-EFAULT: Data Transfer
+ * Error). Returns 0 or -ENOENT.
+ */
+int aisio_gpu_dma_remove_gpu(struct aisio_gpu_dma *d, uint64_t va);
+/*
+ * aisio_gpu_dma_set_host_map - resolve host (non-GPU) bus addresses with
+ * @map instead of identity: for a model whose host memory is a table of
+ * live ranges (homid: aisio_emu_dma_ranges_map with the controller as
+ * @ctx, and the ops' .ranges = 1). Set it before the controller is enabled.
+ */
+void aisio_gpu_dma_set_host_map(struct aisio_gpu_dma *d, void *(*map)(void *ctx, uint64_t bus, size_t len),
+				void *ctx);
 /* The ops to put in struct aisio_emu_opts.dma (valid until destroy). */
 const struct aisio_emu_dma *aisio_gpu_dma_ops(struct aisio_gpu_dma *d);
 
@@ -113,6 +128,40 @@ void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st
  * memory. Close does not destroy the controller. Returns 0, -ENOMEM.
  */
 int aisio_gpu_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
+
+/* ---- GPU memory shared between processes (CUDA IPC) -------------------- */
+
+/* Bytes of a CUDA IPC handle (cudaIpcMemHandle_t), as AISIO_HOMI_GPU_HANDLE_LEN. */
+#define AISIO_GPU_IPC_HANDLE_LEN 64
+
+/**
+ * aisio_gpu_ipc_export - the CUDA IPC handle of the allocation that starts
+ * at GPU address @ptr (cudaMalloc), and in *@alloc_len its size. Returns 0,
+ * -EINVAL (@ptr is not the start of a GPU allocation), -ENOTSUP, -ENODEV.
+ */
+int aisio_gpu_ipc_export(void *ptr, uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], size_t *alloc_len);
+/**
+ * aisio_gpu_ipc_open - open another process's allocation by @handle in this
+ * process's context of GPU @gpu; *@ptr is its start here. The allocation
+ * must hold at least @len bytes. Returns 0, -EINVAL (the handle cannot be
+ * opened: not a live allocation of a process on this host; or it is
+ * shorter than @len), -ENODEV, -ENOTSUP. Opening one handle again is
+ * counted by CUDA and gives the same address; close each open once.
+ */
+int aisio_gpu_ipc_open(int gpu, const uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], size_t len, void **ptr);
+/* Close what aisio_gpu_ipc_open opened (after no copy can reach it any more). */
+void aisio_gpu_ipc_close(void *ptr);
+/**
+ * aisio_gpu_homi_mem_reg - register the GPU allocation that starts at @ptr
+ * (@len bytes of it) with homid for the session of homi: device @dev
+ * (GPU_MEM_REG with its CUDA IPC handle): homid's model then moves data
+ * straight into it. *@mem_id is for MEM_UNREG (aisio_gpu_homi_mem_unreg),
+ * *@bus the device address of @ptr for PRPs. Returns 0, -EINVAL, -ENOTSUP,
+ * or homid's error (its message in aisio_errmsg()).
+ */
+int aisio_gpu_homi_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus);
+/* MEM_UNREG: after the session's queues are gone. Returns 0 or homid's error. */
+int aisio_gpu_homi_mem_unreg(struct aisio_dev *dev, uint32_t mem_id);
 
 /* ---- GPU-resident queue pairs ------------------------------------------- */
 

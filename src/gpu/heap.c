@@ -35,7 +35,7 @@ struct gpu_region {
 	uint64_t bus[];
 };
 
-static void *driver_fn(const char *name)
+void *aisio_gpu_driver_fn(const char *name)
 {
 	void *fn = NULL;
 	enum cudaDriverEntryPointQueryResult q;
@@ -49,7 +49,7 @@ static void *driver_fn(const char *name)
 static void gpu_region_release(struct aisio_mem_region *r)
 {
 	struct gpu_region *g = (struct gpu_region *)r;
-	pfn_mem_free mem_free = (pfn_mem_free)driver_fn("cuMemFree");
+	pfn_mem_free mem_free = (pfn_mem_free)aisio_gpu_driver_fn("cuMemFree");
 
 	aisio_mem_region_release(g->import);
 	if (g->fd >= 0)
@@ -81,8 +81,8 @@ int aisio_gpu_region_alloc(int gpu, size_t len, struct aisio_mem_region **out)
 	if (err)
 		return err;
 	cudaFree(0); /* make the primary context current for the driver API */
-	mem_alloc = (pfn_mem_alloc)driver_fn("cuMemAlloc");
-	get_handle = (pfn_get_handle)driver_fn("cuMemGetHandleForAddressRange");
+	mem_alloc = (pfn_mem_alloc)aisio_gpu_driver_fn("cuMemAlloc");
+	get_handle = (pfn_get_handle)aisio_gpu_driver_fn("cuMemGetHandleForAddressRange");
 	if (!mem_alloc)
 		return aisio_err(-ENODEV, "GPU region: the CUDA driver has no cuMemAlloc");
 	len = (len + ((size_t)1 << GPU_CHUNK_SHIFT) - 1) & ~(((size_t)1 << GPU_CHUNK_SHIFT) - 1);

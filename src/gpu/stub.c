@@ -167,3 +167,41 @@ int aisio_gpu_qset_stats(struct aisio_gpu_qset *s, struct aisio_gpu_qset_stats *
 	memset(st, 0, sizeof(*st));
 	return NOT_BUILT();
 }
+
+int aisio_gpu_dma_remove_gpu(struct aisio_gpu_dma *d, uint64_t va)
+{
+	return NOT_BUILT();
+}
+
+void aisio_gpu_dma_set_host_map(struct aisio_gpu_dma *d, void *(*map)(void *ctx, uint64_t bus, size_t len),
+				void *ctx)
+{
+}
+
+int aisio_gpu_ipc_export(void *ptr, uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], size_t *alloc_len)
+{
+	*alloc_len = 0;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_ipc_open(int gpu, const uint8_t handle[AISIO_GPU_IPC_HANDLE_LEN], size_t len, void **ptr)
+{
+	*ptr = NULL;
+	return NOT_BUILT();
+}
+
+void aisio_gpu_ipc_close(void *ptr)
+{
+}
+
+int aisio_gpu_homi_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus)
+{
+	*mem_id = 0;
+	*bus = 0;
+	return NOT_BUILT();
+}
+
+int aisio_gpu_homi_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
+{
+	return NOT_BUILT();
+}

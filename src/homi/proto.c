@@ -38,6 +38,8 @@ int aisio_homi_req_len(uint16_t type)
 		return sizeof(struct aisio_homi_file_map);
 	case AISIO_HOMI_FILE_CHECK:
 		return sizeof(struct aisio_homi_file_check);
+	case AISIO_HOMI_GPU_MEM_REG:
+		return sizeof(struct aisio_homi_gpu_mem_reg);
 	default:
 		return -1;
 	}
@@ -117,6 +119,7 @@ static int reply_len(uint16_t type)
 	case AISIO_HOMI_ATTACH:
 		return sizeof(struct aisio_homi_attach_reply);
 	case AISIO_HOMI_MEM_REG:
+	case AISIO_HOMI_GPU_MEM_REG:
 		return sizeof(struct aisio_homi_mem_reg_reply);
 	case AISIO_HOMI_QP_CREATE:
 		return sizeof(struct aisio_homi_qp_create_reply);

@@ -82,6 +82,34 @@ int main(void)
 		CHECK_EQ(status, -EDQUOT);
 		CHECK(strstr(aisio_errmsg(), "over quota") != NULL);
 	}
+	/* GPU_MEM_REG: 96 bytes, no descriptor; its reply is MEM_REG's */
+	{
+		struct aisio_homi_gpu_mem_reg gr = { .kind = AISIO_HOMI_GPU_CUDA_IPC, .len = 1 << 20 };
+		struct aisio_homi_mem_reg_reply rr = { .mem_id = 4, .bus = 0x7f0000000000ull };
+
+		memset(gr.handle, 0x5a, sizeof(gr.handle));
+		n = aisio_homi_encode(buf, AISIO_HOMI_GPU_MEM_REG, 11, &gr, sizeof(gr));
+		CHECK_EQ(n, 16 + 96);
+		CHECK_EQ(aisio_homi_req_len(AISIO_HOMI_GPU_MEM_REG), 96);
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), 0);
+		CHECK_EQ(m.hdr.type, AISIO_HOMI_GPU_MEM_REG);
+		CHECK_EQ(m.len, 96);
+		CHECK_EQ(m.fd, -1);
+		CHECK(!memcmp(m.body, &gr, sizeof(gr)));
+		fd = dup(0);
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, &fd, 1, 0, &m), -EBADMSG);
+		CHECK(closed(fd));
+		n = aisio_homi_encode(buf, AISIO_HOMI_GPU_MEM_REG, 11, &gr, 80); /* the body without rsvd */
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), -EBADMSG);
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_GPU_MEM_REG, 11, 0, &rr, sizeof(rr));
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_GPU_MEM_REG, 11, &status, &body,
+						 &len), 0);
+		CHECK_EQ(len, sizeof(rr));
+		CHECK(!memcmp(body, &rr, sizeof(rr)));
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_GPU_MEM_REG, 11, 0, &rr, 8);
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_GPU_MEM_REG, 11, &status, &body,
+						 &len), -EBADMSG);
+	}
 	/* a LIST reply whose counts do not match its length */
 	{
 		struct aisio_homi_list_reply lr = { .nctrl = 2, .nns = 0 };

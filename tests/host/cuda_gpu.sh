@@ -123,7 +123,9 @@ for mem in gpu host; do
 done
 # ---- The GPU as a client of homid -----------------------------------------
 # homid next to the tool (or $HOMID); without it (no libinih) this part is
-# skipped, unless AISIO_REQUIRE_HOMI=1.
+# skipped, unless AISIO_REQUIRE_HOMI=1. Its model controllers take the
+# clients' GPU memory (gpu=0): cuda-run and cuda-verify through homi: move
+# data straight into this process's GPU memory.
 HOMID=${HOMID:-$(dirname "$AISIO")/homid}
 homid_pid=
 stop_homid() {
@@ -175,19 +177,50 @@ if [ ! -x "$HOMID" ]; then
 	else
 		echo "skip: GPU clients of homid: $HOMID is not built (homid needs libinih)"
 	fi
-elif start_homid emu:1G,null emu:1G,null emu:256M; then
+elif start_homid emu:1G,null,gpu=0 emu:1G,null,gpu=0 emu:256M,gpu=0 emu:64M; then
 	# GPU queues from homid on null controllers, and on a memory-backed one
-	# (data into host memory registered with homid).
+	# whose model copies straight into the client's GPU memory (registered
+	# with homid by CUDA IPC handle).
 	# shellcheck disable=SC2046
 	run homi_null perf cuda-run --json --ctrls 2 --nqueues 4 --qdepth 32 --runtime 0.5 $(homi_uris 2) &&
 		homi_ok homi_null "cuda-run through homid, 2 null controllers"
 	mem="homi:$TDIR/homid.sock,ctrl=emu2"
 	run homi_mem perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 0.5 "$mem" &&
-		homi_ok homi_mem "cuda-run through homid, memory-backed controller"
-	# Lifecycle: a GPU client killed with I/O in flight is reclaimed (queues
-	# deleted, then its memory); the next gets the same queue IDs as the
-	# first, completes every command, and the namespace verifies (CPU client)
-	# with 0 mismatches.
+		homi_ok homi_mem "cuda-run through homid, memory-backed controller, data into GPU memory"
+	if grep -q 'bytes of GPU memory registered on emu2' "$TDIR/homid.log"; then
+		echo "ok: homid opened the client's GPU memory on emu2 (its log says so)"
+	else
+		fail "homid's log does not show the client's GPU memory registered on emu2: $(tail -5 "$TDIR/homid.log")"
+	fi
+	# A controller started without gpu=N refuses GPU memory, and says how to get it.
+	if "$AISIO" perf cuda-run --nqueues 1 --qdepth 4 --runtime 0.2 "homi:$TDIR/homid.sock,ctrl=emu3" \
+		>"$TDIR/homi_nogpu.out" 2>&1; then
+		fail "cuda-run on a homid controller without gpu=N succeeded: $(cat "$TDIR/homi_nogpu.out")"
+	elif grep -q 'gpu=N' "$TDIR/homi_nogpu.out"; then
+		echo "ok: a controller without gpu=N refuses GPU memory: $(grep -o 'emu3 was started.*' "$TDIR/homi_nogpu.out" | head -1)"
+	else
+		fail "cuda-run on a controller without gpu=N: unclear error: $(cat "$TDIR/homi_nogpu.out")"
+	fi
+	# homi_verify NAME ARGS...: cuda-verify through homid: PASS, 0 mismatches in what
+	# the GPU read and in what the host read back through the same session
+	homi_verify() {
+		local name=$1 v=$TDIR/$1.out
+		shift
+		run "$name" perf cuda-verify --json "$@" "$mem" || return 1
+		if ! grep -q '"result":"PASS"' "$v" || [ "$(jget gpu_read_mismatches "$v")" != 0 ] ||
+			[ "$(jget host_read_mismatches "$v")" != 0 ] || [ "$(jget host_read_errors "$v")" != 0 ] ||
+			[ "$(jget read "$v")" != "$(jget commands "$v")" ] || [ "$(jget errors "$v")" != 0 ]; then
+			fail "cuda-verify $* through homid: $(cat "$v")"
+			return 1
+		fi
+		echo "ok: cuda-verify $* through homid: $(jget commands "$v") commands, 0 mismatches"
+	}
+	homi_verify homi_verify --size 16M
+	homi_verify homi_verify8k --size 8M --iosize 8192 --per-thread 2 --nqueues 4
+	# Lifecycle: a GPU client killed with I/O in flight (homid's model copying
+	# into its GPU memory) is reclaimed (queues deleted, then its memory and
+	# GPU memory); the next GPU client gets the same queue IDs as the first
+	# and verifies with cuda-verify, 0 mismatches.
 	qids_a=$(grep -o '"qids":"[0-9,]*"' "$TDIR/homi_mem.out")
 	"$AISIO" perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 60 "$mem" \
 		>"$TDIR/homi_kill.out" 2>&1 &
@@ -207,21 +240,17 @@ elif start_homid emu:1G,null emu:1G,null emu:256M; then
 		else
 			echo "ok: a GPU client killed with I/O in flight was reclaimed (no client, no queue ID left)"
 		fi
-		if run homi_again perf cuda-run --json --nqueues 2 --qdepth 16 --iosize 4096 --runtime 0.5 "$mem" &&
-			homi_ok homi_again "the GPU client after the killed one"; then
+		if homi_verify homi_again --size 16M --nqueues 2 --qdepth 16; then
 			qids_c=$(grep -o '"qids":"[0-9,]*"' "$TDIR/homi_again.out")
 			if [ -z "$qids_a" ] || [ "$qids_a" != "$qids_c" ]; then
 				fail "the GPU client after the killed one got queue IDs $qids_c, the first got $qids_a"
 			else
-				echo "ok: the next GPU client got the same queue IDs ($qids_c)"
+				echo "ok: the next GPU client (cuda-verify) got the same queue IDs ($qids_c)"
 			fi
 		fi
-		if "$AISIO" perf verify --size 16M "$mem" >"$TDIR/homi_verify.out" 2>&1 &&
-			grep -q " 0 mismatches" "$TDIR/homi_verify.out"; then
-			echo "ok: the namespace verifies with 0 mismatches after the killed GPU client"
-		else
-			fail "perf verify after the killed GPU client: $(cat "$TDIR/homi_verify.out")"
-		fi
+	fi
+	if ! kill -0 "$homid_pid" 2>/dev/null; then
+		fail "homid is gone: $(tail -5 "$TDIR/homid.log")"
 	fi
 	stop_homid
 fi

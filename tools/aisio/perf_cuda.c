@@ -52,9 +52,10 @@ static void usage(FILE *f)
 		"emu:1G,null: a null namespace that moves no data) and reap their own\n"
 		"completions. homi:SOCKET[,ctrl=NAME] URIs (direct mode) make the GPU a client\n"
 		"of homid: homid creates the GPU's queues on shared memory registered with it\n"
-		"and with CUDA, and its controllers move data into host memory registered with\n"
-		"it (at most two pages per command). Each thread resubmits as soon as its own\n"
-		"command completes.\n"
+		"and with CUDA, and its controllers move data straight into this process's GPU\n"
+		"memory, registered with homid by CUDA IPC handle (at most two pages per\n"
+		"command; homid's controllers need gpu=N: homid --ctrl emu:SIZE,gpu=0). Each\n"
+		"thread resubmits as soon as its own command completes.\n"
 		"--nqueues, --qdepth and --iosize take lists (e.g. 1,8,64): every\n"
 		"combination runs, one table row each.\n\n"
 		"  --gpu LIST          GPU index, list of indexes (0,1) or 'all' (default 0); every\n"
@@ -490,9 +491,9 @@ static int gpu_job_setup(struct gpu_job *j, const struct pc_ctrl_cfg *cfg, uint3
 	}
 	if (j->is_homi) {
 		/*
-		 * homid's controllers: GPU queues from homid, data buffers in shared
-		 * memory registered with homid (its model moves data there, not into
-		 * GPU memory), a buffer per CID of the queues of each session.
+		 * homid's controllers: GPU queues from homid, data buffers in GPU
+		 * memory registered with homid (its model moves data straight into
+		 * them), a buffer per CID of the queues of each session.
 		 */
 		const uint32_t per_sess = (maxq + (uint32_t)o->ctrls - 1) / (uint32_t)o->ctrls;
 		size_t len = (size_t)per_sess * maxd * maxio;

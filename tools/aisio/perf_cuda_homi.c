@@ -4,7 +4,9 @@
  * session per controller (a homi: URI each, used round robin); homid
  * creates the GPU's queue pairs on shared memory the CLI registered with
  * it and with CUDA (aisio_gpu_qset_create_homi), and the commands' data
- * buffers are shared memory registered with homid per session.
+ * buffers are GPU memory registered with homid per session by its CUDA IPC
+ * handle (aisio_gpu_homi_mem_reg), so homid's model moves data straight
+ * into GPU memory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <cuda_runtime_api.h>
 
 #include <aisio/aisio.h>
 
@@ -31,8 +35,6 @@ int pc_homi_open(char **uris, int nuris, int n, uint32_t queues, size_t buf_len,
 		goto fail;
 	}
 	h->n = n;
-	for (i = 0; i < n; i++)
-		h->buf[i].fd = -1;
 	memset(&oo, 0, sizeof(oo));
 	oo.nqueues = queues;
 	for (i = 0; i < n; i++) {
@@ -64,13 +66,25 @@ int pc_homi_open(char **uris, int nuris, int n, uint32_t queues, size_t buf_len,
 		}
 		if (g->nlbas < h->nlbas)
 			h->nlbas = g->nlbas;
-		/* data buffers: registered with homid for this session's controller */
-		if (aisio_homi_shared_mem(hs.conn, buf_len, &h->buf[i].fd, &h->buf[i].va, &h->buf[i].mem_id,
-				       &h->buf[i].bus)) {
-			fprintf(stderr, "'%s': data buffers: %s\n", uri, aisio_errmsg());
+		/* data buffers: GPU memory, registered with homid for this session's controller */
+		if (cudaMalloc(&h->buf[i].gpu, buf_len) != cudaSuccess) {
+			cudaGetLastError();
+			h->buf[i].gpu = NULL;
+			fprintf(stderr, "'%s': cannot allocate %zu bytes of GPU memory for data buffers\n", uri,
+				buf_len);
 			goto fail;
 		}
 		h->buf[i].len = buf_len;
+		if (aisio_gpu_homi_mem_reg(h->devs[i], h->buf[i].gpu, buf_len, &h->buf[i].mem_id, &h->buf[i].bus)) {
+			fprintf(stderr, "'%s': data buffers in GPU memory: %s\n", uri, aisio_errmsg());
+			goto fail;
+		}
+		/* PRPs of two pages per command need page-aligned buffers */
+		if (h->buf[i].bus % h->page_size) {
+			fprintf(stderr, "'%s': homid opened the GPU buffers at 0x%llx, not on a %u-byte page\n", uri,
+				(unsigned long long)h->buf[i].bus, h->page_size);
+			goto fail;
+		}
 	}
 	return 0;
 
@@ -82,18 +96,12 @@ fail:
 void pc_homi_close(struct pc_homi *h)
 {
 	for (int i = 0; i < h->n; i++) {
-		struct aisio_homi_session hs;
-
-		if (h->buf && h->buf[i].va) {
-			/* homid unmaps it for the controller before the pages go away here */
-			if (h->devs[i] && !aisio_homi_session_of(h->devs[i], &hs)) {
-				struct aisio_homi_mem_unreg u = { .mem_id = h->buf[i].mem_id };
-				aisio_homi_call(hs.conn, AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL, NULL);
-			}
-			munmap(h->buf[i].va, h->buf[i].len);
+		if (h->buf && h->buf[i].gpu) {
+			/* homid withdraws it from its model and closes its handle before the memory goes */
+			if (h->buf[i].mem_id && h->devs[i])
+				aisio_gpu_homi_mem_unreg(h->devs[i], h->buf[i].mem_id);
+			cudaFree(h->buf[i].gpu);
 		}
-		if (h->buf && h->buf[i].fd >= 0)
-			close(h->buf[i].fd);
 		if (h->devs && h->devs[i])
 			aisio_dev_close(h->devs[i]);
 	}

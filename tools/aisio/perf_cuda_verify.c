@@ -7,6 +7,12 @@
  * checks what the GPU read, and reads every slot again itself through host
  * queues, so a write that landed on the wrong LBA or controller is caught
  * even when reads would make the same mistake.
+ *
+ * Through homid (a homi: URI): the GPU's queues come from homid, the GPU
+ * buffers are registered with it by their CUDA IPC handle, and homid's
+ * model moves the data between its namespace and this process's GPU memory
+ * with its own copy engines; the host check reads through a CPU queue of
+ * the same session.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +25,12 @@
 #include <aisio/aisio.h>
 
 #include "perf_cuda.h"
+#include "perf_cuda_homi.h"
 #include "perf_cuda_host.h"
 
 struct verify_opts {
 	int gpus[PC_MAX_GPUS];
-	int ngpus, ctrls, json;
+	int ngpus, ctrls, json, homi;
 	uint32_t nq, qd, iosize, per_thread;
 	uint64_t size, seed;
 	char **uris;
@@ -37,7 +44,11 @@ static void usage(FILE *f)
 		"GPU threads write a pattern to every LBA slot of every controller, read it\n"
 		"back in another order into GPU memory, and the host checks the data read\n"
 		"by the GPU and, through its own queues, the data on the controllers.\n"
-		"Exit status 1 on any mismatch or failed command.\n\n"
+		"Exit status 1 on any mismatch or failed command.\n"
+		"With a homi:SOCKET[,ctrl=NAME] URI (direct mode) the GPU is a client of homid:\n"
+		"homid creates its queues and its model moves the data straight into this\n"
+		"process's GPU memory (registered by CUDA IPC handle; one controller, --ctrls 1,\n"
+		"its spec with gpu=N: homid --ctrl emu:SIZE,gpu=0).\n\n"
 		"  --gpu LIST         GPU index, list of indexes (0,1) or 'all' (default 0); every\n"
 		"                     listed GPU runs the whole check at the same time on its own\n"
 		"                     controllers and memory; the result is per GPU and in total\n"
@@ -140,6 +151,58 @@ out:
 	return rc;
 }
 
+/* The same through a CPU queue of a homid session (@dev, a homi: device). */
+static int host_verify_homi(struct aisio_dev *dev, uint64_t key, uint64_t nslots, uint32_t iosize, uint64_t *mism,
+			    uint64_t *errors)
+{
+	const struct aisio_geo *g = aisio_dev_geo(dev);
+	const uint32_t depth = 33, nlb = iosize / g->lba_size;
+	struct host_check h = { .iosize = iosize, .key = key };
+	struct aisio_queue *q = NULL;
+	uint64_t next = 0;
+	int rc = -1;
+
+	if (aisio_queue_init(dev, depth, &q)) {
+		fprintf(stderr, "aisio perf cuda-verify: host check through homid: %s\n", aisio_errmsg());
+		return -1;
+	}
+	h.buf = aisio_buf_alloc(dev, (size_t)depth * iosize);
+	h.slot_of_cid = calloc(depth, sizeof(uint64_t));
+	if (!h.buf || !h.slot_of_cid) {
+		fprintf(stderr, "aisio perf cuda-verify: host check: out of memory\n");
+		goto out;
+	}
+	while (next < nslots || aisio_queue_outstanding(q)) {
+		struct aisio_io *io;
+
+		while (next < nslots && (io = aisio_queue_get_io(q))) {
+			if (io->cid >= depth) {
+				aisio_queue_put_io(q, io);
+				break;
+			}
+			aisio_prep_read(io, g->nsid, next * nlb, nlb, h.buf + (size_t)io->cid * iosize, iosize);
+			aisio_io_set_cb(io, host_done, &h);
+			h.slot_of_cid[io->cid] = next++;
+		}
+		if (aisio_queue_submit(q) < 0 || aisio_queue_reap(q, 0) < 0) {
+			fprintf(stderr, "aisio perf cuda-verify: host check: %s\n", aisio_errmsg());
+			break;
+		}
+	}
+	if (h.errors)
+		fprintf(stderr, "aisio perf cuda-verify: host check: %llu reads failed, the first with %s\n",
+			(unsigned long long)h.errors, aisio_status_str(h.first_err));
+	*mism += h.mism;
+	*errors += h.errors + (nslots - h.done);
+	rc = 0;
+out:
+	aisio_queue_term(q);
+	if (h.buf)
+		aisio_buf_free(dev, h.buf);
+	free(h.slot_of_cid);
+	return rc;
+}
+
 /* One GPU's check: what it was asked and what it saw. */
 struct vjob {
 	const struct verify_opts *o;
@@ -151,6 +214,7 @@ struct vjob {
 	double el[2];
 	uint64_t gpu_mism, host_mism, host_errs;
 	struct aisio_gpu_dma_stats ds;
+	char qids[160]; /* the GPU queues' IDs, "1,2,..." (the first ones when long) */
 	int rc;
 };
 
@@ -164,6 +228,11 @@ static void verify_gpu(struct vjob *j)
 	struct aisio_mem_region *wbuf = NULL, *rbuf = NULL;
 	struct aisio_nvme_ctrl **nc = NULL;
 	struct aisio_gpu_qset *qs = NULL;
+	struct pc_homi homi;
+	uint8_t *wva, *rva;     /* GPU addresses of the write and read buffers */
+	uint64_t wbus, rbus;    /* their device addresses for the controllers */
+	uint32_t nsid, lba_shift, page_size;
+	uint64_t nlbas;
 	struct pc_thread_res *res_dev = NULL, *res_host = NULL;
 	uint64_t *ow = NULL, *orr = NULL, *ow_dev = NULL, *or_dev = NULL;
 	uint64_t *host_data = NULL;
@@ -172,6 +241,7 @@ static void verify_gpu(struct vjob *j)
 
 	j->rc = 1;
 	j->setup_failed = 1;
+	memset(&homi, 0, sizeof(homi));
 	if (aisio_gpu_select(gpu)) {
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		return;
@@ -199,25 +269,48 @@ static void verify_gpu(struct vjob *j)
 	struct pc_ctrl_cfg cfg = {
 		.queues = o.nq / (uint32_t)o.ctrls + 1, .depth = o.qd + 1, .dma = PC_DMA_GPU, .gpu = gpu
 	};
-	ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
-	if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
-		free(ctrls);
-		ctrls = NULL;
-		goto out;
+	if (o.homi) {
+		/* one GPU allocation registered with homid: the write buffers, then the read buffers */
+		const size_t half = (size_t)ncmds * o.iosize, len = (2 * half + 4095) & ~(size_t)4095;
+
+		if (pc_homi_open(o.uris, o.nuris, 1, o.nq + 1, len, &homi))
+			goto out;
+		nsid = homi.nsid;
+		lba_shift = homi.lba_shift;
+		nlbas = homi.nlbas;
+		page_size = homi.page_size;
+		wva = homi.buf[0].gpu;
+		rva = wva + half;
+		wbus = homi.buf[0].bus;
+		rbus = wbus + half;
+	} else {
+		ctrls = calloc((size_t)o.ctrls, sizeof(*ctrls));
+		if (!ctrls || pc_ctrls_open(uris, nuris, o.ctrls, &cfg, ctrls)) {
+			free(ctrls);
+			ctrls = NULL;
+			goto out;
+		}
+		if (aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &wbuf) ||
+		    aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &rbuf)) {
+			fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
+			goto out;
+		}
+		if (pc_ctrls_add_gpu(ctrls, o.ctrls, wbuf) || pc_ctrls_add_gpu(ctrls, o.ctrls, rbuf))
+			goto out;
+		nsid = ctrls[0].nsid;
+		lba_shift = ctrls[0].lba_shift;
+		nlbas = ctrls[0].nlbas;
+		page_size = ctrls[0].page_size;
+		wva = wbuf->va;
+		rva = rbuf->va;
+		wbus = aisio_mem_bus(wbuf, wbuf->va);
+		rbus = aisio_mem_bus(rbuf, rbuf->va);
 	}
-	if (ctrls[0].nlbas < per_ctrl * (o.iosize >> ctrls[0].lba_shift)) {
+	if (nlbas < per_ctrl * (o.iosize >> lba_shift)) {
 		fprintf(stderr, "aisio perf cuda-verify: namespaces hold %llu bytes; %llu needed per controller\n",
-			(unsigned long long)(ctrls[0].nlbas << ctrls[0].lba_shift),
-			(unsigned long long)(per_ctrl * o.iosize));
+			(unsigned long long)(nlbas << lba_shift), (unsigned long long)(per_ctrl * o.iosize));
 		goto out;
 	}
-	if (aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &wbuf) ||
-	    aisio_gpu_region_alloc(gpu, ncmds * o.iosize, &rbuf)) {
-		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
-		goto out;
-	}
-	if (pc_ctrls_add_gpu(ctrls, o.ctrls, wbuf) || pc_ctrls_add_gpu(ctrls, o.ctrls, rbuf))
-		goto out;
 
 	/* Which controller each command reaches, and a different slot order per phase. */
 	ow = calloc(ncmds, 8);
@@ -262,12 +355,20 @@ static void verify_gpu(struct vjob *j)
 		for (uint32_t w = 0; w < o.iosize / 8; w++)
 			host_data[cmd * (o.iosize / 8) + w] = pc_pattern_word(key_of(o.seed, ctrl_of[cmd]), ow[cmd], w);
 	res_host = calloc(T, sizeof(*res_host));
-	nc = pc_ctrls_nc(ctrls, o.ctrls);
-	if (!res_host || !nc)
+	nc = o.homi ? NULL : pc_ctrls_nc(ctrls, o.ctrls);
+	if (!res_host || (!o.homi && !nc))
 		goto out;
-	if (aisio_gpu_qset_create(nc, o.ctrls, gpu, o.nq, o.qd + 1, o.qd, &qs)) {
+	if (o.homi ? aisio_gpu_qset_create_homi(homi.devs, 1, gpu, o.nq, o.qd + 1, o.qd, &qs)
+		   : aisio_gpu_qset_create(nc, o.ctrls, gpu, o.nq, o.qd + 1, o.qd, &qs)) {
 		fprintf(stderr, "aisio perf cuda-verify: %s\n", aisio_errmsg());
 		goto out;
+	}
+	for (uint32_t i = 0, n = 0; i < o.nq; i++) {
+		int w = snprintf(j->qids + n, sizeof(j->qids) - n, "%s%u", i ? "," : "",
+				 aisio_gpu_qp_qid(aisio_gpu_qset_qp(qs, i)));
+		if (w < 0 || (size_t)w >= sizeof(j->qids) - n)
+			break;
+		n += (uint32_t)w;
 	}
 	if (cudaMalloc((void **)&res_dev, T * sizeof(*res_dev)) != cudaSuccess ||
 	    cudaMalloc((void **)&ow_dev, ncmds * 8) != cudaSuccess ||
@@ -277,8 +378,8 @@ static void verify_gpu(struct vjob *j)
 	}
 	cudaMemcpy(ow_dev, ow, ncmds * 8, cudaMemcpyHostToDevice);
 	cudaMemcpy(or_dev, orr, ncmds * 8, cudaMemcpyHostToDevice);
-	cudaMemcpy(wbuf->va, host_data, ncmds * o.iosize, cudaMemcpyHostToDevice);
-	cudaMemset(rbuf->va, 0xa5, ncmds * o.iosize);
+	cudaMemcpy(wva, host_data, ncmds * o.iosize, cudaMemcpyHostToDevice);
+	cudaMemset(rva, 0xa5, ncmds * o.iosize);
 
 	struct pc_params p;
 	memset(&p, 0, sizeof(p));
@@ -287,17 +388,17 @@ static void verify_gpu(struct vjob *j)
 	p.tpq = tpq;
 	p.per_thread = o.per_thread;
 	p.mode = PC_MODE_VERIFY;
-	p.nsid = ctrls[0].nsid;
-	p.nlb = o.iosize >> ctrls[0].lba_shift;
+	p.nsid = nsid;
+	p.nlb = o.iosize >> lba_shift;
 	p.timeout_ns = 10000000000ull;
 	p.ncmds = ncmds;
 	p.iosize = o.iosize;
-	p.page_size = ctrls[0].page_size;
+	p.page_size = page_size;
 
 	for (int phase = 0; phase < 2; phase++) {
 		p.opc = phase ? AISIO_NVME_NVM_READ : AISIO_NVME_NVM_WRITE;
 		p.order = phase ? or_dev : ow_dev;
-		p.buf_bus = aisio_mem_bus(phase ? rbuf : wbuf, (phase ? rbuf : wbuf)->va);
+		p.buf_bus = phase ? rbus : wbus;
 		cudaMemset(res_dev, 0, T * sizeof(*res_dev));
 		if (pc_launch(&p, 128, res_dev, &j->el[phase], err, sizeof(err))) {
 			fprintf(stderr, "aisio perf cuda-verify: %s\n", err);
@@ -313,7 +414,7 @@ static void verify_gpu(struct vjob *j)
 	}
 
 	/* What the GPU read. */
-	if (cudaMemcpy(host_data, rbuf->va, ncmds * o.iosize, cudaMemcpyDeviceToHost) != cudaSuccess) {
+	if (cudaMemcpy(host_data, rva, ncmds * o.iosize, cudaMemcpyDeviceToHost) != cudaSuccess) {
 		fprintf(stderr, "aisio perf cuda-verify: cannot copy the read data back\n");
 		goto out;
 	}
@@ -326,9 +427,13 @@ static void verify_gpu(struct vjob *j)
 			}
 	/* What the controllers hold, read by the host itself. */
 	for (int ci = 0; ci < o.ctrls; ci++)
-		if (host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &j->host_mism, &j->host_errs))
+		if (o.homi ? host_verify_homi(homi.devs[0], key_of(o.seed, 0), per_ctrl, o.iosize, &j->host_mism,
+					      &j->host_errs)
+			   : host_verify(&ctrls[ci], key_of(o.seed, ci), per_ctrl, o.iosize, &j->host_mism, &j->host_errs))
 			goto out;
-	pc_ctrls_dma_stats(ctrls, o.ctrls, &j->ds);
+	/* through homid, the copies are its model's (not counted here) */
+	if (!o.homi)
+		pc_ctrls_dma_stats(ctrls, o.ctrls, &j->ds);
 	j->setup_failed = 0;
 	j->rc = (j->gpu_mism || j->host_mism || j->errs[0] || j->errs[1] || j->host_errs || j->ios[0] != ncmds ||
 		 j->ios[1] != ncmds)
@@ -339,6 +444,7 @@ out:
 	cudaFree(ow_dev);
 	cudaFree(or_dev);
 	aisio_gpu_qset_delete(qs);
+	pc_homi_close(&homi); /* after its queues: homid takes memory back from a session without queues */
 	free(nc);
 	free(res_host);
 	free(ow);
@@ -370,13 +476,13 @@ static void print_json(const struct verify_opts *o, const struct vjob *j, const 
 	       "\"commands\":%llu,\"written\":%llu,\"read\":%llu,\"errors\":%llu,\"first_status\":%u,"
 	       "\"gpu_read_mismatches\":%llu,\"host_read_mismatches\":%llu,\"host_read_errors\":%llu,"
 	       "\"write_s\":%.3f,\"read_s\":%.3f,\"dma_copies\":%llu,\"dma_batches\":%llu,\"dma_failed\":%llu,"
-	       "\"dma_last_err\":%d,\"result\":\"%s\"}\n",
+	       "\"dma_last_err\":%d,\"qids\":\"%s\",\"result\":\"%s\"}\n",
 	       name, ctrls, nq, o->qd, (unsigned long long)j->T, o->iosize, (unsigned long long)j->ncmds,
 	       (unsigned long long)j->ios[0], (unsigned long long)j->ios[1],
 	       (unsigned long long)(j->errs[0] + j->errs[1]), j->first_status, (unsigned long long)j->gpu_mism,
 	       (unsigned long long)j->host_mism, (unsigned long long)j->host_errs, j->el[0], j->el[1],
 	       (unsigned long long)j->ds.copies, (unsigned long long)j->ds.batches, (unsigned long long)j->ds.failed,
-	       j->ds.last_err, j->rc ? "FAIL" : "PASS");
+	       j->ds.last_err, j->qids, j->rc ? "FAIL" : "PASS");
 }
 
 static void print_text(const struct verify_opts *o, const struct vjob *j, const char *who, int ctrls, uint32_t nq,
@@ -410,7 +516,7 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	pthread_t tids[PC_MAX_GPUS];
 	char dstr[256], who[256];
 	uint64_t v;
-	int c, g, rc = 0;
+	int c, g, rc = 0, ctrls_set = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -419,7 +525,7 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 			if ((o.ngpus = pc_parse_gpus("aisio perf cuda-verify", optarg, o.gpus, PC_MAX_GPUS)) < 0)
 				return 2;
 			break;
-		case 'c': o.ctrls = atoi(optarg); break;
+		case 'c': o.ctrls = atoi(optarg); ctrls_set = 1; break;
 		case 'n': o.nq = (uint32_t)atoi(optarg); break;
 		case 'q': o.qd = (uint32_t)atoi(optarg); break;
 		case 'k': o.per_thread = (uint32_t)atoi(optarg); break;
@@ -433,6 +539,16 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 	}
 	o.uris = argv + optind;
 	o.nuris = argc - optind;
+	o.homi = o.nuris && !strncmp(o.uris[0], "homi:", 5);
+	if (o.homi) {
+		if (!ctrls_set)
+			o.ctrls = 1;
+		if (o.ctrls != 1 || o.nuris != 1 || o.ngpus != 1) {
+			fprintf(stderr, "aisio perf cuda-verify: through homid, one homi: URI, one GPU and --ctrls 1 "
+					"(the GPU buffers are registered with one session)\n");
+			return 2;
+		}
+	}
 	if (o.ctrls < 1 || !o.nq || o.nq % (uint32_t)o.ctrls || !o.qd || !o.per_thread ||
 	    o.per_thread > PC_MAX_PER_THREAD || o.qd % o.per_thread || o.iosize < 512 || o.iosize > 8192 ||
 	    o.iosize % 512) {
@@ -454,7 +570,8 @@ int aisio_perf_cuda_verify(int argc, char **argv)
 			print_json(&o, &jobs[0], aisio_gpu_name(o.gpus[0]), NULL, o.ctrls, o.nq);
 		else {
 			snprintf(who, sizeof(who), "GPU %d: %s", o.gpus[0], aisio_gpu_name(o.gpus[0]));
-			print_text(&o, &jobs[0], who, o.ctrls, o.nq, pc_dma_stats_str(&jobs[0].ds, dstr, sizeof(dstr)));
+			print_text(&o, &jobs[0], who, o.ctrls, o.nq,
+				   o.homi ? "homid's model (see its log)" : pc_dma_stats_str(&jobs[0].ds, dstr, sizeof(dstr)));
 			printf("cuda-verify: %s\n", jobs[0].rc ? "FAIL" : "PASS");
 		}
 		return jobs[0].rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "drv/remote.h"
+#include "gpu/gpu.h"
 #include "homid.h"
 #include "util/err.h"
 
@@ -77,6 +78,63 @@ static int ctrl_pci_share(struct homid_ctrl *hc)
 }
 #endif
 
+/*
+ * emu:SPEC[,gpu=N]: the model; with gpu=N, homid opens GPU N and clients
+ * may register GPU memory (GPU_MEM_REG): a namespace that stores data gets
+ * the GPU copy provider, its host memory still the live DMA ranges.
+ */
+static int ctrl_emu_create(const char *spec, struct homid_ctrl *hc)
+{
+	struct aisio_emu_opts o;
+	struct aisio_emu_dma ops;
+	char buf[512], *g, *file = NULL, *end;
+	int err;
+
+	if (strlen(spec + 4) >= sizeof(buf))
+		return aisio_err(-EINVAL, "%s: controller spec too long", spec);
+	snprintf(buf, sizeof(buf), "%s", spec + 4);
+	g = strstr(buf, ",gpu=");
+	if (!g)
+		return aisio_emu_open_uri(buf, &hc->emu);
+	errno = 0;
+	long v = strtol(g + 5, &end, 10);
+	if (end == g + 5 || (*end && *end != ',') || v < 0 || v > 1023 || errno)
+		return aisio_err(-EINVAL, "gpu=N wants a GPU index (0, 1, ...)");
+	memmove(g, end, strlen(end) + 1);
+	hc->gpu = (int)v;
+	aisio_emu_opts_init(&o);
+	err = aisio_emu_parse_uri(buf, &o, &file);
+	if (err)
+		return err;
+	err = aisio_gpu_select(hc->gpu);
+	if (err) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", aisio_errmsg());
+		err = aisio_err(err, "clients' GPU memory (gpu=%d) needs CUDA: %s", hc->gpu, why);
+		goto out;
+	}
+	if (o.backing != AISIO_EMU_NULL) {
+		err = aisio_gpu_dma_create(hc->gpu, &hc->gdma);
+		if (err)
+			goto out;
+		ops = *aisio_gpu_dma_ops(hc->gdma);
+		ops.ranges = 1;
+		o.dma = &ops;
+	}
+	err = aisio_emu_ctrl_create(&o, &hc->emu);
+	if (err) {
+		aisio_gpu_dma_destroy(hc->gdma);
+		hc->gdma = NULL;
+		goto out;
+	}
+	if (hc->gdma)
+		aisio_gpu_dma_set_host_map(hc->gdma, aisio_emu_dma_ranges_map, hc->emu);
+out:
+	free(file);
+	return err;
+}
+
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 {
 	struct aisio_nvme_ctrl_opts co = { 0 };
@@ -84,12 +142,13 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 
 	memset(hc, 0, sizeof(*hc));
 	hc->bar_fd = -1;
+	hc->gpu = -1;
 	if (!strncmp(spec, "emu:", 4)) {
 		size_t len;
 
 		hc->kind = AISIO_HOMI_CTRL_EMU;
 		snprintf(hc->name, sizeof(hc->name), "emu%d", index);
-		err = aisio_emu_open_uri(spec + 4, &hc->emu);
+		err = ctrl_emu_create(spec, hc);
 		if (err)
 			return err;
 		err = homid_emu_pcif_open(hc->emu, &hc->pcif);
@@ -143,6 +202,7 @@ err_pcif:
 	aisio_pcif_close(hc->pcif);
 err_emu:
 	aisio_emu_ctrl_destroy(hc->emu);
+	aisio_gpu_dma_destroy(hc->gdma);
 	memset(hc, 0, sizeof(*hc));
 	return err;
 }
@@ -156,6 +216,7 @@ void homid_ctrl_close(struct homid_ctrl *hc)
 		close(hc->bar_fd);
 	aisio_pcif_close(hc->pcif);
 	aisio_emu_ctrl_destroy(hc->emu);
+	aisio_gpu_dma_destroy(hc->gdma);
 	free(hc->ns);
 	memset(hc, 0, sizeof(*hc));
 }
@@ -214,4 +275,41 @@ int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len)
 		return aisio_pci_vfio_unmap(hc->pcif, bus);
 #endif
 	return aisio_err(-ENOTSUP, "%s: no client memory is mapped on this controller", hc->name);
+}
+
+int homid_ctrl_gpu_map(struct homid_ctrl *hc, const uint8_t *handle, size_t len, void **ptr)
+{
+	int err;
+
+	*ptr = NULL;
+	if (hc->kind != AISIO_HOMI_CTRL_EMU)
+		return aisio_err(-ENOTSUP, "%s: GPU memory of clients reaches a real controller only as a "
+				 "dma-buf, which homid does not take yet; use the device model (emu:...,gpu=N)",
+				 hc->name);
+	if (!aisio_gpu_built())
+		return aisio_err(-ENOTSUP, "this homid was built without CUDA: it cannot open clients' GPU "
+				 "memory (rebuild with nvcc, meson -Dcuda=enabled)");
+	if (hc->gpu < 0)
+		return aisio_err(-ENOTSUP, "%s was started without a GPU: give its spec gpu=N (homid --ctrl "
+				 "emu:SIZE,gpu=0) to take clients' GPU memory", hc->name);
+	err = aisio_gpu_ipc_open(hc->gpu, handle, len, ptr);
+	if (err)
+		return err;
+	/* a null namespace moves no data: nothing to add */
+	if (hc->gdma) {
+		err = aisio_gpu_dma_add_gpu(hc->gdma, (uint64_t)(uintptr_t)*ptr, len);
+		if (err) {
+			aisio_gpu_ipc_close(*ptr);
+			*ptr = NULL;
+		}
+	}
+	return err;
+}
+
+void homid_ctrl_gpu_unmap(struct homid_ctrl *hc, void *ptr)
+{
+	/* copies still queued into it land first; then the handle is closed */
+	if (hc->gdma && aisio_gpu_dma_remove_gpu(hc->gdma, (uint64_t)(uintptr_t)ptr))
+		LOG_WARN("%s: withdrawing GPU memory %p: %s", hc->name, ptr, aisio_errmsg());
+	aisio_gpu_ipc_close(ptr);
 }

@@ -13,6 +13,8 @@
 #include "emu/emu.h"
 #include "homi/proto.h"
 
+struct aisio_gpu_dma;
+
 /* ---- log.c ---------------------------------------------------------------- */
 enum { HOMID_LOG_ERR = 0, HOMID_LOG_WARN = 1, HOMID_LOG_INFO = 2, HOMID_LOG_DEBUG = 3 };
 extern int homid_log_level;
@@ -90,6 +92,8 @@ struct homid_ctrl {
 	uint64_t bar_off;	   /* where BAR0 starts in bar_fd */
 	size_t bar_len;
 	int direct_ok; /* client memory and doorbells can be shared (emu, vfio) */
+	int gpu;		     /* emu:...,gpu=N: clients' GPU memory on this model; -1 = none */
+	struct aisio_gpu_dma *gdma;  /* its copy provider (none for a null namespace: nothing moves) */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
@@ -101,12 +105,16 @@ int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 /* Client memory for the device: map it and return its device address. */
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus);
 int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len);
+/* A client's GPU allocation (CUDA IPC @handle, @len bytes) for the model; *@ptr is its bus address. */
+int homid_ctrl_gpu_map(struct homid_ctrl *hc, const uint8_t *handle, size_t len, void **ptr);
+void homid_ctrl_gpu_unmap(struct homid_ctrl *hc, void *ptr);
 
 /* ---- session.c: clients ------------------------------------------------------- */
 struct homid_mem {
 	uint32_t id;
-	int fd;
-	uint8_t *va;
+	int fd;	       /* -1 for GPU memory */
+	void *gpu_ptr; /* GPU memory (GPU_MEM_REG): the client's allocation opened here */
+	uint8_t *va;   /* NULL for GPU memory */
 	size_t len;
 	uint64_t bus;
 	struct homid_mem *next;

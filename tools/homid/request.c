@@ -209,10 +209,61 @@ err_unmap:
 	return err;
 }
 
+/* GPU memory of the client's: opened here and added to the model's DMA table as GPU memory. */
+static int req_gpu_mem_reg(struct homid_client *cl, const struct aisio_homi_gpu_mem_reg *r, void *reply,
+			   size_t *rlen)
+{
+	struct aisio_homi_mem_reg_reply *mr = reply;
+	struct homid_mem *m;
+	int err;
+
+	err = need_attached(cl);
+	if (err)
+		return err;
+	if (cl->mode != AISIO_HOMI_MODE_DIRECT)
+		return aisio_err(-ENOTSUP, "GPU memory needs a direct session (mode=direct): the mediator "
+				 "reads client memory with the CPU");
+	if (r->kind != AISIO_HOMI_GPU_CUDA_IPC)
+		return aisio_err(-EINVAL, "GPU memory handle kind %u: homid takes %u (a CUDA IPC handle)",
+				 r->kind, AISIO_HOMI_GPU_CUDA_IPC);
+	if (!r->len || r->len % 4096 || r->len > ((uint64_t)1 << 40))
+		return aisio_err(-EINVAL, "GPU memory length %llu: a multiple of 4096 bytes, up to 1 TiB",
+				 (unsigned long long)r->len);
+	if (cl->grant.max_mem && cl->mem_bytes + r->len > cl->grant.max_mem)
+		return aisio_err(-EDQUOT, "registering %llu bytes would exceed the %llu bytes granted "
+				 "to uid %u (%llu registered)", (unsigned long long)r->len,
+				 (unsigned long long)cl->grant.max_mem, cl->uid,
+				 (unsigned long long)cl->mem_bytes);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return aisio_err(-ENOMEM, "out of memory");
+	m->fd = -1;
+	m->len = r->len;
+	err = homid_ctrl_gpu_map(cl->ctrl, r->handle, m->len, &m->gpu_ptr);
+	if (err) {
+		free(m);
+		return err;
+	}
+	m->bus = (uint64_t)(uintptr_t)m->gpu_ptr;
+	m->id = cl->next_mem_id++;
+	m->next = cl->mems;
+	__atomic_store_n(&cl->mems, m, __ATOMIC_RELEASE);
+	cl->nmem++;
+	cl->mem_bytes += m->len;
+	memset(mr, 0, sizeof(*mr));
+	mr->mem_id = m->id;
+	mr->bus = m->bus;
+	*rlen = sizeof(*mr);
+	LOG_INFO("client pid %d: %llu bytes of GPU memory registered on %s (GPU %d)", cl->pid,
+		 (unsigned long long)m->len, cl->ctrl->name, cl->ctrl->gpu);
+	return 0;
+}
+
+/* CPU memory (rings, PRP lists) the client registered that holds [bus, bus + len). */
 static struct homid_mem *mem_holding(struct homid_client *cl, uint64_t bus, uint64_t len)
 {
 	for (struct homid_mem *m = cl->mems; m; m = m->next)
-		if (bus >= m->bus && len <= m->len && bus - m->bus <= m->len - len)
+		if (!m->gpu_ptr && bus >= m->bus && len <= m->len && bus - m->bus <= m->len - len)
 			return m;
 	return NULL;
 }
@@ -263,8 +314,8 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 	sqm = mem_holding(cl, r->sq_bus, (uint64_t)r->depth * 64);
 	cqm = mem_holding(cl, r->cq_bus, (uint64_t)r->depth * 16);
 	if (!sqm || !cqm)
-		return aisio_err(-EFAULT, "the %s ring is not inside memory this client registered",
-				 !sqm ? "submission" : "completion");
+		return aisio_err(-EFAULT, "the %s ring is not inside CPU memory this client registered "
+				 "(MEM_REG; rings may not be in GPU memory)", !sqm ? "submission" : "completion");
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return aisio_err(-ENOMEM, "out of memory");
@@ -373,6 +424,7 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		struct aisio_homi_unexport unex;
 		struct aisio_homi_file_map fmap;
 		struct aisio_homi_file_check fcheck;
+		struct aisio_homi_gpu_mem_reg greg;
 	} b;
 
 	*rlen = 0;
@@ -392,6 +444,8 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		return req_mem_reg(cl, &b.mreg, m->fd, reply, rlen);
 	case AISIO_HOMI_MEM_UNREG:
 		return req_mem_unreg(cl, &b.munreg);
+	case AISIO_HOMI_GPU_MEM_REG:
+		return req_gpu_mem_reg(cl, &b.greg, reply, rlen);
 	case AISIO_HOMI_QP_CREATE:
 		return req_qp_create(h, cl, &b.qc, reply, rlen);
 	case AISIO_HOMI_QP_DELETE:

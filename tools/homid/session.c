@@ -71,7 +71,17 @@ static void queue_delete(struct homid *h, struct homid_client *cl, struct homid_
 
 void homid_mem_release(struct homid_client *cl, struct homid_mem *m)
 {
-	int err = homid_ctrl_unmap(cl->ctrl, m->bus, m->len);
+	int err;
+
+	if (m->gpu_ptr) {
+		/* the model's copies into it drain, then the CUDA IPC handle closes */
+		homid_ctrl_gpu_unmap(cl->ctrl, m->gpu_ptr);
+		cl->mem_bytes -= m->len;
+		cl->nmem--;
+		free(m);
+		return;
+	}
+	err = homid_ctrl_unmap(cl->ctrl, m->bus, m->len);
 
 	if (err)
 		LOG_WARN("client pid %d: withdrawing memory %u from the device: %s", cl->pid, m->id,

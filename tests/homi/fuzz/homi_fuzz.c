@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target on homid's message decoder: any bytes, read as a
+ * libFuzzer target on homid's message decoder (FILE_MAP, FILE_CHECK and GPU_MEM_REG too): any bytes, read as a
  * request (with 0..2 descriptors, the packet cut or not) and as a reply to
  * every request type. The decoder must never read out of bounds, must
  * close every descriptor of a refused message, and an accepted message must
