@@ -166,7 +166,7 @@ void aisio_queue_term(struct aisio_queue *q);
 /** aisio_queue_depth - how many commands can be in flight at once. */
 uint32_t aisio_queue_depth(const struct aisio_queue *q);
 
-/** aisio_queue_get_io - a free command slot, or NULL when the queue is full. */
+/** aisio_queue_get_io - a free command slot (no callback set), or NULL when the queue is full. */
 struct aisio_io *aisio_queue_get_io(struct aisio_queue *q);
 
 /** aisio_queue_put_io - give back a slot taken with get_io and not submitted. */

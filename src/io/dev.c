@@ -249,7 +249,15 @@ uint32_t aisio_queue_depth(const struct aisio_queue *q)
 
 struct aisio_io *aisio_queue_get_io(struct aisio_queue *q)
 {
-	return q->dev->ops->get_io(q);
+	struct aisio_io *io = q->dev->ops->get_io(q);
+
+	/* A slot remembers nothing of its last use: a stale callback would be
+	 * called into a frame that is gone. */
+	if (io) {
+		io->cb = NULL;
+		io->cb_arg = NULL;
+	}
+	return io;
 }
 
 void aisio_queue_put_io(struct aisio_queue *q, struct aisio_io *io)

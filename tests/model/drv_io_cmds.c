@@ -180,6 +180,16 @@ static void test_async(void)
 	CHECK_EQ(cb_count, 61);
 	CHECK_EQ(cb_bad, 0);
 	CHECK_EQ(aisio_queue_reap(q, 0), 0);
+	/* Every slot was used with a callback: fresh slots carry none, so a
+	 * synchronous command calls nothing else. */
+	for (int i = 0; i < 64; i++) {
+		ios[i % 63] = aisio_queue_get_io(q);
+		REQUIRE(ios[i % 63]);
+		CHECK(ios[i % 63]->cb == NULL && ios[i % 63]->cb_arg == NULL);
+		aisio_prep_read(ios[i % 63], g->nsid, 0, 1, buf, 512);
+		CHECK_EQ(aisio_io_sync(ios[i % 63]), 0);
+	}
+	CHECK_EQ(cb_count, 61);
 	aisio_buf_free(dev, buf);
 	aisio_queue_term(q);
 	aisio_dev_close(dev);

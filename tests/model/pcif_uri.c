@@ -145,8 +145,8 @@ static void test_backends(void)
 
 	dev_bad("bogus:thing", NULL, -EINVAL,
 		"unknown URI scheme in 'bogus:thing': use emu:SIZE, pci:BDF, file:PATH, "
-		"/dev/nvmeXnY, /dev/ngXnY or homi:SOCKET");
-	dev_bad("emu:1M", "warp", -EINVAL, "unknown backend 'warp': use upci, psync, io_uring, uring_cmd or homi");
+		"/dev/nvmeXnY, /dev/ngXnY, homi:SOCKET or nvme+tcp://HOST[:PORT]/SUBNQN");
+	dev_bad("emu:1M", "warp", -EINVAL, "unknown backend 'warp': use upci, psync, io_uring, uring_cmd, homi or tcp");
 	dev_bad("", NULL, -EINVAL, "empty device URI");
 	dev_backend("emu:1M", NULL, "upci");
 	dev_backend("emu:1M", "upci", "upci");
