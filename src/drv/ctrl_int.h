@@ -30,6 +30,7 @@ struct aisio_nvme_ctrl {
 
 	struct aisio_heap *heap;
 	pthread_mutex_t dma_lock; /* growing the heap */
+	uint32_t dma_regions;	  /* regions the heap grew by */
 
 	/* Admin queue; lock held for every admin command. */
 	pthread_mutex_t admin_lock;

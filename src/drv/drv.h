@@ -31,6 +31,7 @@ struct aisio_nvme_ctrl_opts {
 	uint32_t nqueues;     /* I/O queue pairs to ask for; 0 = as many as the controller gives */
 	uint32_t admin_depth; /* admin queue entries; 0 = 32 */
 	size_t dma_chunk;     /* DMA memory asked from the function at a time; 0 = 8 MiB */
+	size_t dma_first;     /* the first of them, rounded up to 64 KiB; 0 = like the others */
 };
 
 /* Driver limit when the controller reports no MDTS. */
