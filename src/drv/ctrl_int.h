@@ -56,6 +56,10 @@ struct aisio_nvme_ctrl {
 /* ctrl.c */
 int drv_ctrl_disable(struct aisio_nvme_ctrl *c);
 int drv_ctrl_enable(struct aisio_nvme_ctrl *c);
+int drv_read_cap(struct aisio_nvme_ctrl *c);
+/* Identify Controller and the active namespace list into c->id and c->active (admin queue up). */
+int drv_identify(struct aisio_nvme_ctrl *c);
+int drv_admin_lists_alloc(struct aisio_nvme_ctrl *c);
 
 /* admin.c: caller holds admin_lock */
 int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void *buf, size_t len,

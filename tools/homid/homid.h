@@ -12,6 +12,7 @@
 #include "drv/drv.h"
 #include "emu/emu.h"
 #include "homi/proto.h"
+#include "pci/pci.h"
 
 /* ---- log.c ---------------------------------------------------------------- */
 enum { HOMID_LOG_ERR = 0, HOMID_LOG_WARN = 1, HOMID_LOG_INFO = 2, HOMID_LOG_DEBUG = 3 };
@@ -90,6 +91,7 @@ struct homid_ctrl {
 	uint64_t bar_off;	   /* where BAR0 starts in bar_fd */
 	size_t bar_len;
 	int direct_ok; /* client memory and doorbells can be shared (emu, vfio) */
+	struct aisio_pcif *host; /* vfio: the function as the driver sees it (pci_host.c) */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
@@ -101,6 +103,52 @@ int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 /* Client memory for the device: map it and return its device address. */
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus);
 int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len);
+
+/* ---- pci_host.c, handover.c: restart without letting go of vfio controllers ---- */
+struct homid_ho_region {
+	int32_t fd; /* memfd */
+	uint32_t rsvd;
+	uint64_t len;
+	uint64_t iova;
+};
+
+#define HOMID_HO_REGIONS 32
+/* A vfio controller as the next homid takes it over. */
+struct homid_ho_ctrl {
+	uint32_t index; /* in h->ctrls and the controller list of the configuration */
+	uint32_t nregion;
+	struct aisio_pci_vfio_handover vfio;
+	struct aisio_nvme_ctrl_handover nvme;
+	struct homid_ho_region region[HOMID_HO_REGIONS]; /* homid's DMA memory */
+};
+
+int homid_pci_host_open(struct aisio_pcif *fn, struct aisio_pcif **out);
+/* Every region of homid's DMA memory: count or -E2BIG. */
+int homid_pci_host_save(struct aisio_pcif *f, struct homid_ho_region *out, int max);
+/* A region the previous homid handed over, mapped here again (its fd is kept). */
+int homid_pci_host_adopt(struct aisio_pcif *f, const struct homid_ho_region *r);
+/* Release the handed-over regions that hold neither address. */
+void homid_pci_host_trim(struct aisio_pcif *f, uint64_t keep_a, uint64_t keep_b);
+void *homid_pci_host_va(struct aisio_pcif *f, uint64_t iova, size_t len);
+/* ctrl.c: a vfio controller taken over running, its admin queue where it was. */
+int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct homid_ctrl *hc);
+
+struct homid;
+struct homid_handover;
+/*
+ * SIGUSR2: execute homid again (/proc/self/exe, same arguments) keeping
+ * vfio controllers, the listening socket and direct clients on them; the
+ * rest is dropped first (docs/homi.md, "Restart"). Returns only when it
+ * could not: then homid goes on serving.
+ */
+void homid_handover_exec(struct homid *h);
+/* --handover FD: the state the previous homid left. 0 or -errno. */
+int homid_handover_load(int fd, struct homid_handover **out);
+const struct homid_ho_ctrl *homid_handover_ctrl(const struct homid_handover *ho, int index);
+int homid_handover_listen_fd(const struct homid_handover *ho);
+/* Clients back into h->clients (after the controllers); returns how many. */
+int homid_handover_clients(struct homid *h, const struct homid_handover *ho);
+void homid_handover_free(struct homid_handover *ho);
 
 /* ---- session.c: clients ------------------------------------------------------- */
 struct homid_mem {
@@ -118,6 +166,7 @@ struct homid_queue {
 	uint16_t qid; /* hardware queue ID */
 	uint32_t depth;
 	int mode;
+	uint64_t sq_bus, cq_bus; /* the rings, for a restart to take the queue over */
 	struct homid_med *med; /* mediated: the poller's state */
 	struct homid_queue *next;
 };
@@ -156,6 +205,7 @@ struct homid {
 	uint32_t nclients;
 	uint64_t start_ms;
 	struct homid_mediator *med;
+	char **argv; /* to execute again on a restart (handover.c) */
 	uint8_t buf[AISIO_HOMI_MSG_MAX];
 	uint8_t reply[AISIO_HOMI_MSG_MAX];
 };

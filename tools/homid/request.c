@@ -270,6 +270,8 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 		return aisio_err(-ENOMEM, "out of memory");
 	q->depth = r->depth;
 	q->mode = cl->mode;
+	q->sq_bus = r->sq_bus;
+	q->cq_bus = r->cq_bus;
 	if (cl->mode == AISIO_HOMI_MODE_DIRECT) {
 		struct aisio_nvme_qpair_ext e = { .depth = r->depth, .sq_bus = r->sq_bus,
 						  .cq_bus = r->cq_bus };
