@@ -91,6 +91,12 @@ int aisio_pci_vfio_handover_save(struct aisio_pcif *f, struct aisio_pci_vfio_han
  * or rebound. On failure the descriptors stay the caller's. 0 or -errno.
  */
 int aisio_pci_vfio_adopt(const struct aisio_pci_vfio_handover *h, struct aisio_pcif **out);
+/*
+ * Close without giving the function back to its driver: unbinding vfio-pci
+ * waits for every descriptor of the device, and other processes (homid's
+ * direct clients) may hold one.
+ */
+void aisio_pci_vfio_leave_bound(struct aisio_pcif *f);
 /* Record a mapping made by the previous owner (aisio_pci_vfio_map), to unmap it later. */
 int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len);
 

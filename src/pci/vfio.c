@@ -542,3 +542,11 @@ int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len)
 		free(e);
 	return err;
 }
+
+void aisio_pci_vfio_leave_bound(struct aisio_pcif *f)
+{
+	struct vfio_fn *v = vfio_of(f);
+
+	if (v)
+		v->bind.changed = 0;
+}

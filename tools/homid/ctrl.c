@@ -155,8 +155,10 @@ err_emu:
 }
 
 #ifdef HOMID_HAVE_PCI
-int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct homid_ctrl *hc)
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc)
 {
+	const struct homid_ho_ctrl *s = homid_handover_ctrl(ho, index);
 	const struct aisio_nvme_ctrl_handover *nh = &s->nvme;
 	char bdf[64], norm[AISIO_PCI_BDF_LEN], *comma;
 	void *asq, *acq;
@@ -179,7 +181,10 @@ int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct hom
 	err = aisio_pci_vfio_adopt(&s->vfio, &hc->pcif);
 	if (err)
 		return err;
-	err = ctrl_pci_share(hc);
+	/* clients' memory first: homid's own allocations must not land on it */
+	err = homid_handover_reserve(ho, index, hc->pcif);
+	if (!err)
+		err = ctrl_pci_share(hc);
 	if (!err)
 		err = homid_pci_host_open(hc->pcif, &hc->host);
 	for (i = 0; !err && i < s->nregion; i++)
@@ -206,15 +211,19 @@ int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct hom
 	return 0;
 
 err_pcif:
+	LOG_ERR("controller %s: %s", spec, aisio_errmsg());
 	aisio_pcif_close(hc->host);
 	if (hc->bar_fd >= 0)
 		close(hc->bar_fd);
+	/* direct clients hold the device: unbinding vfio-pci would wait for them */
+	aisio_pci_vfio_leave_bound(hc->pcif);
 	aisio_pcif_close(hc->pcif);
 	memset(hc, 0, sizeof(*hc));
 	return err;
 }
 #else
-int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct homid_ctrl *hc)
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc)
 {
 	return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
 }

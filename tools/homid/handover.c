@@ -326,6 +326,60 @@ const struct homid_ho_ctrl *homid_handover_ctrl(const struct homid_handover *ho,
 	return NULL;
 }
 
+/* Walk the clients: @fn(@arg, client, its memory) for each; stops at a damaged record. */
+static int walk_clients(const struct homid_handover *ho,
+			int (*fn)(void *arg, const struct ho_client *c, const uint8_t *body), void *arg)
+{
+	size_t off = sizeof(ho->hdr) + ho->hdr.nctrl * sizeof(struct homid_ho_ctrl);
+	int err = 0;
+
+	for (uint32_t i = 0; !err && i < ho->hdr.nclient; i++) {
+		struct ho_client c;
+		size_t body;
+
+		if (off + sizeof(c) > ho->len)
+			return aisio_err(-EINVAL, "--handover: client %u cut short", i);
+		memcpy(&c, ho->buf + off, sizeof(c));
+		off += sizeof(c);
+		if (c.nmem > HO_MAX_MEM || c.nqueue > HO_MAX_QUEUES)
+			return aisio_err(-EINVAL, "--handover: client %u damaged", i);
+		body = c.nmem * sizeof(struct ho_mem) + c.nqueue * sizeof(struct ho_queue);
+		if (off + body > ho->len)
+			return aisio_err(-EINVAL, "--handover: client %u cut short", i);
+		err = fn(arg, &c, ho->buf + off);
+		off += body;
+	}
+	return err;
+}
+
+struct reserve_arg {
+	int index;
+	struct aisio_pcif *fn;
+};
+
+static int reserve_one(void *arg, const struct ho_client *c, const uint8_t *body)
+{
+	struct reserve_arg *ra = arg;
+	int err = 0;
+
+	if (c->ctrl != ra->index)
+		return 0;
+	for (uint32_t i = 0; !err && i < c->nmem; i++) {
+		struct ho_mem m;
+
+		memcpy(&m, body + i * sizeof(m), sizeof(m));
+		err = aisio_pci_vfio_map_adopt(ra->fn, m.bus, m.len);
+	}
+	return err;
+}
+
+int homid_handover_reserve(const struct homid_handover *ho, int index, struct aisio_pcif *fn)
+{
+	struct reserve_arg ra = { .index = index, .fn = fn };
+
+	return walk_clients(ho, reserve_one, &ra);
+}
+
 int homid_handover_listen_fd(const struct homid_handover *ho)
 {
 	int fd = ho->hdr.listen_fd;
@@ -398,12 +452,7 @@ static int restore_client(struct homid *h, const struct ho_client *c, const uint
 			free(m);
 			goto fail;
 		}
-		err = aisio_pci_vfio_map_adopt(hc->pcif, m->bus, m->len);
-		if (err) {
-			munmap(m->va, m->len);
-			free(m);
-			goto fail;
-		}
+		/* its mapping was recorded with the controller (homid_handover_reserve) */
 		fcntl(m->fd, F_SETFD, FD_CLOEXEC);
 		m->next = cl->mems;
 		cl->mems = m;
@@ -456,36 +505,37 @@ fail:
 		cl->mems = m->next;
 		homid_mem_release(cl, m);
 	}
-	for (; i < c->nmem; i++)
+	for (; i < c->nmem; i++) {
+		if (hc)
+			aisio_pci_vfio_unmap(hc->pcif, hm[i].bus);
 		close(hm[i].fd);
+	}
 	close(cl->sock);
 	free(cl);
 	return err;
 }
 
+struct restore_arg {
+	struct homid *h;
+	int kept;
+};
+
+static int restore_one(void *arg, const struct ho_client *c, const uint8_t *body)
+{
+	struct restore_arg *ra = arg;
+
+	if (!restore_client(ra->h, c, body))
+		ra->kept++;
+	return 0;
+}
+
 int homid_handover_clients(struct homid *h, const struct homid_handover *ho)
 {
-	size_t off = sizeof(ho->hdr) + ho->hdr.nctrl * sizeof(struct homid_ho_ctrl);
-	int kept = 0;
+	struct restore_arg ra = { .h = h };
 
-	for (uint32_t i = 0; i < ho->hdr.nclient; i++) {
-		struct ho_client c;
-		size_t body;
-
-		if (off + sizeof(c) > ho->len)
-			break;
-		memcpy(&c, ho->buf + off, sizeof(c));
-		off += sizeof(c);
-		if (c.nmem > HO_MAX_MEM || c.nqueue > HO_MAX_QUEUES)
-			break;
-		body = c.nmem * sizeof(struct ho_mem) + c.nqueue * sizeof(struct ho_queue);
-		if (off + body > ho->len)
-			break;
-		if (!restore_client(h, &c, ho->buf + off))
-			kept++;
-		off += body;
-	}
-	return kept;
+	if (walk_clients(ho, restore_one, &ra))
+		LOG_ERR("restart: %s; the clients after it are not taken over", aisio_errmsg());
+	return ra.kept;
 }
 
 void homid_handover_free(struct homid_handover *ho)

@@ -130,8 +130,6 @@ int homid_pci_host_adopt(struct aisio_pcif *f, const struct homid_ho_region *r);
 /* Release the handed-over regions that hold neither address. */
 void homid_pci_host_trim(struct aisio_pcif *f, uint64_t keep_a, uint64_t keep_b);
 void *homid_pci_host_va(struct aisio_pcif *f, uint64_t iova, size_t len);
-/* ctrl.c: a vfio controller taken over running, its admin queue where it was. */
-int homid_ctrl_adopt(const char *spec, const struct homid_ho_ctrl *s, struct homid_ctrl *hc);
 
 struct homid;
 struct homid_handover;
@@ -145,6 +143,11 @@ void homid_handover_exec(struct homid *h);
 /* --handover FD: the state the previous homid left. 0 or -errno. */
 int homid_handover_load(int fd, struct homid_handover **out);
 const struct homid_ho_ctrl *homid_handover_ctrl(const struct homid_handover *ho, int index);
+/* Record the memory of controller @index's clients as mapped (before homid maps any of its own). */
+int homid_handover_reserve(const struct homid_handover *ho, int index, struct aisio_pcif *fn);
+/* ctrl.c: vfio controller @index taken over running, its admin queue where it was. */
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc);
 int homid_handover_listen_fd(const struct homid_handover *ho);
 /* Clients back into h->clients (after the controllers); returns how many. */
 int homid_handover_clients(struct homid *h, const struct homid_handover *ho);

@@ -50,7 +50,9 @@ static void usage(FILE *f)
 		"                      pci:BDF,vfs=N[,vq=N][,vi=N][,drv=vfio-pci]; idempotent;\n"
 		"                      exits after it unless controllers are given\n"
 		"  --sriov-status PF   the PF's flexible resources and VFs (pci:BDF), then exit\n"
-		"  --help              this text\n");
+		"  --help              this text\n\n"
+		"Signals: SIGHUP reloads the policy; SIGUSR2 restarts homid in place, keeping\n"
+		"vfio controllers running and their direct clients connected.\n");
 }
 
 static int load_config(const char *path, int explicit_path, struct homid_config *cfg)
@@ -356,6 +358,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
 			return 1;
 		}
+		LOG_INFO("restarted (pid %d): taking over what the previous homid handed over",
+			 getpid());
 	}
 	if (!foreground && !ho && daemon(0, 1)) {
 		fprintf(stderr, "homid: cannot detach: %s\n", strerror(errno));
@@ -378,7 +382,7 @@ int main(int argc, char **argv)
 		const struct homid_ho_ctrl *hs = homid_handover_ctrl(ho, i);
 
 		/* a controller that ran on under the restart is taken over, not reset */
-		err = hs ? homid_ctrl_adopt(h.cfg.ctrls[i], hs, &h.ctrls[h.nctrls])
+		err = hs ? homid_ctrl_adopt(h.cfg.ctrls[i], ho, i, &h.ctrls[h.nctrls])
 			 : homid_ctrl_open(h.cfg.ctrls[i], i, &h.ctrls[h.nctrls]);
 		if (err && hs) {
 			LOG_ERR("controller %s: taking it over after the restart: %s; exiting so that "
