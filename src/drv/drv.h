@@ -288,5 +288,7 @@ static inline uint16_t aisio_nvme_qpair_qid(const struct aisio_nvme_qpair *qp)
 /* The driver's controller and the PCI function behind an emu: or pci: device, else NULL. */
 struct aisio_nvme_ctrl *aisio_upci_ctrl(struct aisio_dev *dev);
 struct aisio_pcif *aisio_upci_pcif(struct aisio_dev *dev);
+/* The driver's handle (I/O only, no admin queue) behind a homi: device, else NULL (be_homi.c). */
+struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev);
 
 #endif

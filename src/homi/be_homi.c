@@ -418,3 +418,10 @@ const struct aisio_backend_ops aisio_be_homi = {
 	.reap = homi_reap,
 	.outstanding = homi_outstanding,
 };
+
+struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev)
+{
+	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
+		return NULL;
+	return ((struct homi_dev *)dev->priv)->ctrl;
+}

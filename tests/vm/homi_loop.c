@@ -3,11 +3,13 @@
  * One client that never reopens: the homid restart test (homi_restart_guest.sh)
  * runs it while homid restarts under it.
  *   homi_loop URI LBA NLB SECONDS
- * Opens URI once, one queue of depth 16, and until SECONDS have passed
+ * Opens URI once, one queue of depth 16, and until SECONDS have passed or
+ * SIGTERM comes (the round in progress is finished first)
  * writes rounds of 4 KiB stamps (LBA, round) over [LBA, LBA + NLB), 8 in
  * flight, reads every one back and compares. Prints rounds, commands and
  * mismatches; exit 0 only when every command succeeded and nothing mismatched.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,14 @@
 
 #define DEPTH 8
 #define XFER 4096
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static double now(void)
 {
@@ -107,7 +117,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "homi_loop: buffers: %s\n", bufs ? "range under 4 KiB" : aisio_errmsg());
 		return 1;
 	}
-	while (!err && now() < end) {
+	signal(SIGTERM, on_term);
+	while (!err && !stop && now() < end) {
 		round++;
 		err = pass(dev, q, bufs, lba, nlb * aisio_dev_geo(dev)->lba_size, round, 1, &cmds, &bad) ?:
 		      pass(dev, q, bufs, lba, nlb * aisio_dev_geo(dev)->lba_size, round, 0, &cmds, &bad);

@@ -130,6 +130,48 @@ static uint16_t check_prps(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uin
 	return 0;
 }
 
+/*
+ * Dataset Management: its range list (NR + 1 ranges of 16 bytes, in the
+ * client's memory) is copied to homid's page for the slot and every range
+ * checked against the grant [@gfirst, @gend); the device reads the copy,
+ * so the client cannot change a range after the check.
+ */
+static uint16_t check_dsm(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint64_t gfirst,
+			  uint64_t gend, uint8_t *list, uint64_t list_bus)
+{
+	uint64_t len = ((uint64_t)(cmd->cdw10 & 0xff) + 1) * sizeof(struct aisio_nvme_dsm_range);
+	uint64_t page = (uint64_t)1 << mq->page_shift, prp1 = cmd->dptr.prp.prp1;
+	uint64_t first = page - (prp1 & (page - 1));
+	const uint8_t *a, *b = NULL;
+	uint16_t st;
+
+	if (len > page)
+		return refuse(AISIO_NVME_SC_INVALID_FIELD);
+	st = check_prps(mq, cmd, len, NULL, 0); /* at most two pages: PRP1 and PRP2, no list */
+	if (st)
+		return st;
+	if (first > len)
+		first = len;
+	a = client_va(mq->cl, prp1, first);
+	if (len > first)
+		b = client_va(mq->cl, cmd->dptr.prp.prp2, len - first);
+	if (!a || (len > first && !b))
+		return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+	memcpy(list, a, first);
+	if (len > first)
+		memcpy(list + first, b, len - first);
+	for (uint64_t off = 0; off < len; off += sizeof(struct aisio_nvme_dsm_range)) {
+		struct aisio_nvme_dsm_range r;
+
+		memcpy(&r, list + off, sizeof(r));
+		if (r.nlb && (r.slba < gfirst || r.slba >= gend || r.nlb > gend - r.slba))
+			return refuse(AISIO_NVME_SC_LBA_RANGE);
+	}
+	cmd->dptr.prp.prp1 = list_bus;
+	cmd->dptr.prp.prp2 = 0;
+	return 0;
+}
+
 /* 0 when @cmd may go to the device (possibly rewritten), else the status to complete it with. */
 static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint8_t *list,
 			  uint64_t list_bus)
@@ -152,6 +194,7 @@ static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint
 		data = 1;
 		break;
 	case AISIO_NVME_NVM_WRITE_ZEROES:
+	case AISIO_NVME_NVM_DSM:
 		need = HOMID_OP_WRITE;
 		break;
 	case AISIO_NVME_NVM_FLUSH:
@@ -170,10 +213,12 @@ static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint
 		return refuse(AISIO_NVME_SC_INVALID_NS);
 	if (cmd->opc == AISIO_NVME_NVM_FLUSH)
 		return 0;
-	slba = (uint64_t)cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
-	nlb = (uint64_t)(cmd->cdw12 & 0xffff) + 1;
 	gfirst = g->lba_first;
 	gend = g->lba_count && g->lba_count < ns->nlbas - gfirst ? gfirst + g->lba_count : ns->nlbas;
+	if (cmd->opc == AISIO_NVME_NVM_DSM)
+		return check_dsm(mq, cmd, gfirst, gend, list, list_bus);
+	slba = (uint64_t)cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+	nlb = (uint64_t)(cmd->cdw12 & 0xffff) + 1;
 	if (slba < gfirst || slba >= gend || nlb > gend - slba)
 		return refuse(AISIO_NVME_SC_LBA_RANGE);
 	if (!data)
