@@ -122,12 +122,7 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	homid_ctrl_desc(hc, &ar->ctrl);
 	if (r->mode == AISIO_HOMI_MODE_MEDIATED) {
 		/* mediated commands go through homid's checks: its MDTS limit holds */
-		uint64_t one_list = (uint64_t)1 << (2 * ar->ctrl.page_shift - 3);
-
 		ar->ctrl.bar0_len = (uint32_t)cl->shadow_len;
-		/* the mediator follows one PRP list page, no chain: clients must not build one */
-		if (ar->ctrl.max_xfer > one_list)
-			ar->ctrl.max_xfer = (uint32_t)one_list;
 	} else {
 		ar->ctrl.db_off = hc->bar_off; /* vfio: BAR0 in the device descriptor */
 	}
