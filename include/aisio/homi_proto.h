@@ -29,7 +29,7 @@ _Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
 #define AISIO_HOMI_MAGIC 0x494d4f48u /* "HOMI" */
 #define AISIO_HOMI_VERSION 1
 #define AISIO_HOMI_MSG_MAX 65536u /* header and body; larger packets are refused */
-#define AISIO_HOMI_MAX_FDS 1      /* descriptors in one message */
+#define AISIO_HOMI_MAX_FDS 3      /* descriptors in one message (requests: at most 1) */
 #define AISIO_HOMI_NAME_LEN 32
 #define AISIO_HOMI_ERRMSG_LEN 240
 #define AISIO_HOMI_SOCKET_DEFAULT "/run/aisio/homid.sock"
@@ -47,7 +47,9 @@ enum aisio_homi_type {
 	AISIO_HOMI_EXPORT = 10,   /* a namespace (range) as /dev/ublkbN (root only) */
 	AISIO_HOMI_UNEXPORT = 11, /* remove /dev/ublkbN (root only) */
 	AISIO_HOMI_EXPORTS = 12,  /* ublk features in use and the exports, as text */
-	AISIO_HOMI_TYPE_MAX = 12,
+	AISIO_HOMI_TYPE_MAX = 12, /* the last of the contiguous block; more types follow apart */
+	AISIO_HOMI_VF_TAKE = 48,   /* an SR-IOV VF for the client alone (vfio descriptors) */
+	AISIO_HOMI_VF_STATUS = 49, /* the VF pool, as text */
 	AISIO_HOMI_REPLY = 0x8000,
 };
 
@@ -256,5 +258,27 @@ _Static_assert(sizeof(struct aisio_homi_unexport) == 8, "homi unexport");
 
 /* EXPORTS reply: NUL-terminated text, at most this many bytes with the NUL */
 #define AISIO_HOMI_EXPORTS_MAX 8192
+
+/*
+ * VF_TAKE: a virtual function of homid's pool for this connection alone.
+ * The reply carries three descriptors, in order: the vfio container, the
+ * group and the device; the client drives the VF with the user-space
+ * driver (homi:...,mode=vf). When the connection closes homid resets the
+ * VF (VFIO_DEVICE_RESET, a function-level reset) and returns it to the pool.
+ */
+struct aisio_homi_vf_take {
+	char bdf[16]; /* "" = any free VF, else "DDDD:BB:DD.F" */
+	uint32_t rsvd[4];
+};
+_Static_assert(sizeof(struct aisio_homi_vf_take) == 32, "homi vf take");
+
+struct aisio_homi_vf_take_reply {
+	char bdf[16];
+	uint32_t rsvd[4];
+};
+_Static_assert(sizeof(struct aisio_homi_vf_take_reply) == 32, "homi vf take reply");
+
+/* VF_STATUS reply: NUL-terminated text, one line per VF, at most this many bytes */
+#define AISIO_HOMI_VF_STATUS_MAX 4096
 
 #endif

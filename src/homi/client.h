@@ -29,6 +29,11 @@ void aisio_homi_disconnect(struct aisio_homi_conn *c);
 int aisio_homi_call(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len, int fd_in,
 		    void *reply, size_t cap, size_t *rlen, int *fd_out);
 
+/* aisio_homi_call for replies with several descriptors: up to @max land in @fds_out, in order. */
+int aisio_homi_call_fds(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len,
+			int fd_in, void *reply, size_t cap, size_t *rlen, int *fds_out, int max,
+			int *nfds_out);
+
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);
 

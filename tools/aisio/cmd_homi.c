@@ -103,6 +103,21 @@ static void print_json(const struct aisio_homi_status_reply *sr,
 	printf("]}\n");
 }
 
+/* The VF pool (VF_STATUS), when homid has one. */
+static void print_vfs(struct aisio_homi_conn *c)
+{
+	static char text[AISIO_HOMI_VF_STATUS_MAX + 1];
+	size_t len = 0;
+
+	if (aisio_homi_call(c, AISIO_HOMI_VF_STATUS, NULL, 0, -1, text, sizeof(text) - 1, &len, NULL) ||
+	    !len || !text[0])
+		return;
+	text[len] = 0;
+	printf("VFs (clients take them whole: homi:...,mode=vf):\n");
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		printf("  %s\n", line);
+}
+
 static int homi_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -175,6 +190,7 @@ static int homi_status(int argc, char **argv)
 		} else {
 			print_text(&sr, cd, nd, cl);
 			homi_print_exports(c); /* ublk exports; an older homid has none */
+			print_vfs(c);
 		}
 		aisio_homi_disconnect(c);
 		free(cd);

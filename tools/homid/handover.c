@@ -136,6 +136,14 @@ static void drop_unkeepable(struct homid *h)
 
 	for (; cl; cl = next) {
 		next = cl->next;
+		for (int i = 0; i < h->nvfs; i++)
+			if (h->vfs[i].owner == cl) {
+				homid_client_drop(h, cl, "homid restarting: VFs go back to the pool");
+				break;
+			}
+	}
+	for (cl = h->clients; cl; cl = next) {
+		next = cl->next;
 		if (!cl->ctrl)
 			continue;
 		if (!ctrl_handed_over(cl->ctrl))

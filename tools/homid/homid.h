@@ -198,6 +198,15 @@ struct homid_client {
 	struct homid_client *next;
 };
 
+/* vf.c: SR-IOV VFs handed to clients whole (VF_TAKE) */
+#define HOMID_MAX_VFS 16
+struct homid_vf {
+	char bdf[AISIO_PCI_BDF_LEN];
+	struct aisio_pcif *fn;	     /* open while taken */
+	struct homid_client *owner; /* NULL: free */
+	uint32_t takes, resets, reset_failed;
+};
+
 struct homid {
 	struct homid_config cfg;
 	char *config_path;
@@ -209,6 +218,8 @@ struct homid {
 	uint64_t start_ms;
 	struct homid_mediator *med;
 	char **argv; /* to execute again on a restart (handover.c) */
+	struct homid_vf vfs[HOMID_MAX_VFS];
+	int nvfs;
 	uint8_t buf[AISIO_HOMI_MSG_MAX];
 	uint8_t reply[AISIO_HOMI_MSG_MAX];
 };
@@ -227,6 +238,16 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 int homid_status_encode(struct homid *h, const struct homid_client *self, int with_clients, void *out,
 			size_t cap, size_t *len);
 uint64_t homid_now_ms(void);
+
+/* vf.c: the VF pool (--vf pci:BDF); fds_out: container, group, device */
+int homid_vf_add(struct homid *h, const char *spec);
+int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_homi_vf_take *r,
+		  void *reply, size_t *rlen, int *fds_out);
+/* The client's VF, if it holds one: reset (FLR) and back in the pool. */
+void homid_vf_release(struct homid *h, struct homid_client *cl);
+int homid_vf_status(struct homid *h, char *out, size_t cap);
+/* sriov.c: " (PF ..., secondary controller ..., VQ, VI)" for a VF, or "" */
+int homid_vf_resources(const char *vf, char *out, size_t cap);
 
 /* ---- mediator.c ------------------------------------------------------------- */
 struct homid_mediator;

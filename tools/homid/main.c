@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"                      pci:BDF,vfs=N[,vq=N][,vi=N][,drv=vfio-pci]; idempotent;\n"
 		"                      exits after it unless controllers are given\n"
 		"  --sriov-status PF   the PF's flexible resources and VFs (pci:BDF), then exit\n"
+		"  --vf pci:BDF        a VF for the pool clients take whole (homi:...,mode=vf);\n"
+		"                      repeatable\n"
 		"  --help              this text\n\n"
 		"Signals: SIGHUP reloads the policy; SIGUSR2 restarts homid in place, keeping\n"
 		"vfio controllers running and their direct clients connected.\n");
@@ -242,6 +244,7 @@ int main(int argc, char **argv)
 		{ "sriov", required_argument, NULL, 'V' },
 		{ "sriov-status", required_argument, NULL, 'W' },
 		{ "handover", required_argument, NULL, 'H' },
+		{ "vf", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -294,6 +297,12 @@ int main(int argc, char **argv)
 		case 'W':
 			sriov_st = optarg;
 			break;
+		case 'F':
+			if (homid_vf_add(&h, optarg)) {
+				fprintf(stderr, "homid: %s\n", aisio_errmsg());
+				return 2;
+			}
+			break;
 		case 'H': /* from the homid that restarted into this one (handover.c) */
 			handover_fd = atoi(optarg);
 			break;
@@ -340,12 +349,12 @@ int main(int argc, char **argv)
 	if (sriov || sriov_st) {
 		int src = homid_sriov_cli(sriov, sriov_st);
 
-		if (src || !h.cfg.nctrls) {
+		if (src || (!h.cfg.nctrls && !h.nvfs)) {
 			homid_config_free(&h.cfg);
 			return src;
 		}
 	}
-	if (!h.cfg.nctrls) {
+	if (!h.cfg.nctrls && !h.nvfs) {
 		fprintf(stderr, "homid: no controller: give --ctrl emu:SIZE or --ctrl pci:BDF, or "
 			"'controller =' in [homid] of the configuration\n");
 		homid_config_free(&h.cfg);
