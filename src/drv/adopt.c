@@ -99,6 +99,8 @@ int aisio_nvme_ctrl_adopt(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opt
 	c->admin_depth = h->admin_depth;
 	c->asq_mem = asq_va;
 	c->acq_mem = acq_va;
+	c->asq_bus = h->asq_bus; /* for a later reset: the rings are not in this heap */
+	c->acq_bus = h->acq_bus;
 	aisio_nvme_sq_init(&c->asq, asq_va, c->bar0, 0, c->admin_depth, c->info.dstrd);
 	aisio_nvme_cq_init(&c->acq, acq_va, c->bar0, 0, c->admin_depth, c->info.dstrd);
 	c->asq.tail = c->asq.db_tail = h->asq_tail;

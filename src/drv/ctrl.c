@@ -62,8 +62,10 @@ int drv_ctrl_disable(struct aisio_nvme_ctrl *c)
 
 int drv_ctrl_enable(struct aisio_nvme_ctrl *c)
 {
-	uint64_t asq = aisio_mem_bus(aisio_heap_region(c->heap, c->asq_mem), c->asq_mem);
-	uint64_t acq = aisio_mem_bus(aisio_heap_region(c->heap, c->acq_mem), c->acq_mem);
+	uint64_t asq = c->asq_bus ? c->asq_bus
+				  : aisio_mem_bus(aisio_heap_region(c->heap, c->asq_mem), c->asq_mem);
+	uint64_t acq = c->acq_bus ? c->acq_bus
+				  : aisio_mem_bus(aisio_heap_region(c->heap, c->acq_mem), c->acq_mem);
 	uint32_t cc;
 
 	aisio_pcif_write32(c->f, AISIO_NVME_REG_AQA, AISIO_NVME_AQA(c->admin_depth, c->admin_depth));

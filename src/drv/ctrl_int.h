@@ -37,6 +37,7 @@ struct aisio_nvme_ctrl {
 	struct aisio_nvme_sq asq;
 	struct aisio_nvme_cq acq;
 	void *asq_mem, *acq_mem;
+	uint64_t asq_bus, acq_bus; /* adopted (adopt.c): the rings are outside the heap; else 0 */
 	uint32_t admin_depth;
 	uint16_t admin_cid;
 	struct aisio_nvme_list_mem admin_lists;
