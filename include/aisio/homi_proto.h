@@ -29,7 +29,7 @@ _Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
 #define AISIO_HOMI_MAGIC 0x494d4f48u /* "HOMI" */
 #define AISIO_HOMI_VERSION 1
 #define AISIO_HOMI_MSG_MAX 65536u /* header and body; larger packets are refused */
-#define AISIO_HOMI_MAX_FDS 1      /* descriptors in one message */
+#define AISIO_HOMI_MAX_FDS 3      /* descriptors in one message (requests: at most 1) */
 #define AISIO_HOMI_NAME_LEN 32
 #define AISIO_HOMI_ERRMSG_LEN 240
 #define AISIO_HOMI_SOCKET_DEFAULT "/run/aisio/homid.sock"
@@ -50,7 +50,9 @@ enum aisio_homi_type {
 	AISIO_HOMI_FILE_MAP = 13,   /* extent service: a file's path -> its LBA runs */
 	AISIO_HOMI_FILE_CHECK = 14, /* extent service: is a mapping still current? */
 	AISIO_HOMI_GPU_MEM_REG = 15, /* the client's GPU memory, by a shareable handle */
-	AISIO_HOMI_TYPE_MAX = 15,
+	AISIO_HOMI_TYPE_MAX = 15, /* the last of the contiguous block; more types follow apart */
+	AISIO_HOMI_VF_TAKE = 48,   /* an SR-IOV VF for the client alone (vfio descriptors) */
+	AISIO_HOMI_VF_STATUS = 49, /* the VF pool, as text */
 	AISIO_HOMI_REPLY = 0x8000,
 };
 
@@ -338,5 +340,27 @@ struct aisio_homi_file_check {
 	uint64_t gen;
 };
 _Static_assert(sizeof(struct aisio_homi_file_check) == 8, "homi file check");
+
+/*
+ * VF_TAKE: a virtual function of homid's pool for this connection alone.
+ * The reply carries three descriptors, in order: the vfio container, the
+ * group and the device; the client drives the VF with the user-space
+ * driver (homi:...,mode=vf). When the connection closes homid resets the
+ * VF (VFIO_DEVICE_RESET, a function-level reset) and returns it to the pool.
+ */
+struct aisio_homi_vf_take {
+	char bdf[16]; /* "" = any free VF, else "DDDD:BB:DD.F" */
+	uint32_t rsvd[4];
+};
+_Static_assert(sizeof(struct aisio_homi_vf_take) == 32, "homi vf take");
+
+struct aisio_homi_vf_take_reply {
+	char bdf[16];
+	uint32_t rsvd[4];
+};
+_Static_assert(sizeof(struct aisio_homi_vf_take_reply) == 32, "homi vf take reply");
+
+/* VF_STATUS reply: NUL-terminated text, one line per VF, at most this many bytes */
+#define AISIO_HOMI_VF_STATUS_MAX 4096
 
 #endif

@@ -62,8 +62,10 @@ int drv_ctrl_disable(struct aisio_nvme_ctrl *c)
 
 int drv_ctrl_enable(struct aisio_nvme_ctrl *c)
 {
-	uint64_t asq = aisio_mem_bus(aisio_heap_region(c->heap, c->asq_mem), c->asq_mem);
-	uint64_t acq = aisio_mem_bus(aisio_heap_region(c->heap, c->acq_mem), c->acq_mem);
+	uint64_t asq = c->asq_bus ? c->asq_bus
+				  : aisio_mem_bus(aisio_heap_region(c->heap, c->asq_mem), c->asq_mem);
+	uint64_t acq = c->acq_bus ? c->acq_bus
+				  : aisio_mem_bus(aisio_heap_region(c->heap, c->acq_mem), c->acq_mem);
 	uint32_t cc;
 
 	aisio_pcif_write32(c->f, AISIO_NVME_REG_AQA, AISIO_NVME_AQA(c->admin_depth, c->admin_depth));
@@ -109,7 +111,7 @@ static int negotiate_queues(struct aisio_nvme_ctrl *c)
 	return 0;
 }
 
-static int identify(struct aisio_nvme_ctrl *c)
+int drv_identify(struct aisio_nvme_ctrl *c)
 {
 	const struct aisio_nvme_ns_list *list = c->scratch;
 	uint32_t mps_min = 12 + aisio_nvme_cap_mpsmin(c->info.cap);
@@ -147,7 +149,7 @@ static int identify(struct aisio_nvme_ctrl *c)
 }
 
 /* List memory for the admin queue's PRPs, sized for the largest transfer. */
-static int admin_lists_alloc(struct aisio_nvme_ctrl *c)
+int drv_admin_lists_alloc(struct aisio_nvme_ctrl *c)
 {
 	uint32_t page = 1u << c->info.page_shift;
 	uint32_t n = aisio_nvme_prp_list_pages(page - 4, c->info.max_xfer, c->info.page_shift);
@@ -162,7 +164,7 @@ static int admin_lists_alloc(struct aisio_nvme_ctrl *c)
 	return 0;
 }
 
-static int read_cap(struct aisio_nvme_ctrl *c)
+int drv_read_cap(struct aisio_nvme_ctrl *c)
 {
 	uint64_t cap = aisio_pcif_read64(c->f, AISIO_NVME_REG_CAP);
 	long host_page = sysconf(_SC_PAGESIZE);
@@ -220,7 +222,7 @@ int aisio_nvme_ctrl_init(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts
 		err = aisio_err(-ENOMEM, "out of memory");
 		goto err_free;
 	}
-	err = read_cap(c);
+	err = drv_read_cap(c);
 	if (err)
 		goto err_free;
 	err = aisio_heap_init(&c->heap);
@@ -252,10 +254,10 @@ int aisio_nvme_ctrl_init(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts
 	err = drv_ctrl_enable(c);
 	if (err)
 		goto err_heap;
-	err = identify(c);
+	err = drv_identify(c);
 	if (err)
 		goto err_disable;
-	err = admin_lists_alloc(c);
+	err = drv_admin_lists_alloc(c);
 	if (err)
 		goto err_disable;
 	err = negotiate_queues(c);

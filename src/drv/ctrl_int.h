@@ -30,12 +30,14 @@ struct aisio_nvme_ctrl {
 
 	struct aisio_heap *heap;
 	pthread_mutex_t dma_lock; /* growing the heap */
+	uint32_t dma_regions;	  /* regions the heap grew by */
 
 	/* Admin queue; lock held for every admin command. */
 	pthread_mutex_t admin_lock;
 	struct aisio_nvme_sq asq;
 	struct aisio_nvme_cq acq;
 	void *asq_mem, *acq_mem;
+	uint64_t asq_bus, acq_bus; /* adopted (adopt.c): the rings are outside the heap; else 0 */
 	uint32_t admin_depth;
 	uint16_t admin_cid;
 	struct aisio_nvme_list_mem admin_lists;
@@ -55,6 +57,10 @@ struct aisio_nvme_ctrl {
 /* ctrl.c */
 int drv_ctrl_disable(struct aisio_nvme_ctrl *c);
 int drv_ctrl_enable(struct aisio_nvme_ctrl *c);
+int drv_read_cap(struct aisio_nvme_ctrl *c);
+/* Identify Controller and the active namespace list into c->id and c->active (admin queue up). */
+int drv_identify(struct aisio_nvme_ctrl *c);
+int drv_admin_lists_alloc(struct aisio_nvme_ctrl *c);
 
 /* admin.c: caller holds admin_lock */
 int drv_admin_locked(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void *buf, size_t len,

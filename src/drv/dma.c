@@ -12,22 +12,36 @@
 
 #define DRV_DMA_CHUNK_DEFAULT ((size_t)8 << 20)
 #define DRV_DMA_GRANULE ((size_t)2 << 20)
+#define DRV_DMA_FIRST_GRANULE ((size_t)64 << 10)
 
+/*
+ * Regions are whole 2 MiB granules, except a first region the owner asked
+ * to be small (opts.dma_first): a process that opens a device for one
+ * buffer and one queue then pays for the memory it uses, not for 8 MiB of
+ * pages allocated, zeroed and mapped for the device (homi: provisioning).
+ */
 static int dma_grow(struct aisio_nvme_ctrl *c, size_t need)
 {
 	struct aisio_mem_region *r;
 	size_t len = c->opts.dma_chunk ? c->opts.dma_chunk : DRV_DMA_CHUNK_DEFAULT;
+	size_t granule = DRV_DMA_GRANULE;
 	int err;
 
+	if (!c->dma_regions && c->opts.dma_first && need <= c->opts.dma_first) {
+		len = c->opts.dma_first;
+		granule = DRV_DMA_FIRST_GRANULE;
+	}
 	if (need > len)
 		len = need;
-	len = (len + DRV_DMA_GRANULE - 1) & ~(DRV_DMA_GRANULE - 1);
+	len = (len + granule - 1) & ~(granule - 1);
 	err = c->f->ops->dma_alloc(c->f, len, &r);
 	if (err)
 		return err;
 	err = aisio_heap_add_region(c->heap, r);
 	if (err)
 		aisio_mem_region_release(r);
+	else
+		c->dma_regions++;
 	return err;
 }
 

@@ -31,6 +31,7 @@ struct aisio_nvme_ctrl_opts {
 	uint32_t nqueues;     /* I/O queue pairs to ask for; 0 = as many as the controller gives */
 	uint32_t admin_depth; /* admin queue entries; 0 = 32 */
 	size_t dma_chunk;     /* DMA memory asked from the function at a time; 0 = 8 MiB */
+	size_t dma_first;     /* the first of them, rounded up to 64 KiB; 0 = like the others */
 };
 
 /* Driver limit when the controller reports no MDTS. */
@@ -146,6 +147,46 @@ int aisio_nvme_ctrl_qpair_create_ext(struct aisio_nvme_ctrl *c, const struct ais
 /** aisio_nvme_ctrl_qpair_delete_ext - delete SQ and CQ @qid. Returns 0, -ENOENT, or an NVMe status. */
 int aisio_nvme_ctrl_qpair_delete_ext(struct aisio_nvme_ctrl *c, uint16_t qid);
 
+/* ---- Handing a running controller to another process ------------------------ */
+
+/* Host-side state of the admin queue; the rest is in the registers and the memory. */
+struct aisio_nvme_ctrl_handover {
+	uint32_t admin_depth;
+	uint16_t asq_tail, asq_head, acq_head, acq_phase;
+	uint16_t admin_cid;
+	uint16_t rsvd;
+	uint32_t nqueues;  /* I/O queues the controller granted */
+	uint64_t asq_bus;  /* ASQ and ACQ as the registers hold them */
+	uint64_t acq_bus;
+};
+
+/**
+ * aisio_nvme_ctrl_handover_save - the admin queue's state, for a process
+ * that takes the controller over with aisio_nvme_ctrl_adopt() while it
+ * runs: call it with no admin command in flight and then stop using @c
+ * (free it without aisio_nvme_ctrl_term(), which would disable it).
+ * Returns 0, -EBUSY (driver-owned I/O queue pairs or posted AERs: they
+ * cannot be handed over) or -EIO (fatal status).
+ */
+int aisio_nvme_ctrl_handover_save(struct aisio_nvme_ctrl *c, struct aisio_nvme_ctrl_handover *h);
+
+/**
+ * aisio_nvme_ctrl_adopt - take over the running controller behind @f
+ * without resetting it: the admin rings are at @asq_va / @acq_va in this
+ * process (the memory the old owner used, mapped again), the state as
+ * saved. Checks CC.EN, CSTS.RDY and ASQ/ACQ/AQA against @h, then runs
+ * Identify through the adopted queue. External queue pairs come back with
+ * aisio_nvme_ctrl_qpair_adopt_ext(). Returns 0, -EIO (not running),
+ * -ESTALE (registers changed), -EINVAL, -ENOMEM or an Identify failure.
+ */
+int aisio_nvme_ctrl_adopt(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
+			  const struct aisio_nvme_ctrl_handover *h, void *asq_va, void *acq_va,
+			  struct aisio_nvme_ctrl **out);
+
+/* An external queue pair that exists in the controller as @qid: 0, -EINVAL, -EEXIST. */
+int aisio_nvme_ctrl_qpair_adopt_ext(struct aisio_nvme_ctrl *c, const struct aisio_nvme_qpair_ext *e,
+				    uint16_t qid);
+
 /* ---- I/O queue pairs driven by this driver -------------------------------- */
 
 enum {
@@ -247,5 +288,7 @@ static inline uint16_t aisio_nvme_qpair_qid(const struct aisio_nvme_qpair *qp)
 /* The driver's controller and the PCI function behind an emu: or pci: device, else NULL. */
 struct aisio_nvme_ctrl *aisio_upci_ctrl(struct aisio_dev *dev);
 struct aisio_pcif *aisio_upci_pcif(struct aisio_dev *dev);
+/* The driver's handle (I/O only, no admin queue) behind a homi: device, else NULL (be_homi.c). */
+struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev);
 
 #endif

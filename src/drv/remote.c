@@ -32,6 +32,7 @@ int aisio_nvme_ctrl_remote_init(struct aisio_pcif *f, const struct aisio_nvme_re
 	c->info.nqueues = ri->nqueues;
 	c->info.sgl = ri->sgl;
 	c->info.timeout_ms = ri->timeout_ms ? ri->timeout_ms : 30000;
+	c->opts.dma_first = ri->dma_first;
 	c->id = calloc(1, sizeof(*c->id));
 	c->info.id = c->id;
 	if (!c->id) {

@@ -20,6 +20,7 @@ struct aisio_nvme_remote_info {
 	uint32_t nqueues;
 	uint32_t sgl;
 	uint32_t timeout_ms;
+	size_t dma_first; /* bytes of the first DMA region (opts.dma_first); 0 = a whole chunk */
 };
 
 /*

@@ -2,7 +2,7 @@
 /*
  * The homi: backend: queues provisioned by homid.
  *
- *   homi:[SOCKET][,ctrl=NAME][,nsid=N][,mode=direct|mediated]
+ *   homi:[SOCKET][,ctrl=NAME][,nsid=N][,mode=direct|mediated|vf][,vf=BDF]
  *
  * DMA memory is memfd memory registered with homid (homid maps it for the
  * device and returns its device address), so aisio_buf_alloc() gives
@@ -21,11 +21,19 @@
 #include <unistd.h>
 
 #include "drv/remote.h"
+#include "homi/be_homi_vf.h"
 #include "homi/client.h"
 #include "io/backend.h"
 #include "util/err.h"
 
 #define HOMI_CHUNK_SHIFT 21
+#define HOMI_MODE_VF 3 /* a whole VF from homid's pool (be_homi_vf.c) */
+/*
+ * The first region registered: a buffer and a queue of moderate depth fit,
+ * so provisioning (connect to first completion) allocates, maps and (vfio)
+ * pins 256 KiB rather than a whole 8 MiB chunk (bench/homi, section 3).
+ */
+#define HOMI_DMA_FIRST ((size_t)256 << 10)
 
 struct homi_dev {
 	struct aisio_pcif f; /* first: the driver's function is this struct */
@@ -36,6 +44,8 @@ struct homi_dev {
 	size_t db_len;
 	uint32_t mode;
 	uint32_t idle_reaps; /* reaps that found nothing since homid was last looked at */
+	struct aisio_pcif *vf_fn; /* mode=vf: the VF, driven whole */
+	char vf[16];
 };
 
 /* Idle reaps between two looks at homid's socket (a dead homid takes its model along). */
@@ -87,6 +97,7 @@ static int homi_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem_reg
 		err = aisio_err(-errno, "homi: sizing %zu bytes of DMA memory: %s", len, strerror(errno));
 		goto err_close;
 	}
+	/* populated now: the data path takes no page faults, and a shortage shows here */
 	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (va == MAP_FAILED) {
 		err = aisio_err(-errno, "homi: mapping %zu bytes of DMA memory: %s", len, strerror(errno));
@@ -139,6 +150,7 @@ struct homi_uri {
 	char ctrl[AISIO_HOMI_NAME_LEN];
 	uint32_t nsid;
 	uint32_t mode;
+	char vf[16];
 };
 
 static int parse_uri(const char *uri, struct homi_uri *u)
@@ -177,9 +189,16 @@ static int parse_uri(const char *uri, struct homi_uri *u)
 			u->mode = AISIO_HOMI_MODE_DIRECT;
 		} else if (!strcmp(tok, "mode=mediated")) {
 			u->mode = AISIO_HOMI_MODE_MEDIATED;
+		} else if (!strcmp(tok, "mode=vf")) {
+			u->mode = HOMI_MODE_VF;
+		} else if (!strncmp(tok, "vf=", 3)) {
+			if (strlen(tok + 3) >= sizeof(u->vf))
+				err = aisio_err(-EINVAL, "%s: VF address too long", uri);
+			else
+				snprintf(u->vf, sizeof(u->vf), "%s", tok + 3);
 		} else if (*tok) {
 			err = aisio_err(-EINVAL, "%s: unknown option '%s' (homi: takes SOCKET, ctrl=NAME, "
-					"nsid=N, mode=direct|mediated)", uri, tok);
+					"nsid=N, mode=direct|mediated|vf, vf=BDF)", uri, tok);
 		}
 		tok = comma ? comma + 1 : NULL;
 	}
@@ -207,6 +226,20 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 	err = aisio_homi_connect(u.sock, &hd->conn);
 	if (err)
 		goto err_free;
+	if (u.mode == HOMI_MODE_VF) {
+		hd->mode = u.mode;
+		err = aisio_homi_vf_open(hd->conn, u.vf, opts->timeout_ms, &hd->vf_fn, &hd->ctrl, hd->vf);
+		if (!err) {
+			dev->priv = hd;
+			err = aisio_homi_vf_geo(dev, hd->ctrl, opts->nsid ? opts->nsid : u.nsid);
+			if (!err)
+				return 0;
+			dev->priv = NULL;
+			aisio_nvme_ctrl_term(hd->ctrl);
+			aisio_pcif_close(hd->vf_fn);
+		}
+		goto err_disconnect;
+	}
 	memcpy(att.ctrl, u.ctrl, sizeof(att.ctrl));
 	att.nsid = opts->nsid ? opts->nsid : u.nsid;
 	att.mode = u.mode;
@@ -243,6 +276,7 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 		.nqueues = hd->att.ctrl.nqueues,
 		.sgl = hd->att.ctrl.sgl,
 		.timeout_ms = opts->timeout_ms ? opts->timeout_ms : hd->att.ctrl.timeout_ms,
+		.dma_first = HOMI_DMA_FIRST,
 	};
 	err = aisio_nvme_ctrl_remote_init(&hd->f, &ri, &hd->ctrl);
 	if (err)
@@ -277,6 +311,15 @@ static void homi_close(struct aisio_dev *dev)
 
 	if (!hd)
 		return;
+	if (hd->mode == HOMI_MODE_VF) {
+		/* disable the VF's controller; homid resets it when the connection closes */
+		aisio_nvme_ctrl_term(hd->ctrl);
+		aisio_pcif_close(hd->vf_fn);
+		aisio_homi_disconnect(hd->conn);
+		free(hd);
+		dev->priv = NULL;
+		return;
+	}
 	aisio_nvme_ctrl_remote_term(hd->ctrl); /* unregisters its memory */
 	munmap(hd->db, hd->db_len);
 	aisio_homi_disconnect(hd->conn);
@@ -294,6 +337,8 @@ static int homi_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *b
 	size_t got = 0;
 	int err;
 
+	if (hd->mode == HOMI_MODE_VF) /* the VF's own admin queue */
+		return aisio_nvme_ctrl_admin(hd->ctrl, cmd, buf, len, result);
 	if (cmd->opc != AISIO_NVME_ADM_IDENTIFY || !buf || len > sizeof(data))
 		return aisio_err(-ENOTSUP, "%s: homid carries Identify (CNS 0 and 1) only; admin "
 				 "opcode 0x%02x stays with homid", dev->uri, cmd->opc);
@@ -332,6 +377,12 @@ static int homi_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_q
 	struct aisio_nvme_qpair *qp;
 	int err;
 
+	if (hd->mode == HOMI_MODE_VF) {
+		err = aisio_nvme_qpair_create(hd->ctrl, dev, depth, 0, &qp);
+		if (!err)
+			*out = &qp->q;
+		return err;
+	}
 	err = aisio_nvme_qpair_remote_alloc(hd->ctrl, dev, depth, 0, &qp, &req.sq_bus, &req.cq_bus);
 	if (err)
 		return err;
@@ -352,6 +403,10 @@ static void homi_queue_term(struct aisio_queue *q)
 	struct aisio_nvme_qpair *qp = aisio_nvme_qpair_of(q);
 	struct aisio_homi_qp_delete req = { .qid = aisio_nvme_qpair_qid(qp) };
 
+	if (hd->mode == HOMI_MODE_VF) {
+		aisio_nvme_qpair_delete(qp);
+		return;
+	}
 	aisio_homi_call(hd->conn, AISIO_HOMI_QP_DELETE, &req, sizeof(req), -1, NULL, 0, NULL, NULL);
 	aisio_nvme_qpair_remote_free(qp);
 }
@@ -376,7 +431,7 @@ static int homi_reap(struct aisio_queue *q, uint32_t max)
 	struct homi_dev *hd = q->dev->priv;
 	int n = aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
 
-	if (n || ++hd->idle_reaps < HOMI_IDLE_CHECK)
+	if (n || hd->mode == HOMI_MODE_VF || ++hd->idle_reaps < HOMI_IDLE_CHECK)
 		return n;
 	hd->idle_reaps = 0;
 	{
@@ -429,4 +484,11 @@ struct aisio_homi_conn *aisio_homi_dev_conn(struct aisio_dev *dev)
 {
 	return dev && dev->ops == &aisio_be_homi && dev->priv ? ((struct homi_dev *)dev->priv)->conn
 							      : NULL;
+}
+
+struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev)
+{
+	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
+		return NULL;
+	return ((struct homi_dev *)dev->priv)->ctrl;
 }

@@ -30,13 +30,31 @@ int aisio_homi_conn_fd(const struct aisio_homi_conn *c)
 static int call_locked(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len,
 		       int fd_in, void *reply, size_t cap, size_t *rlen, int *fd_out)
 {
+	int fds[AISIO_HOMI_MAX_FDS], n = 0, err;
+
+	err = aisio_homi_call_fds(c, type, req, len, fd_in, reply, cap, rlen, fds, AISIO_HOMI_MAX_FDS,
+				  &n);
+	if (fd_out)
+		*fd_out = -1;
+	for (int i = 0; i < n; i++) {
+		if (fd_out && *fd_out < 0)
+			*fd_out = fds[i];
+		else
+			close(fds[i]);
+	}
+	return err;
+}
+
+int aisio_homi_call_fds(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len,
+			int fd_in, void *reply, size_t cap, size_t *rlen, int *fds_out, int max,
+			int *nfds_out)
+{
 	const uint8_t *body = NULL;
 	uint32_t blen = 0, seq = ++c->seq;
 	int32_t status = 0;
 	int fds[AISIO_HOMI_MAX_FDS], nfds = 0, trunc = 0, n, err;
 
-	if (fd_out)
-		*fd_out = -1;
+	*nfds_out = 0;
 	if (rlen)
 		*rlen = 0;
 	n = aisio_homi_encode(c->buf, type, seq, req, len);
@@ -68,8 +86,8 @@ static int call_locked(struct aisio_homi_conn *c, uint16_t type, const void *req
 	if (rlen)
 		*rlen = blen;
 	for (int i = 0; i < nfds; i++) {
-		if (fd_out && *fd_out < 0)
-			*fd_out = fds[i];
+		if (*nfds_out < max)
+			fds_out[(*nfds_out)++] = fds[i];
 		else
 			close(fds[i]);
 	}

@@ -56,6 +56,10 @@ int aisio_homi_shared_mem(struct aisio_homi_conn *conn, size_t len, int *fd, voi
 			  uint64_t *bus);
 /* The connection of a homi: device (its requests go through it), or NULL for another device. */
 struct aisio_homi_conn *aisio_homi_dev_conn(struct aisio_dev *dev);
+/* aisio_homi_call for replies with several descriptors: up to @max land in @fds_out, in order. */
+int aisio_homi_call_fds(struct aisio_homi_conn *c, uint16_t type, const void *req, size_t len,
+			int fd_in, void *reply, size_t cap, size_t *rlen, int *fds_out, int max,
+			int *nfds_out);
 
 /* The socket (for tests that send raw packets). */
 int aisio_homi_conn_fd(const struct aisio_homi_conn *c);

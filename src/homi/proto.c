@@ -40,6 +40,10 @@ int aisio_homi_req_len(uint16_t type)
 		return sizeof(struct aisio_homi_file_check);
 	case AISIO_HOMI_GPU_MEM_REG:
 		return sizeof(struct aisio_homi_gpu_mem_reg);
+	case AISIO_HOMI_VF_TAKE:
+		return sizeof(struct aisio_homi_vf_take);
+	case AISIO_HOMI_VF_STATUS:
+		return 0;
 	default:
 		return -1;
 	}
@@ -132,10 +136,13 @@ static int reply_len(uint16_t type)
 	case AISIO_HOMI_UNEXPORT:
 	case AISIO_HOMI_FILE_CHECK:
 		return -2; /* empty */
+	case AISIO_HOMI_VF_TAKE:
+		return sizeof(struct aisio_homi_vf_take_reply);
 	case AISIO_HOMI_LIST:
 	case AISIO_HOMI_STATUS:
 	case AISIO_HOMI_EXPORTS:
 	case AISIO_HOMI_FILE_MAP:
+	case AISIO_HOMI_VF_STATUS:
 		return 0;
 	default:
 		return -1;
@@ -144,7 +151,7 @@ static int reply_len(uint16_t type)
 
 static int variable_ok(uint16_t type, const uint8_t *body, uint32_t len)
 {
-	if (type == AISIO_HOMI_EXPORTS)
+	if (type == AISIO_HOMI_EXPORTS || type == AISIO_HOMI_VF_STATUS)
 		return len >= 1 && len <= AISIO_HOMI_EXPORTS_MAX && body[len - 1] == 0 &&
 		       memchr(body, 0, len) == body + len - 1;
 	if (type == AISIO_HOMI_FILE_MAP) {

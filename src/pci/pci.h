@@ -73,4 +73,31 @@ int aisio_pci_vfio_unmap(struct aisio_pcif *f, uint64_t iova);
  */
 int aisio_pci_vfio_device(struct aisio_pcif *f, int *fd, uint64_t *bar0_off);
 
+/*
+ * Handing a vfio function to another process (homid's restart): its
+ * container, group and device descriptors (kept open across exec by the
+ * caller) and the driver to restore on close. The IOMMU mappings live in
+ * the container and stay.
+ */
+struct aisio_pci_vfio_handover {
+	char bdf[AISIO_PCI_BDF_LEN];
+	char orig[64]; /* driver to give the function back to on close; "" = none */
+	int32_t changed;
+	int32_t container, group, device;
+};
+int aisio_pci_vfio_handover_save(struct aisio_pcif *f, struct aisio_pci_vfio_handover *h);
+/*
+ * A function from handed-over descriptors: BAR0 mapped again, nothing reset
+ * or rebound. On failure the descriptors stay the caller's. 0 or -errno.
+ */
+int aisio_pci_vfio_adopt(const struct aisio_pci_vfio_handover *h, struct aisio_pcif **out);
+/*
+ * Close without giving the function back to its driver: unbinding vfio-pci
+ * waits for every descriptor of the device, and other processes (homid's
+ * direct clients) may hold one.
+ */
+void aisio_pci_vfio_leave_bound(struct aisio_pcif *f);
+/* Record a mapping made by the previous owner (aisio_pci_vfio_map), to unmap it later. */
+int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len);
+
 #endif

@@ -447,3 +447,106 @@ int aisio_pci_vfio_device(struct aisio_pcif *f, int *fd, uint64_t *bar0_off)
 	*bar0_off = bar.offset;
 	return 0;
 }
+
+int aisio_pci_vfio_handover_save(struct aisio_pcif *f, struct aisio_pci_vfio_handover *h)
+{
+	struct vfio_fn *v = vfio_of(f);
+
+	memset(h, 0, sizeof(*h));
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function", f ? f->name : "?");
+	snprintf(h->bdf, sizeof(h->bdf), "%s", v->bind.bdf);
+	snprintf(h->orig, sizeof(h->orig), "%s", v->bind.orig);
+	h->changed = v->bind.changed;
+	h->container = v->ctx->container;
+	h->group = v->group;
+	h->device = v->device;
+	return 0;
+}
+
+int aisio_pci_vfio_adopt(const struct aisio_pci_vfio_handover *h, struct aisio_pcif **out)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_fn *v;
+	int err;
+
+	*out = NULL;
+	if (!memchr(h->bdf, 0, sizeof(h->bdf)) || !memchr(h->orig, 0, sizeof(h->orig)))
+		return aisio_err(-EINVAL, "vfio handover: names not terminated");
+	/* the descriptors must still be a viable group in a container with a type 1 IOMMU */
+	if (ioctl(h->group, VFIO_GROUP_GET_STATUS, &gs) ||
+	    !(gs.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+		return aisio_err(-EBADF, "%s: handed-over descriptor %d is not a vfio group in a "
+				 "container", h->bdf, h->group);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return aisio_err(-ENOMEM, "out of memory");
+	v->f.ops = &vfio_ops;
+	v->f.priv = v;
+	snprintf(v->f.name, sizeof(v->f.name), "%s", h->bdf);
+	memcpy(v->bind.bdf, h->bdf, sizeof(v->bind.bdf));
+	memcpy(v->bind.orig, h->orig, sizeof(v->bind.orig));
+	v->bind.changed = h->changed;
+	v->group = h->group;
+	v->device = h->device;
+	v->ctx = calloc(1, sizeof(*v->ctx));
+	if (!v->ctx) {
+		free(v);
+		return aisio_err(-ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&v->ctx->lock, NULL);
+	v->ctx->refs = 1;
+	v->ctx->next_iova = VFIO_IOVA_BASE;
+	v->ctx->container = h->container;
+	err = map_regions(v);
+	if (err) {
+		/* the descriptors stay the caller's on failure */
+		v->group = v->device = v->ctx->container = -1;
+		v->bind.changed = 0;
+		vfio_close(&v->f);
+		return err;
+	}
+	*out = &v->f;
+	return 0;
+}
+
+int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len)
+{
+	struct vfio_fn *v = vfio_of(f);
+	struct vfio_ext *e, **pp;
+	int err = 0;
+
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function", f ? f->name : "?");
+	if (!len || len % 4096 || iova < VFIO_IOVA_EXT_BASE || iova + len > VFIO_IOVA_END)
+		return aisio_err(-EINVAL, "%s: handed-over mapping 0x%llx+%llu outside the range for "
+				 "mapped memory", f->name, (unsigned long long)iova,
+				 (unsigned long long)len);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return aisio_err(-ENOMEM, "out of memory");
+	e->iova = iova;
+	e->len = len;
+	pthread_mutex_lock(&v->ctx->lock);
+	for (pp = &v->ctx->ext; *pp && (*pp)->iova + (*pp)->len <= iova; pp = &(*pp)->next)
+		;
+	if (*pp && (*pp)->iova < iova + len) {
+		err = aisio_err(-EEXIST, "%s: handed-over mapping 0x%llx+%llu overlaps another",
+				f->name, (unsigned long long)iova, (unsigned long long)len);
+	} else {
+		e->next = *pp;
+		*pp = e;
+	}
+	pthread_mutex_unlock(&v->ctx->lock);
+	if (err)
+		free(e);
+	return err;
+}
+
+void aisio_pci_vfio_leave_bound(struct aisio_pcif *f)
+{
+	struct vfio_fn *v = vfio_of(f);
+
+	if (v)
+		v->bind.changed = 0;
+}

@@ -184,6 +184,27 @@ static int nobody_rw(const char *sock)
 	CHECK_EQ(raw_cmd(&r, rw(AISIO_NVME_NVM_WRITE, 1, 0, 8, data, 0)), AISIO_NVME_SC_LBA_RANGE);
 	CHECK_EQ(raw_cmd(&r, rw(AISIO_NVME_NVM_WRITE, 1, 2044, 8, data, 0)), AISIO_NVME_SC_LBA_RANGE);
 	CHECK_EQ(raw_cmd(&r, rw(AISIO_NVME_NVM_READ, 1, 4000, 1, data, 0)), AISIO_NVME_SC_LBA_RANGE);
+	/* Dataset Management: every range inside the grant, the range list in the client's memory */
+	{
+		struct aisio_nvme_dsm_range *rg = (struct aisio_nvme_dsm_range *)(r.mem + 200704);
+		struct aisio_nvme_sqe dsm = rw(AISIO_NVME_NVM_DSM, 1, 0, 1, r.bus + 200704, 0);
+
+		dsm.cdw10 = 1;		  /* two ranges */
+		dsm.cdw11 = 1u << 2;	  /* deallocate */
+		dsm.cdw12 = 0;
+		memset(rg, 0, 2 * sizeof(*rg));
+		rg[0].slba = 1536;
+		rg[0].nlb = 8;
+		rg[1].slba = 1600;
+		rg[1].nlb = 8;
+		CHECK_EQ(raw_cmd(&r, dsm), 0);
+		rg[1].slba = 8; /* below the grant */
+		CHECK_EQ(raw_cmd(&r, dsm), AISIO_NVME_SC_LBA_RANGE);
+		rg[1].slba = 2044; /* across its end */
+		CHECK_EQ(raw_cmd(&r, dsm), AISIO_NVME_SC_LBA_RANGE);
+		dsm.dptr.prp.prp1 = 0x10000; /* a range list that is not the client's */
+		CHECK_EQ(raw_cmd(&r, dsm), AISIO_NVME_SC_DATA_XFER_ERROR);
+	}
 	/* a buffer outside the client's registered memory: PRP1, PRP2, and a PRP list entry */
 	CHECK_EQ(raw_cmd(&r, rw(AISIO_NVME_NVM_READ, 1, 1024, 8, 0x10000, 0)),
 		 AISIO_NVME_SC_DATA_XFER_ERROR);
@@ -376,7 +397,11 @@ int main(int argc, char **argv)
 	/* outside the grant nothing changed; inside, the one write landed */
 	CHECK_EQ(root_unchanged(dev, q, buf, 0, 1024), 0);
 	CHECK_EQ(root_unchanged(dev, q, buf, 2048, 1024), 0);
-	CHECK_EQ(root_unchanged(dev, q, buf, 1032, 1016), 0);
+	/* ... but for the 16 LBAs nobody's Dataset Management deallocated (1536 and 1600, 8 each) */
+	CHECK_EQ(root_unchanged(dev, q, buf, 1032, 1016), 16 * 512);
+	CHECK_EQ(root_unchanged(dev, q, buf, 1032, 504), 0);
+	CHECK_EQ(root_unchanged(dev, q, buf, 1544, 56), 0);
+	CHECK_EQ(root_unchanged(dev, q, buf, 1608, 440), 0);
 	CHECK_EQ(root_unchanged(dev, q, buf, 1024, 8), 8 * 512 - 0);
 
 	/* read-only now, reloaded with SIGHUP while root stays connected */

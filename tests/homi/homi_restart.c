@@ -3,21 +3,26 @@
  * homid killed under a running direct client: the model lived inside homid,
  * so the client's I/O cannot finish; it gets a clear error within seconds
  * (not the 30 s command timeout). A new homid takes over the stale socket
- * and serves a new client. Usage: homi_restart HOMID
+ * and serves a new client.
+ * Then homid restarted in place (SIGUSR2: it executes itself again, keeping
+ * what a restart can keep): a model cannot be kept, so its direct and
+ * mediated clients get the same clear error, the same homid process serves
+ * again at once, a new client works, and no descriptor is left behind.
+ * Usage: homi_restart HOMID
  */
 #include <aisio/aisio.h>
 
 #include "ht.h"
 
-static int client(const char *sock, int rounds)
+static int client(const char *sock, int rounds, const char *mode)
 {
-	char uri[160];
+	char uri[200];
 	struct aisio_dev *dev;
 	struct aisio_queue *q;
 	void *buf;
 	int err = 0;
 
-	snprintf(uri, sizeof(uri), "homi:%s", sock);
+	snprintf(uri, sizeof(uri), "homi:%s,mode=%s", sock, mode);
 	if (aisio_dev_open(uri, NULL, &dev) || aisio_queue_init(dev, 8, &q))
 		return 2;
 	buf = aisio_buf_alloc(dev, 4096);
@@ -52,7 +57,7 @@ int main(int argc, char **argv)
 	p = fork();
 	REQUIRE(p >= 0);
 	if (!p)
-		_exit(client(h.sock, 0));
+		_exit(client(h.sock, 0, "direct"));
 	usleep(300000);
 	kill(h.pid, SIGKILL);
 	REQUIRE(waitpid(h.pid, &st, 0) == h.pid);
@@ -68,9 +73,50 @@ int main(int argc, char **argv)
 	p = fork();
 	REQUIRE(p >= 0);
 	if (!p)
-		_exit(client(h.sock, 100));
+		_exit(client(h.sock, 100, "direct"));
 	REQUIRE(waitpid(p, &st, 0) == p);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* SIGUSR2: restart in place under a direct and a mediated client */
+	{
+		pid_t c[2];
+		uint32_t used, ncl;
+		int fds0, fds1;
+
+		REQUIRE(ht_status(h.sock, &used, &ncl) == 0);
+		usleep(200000); /* homid closes the STATUS connection when it sees the hang-up */
+		fds0 = ht_fds(h.pid);
+		for (int i = 0; i < 2; i++) {
+			c[i] = fork();
+			REQUIRE(c[i] >= 0);
+			if (!c[i])
+				_exit(client(h.sock, 0, i ? "mediated" : "direct"));
+		}
+		usleep(300000);
+		kill(h.pid, SIGUSR2);
+		t0 = ht_now_ms();
+		for (int i = 0; i < 2; i++) {
+			REQUIRE(waitpid(c[i], &st, 0) == c[i]);
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 10);
+		}
+		printf("clients of the model told homid went away %llu ms after SIGUSR2\n",
+		       (unsigned long long)(ht_now_ms() - t0));
+		CHECK(ht_now_ms() - t0 < 10000);
+		CHECK(ht_alive(&h)); /* the same process, executed again */
+		p = fork();
+		REQUIRE(p >= 0);
+		if (!p)
+			_exit(client(h.sock, 100, "direct"));
+		REQUIRE(waitpid(p, &st, 0) == p);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		REQUIRE(ht_status(h.sock, &used, &ncl) == 0);
+		CHECK_EQ(used, 0);
+		CHECK_EQ(ncl, 0);
+		for (int i = 0; i < 100 && (fds1 = ht_fds(h.pid)) != fds0; i++)
+			usleep(20000);
+		printf("homid descriptors before the restart %d, after %d\n", fds0, fds1);
+		CHECK_EQ(fds1, fds0);
+	}
 	CHECK_EQ(ht_stop(&h), 0);
 	return t_result("homi_restart");
 }

@@ -12,6 +12,10 @@
  * SGL queues, Create/Delete I/O Queue on the admin queue) are reported as
  * skipped: NVMe/TCP carries data in its own PDUs and makes queues by Connect.
  *
+ * Through homid (homi:...) the controller is shared and its admin queue is
+ * homid's: checks that need the whole controller (queue limits, SGL queues,
+ * reset, admin errors) are skipped or become checks that homid refuses.
+ *
  * --max-pages N: the controller maps at most N memory pages per command,
  * whatever MDTS says (QEMU's NVMe controller fails a command with more than
  * 1024 PRP or SGL mappings with Internal Error); transfers are clipped to
@@ -80,6 +84,8 @@ static void skip(const char *name, const char *fmt, ...)
 /* ---- helpers ------------------------------------------------------------ */
 
 static struct aisio_dev *dev;
+static struct aisio_nvme_ctrl *drvc; /* the driver's controller handle behind dev */
+static int through_homid;	     /* homi: homid owns the controller and its admin queue */
 static const struct aisio_geo *geo;
 static struct aisio_nvme_id_ctrl idc;
 static uint64_t area_lbas; /* LBAs the suite may write */
@@ -92,7 +98,7 @@ static size_t page_size(void)
 {
 	if (fabric)
 		return 4096;
-	return (size_t)1 << aisio_nvme_ctrl_info(aisio_upci_ctrl(dev))->page_shift;
+	return (size_t)1 << aisio_nvme_ctrl_info(drvc)->page_shift;
 }
 
 /* @len cut so that a transfer from buffer offset @off spans at most max_pages pages of @ps. */
@@ -190,6 +196,17 @@ static int check_bringup(void)
 		pass("identify-namespace", "nsid %u: %llu LBAs of %u bytes", geo->nsid,
 		     (unsigned long long)idn.nsze, geo->lba_size);
 
+	if (through_homid) {
+		/* homid passes Identify CNS 0 and 1 on the attached namespace only */
+		st = aisio_dev_identify_ns(dev, geo->nsid + 1, &idn);
+		if (st < 0)
+			pass("identify-other-namespace", "refused by homid: %s", aisio_errmsg());
+		else
+			fail("identify-other-namespace", "nsid %u answered (%s) through homid", geo->nsid + 1,
+			     aisio_status_str(st));
+		skip("identify-active-ns-list", "homid carries Identify CNS 0 and 1 only");
+		return 0;
+	}
 	list = calloc(1, sizeof(*list));
 	if (!list)
 		return -1;
@@ -219,10 +236,17 @@ static int check_bringup(void)
 static void check_queues(void)
 {
 	uint32_t n = geo->max_queues, made = 0, io_ok = 0, full = 0;
-	struct aisio_queue **qs = calloc(n + 1, sizeof(*qs)), *extra = NULL;
-	uint8_t *buf = aisio_buf_alloc(dev, geo->lba_size);
+	struct aisio_queue **qs, *extra = NULL;
+	uint8_t *buf;
 	struct aisio_io *io;
 	int err = 0;
+
+	if (through_homid) {
+		skip("queues-max", "homid shares the controller's queue IDs among its clients");
+		return;
+	}
+	qs = calloc(n + 1, sizeof(*qs));
+	buf = aisio_buf_alloc(dev, geo->lba_size);
 
 	if (!qs || !buf) {
 		fail("queues-max", "out of memory");
@@ -440,10 +464,14 @@ out:
 
 static void check_sgl(void)
 {
-	struct aisio_nvme_ctrl *c = aisio_upci_ctrl(dev);
+	struct aisio_nvme_ctrl *c = drvc;
 	struct aisio_nvme_qpair *qp;
 	int err;
 
+	if (through_homid) {
+		skip("sgl-integrity", "homid creates the queues; homi: clients use PRPs");
+		return;
+	}
 	if (!geo->sgl) {
 		skip("sgl-integrity", "controller reports no SGL support (SGLS %x)", idc.sgls);
 		return;
@@ -541,12 +569,20 @@ static void check_errors(struct aisio_queue *q)
 		goto recovery;
 	}
 	aisio_nvme_cmd_create_cq(&cmd, (uint16_t)(geo->max_queues + 1), 2,
-				 aisio_mem_bus(aisio_nvme_ctrl_dma_region(aisio_upci_ctrl(dev), buf), buf), 0, 0);
+				 aisio_mem_bus(aisio_nvme_ctrl_dma_region(drvc, buf), buf), 0, 0);
 	st = aisio_dev_admin(dev, &cmd, NULL, 0, NULL);
-	expect_status("invalid-queue-id-create", st, AISIO_NVME_SC_QID_INVALID);
-	aisio_nvme_cmd_delete_queue(&cmd, AISIO_NVME_ADM_DELETE_SQ, (uint16_t)(geo->max_queues + 1));
-	st = aisio_dev_admin(dev, &cmd, NULL, 0, NULL);
-	expect_status("invalid-queue-id-delete", st, AISIO_NVME_SC_QID_INVALID);
+	if (through_homid) {
+		/* queue management stays with homid: refused before the controller sees it */
+		if (st < 0)
+			pass("admin-refused", "Create I/O CQ through homid: %s", aisio_errmsg());
+		else
+			fail("admin-refused", "Create I/O CQ through homid got %s", aisio_status_str(st));
+	} else {
+		expect_status("invalid-queue-id-create", st, AISIO_NVME_SC_QID_INVALID);
+		aisio_nvme_cmd_delete_queue(&cmd, AISIO_NVME_ADM_DELETE_SQ, (uint16_t)(geo->max_queues + 1));
+		st = aisio_dev_admin(dev, &cmd, NULL, 0, NULL);
+		expect_status("invalid-queue-id-delete", st, AISIO_NVME_SC_QID_INVALID);
+	}
 
 recovery:
 	/* The queue still works after all that. */
@@ -733,7 +769,10 @@ int main(int argc, char **argv)
 	}
 	geo = aisio_dev_geo(dev);
 	fabric = !strcmp(geo->backend, "tcp");
-	if (!aisio_upci_ctrl(dev) && !fabric) {
+	drvc = aisio_upci_ctrl(dev);
+	if (!drvc && (drvc = aisio_homi_ctrl(dev)))
+		through_homid = 1;
+	if (!drvc && !fabric) {
 		fail("open", "%s is not driven by the user-space driver (backend %s)", uri, geo->backend);
 		aisio_dev_close(dev);
 		return 1;
@@ -761,7 +800,10 @@ int main(int argc, char **argv)
 			check_wrap();
 			check_errors(q);
 			check_nvm_cmds(q);
-			check_reset(q);
+			if (through_homid)
+				skip("reset-in-flight", "a controller reset belongs to homid");
+			else
+				check_reset(q);
 			aisio_queue_term(q);
 		}
 	}

@@ -100,7 +100,35 @@ static void print_json(const struct aisio_homi_status_reply *sr,
 		       "\"errors\": %llu}", cl[i].nmem, (unsigned long long)cl[i].mem_bytes,
 		       (unsigned long long)cl[i].cmds, (unsigned long long)cl[i].errors);
 	}
-	printf("]}\n");
+	printf("]");
+}
+
+/* The VF pool (VF_STATUS), when homid has one; JSON: "vfs": [lines as strings]. */
+static void print_vfs(struct aisio_homi_conn *c, int json)
+{
+	static char text[AISIO_HOMI_VF_STATUS_MAX + 1];
+	size_t len = 0;
+	int n = 0;
+
+	if (aisio_homi_call(c, AISIO_HOMI_VF_STATUS, NULL, 0, -1, text, sizeof(text) - 1, &len, NULL))
+		len = 0;
+	text[len] = 0;
+	if (json)
+		printf(", \"vfs\": [");
+	else if (text[0])
+		printf("VFs (clients take them whole: homi:...,mode=vf):\n");
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), n++) {
+		if (!json) {
+			printf("  %s\n", line);
+			continue;
+		}
+		printf("%s\"", n ? ", " : "");
+		for (const char *p = line; *p; p++) /* homid's text: printable, but escape anyway */
+			printf(*p == '"' || *p == '\\' ? "\\%c" : (unsigned char)*p < 0x20 ? "?" : "%c", *p);
+		printf("\"");
+	}
+	if (json)
+		printf("]");
 }
 
 static int homi_status(int argc, char **argv)
@@ -172,9 +200,12 @@ static int homi_status(int argc, char **argv)
 			cd[i].name[sizeof(cd[i].name) - 1] = 0;
 		if (json) {
 			print_json(&sr, cd, nd, cl);
+			print_vfs(c, 1);
+			printf("}\n");
 		} else {
 			print_text(&sr, cd, nd, cl);
 			homi_print_exports(c); /* ublk exports; an older homid has none */
+			print_vfs(c, 0);
 		}
 		aisio_homi_disconnect(c);
 		free(cd);

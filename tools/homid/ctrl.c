@@ -178,6 +178,12 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 		err = ctrl_pci_share(hc);
 		if (err)
 			goto err_pcif;
+		/* vfio: homid's DMA memory in memfds, so that a restart can take it over */
+		if (hc->direct_ok) {
+			err = homid_pci_host_open(hc->pcif, &hc->host);
+			if (err)
+				goto err_pcif;
+		}
 #else
 		return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
 #endif
@@ -185,7 +191,7 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 		return aisio_err(-EINVAL, "controller '%s': use emu:SPEC or pci:BDF[,drv=vfio|uio]",
 				 spec);
 	}
-	err = aisio_nvme_ctrl_init(hc->pcif, &co, &hc->nc);
+	err = aisio_nvme_ctrl_init(hc->host ? hc->host : hc->pcif, &co, &hc->nc);
 	if (err)
 		goto err_pcif;
 	err = ctrl_identify_ns(hc);
@@ -197,6 +203,7 @@ err_term:
 	aisio_nvme_ctrl_term(hc->nc);
 	free(hc->ns);
 err_pcif:
+	aisio_pcif_close(hc->host);
 	if (hc->kind == AISIO_HOMI_CTRL_PCI && hc->bar_fd >= 0)
 		close(hc->bar_fd);
 	aisio_pcif_close(hc->pcif);
@@ -207,11 +214,87 @@ err_emu:
 	return err;
 }
 
+#ifdef HOMID_HAVE_PCI
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc)
+{
+	const struct homid_ho_ctrl *s = homid_handover_ctrl(ho, index);
+	const struct aisio_nvme_ctrl_handover *nh = &s->nvme;
+	char bdf[64], norm[AISIO_PCI_BDF_LEN], *comma;
+	void *asq, *acq;
+	uint32_t i;
+	int err;
+
+	memset(hc, 0, sizeof(*hc));
+	hc->bar_fd = -1;
+	hc->kind = AISIO_HOMI_CTRL_PCI;
+	snprintf(bdf, sizeof(bdf), "%s", strncmp(spec, "pci:", 4) ? "" : spec + 4);
+	comma = strchr(bdf, ',');
+	if (comma)
+		*comma = 0;
+	if (aisio_pci_bdf_parse(bdf, norm) || strcmp(norm, s->vfio.bdf))
+		return aisio_err(-ESTALE, "controller %s: the handed-over controller is %s; the "
+				 "configuration changed across the restart", spec, s->vfio.bdf);
+	if (strlen(bdf) >= sizeof(hc->name))
+		return aisio_err(-EINVAL, "%s: PCI address too long", spec);
+	memcpy(hc->name, bdf, strlen(bdf) + 1);
+	err = aisio_pci_vfio_adopt(&s->vfio, &hc->pcif);
+	if (err)
+		return err;
+	/* clients' memory first: homid's own allocations must not land on it */
+	err = homid_handover_reserve(ho, index, hc->pcif);
+	if (!err)
+		err = ctrl_pci_share(hc);
+	if (!err)
+		err = homid_pci_host_open(hc->pcif, &hc->host);
+	for (i = 0; !err && i < s->nregion; i++)
+		err = homid_pci_host_adopt(hc->host, &s->region[i]);
+	if (err)
+		goto err_pcif;
+	homid_pci_host_trim(hc->host, nh->asq_bus, nh->acq_bus);
+	asq = homid_pci_host_va(hc->host, nh->asq_bus, (size_t)nh->admin_depth * 64);
+	acq = homid_pci_host_va(hc->host, nh->acq_bus, (size_t)nh->admin_depth * 16);
+	if (!asq || !acq) {
+		err = aisio_err(-ESTALE, "%s: the admin queue is not in the handed-over memory",
+				hc->name);
+		goto err_pcif;
+	}
+	err = aisio_nvme_ctrl_adopt(hc->host, NULL, nh, asq, acq, &hc->nc);
+	if (err)
+		goto err_pcif;
+	err = ctrl_identify_ns(hc);
+	if (err) {
+		free(hc->ns);
+		aisio_nvme_ctrl_term(hc->nc);
+		goto err_pcif;
+	}
+	return 0;
+
+err_pcif:
+	LOG_ERR("controller %s: %s", spec, aisio_errmsg());
+	aisio_pcif_close(hc->host);
+	if (hc->bar_fd >= 0)
+		close(hc->bar_fd);
+	/* direct clients hold the device: unbinding vfio-pci would wait for them */
+	aisio_pci_vfio_leave_bound(hc->pcif);
+	aisio_pcif_close(hc->pcif);
+	memset(hc, 0, sizeof(*hc));
+	return err;
+}
+#else
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc)
+{
+	return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
+}
+#endif
+
 void homid_ctrl_close(struct homid_ctrl *hc)
 {
 	if (!hc->nc)
 		return;
 	aisio_nvme_ctrl_term(hc->nc); /* disables the controller, frees homid's DMA memory */
+	aisio_pcif_close(hc->host);
 	if (hc->kind == AISIO_HOMI_CTRL_PCI && hc->bar_fd >= 0)
 		close(hc->bar_fd);
 	aisio_pcif_close(hc->pcif);

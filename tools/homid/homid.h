@@ -12,6 +12,7 @@
 #include "drv/drv.h"
 #include "emu/emu.h"
 #include "homi/proto.h"
+#include "pci/pci.h"
 
 struct aisio_gpu_dma;
 
@@ -94,6 +95,7 @@ struct homid_ctrl {
 	int direct_ok; /* client memory and doorbells can be shared (emu, vfio) */
 	int gpu;		     /* emu:...,gpu=N: clients' GPU memory on this model; -1 = none */
 	struct aisio_gpu_dma *gdma;  /* its copy provider (none for a null namespace: nothing moves) */
+	struct aisio_pcif *host; /* vfio: the function as the driver sees it (pci_host.c) */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
@@ -108,6 +110,55 @@ int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len);
 /* A client's GPU allocation (CUDA IPC @handle, @len bytes) for the model; *@ptr is its bus address. */
 int homid_ctrl_gpu_map(struct homid_ctrl *hc, const uint8_t *handle, size_t len, void **ptr);
 void homid_ctrl_gpu_unmap(struct homid_ctrl *hc, void *ptr);
+
+/* ---- pci_host.c, handover.c: restart without letting go of vfio controllers ---- */
+struct homid_ho_region {
+	int32_t fd; /* memfd */
+	uint32_t rsvd;
+	uint64_t len;
+	uint64_t iova;
+};
+
+#define HOMID_HO_REGIONS 32
+/* A vfio controller as the next homid takes it over. */
+struct homid_ho_ctrl {
+	uint32_t index; /* in h->ctrls and the controller list of the configuration */
+	uint32_t nregion;
+	struct aisio_pci_vfio_handover vfio;
+	struct aisio_nvme_ctrl_handover nvme;
+	struct homid_ho_region region[HOMID_HO_REGIONS]; /* homid's DMA memory */
+};
+
+int homid_pci_host_open(struct aisio_pcif *fn, struct aisio_pcif **out);
+/* Every region of homid's DMA memory: count or -E2BIG. */
+int homid_pci_host_save(struct aisio_pcif *f, struct homid_ho_region *out, int max);
+/* A region the previous homid handed over, mapped here again (its fd is kept). */
+int homid_pci_host_adopt(struct aisio_pcif *f, const struct homid_ho_region *r);
+/* Release the handed-over regions that hold neither address. */
+void homid_pci_host_trim(struct aisio_pcif *f, uint64_t keep_a, uint64_t keep_b);
+void *homid_pci_host_va(struct aisio_pcif *f, uint64_t iova, size_t len);
+
+struct homid;
+struct homid_handover;
+/*
+ * SIGUSR2: execute homid again (/proc/self/exe, same arguments) keeping
+ * vfio controllers, the listening socket and direct clients on them; the
+ * rest is dropped first (docs/homi.md, "Restart"). Returns only when it
+ * could not: then homid goes on serving.
+ */
+void homid_handover_exec(struct homid *h);
+/* --handover FD: the state the previous homid left. 0 or -errno. */
+int homid_handover_load(int fd, struct homid_handover **out);
+const struct homid_ho_ctrl *homid_handover_ctrl(const struct homid_handover *ho, int index);
+/* Record the memory of controller @index's clients as mapped (before homid maps any of its own). */
+int homid_handover_reserve(const struct homid_handover *ho, int index, struct aisio_pcif *fn);
+/* ctrl.c: vfio controller @index taken over running, its admin queue where it was. */
+int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int index,
+		     struct homid_ctrl *hc);
+int homid_handover_listen_fd(const struct homid_handover *ho);
+/* Clients back into h->clients (after the controllers); returns how many. */
+int homid_handover_clients(struct homid *h, const struct homid_handover *ho);
+void homid_handover_free(struct homid_handover *ho);
 
 /* ---- session.c: clients ------------------------------------------------------- */
 struct homid_mem {
@@ -126,6 +177,7 @@ struct homid_queue {
 	uint16_t qid; /* hardware queue ID */
 	uint32_t depth;
 	int mode;
+	uint64_t sq_bus, cq_bus; /* the rings, for a restart to take the queue over */
 	struct homid_med *med; /* mediated: the poller's state */
 	struct homid_queue *next;
 };
@@ -154,6 +206,15 @@ struct homid_client {
 	struct homid_client *next;
 };
 
+/* vf.c: SR-IOV VFs handed to clients whole (VF_TAKE) */
+#define HOMID_MAX_VFS 16
+struct homid_vf {
+	char bdf[AISIO_PCI_BDF_LEN];
+	struct aisio_pcif *fn;	     /* open while taken */
+	struct homid_client *owner; /* NULL: free */
+	uint32_t takes, resets, reset_failed;
+};
+
 struct homid {
 	struct homid_config cfg;
 	char *config_path;
@@ -164,6 +225,9 @@ struct homid {
 	uint32_t nclients;
 	uint64_t start_ms;
 	struct homid_mediator *med;
+	char **argv; /* to execute again on a restart (handover.c) */
+	struct homid_vf vfs[HOMID_MAX_VFS];
+	int nvfs;
 	uint8_t buf[AISIO_HOMI_MSG_MAX];
 	uint8_t reply[AISIO_HOMI_MSG_MAX];
 };
@@ -182,6 +246,16 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 int homid_status_encode(struct homid *h, const struct homid_client *self, int with_clients, void *out,
 			size_t cap, size_t *len);
 uint64_t homid_now_ms(void);
+
+/* vf.c: the VF pool (--vf pci:BDF); fds_out: container, group, device */
+int homid_vf_add(struct homid *h, const char *spec);
+int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_homi_vf_take *r,
+		  void *reply, size_t *rlen, int *fds_out);
+/* The client's VF, if it holds one: reset (FLR) and back in the pool. */
+void homid_vf_release(struct homid *h, struct homid_client *cl);
+int homid_vf_status(struct homid *h, char *out, size_t cap);
+/* sriov.c: " (PF ..., secondary controller ..., VQ, VI)" for a VF, or "" */
+int homid_vf_resources(const char *vf, char *out, size_t cap);
 
 /* ---- mediator.c ------------------------------------------------------------- */
 struct homid_mediator;

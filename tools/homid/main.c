@@ -50,7 +50,11 @@ static void usage(FILE *f)
 		"                      pci:BDF,vfs=N[,vq=N][,vi=N][,drv=vfio-pci]; idempotent;\n"
 		"                      exits after it unless controllers are given\n"
 		"  --sriov-status PF   the PF's flexible resources and VFs (pci:BDF), then exit\n"
-		"  --help              this text\n");
+		"  --vf pci:BDF        a VF for the pool clients take whole (homi:...,mode=vf);\n"
+		"                      repeatable\n"
+		"  --help              this text\n\n"
+		"Signals: SIGHUP reloads the policy; SIGUSR2 restarts homid in place, keeping\n"
+		"vfio controllers running and their direct clients connected.\n");
 }
 
 static int load_config(const char *path, int explicit_path, struct homid_config *cfg)
@@ -199,6 +203,10 @@ static int serve(struct homid *h, int sfd)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					reload(h);
+				} else if (si.ssi_signo == SIGUSR2) {
+					/* returns only when the restart failed; clients may be gone */
+					homid_handover_exec(h);
+					continue;
 				} else {
 					LOG_INFO("signal %u: shutting down", si.ssi_signo);
 					break;
@@ -239,13 +247,16 @@ int main(int argc, char **argv)
 		{ "export", required_argument, NULL, 'x' },
 		{ "sriov", required_argument, NULL, 'V' },
 		{ "sriov-status", required_argument, NULL, 'W' },
+		{ "handover", required_argument, NULL, 'H' },
+		{ "vf", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct homid h;
 	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16], *sriov = NULL, *sriov_st = NULL;
+	struct homid_handover *ho = NULL;
 	char *exports[8];
-	int nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
+	int handover_fd = -1, nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
 	sigset_t mask;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -290,6 +301,15 @@ int main(int argc, char **argv)
 		case 'W':
 			sriov_st = optarg;
 			break;
+		case 'F':
+			if (homid_vf_add(&h, optarg)) {
+				fprintf(stderr, "homid: %s\n", aisio_errmsg());
+				return 2;
+			}
+			break;
+		case 'H': /* from the homid that restarted into this one (handover.c) */
+			handover_fd = atoi(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -333,18 +353,28 @@ int main(int argc, char **argv)
 	if (sriov || sriov_st) {
 		int src = homid_sriov_cli(sriov, sriov_st);
 
-		if (src || !h.cfg.nctrls) {
+		if (src || (!h.cfg.nctrls && !h.nvfs)) {
 			homid_config_free(&h.cfg);
 			return src;
 		}
 	}
-	if (!h.cfg.nctrls) {
+	if (!h.cfg.nctrls && !h.nvfs) {
 		fprintf(stderr, "homid: no controller: give --ctrl emu:SIZE or --ctrl pci:BDF, or "
 			"'controller =' in [homid] of the configuration\n");
 		homid_config_free(&h.cfg);
 		return 2;
 	}
-	if (!foreground && daemon(0, 1)) {
+	h.argv = argv;
+	if (handover_fd >= 0) {
+		err = homid_handover_load(handover_fd, &ho);
+		if (err) {
+			fprintf(stderr, "homid: %s\n", aisio_errmsg());
+			return 1;
+		}
+		LOG_INFO("restarted (pid %d): taking over what the previous homid handed over",
+			 getpid());
+	}
+	if (!foreground && !ho && daemon(0, 1)) {
 		fprintf(stderr, "homid: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
@@ -354,6 +384,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -361,7 +392,16 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	for (int i = 0; i < h.cfg.nctrls; i++) {
-		err = homid_ctrl_open(h.cfg.ctrls[i], i, &h.ctrls[h.nctrls]);
+		const struct homid_ho_ctrl *hs = homid_handover_ctrl(ho, i);
+
+		/* a controller that ran on under the restart is taken over, not reset */
+		err = hs ? homid_ctrl_adopt(h.cfg.ctrls[i], ho, i, &h.ctrls[h.nctrls])
+			 : homid_ctrl_open(h.cfg.ctrls[i], i, &h.ctrls[h.nctrls]);
+		if (err && hs) {
+			LOG_ERR("controller %s: taking it over after the restart: %s; exiting so that "
+				"a fresh start resets it", h.cfg.ctrls[i], aisio_errmsg());
+			goto out_ctrls;
+		}
 		if (err) {
 			LOG_ERR("controller %s: %s", h.cfg.ctrls[i], aisio_errmsg());
 			goto out_ctrls;
@@ -376,7 +416,7 @@ int main(int argc, char **argv)
 		LOG_ERR("mediator: %s", aisio_errmsg());
 		goto out_ctrls;
 	}
-	h.listen_fd = listen_on(h.cfg.socket);
+	h.listen_fd = ho ? homid_handover_listen_fd(ho) : listen_on(h.cfg.socket);
 	if (h.listen_fd < 0) {
 		LOG_ERR("%s", aisio_errmsg());
 		goto out_med;
@@ -384,6 +424,13 @@ int main(int argc, char **argv)
 	if (homid_ublk_start(&h, exports, nexports)) {
 		LOG_ERR("%s", aisio_errmsg());
 		goto out_ublk;
+	}
+	if (ho) {
+		int kept = homid_handover_clients(&h, ho);
+
+		LOG_INFO("restarted: %d client(s) kept", kept);
+		homid_handover_free(ho);
+		ho = NULL;
 	}
 	LOG_INFO("listening on %s (pid %d)", h.cfg.socket, getpid());
 	rc = serve(&h, sfd) ? 1 : 0;
@@ -401,6 +448,7 @@ out_ctrls:
 		homid_ctrl_close(&h.ctrls[i]);
 	close(sfd);
 out_cfg:
+	homid_handover_free(ho);
 	homid_config_free(&h.cfg);
 	return rc;
 }

@@ -44,8 +44,10 @@ struct homid_med {
 	struct aisio_nvme_sq hsq;
 	struct aisio_nvme_cq hcq;
 	void *hsq_mem, *hcq_mem;
-	uint8_t *lists; /* one PRP list page per slot */
+	uint8_t *lists; /* list_pages PRP list pages per slot */
 	uint64_t lists_bus;
+	uint32_t list_pages;
+	uint64_t list_cap; /* PRP entries those pages hold, chained */
 	struct med_slot *slots;
 	uint16_t *free_slots;
 	uint32_t nfree;
@@ -88,7 +90,7 @@ static uint16_t check_prps(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uin
 	struct homid_client *cl = mq->cl;
 	uint64_t page = (uint64_t)1 << mq->page_shift, pmask = page - 1;
 	uint64_t prp1 = cmd->dptr.prp.prp1, prp2 = cmd->dptr.prp.prp2;
-	uint64_t first = page - (prp1 & pmask), rest, npages, per_page;
+	uint64_t first = page - (prp1 & pmask), rest, npages;
 	const uint64_t *src;
 
 	if (prp1 & 3)
@@ -107,26 +109,92 @@ static uint16_t check_prps(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uin
 			return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
 		return 0;
 	}
-	/* a PRP list: it must fit in the rest of its page (no chaining in mediated mode) */
+	/*
+	 * A PRP list, chained when it does not fit the rest of its page: every
+	 * entry is copied into homid's pages for the slot (chained the same
+	 * way) and checked there, and PRP2 pointed at the copy, so the client
+	 * cannot change an entry or a chain pointer after the check.
+	 */
 	npages = (rest + pmask) >> mq->page_shift;
-	per_page = (page - (prp2 & pmask)) / 8;
-	if ((prp2 & 7) || npages > per_page)
-		return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
-	src = (const uint64_t *)client_va(cl, prp2, npages * 8);
-	if (!src)
-		return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
-	/* copy first, then check the copy: the client may rewrite its list meanwhile */
-	memcpy(list, src, npages * 8);
-	for (uint64_t i = 0; i < npages; i++) {
-		uint64_t e, elen = i + 1 == npages ? rest - i * page : page;
+	if (npages > mq->list_cap)
+		return refuse(AISIO_NVME_SC_INVALID_FIELD);
+	{
+		uint64_t per = page / 8, done = 0, cur = prp2, k = 0;
+		uint64_t *out = (uint64_t *)list, out_bus = list_bus;
 
-		memcpy(&e, list + i * 8, 8);
-		if (e & pmask)
-			return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
-		if (!client_va(cl, e, elen))
-			return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+		while (done < npages) {
+			uint64_t avail = (page - (cur & pmask)) / 8, left = npages - done;
+			uint64_t take = left <= avail ? left : avail - 1;
+
+			if ((cur & 7) || !take)
+				return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+			src = (const uint64_t *)client_va(cl, cur, (take + (left > avail)) * 8);
+			if (!src)
+				return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+			for (uint64_t i = 0; i < take; i++, done++) {
+				uint64_t e, elen = done + 1 == npages ? rest - done * page : page;
+
+				if (k == per - 1 && npages - done > 1) {
+					/* homid's page is full: chain to its next one */
+					out[k] = out_bus + page;
+					out = (uint64_t *)((uint8_t *)out + page);
+					out_bus += page;
+					k = 0;
+				}
+				memcpy(&out[k], &src[i], 8);
+				e = out[k++];
+				if (e & pmask)
+					return refuse(AISIO_NVME_SC_PRP_INVALID_OFFSET);
+				if (!client_va(cl, e, elen))
+					return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+			}
+			if (done < npages)
+				memcpy(&cur, &src[take], 8);
+		}
 	}
 	cmd->dptr.prp.prp2 = list_bus;
+	return 0;
+}
+
+/*
+ * Dataset Management: its range list (NR + 1 ranges of 16 bytes, in the
+ * client's memory) is copied to homid's page for the slot and every range
+ * checked against the grant [@gfirst, @gend); the device reads the copy,
+ * so the client cannot change a range after the check.
+ */
+static uint16_t check_dsm(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint64_t gfirst,
+			  uint64_t gend, uint8_t *list, uint64_t list_bus)
+{
+	uint64_t len = ((uint64_t)(cmd->cdw10 & 0xff) + 1) * sizeof(struct aisio_nvme_dsm_range);
+	uint64_t page = (uint64_t)1 << mq->page_shift, prp1 = cmd->dptr.prp.prp1;
+	uint64_t first = page - (prp1 & (page - 1));
+	const uint8_t *a, *b = NULL;
+	uint16_t st;
+
+	if (len > page)
+		return refuse(AISIO_NVME_SC_INVALID_FIELD);
+	st = check_prps(mq, cmd, len, NULL, 0); /* at most two pages: PRP1 and PRP2, no list */
+	if (st)
+		return st;
+	if (first > len)
+		first = len;
+	a = client_va(mq->cl, prp1, first);
+	if (len > first)
+		b = client_va(mq->cl, cmd->dptr.prp.prp2, len - first);
+	if (!a || (len > first && !b))
+		return refuse(AISIO_NVME_SC_DATA_XFER_ERROR);
+	memcpy(list, a, first);
+	if (len > first)
+		memcpy(list + first, b, len - first);
+	for (uint64_t off = 0; off < len; off += sizeof(struct aisio_nvme_dsm_range)) {
+		struct aisio_nvme_dsm_range r;
+
+		memcpy(&r, list + off, sizeof(r));
+		if (r.nlb && (r.slba < gfirst || r.slba >= gend || r.nlb > gend - r.slba))
+			return refuse(AISIO_NVME_SC_LBA_RANGE);
+	}
+	cmd->dptr.prp.prp1 = list_bus;
+	cmd->dptr.prp.prp2 = 0;
 	return 0;
 }
 
@@ -152,6 +220,7 @@ static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint
 		data = 1;
 		break;
 	case AISIO_NVME_NVM_WRITE_ZEROES:
+	case AISIO_NVME_NVM_DSM:
 		need = HOMID_OP_WRITE;
 		break;
 	case AISIO_NVME_NVM_FLUSH:
@@ -170,10 +239,12 @@ static uint16_t med_check(struct homid_med *mq, struct aisio_nvme_sqe *cmd, uint
 		return refuse(AISIO_NVME_SC_INVALID_NS);
 	if (cmd->opc == AISIO_NVME_NVM_FLUSH)
 		return 0;
-	slba = (uint64_t)cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
-	nlb = (uint64_t)(cmd->cdw12 & 0xffff) + 1;
 	gfirst = g->lba_first;
 	gend = g->lba_count && g->lba_count < ns->nlbas - gfirst ? gfirst + g->lba_count : ns->nlbas;
+	if (cmd->opc == AISIO_NVME_NVM_DSM)
+		return check_dsm(mq, cmd, gfirst, gend, list, list_bus);
+	slba = (uint64_t)cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+	nlb = (uint64_t)(cmd->cdw12 & 0xffff) + 1;
 	if (slba < gfirst || slba >= gend || nlb > gend - slba)
 		return refuse(AISIO_NVME_SC_LBA_RANGE);
 	if (!data)
@@ -261,7 +332,8 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 
 		/* one copy of the entry: the checks and the forward see the same bytes */
 		memcpy(&cmd, &mq->csq[mq->csq_head], sizeof(cmd));
-		st = med_check(mq, &cmd, mq->lists + slot * page, mq->lists_bus + slot * page);
+		st = med_check(mq, &cmd, mq->lists + (size_t)slot * mq->list_pages * page,
+			       mq->lists_bus + (uint64_t)slot * mq->list_pages * page);
 		if (st && !ccq_room(mq))
 			break; /* the client's CQ is full: answer when it makes room */
 		if (st) {
@@ -394,7 +466,18 @@ int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t de
 	mq->free_slots = calloc(depth, sizeof(*mq->free_slots));
 	mq->hsq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 64, page);
 	mq->hcq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 16, page);
-	mq->lists = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * page, page);
+	/* enough chained list pages for the largest transfer, starting mid-page */
+	{
+		uint64_t need = ci->max_xfer / page + 1, per = page / 8;
+
+		mq->list_pages = 1;
+		mq->list_cap = per;
+		while (mq->list_cap < need) {
+			mq->list_pages++;
+			mq->list_cap += per - 1;
+		}
+	}
+	mq->lists = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * mq->list_pages * page, page);
 	if (!mq->slots || !mq->free_slots || !mq->hsq_mem || !mq->hcq_mem || !mq->lists) {
 		med_free(hc, mq);
 		return aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", depth);

@@ -57,6 +57,10 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	if (cl->ctrl)
 		return aisio_err(-EALREADY, "this connection is attached to %s already; open another "
 				 "connection for another controller", cl->ctrl->name);
+	for (int i = 0; i < h->nvfs; i++)
+		if (h->vfs[i].owner == cl)
+			return aisio_err(-EALREADY, "this connection holds VF %s; attach on another "
+					 "connection", h->vfs[i].bdf);
 	if (memchr(r->ctrl, 0, sizeof(r->ctrl)) == NULL)
 		return aisio_err(-EINVAL, "controller name is not NUL-terminated");
 	if (!g->allowed)
@@ -321,6 +325,8 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 		return aisio_err(-ENOMEM, "out of memory");
 	q->depth = r->depth;
 	q->mode = cl->mode;
+	q->sq_bus = r->sq_bus;
+	q->cq_bus = r->cq_bus;
 	if (cl->mode == AISIO_HOMI_MODE_DIRECT) {
 		struct aisio_nvme_qpair_ext e = { .depth = r->depth, .sq_bus = r->sq_bus,
 						  .cq_bus = r->cq_bus };
@@ -425,10 +431,12 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		struct aisio_homi_file_map fmap;
 		struct aisio_homi_file_check fcheck;
 		struct aisio_homi_gpu_mem_reg greg;
+		struct aisio_homi_vf_take vf;
 	} b;
 
 	*rlen = 0;
-	*fd_out = -1;
+	for (int i = 0; i < AISIO_HOMI_MAX_FDS; i++)
+		fd_out[i] = -1;
 	memset(&b, 0, sizeof(b));
 	memcpy(&b, m->body, m->len < sizeof(b) ? m->len : sizeof(b));
 	switch (m->hdr.type) {
@@ -459,6 +467,11 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 	case AISIO_HOMI_FILE_MAP:
 	case AISIO_HOMI_FILE_CHECK:
 		return homid_extent_request(h, cl, m->hdr.type, &b, reply, rlen);
+	case AISIO_HOMI_VF_TAKE:
+		return homid_vf_take(h, cl, &b.vf, reply, rlen, fd_out);
+	case AISIO_HOMI_VF_STATUS:
+		*rlen = (size_t)homid_vf_status(h, reply, AISIO_HOMI_VF_STATUS_MAX) + 1;
+		return 0;
 	default:
 		return aisio_err(-EOPNOTSUPP, "unknown request type %u", m->hdr.type);
 	}

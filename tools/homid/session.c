@@ -104,6 +104,7 @@ void homid_client_drop(struct homid *h, struct homid_client *cl, const char *why
 		}
 	}
 	h->nclients--;
+	homid_vf_release(h, cl); /* a VF it took: reset, then back in the pool */
 	/* 1. queues (SQ then CQ each), 2. memory: no DMA may land in memory given back */
 	while (cl->queues) {
 		struct homid_queue *q = cl->queues;
@@ -131,7 +132,8 @@ void homid_client_drop(struct homid *h, struct homid_client *cl, const char *why
 int homid_client_serve(struct homid *h, struct homid_client *cl)
 {
 	struct aisio_homi_msg m;
-	int fds[AISIO_HOMI_MAX_FDS], nfds, trunc, n, err, out_fd = -1;
+	int fds[AISIO_HOMI_MAX_FDS], nfds, trunc, n, err, nout = 0;
+	int out_fd[AISIO_HOMI_MAX_FDS] = { -1, -1, -1 };
 	size_t rlen = 0;
 
 	n = aisio_homi_recv(cl->sock, h->buf, sizeof(h->buf), fds, AISIO_HOMI_MAX_FDS, &nfds,
@@ -146,7 +148,7 @@ int homid_client_serve(struct homid *h, struct homid_client *cl)
 	aisio_err_clear();
 	err = aisio_homi_decode(h->buf, (size_t)n, fds, nfds, trunc, &m);
 	if (!err) {
-		err = homid_request(h, cl, &m, h->reply + 24, &rlen, &out_fd);
+		err = homid_request(h, cl, &m, h->reply + 24, &rlen, out_fd);
 		if (m.fd >= 0)
 			close(m.fd); /* a request keeps its own duplicate when it needs one */
 	}
@@ -159,14 +161,14 @@ int homid_client_serve(struct homid *h, struct homid_client *cl)
 		memmove(h->buf, h->reply + 24, rlen);
 		n = aisio_homi_encode_reply(h->reply, m.hdr.type, m.hdr.seq, 0, h->buf, rlen);
 	}
-	if (n < 0) {
-		if (out_fd >= 0)
-			close(out_fd);
+	while (nout < AISIO_HOMI_MAX_FDS && out_fd[nout] >= 0)
+		nout++;
+	if (n >= 0)
+		err = aisio_homi_send(cl->sock, h->reply, (size_t)n, out_fd, nout);
+	for (int i = 0; i < nout; i++)
+		close(out_fd[i]);
+	if (n < 0)
 		return -1;
-	}
-	err = aisio_homi_send(cl->sock, h->reply, (size_t)n, &out_fd, out_fd >= 0);
-	if (out_fd >= 0)
-		close(out_fd);
 	if (err) {
 		LOG_DEBUG("client pid %d: reply not sent: %s", cl->pid, strerror(-err));
 		return -1;

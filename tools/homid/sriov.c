@@ -625,3 +625,47 @@ int homid_sriov_cli(const char *spec, const char *status_pf)
 	fflush(stdout);
 	return 0;
 }
+
+int homid_vf_resources(const char *vf, char *out, size_t cap)
+{
+	char p[PATH_MAX], t[PATH_MAX], pfbdf[AISIO_PCI_BDF_LEN], vb[AISIO_PCI_BDF_LEN];
+	const struct aisio_nvme_sec_ctrl_entry *e = NULL;
+	struct sriov_pf *pf;
+	const char *base;
+	uint32_t vfn;
+	ssize_t n;
+	int err;
+
+	out[0] = 0;
+	/* the PF is the VF's physfn; its number the virtfnN link that points back */
+	if (aisio_pci_sysfs_path(p, sizeof(p), vf, "physfn"))
+		return -ENAMETOOLONG;
+	n = readlink(p, t, sizeof(t) - 1);
+	if (n < 0)
+		return -ENODEV;
+	t[n] = 0;
+	base = strrchr(t, '/');
+	base = base ? base + 1 : t;
+	if (strlen(base) >= sizeof(pfbdf))
+		return -EINVAL;
+	memcpy(pfbdf, base, strlen(base) + 1);
+	pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return -ENOMEM;
+	err = pf_open(pfbdf, pf);
+	for (vfn = 1; !err && vfn <= 256; vfn++)
+		if (!vf_bdf(pfbdf, vfn, vb) && !strcmp(vb, vf)) {
+			e = sec_of_vf(pf, vfn);
+			break;
+		}
+	if (e)
+		snprintf(out, cap, " (PF %s, secondary controller %#x, %s, %u VQ, %u VI)", pfbdf,
+			 aisio_le16_to_cpu(e->scid), e->scs & 1 ? "online" : "offline",
+			 aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi));
+	else
+		snprintf(out, cap, " (PF %s%s)", pfbdf, err ? ": resources not readable" : "");
+	pf_close(pf);
+	free(pf);
+	aisio_err_clear();
+	return 0;
+}

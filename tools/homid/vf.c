@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SR-IOV virtual functions handed to clients (docs/homi.md, "Handing out
+ * VFs"). homid keeps a pool of VFs (--vf pci:BDF). VF_TAKE opens a free one
+ * through vfio (bound to vfio-pci, a container of its own) and passes the
+ * container, group and device descriptors to the client, which drives the
+ * whole VF with the user-space driver: hardware isolation, its own
+ * controller and IOMMU domain. homid keeps its own copies; when the
+ * connection closes it resets the VF (VFIO_DEVICE_RESET: a function-level
+ * reset stops any DMA), then closes them, which tears the client's IOMMU
+ * mappings down with the container, and the VF is free again.
+ */
+#include <errno.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "homid.h"
+#include "util/err.h"
+
+int homid_vf_add(struct homid *h, const char *spec)
+{
+	struct homid_vf *v;
+
+	if (h->nvfs == HOMID_MAX_VFS)
+		return aisio_err(-E2BIG, "at most %d VFs in the pool", HOMID_MAX_VFS);
+	if (strncmp(spec, "pci:", 4))
+		return aisio_err(-EINVAL, "--vf %s: give pci:BDF", spec);
+	v = &h->vfs[h->nvfs];
+	memset(v, 0, sizeof(*v));
+	if (aisio_pci_bdf_parse(spec + 4, v->bdf))
+		return aisio_err(-EINVAL, "--vf %s: not a PCI address", spec);
+	for (int i = 0; i < h->nvfs; i++)
+		if (!strcmp(h->vfs[i].bdf, v->bdf))
+			return aisio_err(-EEXIST, "--vf %s given twice", spec);
+	h->nvfs++;
+	return 0;
+}
+
+static struct homid_vf *vf_of(struct homid *h, const struct homid_client *cl)
+{
+	for (int i = 0; i < h->nvfs; i++)
+		if (h->vfs[i].owner == cl)
+			return &h->vfs[i];
+	return NULL;
+}
+
+int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_homi_vf_take *r,
+		  void *reply, size_t *rlen, int *fds_out)
+{
+	struct aisio_homi_vf_take_reply *tr = reply;
+	struct aisio_pci_vfio_handover ho;
+	struct homid_vf *v = NULL;
+	char want[AISIO_PCI_BDF_LEN] = "";
+	int err, busy = 0;
+
+	if (!cl->grant.allowed || !cl->grant.direct)
+		return aisio_err(-EPERM, "a VF is a whole controller: uid %u needs a grant with "
+				 "direct = yes (%s)", cl->uid, cl->grant.allowed ? cl->grant.rule : "none");
+	if (cl->ctrl)
+		return aisio_err(-EALREADY, "this connection is attached to %s; take a VF on a "
+				 "connection of its own", cl->ctrl->name);
+	if (vf_of(h, cl))
+		return aisio_err(-EALREADY, "this connection holds VF %s already", vf_of(h, cl)->bdf);
+	if (!memchr(r->bdf, 0, sizeof(r->bdf)))
+		return aisio_err(-EINVAL, "VF address is not NUL-terminated");
+	if (r->bdf[0] && aisio_pci_bdf_parse(r->bdf, want))
+		return aisio_err(-EINVAL, "'%s' is not a PCI address", r->bdf);
+	if (!h->nvfs)
+		return aisio_err(-ENODEV, "no VF pool here (start homid with --vf pci:BDF)");
+	for (int i = 0; i < h->nvfs && !v; i++) {
+		struct homid_vf *c = &h->vfs[i];
+
+		if (want[0] && strcmp(c->bdf, want))
+			continue;
+		if (c->owner) {
+			busy++;
+			if (want[0])
+				return aisio_err(-EBUSY, "VF %s is in use by pid %d; ask for another or "
+						 "none in particular", c->bdf, c->owner->pid);
+			continue;
+		}
+		v = c;
+	}
+	if (!v && want[0])
+		return aisio_err(-ENODEV, "%s is not in homid's VF pool (see aisio homi status)", want);
+	if (!v)
+		return aisio_err(-EBUSY, "all %d VFs of the pool are in use; try again when a client "
+				 "lets one go", busy);
+	err = aisio_pcif_open(v->bdf, "vfio", &v->fn);
+	if (err) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", aisio_errmsg());
+		v->fn = NULL;
+		return aisio_err(err, "VF %s cannot be opened%s: %s", v->bdf,
+				 err == -EBUSY ? " (another process holds its vfio group)" : "", why);
+	}
+	err = aisio_pci_vfio_handover_save(v->fn, &ho);
+	if (!err) {
+		fds_out[0] = dup(ho.container);
+		fds_out[1] = dup(ho.group);
+		fds_out[2] = dup(ho.device);
+		if (fds_out[0] < 0 || fds_out[1] < 0 || fds_out[2] < 0)
+			err = aisio_err(-errno, "dup: %s", strerror(errno));
+	}
+	if (err) {
+		for (int i = 0; i < 3; i++)
+			if (fds_out[i] >= 0)
+				close(fds_out[i]);
+		fds_out[0] = fds_out[1] = fds_out[2] = -1;
+		aisio_pci_vfio_leave_bound(v->fn);
+		aisio_pcif_close(v->fn);
+		v->fn = NULL;
+		return err;
+	}
+	v->owner = cl;
+	v->takes++;
+	memset(tr, 0, sizeof(*tr));
+	snprintf(tr->bdf, sizeof(tr->bdf), "%s", v->bdf);
+	*rlen = sizeof(*tr);
+	LOG_INFO("client pid %d took VF %s", cl->pid, v->bdf);
+	return 0;
+}
+
+void homid_vf_release(struct homid *h, struct homid_client *cl)
+{
+	struct homid_vf *v = vf_of(h, cl);
+	struct aisio_pci_vfio_handover ho;
+
+	if (!v)
+		return;
+	/* a function-level reset first: no DMA may land in memory given back */
+	if (aisio_pci_vfio_handover_save(v->fn, &ho) || ioctl(ho.device, VFIO_DEVICE_RESET)) {
+		v->reset_failed++;
+		LOG_WARN("VF %s: VFIO_DEVICE_RESET: %s", v->bdf, strerror(errno));
+	} else {
+		v->resets++;
+	}
+	/* the client may still hold the descriptors: do not wait on an unbind */
+	aisio_pci_vfio_leave_bound(v->fn);
+	aisio_pcif_close(v->fn);
+	v->fn = NULL;
+	v->owner = NULL;
+	LOG_INFO("VF %s reset and back in the pool (client pid %d gone)", v->bdf, cl->pid);
+}
+
+int homid_vf_status(struct homid *h, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < h->nvfs && off < cap; i++) {
+		struct homid_vf *v = &h->vfs[i];
+		char res[128] = "";
+
+		homid_vf_resources(v->bdf, res, sizeof(res));
+		if (v->owner)
+			off += (size_t)snprintf(out + off, cap - off, "%s taken pid %d uid %u%s; taken %u "
+						"time(s), %u reset(s), %u failed\n", v->bdf,
+						v->owner->pid, v->owner->uid, res, v->takes, v->resets,
+						v->reset_failed);
+		else
+			off += (size_t)snprintf(out + off, cap - off, "%s free%s; taken %u time(s), %u "
+						"reset(s), %u failed\n", v->bdf, res, v->takes,
+						v->resets, v->reset_failed);
+	}
+	return off < cap ? (int)off : (int)cap - 1;
+}
