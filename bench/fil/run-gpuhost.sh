@@ -84,7 +84,7 @@ timeout 150 "$AISIO" fil regprobe --json --budget "${PROBE_BUDGET:-80}" --pieces
 	--threads 1,2,4 "$D/big/$(sed -n 's/^[0-9]* //p' "$D/big/.aisio-fil" | head -1)" \
 	>"$OUT/raw/regprobe.jsonl" 2>"$OUT/raw/regprobe.err" || echo "regprobe failed: $(tail -3 "$OUT/raw/regprobe.err")"
 cat "$OUT/raw/regprobe.err"
-grep -o '"piece":[0-9]*,"threads":[0-9]*,"populate":[01]\|"reg_gb_per_s":[0-9.]*\|"reg_us_per_call":[0-9.]*\|"unreg_gb_per_s":[0-9.]*\|"from":"[a-z ]*"\|"whole_gb_per_s":[0-9.]*\|"chunks_1m_gb_per_s":[0-9.]*' \
+grep -o '"piece":[0-9]*,"threads":[0-9]*,"populate":[01]\|"reg_gb_per_s":[0-9.]*\|"reg_us_per_call":[0-9.]*\|"unreg_gb_per_s":[0-9.]*\|"from":"[A-Za-z ]*"\|"whole_gb_per_s":[0-9.]*\|"chunks_1m_gb_per_s":[0-9.]*' \
 	"$OUT/raw/regprobe.jsonl" | paste -sd' ' | sed 's/ "piece"/\n"piece"/g; s/ "from"/\n"from"/g'
 echo
 el "== aisio fil run --path gpu, the cases issue 14 names (${PIN:-no taskset})"
@@ -92,8 +92,12 @@ el "== aisio fil run --path gpu, the cases issue 14 names (${PIN:-no taskset})"
 aisio_case big-map-1M-r64 big --xfer map --threads 4 --chunk 1M --reg 64M --qd 4
 aisio_case big-map-1M-r256 big --xfer map --threads 4 --chunk 1M --reg 256M --qd 2
 aisio_case big-map-16M-r64 big --xfer map --threads 4 --chunk 16M --reg 64M --qd 4
+# registration may be serialised in the driver: then one or two mapping threads are as good as
+# four, and the other cores stage
+aisio_case big-map-1M-2t-r64 big --xfer map --threads 2 --chunk 1M --reg 64M --qd 4
+aisio_case big-mix-1M-1m big --xfer mix --threads 4 --map-threads 1 --chunk 1M --reg 64M --stage 16M --qd 4
 aisio_case big-mix-1M-2m big --xfer mix --threads 4 --map-threads 2 --chunk 1M --reg 64M --stage 16M --qd 4
-aisio_case big-mix-1M-3m big --xfer mix --threads 4 --map-threads 3 --chunk 1M --reg 64M --stage 16M --qd 4
+aisio_case big-mix-16M-1m big --xfer mix --threads 4 --map-threads 1 --chunk 16M --reg 64M --stage 16M --qd 4
 aisio_case small-stage small --threads 4 --chunk 1M --stage 16M --qd 4
 # for comparison, once: staging alone, registration per 16 MiB (pieces no larger than a chunk)
 R=1 aisio_case big-stage-1M big --threads 4 --chunk 1M --stage 16M --qd 4
@@ -133,7 +137,8 @@ el "== aisio fil run --path gpu, more cases (skipped past BUDGET=${BUDGET:-420} 
 R=1 aisio_case small-map small --xfer map --threads 4 --qd 8
 # 1 MiB chunks and small files have no CPU bound in issue 14 (kvikio uses 16 threads)
 PIN="" aisio_case big-map-1M-8t-r64 big --xfer map --threads 8 --chunk 1M --reg 64M --qd 4
-PIN="" aisio_case big-mix-1M-8t big --xfer mix --threads 8 --map-threads 4 --chunk 1M --reg 64M --stage 16M --qd 4
+PIN="" aisio_case big-mix-1M-8t-2m big --xfer mix --threads 8 --map-threads 2 --chunk 1M --reg 64M --stage 16M --qd 4
+PIN="" aisio_case big-mix-1M-8t-4m big --xfer mix --threads 8 --map-threads 4 --chunk 1M --reg 64M --stage 16M --qd 4
 PIN="" R=1 aisio_case big-stage-1M-8t big --threads 8 --chunk 1M --stage 16M --qd 4
 PIN="" aisio_case small-stage-8t small --threads 8 --chunk 1M --stage 16M --qd 4
 el "== pinned copy ceiling (after)"
