@@ -61,11 +61,12 @@ if probe:
         if p["probe"] == "register":
             print(f"| {p['piece'] >> 20} MiB | {p['threads']} | {'yes' if p['populate'] else 'no'} | {p['reg_gb_per_s']:.2f} | "
                   f"{p['reg_us_per_call']:.0f} | {p['reg_cpu_s']:.2f} | {p['unreg_gb_per_s']:.2f} | {p['unreg_cpu_s']:.2f} |")
-    print("\n| copy to GPU memory from | bytes | one copy GB/s | 1 MiB copies GB/s |")
+    print("\n| copy to GPU memory from (copy engine; last: a GPU kernel, zero-copy) | bytes | one copy GB/s | 1 MiB copies GB/s |")
     print("|---|---|---|---|")
     for p in probe:
         if p["probe"] == "copy":
-            print(f"| {p['from']} | {p['bytes']} | {p['whole_gb_per_s']:.2f} | {p['chunks_1m_gb_per_s']:.2f} |")
+            c1m = p["chunks_1m_gb_per_s"]
+            print(f"| {p['from']} | {p['bytes']} | {p['whole_gb_per_s']:.2f} | {'-' if c1m is None else f'{c1m:.2f}'} |")
     print()
 print("## aisio fil run\n")
 print("| case | GB/s min / med / max | files/s med | CPU cores med | CPU s/GB med | verify | served |")

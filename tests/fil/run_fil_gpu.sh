@@ -90,11 +90,13 @@ expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path
 expect_fail 2 "--reg must be a multiple of 4 KiB" fil run --path gpu --xfer map --reg 5000 "$TDIR/ck"
 expect_fail 2 "--map-threads (5) is more than --threads (4)" fil run --path gpu --xfer mix --map-threads 5 "$TDIR/ck"
 expect_fail 2 "--map-threads goes with --path gpu --xfer mix" fil run --path gpu --map-threads 1 "$TDIR/ck"
-# the registration probe: a line per piece size and thread count, then the three copies
+# the registration probe: a line per piece size and thread count, then the three copies and
+# the zero-copy kernel
 ckfile=$TDIR/ck/$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)
 if "$AISIO" fil regprobe --pieces 1M,4M --threads 1,2 --json "$ckfile" >"$TDIR/probe.json" 2>"$TDIR/probe.err" &&
 	[ "$(grep -c '"probe":"register","piece":[14][0-9]*,"threads":[12],"populate":0' "$TDIR/probe.json")" = 4 ] &&
-	[ "$(grep -c '"probe":"copy"' "$TDIR/probe.json")" = 3 ]; then
+	[ "$(grep -c '"probe":"copy"' "$TDIR/probe.json")" = 4 ] &&
+	grep -q '"from":"file pages by GPU threads","bytes":[1-9]' "$TDIR/probe.json"; then
 	echo "ok: regprobe: $(tr '\n' ' ' <"$TDIR/probe.json" | cut -c1-300)"
 else
 	fail "regprobe: $(cat "$TDIR/probe.json" "$TDIR/probe.err")"
