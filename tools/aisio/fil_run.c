@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  --threads N     reader threads (default 4)\n"
 		"  --chunk SIZE    largest single read, a multiple of 4 KiB (default 1M)\n"
 		"  --qd N          io_uring and homi: units in flight per thread (default 16);\n"
-		"                  gpu: staging buffers per thread (default 4)\n"
+		"                  gpu: staging buffers, or registered pieces, per thread (default 4)\n"
 		"  --stage SIZE    gpu stage: bytes per staging buffer; consecutive chunks and small\n"
 		"                  files share one buffer and one copy (default 16M)\n"
 		"  --xfer stage|map|mix  gpu: how bytes reach the GPU (default stage)\n"
