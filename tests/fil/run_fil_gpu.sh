@@ -58,9 +58,13 @@ for n in ck_map_reg ck_map_whole; do
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
 		fail "$n: every 1 MiB chunk should be one read served by registered pages: $(cat "$TDIR/$n.json")"
 done
-grep -q '"gpu-map":{"reads":[1-9]' "$TDIR/ck_mix_3m.json" && grep -q '"gpu-stage":{"reads":[1-9]' "$TDIR/ck_mix_3m.json" &&
-	grep -q '"map_threads":3' "$TDIR/ck_mix_3m.json" ||
-	fail "mix --map-threads 3: both ways should have served reads: $(cat "$TDIR/ck_mix_3m.json")"
+grep -q '"map_threads":3' "$TDIR/ck_mix_3m.json" || fail "mix --map-threads 3 not reported: $(cat "$TDIR/ck_mix_3m.json")"
+# which threads map is set exactly: none of them, or all
+gpu_ok ck_mix_0m "$TDIR/ck" --xfer mix --chunk 1M --stage 2M --threads 2 --map-threads 0
+gpu_ok ck_mix_2m "$TDIR/ck" --xfer mix --chunk 1M --stage 2M --threads 2 --map-threads 2
+grep -q '"gpu-map"' "$TDIR/ck_mix_0m.json" && fail "mix --map-threads 0: a read was mapped: $(cat "$TDIR/ck_mix_0m.json")"
+grep -q "\"gpu-stage\":{\"reads\":0,\"bytes\":0},\"gpu-map\":{\"reads\":$((ckbytes / 1048576))," "$TDIR/ck_mix_2m.json" ||
+	fail "mix --map-threads 2 of 2: every read should be mapped: $(cat "$TDIR/ck_mix_2m.json")"
 gpu_ok small_mix "$TDIR/small" --xfer mix --chunk 64K --stage 64K --threads 4
 grep -q '"gpu-map":{"reads":[1-9]' "$TDIR/small_mix.json" && grep -q '"gpu-stage":{"reads":[1-9]' "$TDIR/small_mix.json" ||
 	fail "mix: both ways should have served reads: $(cat "$TDIR/small_mix.json")"

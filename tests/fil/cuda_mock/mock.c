@@ -35,7 +35,7 @@ static struct range ranges[4096];
 static int nranges;
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 
-static void range_add(const void *p, size_t n, int kind)
+static void range_add(void *p, size_t n, int kind) /* (not const: the memory may be unwritten) */
 {
 	pthread_mutex_lock(&rlock);
 	if (nranges == 4096) {
@@ -140,10 +140,13 @@ cudaError_t mock_cudaGetLastError(void)
 
 cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f)
 {
-	*p = malloc(n);
-	if (*p)
-		range_add(*p, n, 2);
-	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+	void *h = malloc(n);
+
+	*p = h;
+	if (!h)
+		return cudaErrorMemoryAllocation;
+	range_add(h, n, 2);
+	return cudaSuccess;
 }
 
 cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f)
