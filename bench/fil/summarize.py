@@ -50,10 +50,28 @@ for i, c in enumerate(ceil):
     print(f"- {'before' if i == 0 else 'after'} the reads: {c['min']:.2f} / {c['median']:.2f} / {c['max']:.2f} GB/s")
 ceil_med = statistics.median([c["median"] for c in ceil]) if ceil else float("nan")
 print()
+probe = []
+if os.path.exists(os.path.join(out, "raw", "regprobe.jsonl")):
+    probe = [json.loads(l) for l in open(os.path.join(out, "raw", "regprobe.jsonl")) if l.strip().startswith("{")]
+if probe:
+    print("## Registration probe (aisio fil regprobe on the page-cached big file, one round)\n")
+    print("| piece | threads | MAP_POPULATE | register GB/s | us a call | register CPU s | unregister GB/s | unregister CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in probe:
+        if p["probe"] == "register":
+            print(f"| {p['piece'] >> 20} MiB | {p['threads']} | {'yes' if p['populate'] else 'no'} | {p['reg_gb_per_s']:.2f} | "
+                  f"{p['reg_us_per_call']:.0f} | {p['reg_cpu_s']:.2f} | {p['unreg_gb_per_s']:.2f} | {p['unreg_cpu_s']:.2f} |")
+    print("\n| copy to GPU memory from (copy engine; last: a GPU kernel, zero-copy) | bytes | one copy GB/s | 1 MiB copies GB/s |")
+    print("|---|---|---|---|")
+    for p in probe:
+        if p["probe"] == "copy":
+            c1m = p["chunks_1m_gb_per_s"]
+            print(f"| {p['from']} | {p['bytes']} | {p['whole_gb_per_s']:.2f} | {'-' if c1m is None else f'{c1m:.2f}'} |")
+    print()
 print("## aisio fil run\n")
 print("| case | GB/s min / med / max | files/s med | CPU cores med | CPU s/GB med | verify | served |")
 print("|---|---|---|---|---|---|---|")
-summary = {"ceiling_median": ceil_med, "aisio": {}, "kvikio": []}
+summary = {"ceiling_median": ceil_med, "aisio": {}, "kvikio": [], "regprobe": probe}
 for c, js in cases.items():
     g = mmm([j["gb_per_s"] for j in js])
     fps = statistics.median([j["files_per_s"] for j in js])

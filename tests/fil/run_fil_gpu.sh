@@ -47,6 +47,24 @@ gpu_ok ck_stage_big "$TDIR/ck" --chunk 16M --stage 32M --threads 2
 gpu_ok ck_map "$TDIR/ck" --xfer map --chunk 8M
 gpu_ok in_map "$TDIR/in" --xfer map --chunk 64K
 gpu_ok ck_mix "$TDIR/ck" --xfer mix --chunk 256K --stage 1M --threads 4
+# pieces: one registration serves many chunks (4 MiB pieces of 1 MiB chunks; whole files; pieces
+# cut at file ends over files of many sizes); mix with 3 of 4 threads mapping
+gpu_ok ck_map_reg "$TDIR/ck" --xfer map --chunk 1M --reg 4M --threads 2
+gpu_ok ck_map_whole "$TDIR/ck" --xfer map --chunk 1M --reg 1G --threads 3 --qd 2
+gpu_ok in_map_reg "$TDIR/in" --xfer map --chunk 64K --reg 256K --threads 3
+gpu_ok ck_mix_3m "$TDIR/ck" --xfer mix --chunk 1M --reg 8M --stage 2M --threads 4 --map-threads 3
+ckbytes=$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")
+for n in ck_map_reg ck_map_whole; do
+	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
+		fail "$n: every 1 MiB chunk should be one read served by registered pages: $(cat "$TDIR/$n.json")"
+done
+grep -q '"map_threads":3' "$TDIR/ck_mix_3m.json" || fail "mix --map-threads 3 not reported: $(cat "$TDIR/ck_mix_3m.json")"
+# which threads map is set exactly: none of them, or all
+gpu_ok ck_mix_0m "$TDIR/ck" --xfer mix --chunk 1M --stage 2M --threads 2 --map-threads 0
+gpu_ok ck_mix_2m "$TDIR/ck" --xfer mix --chunk 1M --stage 2M --threads 2 --map-threads 2
+grep -q '"gpu-map"' "$TDIR/ck_mix_0m.json" && fail "mix --map-threads 0: a read was mapped: $(cat "$TDIR/ck_mix_0m.json")"
+grep -q "\"gpu-stage\":{\"reads\":0,\"bytes\":0},\"gpu-map\":{\"reads\":$((ckbytes / 1048576))," "$TDIR/ck_mix_2m.json" ||
+	fail "mix --map-threads 2 of 2: every read should be mapped: $(cat "$TDIR/ck_mix_2m.json")"
 gpu_ok small_mix "$TDIR/small" --xfer mix --chunk 64K --stage 64K --threads 4
 grep -q '"gpu-map":{"reads":[1-9]' "$TDIR/small_mix.json" && grep -q '"gpu-stage":{"reads":[1-9]' "$TDIR/small_mix.json" ||
 	fail "mix: both ways should have served reads: $(cat "$TDIR/small_mix.json")"
@@ -58,7 +76,38 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 	grep -q '"gpu-stage-fallback":{"reads":[1-9]' "$TDIR/ck_map_refused.json" &&
 		grep -q '"note":"cudaHostRegister of page-cache pages refused' "$TDIR/ck_map_refused.json" ||
 		fail "map: refused registrations not counted and said: $(cat "$TDIR/ck_map_refused.json")"
+	MOCK_REG_FAIL=1 gpu_ok ck_map_reg_refused "$TDIR/ck" --xfer map --chunk 1M --reg 4M --threads 1
+	grep -q '"gpu-stage-fallback":{"reads":8,' "$TDIR/ck_map_reg_refused.json" &&
+		grep -q '"gpu-map":{"reads":8,' "$TDIR/ck_map_reg_refused.json" ||
+		fail "map: every other 4 MiB piece refused should give 8 fallback and 8 mapped reads: $(cat "$TDIR/ck_map_reg_refused.json")"
+	# the stand-in counts registrations and where each copy's source lies
+	for c in "ck_map_reg 4 16" "ck_map_whole 2 16" "ck_map 2 2"; do
+		set -- $c
+		grep -q "^mock: $2 registrations, $2 unregistrations, $3 copies ($3 from registered pages, 0 from pinned memory, 0 from pageable memory)" "$TDIR/$1.err" ||
+			fail "$1: want $2 registrations serving $3 copies, none from pageable memory: $(grep '^mock:' "$TDIR/$1.err")"
+	done
+	grep -q " 0 from pageable memory" "$TDIR/in_map_reg.err" && grep -q " 0 from pageable memory" "$TDIR/ck_mix_3m.err" ||
+		fail "map: a copy from pageable memory: $(grep '^mock:' "$TDIR/in_map_reg.err" "$TDIR/ck_mix_3m.err")"
 fi
+# bad options for pieces and mix
+expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path gpu --xfer map --reg 512K "$TDIR/ck"
+expect_fail 2 "--reg must be a multiple of 4 KiB" fil run --path gpu --xfer map --reg 5000 "$TDIR/ck"
+expect_fail 2 "--map-threads (5) is more than --threads (4)" fil run --path gpu --xfer mix --map-threads 5 "$TDIR/ck"
+expect_fail 2 "--map-threads goes with --path gpu --xfer mix" fil run --path gpu --map-threads 1 "$TDIR/ck"
+# the registration probe: a line per piece size and thread count, then the three copies and
+# the zero-copy kernel
+ckfile=$TDIR/ck/$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)
+if "$AISIO" fil regprobe --pieces 1M,4M --threads 1,2 --json "$ckfile" >"$TDIR/probe.json" 2>"$TDIR/probe.err" &&
+	[ "$(grep -c '"probe":"register","piece":[14][0-9]*,"threads":[12],"populate":0' "$TDIR/probe.json")" = 4 ] &&
+	[ "$(grep -c '"probe":"copy"' "$TDIR/probe.json")" = 4 ] &&
+	grep -q '"from":"file pages by GPU threads","bytes":[1-9]' "$TDIR/probe.json"; then
+	echo "ok: regprobe: $(tr '\n' ' ' <"$TDIR/probe.json" | cut -c1-300)"
+else
+	fail "regprobe: $(cat "$TDIR/probe.json" "$TDIR/probe.err")"
+fi
+expect_fail 2 "--pieces must be sizes, multiples of 4 KiB" fil regprobe --pieces 1M,3000 "$ckfile"
+expect_fail 2 "--threads must be counts of 1 to 64" fil regprobe --threads 0 "$ckfile"
+expect_fail 1 "nonexistent: No such file" fil regprobe "$TDIR/nonexistent"
 victim=$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)
 at=$(($(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f1) / 2 + 13))
 flip "$TDIR/ck/$victim" $at

@@ -83,6 +83,8 @@ struct fil_opts {
 	uint64_t chunk;
 	uint32_t qd;
 	uint64_t stage;      /* gpu: bytes per pinned staging buffer */
+	uint64_t reg;        /* gpu map: bytes of a file mapped and registered at once (a piece) */
+	uint32_t map_threads; /* gpu mix: threads that map (the others stage) */
 	int verify, json, progress;
 	const char *target;  /* DIR or device URI */
 };
@@ -150,6 +152,9 @@ int fil_run_homi(struct fil_run *r);
 int fil_run_gpu(struct fil_run *r);
 /* aisio fil ceiling: pinned host -> GPU copy of @bytes, @rounds times. */
 int fil_gpu_ceiling(uint64_t bytes, int rounds, int json);
+/* aisio fil regprobe: what registering page-cache pages of @path costs (see fil_gpu_probe.c). */
+int fil_gpu_regprobe(const char *path, const uint64_t *pieces, int npieces, const uint32_t *threads,
+		     int nthreads, uint64_t bytes, double budget_s, int json);
 
 /* Subcommands. */
 int fil_cmd_gen(int argc, char **argv);

@@ -8,13 +8,21 @@
  *   a run of chunks or of small files leaves in one cudaMemcpyAsync on the
  *   thread's stream; --qd buffers per thread keep reads and copies
  *   overlapped.
- * --xfer map: no CPU copy. The file is mmap'ed, each unit's page-cache pages
- *   are registered read-only with the GPU (cudaHostRegister) and the copy
- *   engine reads them where they are; a unit whose registration is refused is
- *   read through a staging buffer instead and counted as such.
+ * --xfer map: no CPU copy. A thread claims a run of consecutive units of up
+ *   to --reg bytes (a piece), maps that range of the file (MAP_SHARED,
+ *   read-only: the pages are the page cache's), registers it with the GPU
+ *   once (cudaHostRegister, read-only) and queues one cudaMemcpyAsync per
+ *   unit from the registered pages; the copy engine reads them where they
+ *   are. Pinning is paid once per piece, not per unit, and while the copies
+ *   of one piece run the thread maps and registers its next one (--qd pieces
+ *   in flight a thread, every thread on its own range). A piece is
+ *   unregistered and unmapped when its copies have landed. A piece whose
+ *   registration is refused is read unit by unit through a staging buffer
+ *   and counted as such.
  *
- * --xfer mix: both at once, even threads mapping and odd threads staging,
- *   claiming from the same units, for when neither alone fills the link.
+ * --xfer mix: both at once, --map-threads threads mapping and the others
+ *   staging, claiming from the same units, for when neither alone fills the
+ *   link.
  *
  * The timed part ends when every copy has completed; then a kernel checks
  * every byte against pattern.h on the GPU.
@@ -48,6 +56,8 @@ struct gslot {
 	uint64_t base;     /* stage: dst offset of host[0] */
 	uint64_t fill;     /* stage: bytes used */
 	void *reg;         /* map: registered range to release */
+	char *map;         /* map: the piece's mapping, unmapped after the copies */
+	size_t map_len;
 };
 
 struct gworker {
@@ -57,11 +67,9 @@ struct gworker {
 	struct gslot *slots;
 	uint32_t nslots, next;
 	int dev;
-	/* the file a thread has open (stage) or mapped (map) */
+	/* the file a thread has open */
 	uint32_t file;
 	int fd;
-	char *map;
-	size_t map_len;
 	pthread_t th;
 	pthread_barrier_t *go; /* every thread starts claiming at once */
 };
@@ -80,15 +88,13 @@ static uint64_t unit_dst(const struct fil_run *r, uint64_t ui)
 
 static void cur_close(struct gworker *w)
 {
-	if (w->map)
-		munmap(w->map, w->map_len);
 	if (w->fd >= 0)
 		close(w->fd);
-	w->map = NULL;
 	w->fd = -1;
 }
 
-static int cur_open(struct gworker *w, uint32_t fi, int map)
+/* Open file @fi (kept open for its next units); @check: fail when it is shorter than the manifest says. */
+static int cur_open(struct gworker *w, uint32_t fi, int check)
 {
 	struct fil_run *r = w->r;
 	const struct fil_file *f = &r->set->f[fi];
@@ -103,21 +109,13 @@ static int cur_open(struct gworker *w, uint32_t fi, int map)
 	w->file = fi;
 	if (w->fd < 0)
 		return fil_fail(r, -errno, "%s: %s", path, strerror(errno));
-	if (!map)
+	if (!check)
 		return 0;
 	if (fstat(w->fd, &st) < 0)
 		return fil_fail(r, -errno, "%s: %s", path, strerror(errno));
 	if ((uint64_t)st.st_size < f->size)
 		return fil_fail(r, -ENODATA, "%s: short file: %llu bytes, the manifest says %llu", path,
 				(unsigned long long)st.st_size, (unsigned long long)f->size);
-	w->map_len = (f->size + 4095) & ~(size_t)4095;
-	if (!w->map_len)
-		return 0;
-	w->map = mmap(NULL, w->map_len, PROT_READ, MAP_SHARED, w->fd, 0);
-	if (w->map == MAP_FAILED) {
-		w->map = NULL;
-		return fil_fail(r, -errno, "%s: mmap: %s", path, strerror(errno));
-	}
 	return 0;
 }
 
@@ -145,8 +143,8 @@ static int read_unit(struct gworker *w, uint64_t ui, char *buf, int slot_kind)
 		got += (size_t)n;
 	}
 	fil_served_add(r, slot_kind, u->len);
-	/* a mapped file stays open: copies in flight may still read its pages */
-	if (u->off + u->len == r->set->f[u->file].size && !w->map)
+	/* (a mapping keeps its own reference to the file: copies in flight are unaffected) */
+	if (u->off + u->len == r->set->f[u->file].size)
 		cur_close(w);
 	return 0;
 }
@@ -164,8 +162,14 @@ static int slot_retire(struct gworker *w, struct gslot *s)
 	if (s->reg) {
 		e = cudaHostUnregister(s->reg);
 		s->reg = NULL;
-		if (e != cudaSuccess)
+		if (e != cudaSuccess) {
+			/* still mapped: pages the driver may hold stay valid */
 			return cuda_fail(w->r, e, "cudaHostUnregister");
+		}
+	}
+	if (s->map) {
+		munmap(s->map, s->map_len);
+		s->map = NULL;
 	}
 	for (uint64_t i = 0; i < s->nunits; i++)
 		fil_unit_done(w->r, s->first_ui + i);
@@ -259,61 +263,114 @@ out:
 	return NULL;
 }
 
+static void note_refused(struct fil_run *r, cudaError_t e)
+{
+	static _Atomic int noted;
+	int zero = 0;
+
+	if (atomic_compare_exchange_strong(&noted, &zero, 1))
+		snprintf(r->note, sizeof(r->note),
+			 "cudaHostRegister of page-cache pages refused (%s): those units "
+			 "were read through a staging buffer (gpu-stage-fallback)",
+			 cudaGetErrorString(e));
+}
+
+/* Units [ui, ui + n): one file, consecutive. Map and register them as one piece, queue their copies. */
+static int map_piece(struct gworker *w, uint64_t ui, uint64_t n)
+{
+	struct fil_run *r = w->r;
+	const struct fil_unit *u0 = &r->set->u[ui], *ul = &r->set->u[ui + n - 1];
+	const uint64_t off0 = u0->off & ~4095ull, end = (ul->off + ul->len + 4095) & ~4095ull;
+	struct gslot *s;
+	cudaError_t e;
+	char *m;
+	int err;
+
+	for (uint64_t i = 0; i < n; i++)
+		fil_unit_start(r, ui + i);
+	err = cur_open(w, u0->file, 1);
+	if (err)
+		return err;
+	s = slot_take(w);
+	if (!s)
+		return -EIO;
+	s->first_ui = ui;
+	s->nunits = n;
+	if (end == off0) {
+		s->busy = 1; /* an empty file: nothing to copy */
+		cudaEventRecord(s->ev, w->st);
+		return 0;
+	}
+	m = mmap(NULL, end - off0, PROT_READ, MAP_SHARED, w->fd, (off_t)off0);
+	if (m == MAP_FAILED)
+		return fil_fail(r, -errno, "%s/%s: mmap of bytes %llu to %llu: %s", r->o->target,
+				r->set->f[u0->file].path, (unsigned long long)off0,
+				(unsigned long long)end, strerror(errno));
+	s->map = m;
+	s->map_len = end - off0;
+	e = cudaHostRegister(m, end - off0, cudaHostRegisterReadOnly | cudaHostRegisterPortable);
+	if (e == cudaSuccess) {
+		s->reg = m;
+		for (uint64_t i = 0; i < n; i++) {
+			const struct fil_unit *u = &r->set->u[ui + i];
+
+			e = cudaMemcpyAsync(w->dst + unit_dst(r, ui + i), m + (u->off - off0), u->len,
+					    cudaMemcpyHostToDevice, w->st);
+			if (e != cudaSuccess)
+				break;
+			fil_served_add(r, SV_MAP, u->len);
+		}
+		if (e == cudaSuccess)
+			e = cudaEventRecord(s->ev, w->st);
+		s->busy = 1; /* copies queued before a failure are waited for before the unmap */
+		if (e != cudaSuccess)
+			return cuda_fail(r, e, "cudaMemcpyAsync from registered file pages");
+		return 0;
+	}
+	cudaGetLastError();
+	note_refused(r, e);
+	munmap(m, end - off0);
+	s->map = NULL;
+	/* unit by unit through this slot's staging buffer and the next ones */
+	for (uint64_t i = 0; i < n; i++) {
+		if (i && !(s = slot_take(w)))
+			return -EIO;
+		s->first_ui = ui + i;
+		s->nunits = 1;
+		err = read_unit(w, ui + i, s->host, SV_FALLBACK);
+		if (!err)
+			err = slot_launch(w, s, s->host, unit_dst(r, ui + i), r->set->u[ui + i].len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static void *map_worker(void *arg)
 {
 	struct gworker *w = arg;
 	struct fil_run *r = w->r;
-	uint64_t ui;
+	const struct fil_unit *u = r->set->u;
+	const uint64_t reg = r->o->reg;
+	uint64_t per = r->set->nunits ? r->set->dst_bytes / r->set->nunits : 1, want, k, first;
 
 	cudaSetDevice(w->dev);
 	pthread_barrier_wait(w->go);
-	while ((ui = fil_claim(r)) != UINT64_MAX) {
-		const struct fil_unit *u = &r->set->u[ui];
-		struct gslot *s;
-		cudaError_t e;
-		char *src;
-
-		fil_unit_start(r, ui);
-		if (w->fd >= 0 && w->file != u->file) {
-			/* the pages of the file mapped now are released before it is unmapped */
-			for (uint32_t i = 0; i < w->nslots; i++)
-				if (slot_retire(w, &w->slots[i]))
-					goto out;
+	want = per ? reg / per : 1;
+	/* mixed with staging threads: a map thread takes no more than a share, or it takes all */
+	if (r->o->xfer == FIL_XFER_MIX && want > r->set->nunits / (2ull * r->o->threads))
+		want = r->set->nunits / (2ull * r->o->threads);
+	want = want < 1 ? 1 : want > 65536 ? 65536 : want;
+	while ((k = claim_run(r, want, &first))) {
+		for (uint64_t ui = first, n; ui < first + k; ui += n) {
+			/* a piece: consecutive units of one file within --reg bytes */
+			for (n = 1; ui + n < first + k && u[ui + n].file == u[ui].file &&
+				    u[ui + n].off + u[ui + n].len - u[ui].off <= reg;
+			     n++)
+				;
+			if (map_piece(w, ui, n))
+				goto out;
 		}
-		if (cur_open(w, u->file, 1))
-			break;
-		s = slot_take(w);
-		if (!s)
-			break;
-		s->first_ui = ui;
-		s->nunits = 1;
-		if (!u->len) {
-			s->busy = 1; /* an empty file: nothing to copy */
-			cudaEventRecord(s->ev, w->st);
-			continue;
-		}
-		src = w->map + u->off;
-		e = cudaHostRegister(src, (u->len + 4095) & ~4095u,
-				     cudaHostRegisterReadOnly | cudaHostRegisterPortable);
-		if (e == cudaSuccess) {
-			s->reg = src;
-			fil_served_add(r, SV_MAP, u->len);
-		} else {
-			int zero = 0;
-			static _Atomic int noted;
-
-			cudaGetLastError();
-			if (atomic_compare_exchange_strong(&noted, &zero, 1))
-				snprintf(r->note, sizeof(r->note),
-					 "cudaHostRegister of page-cache pages refused (%s): those units "
-					 "were read through a staging buffer (gpu-stage-fallback)",
-					 cudaGetErrorString(e));
-			if (read_unit(w, ui, s->host, SV_FALLBACK))
-				break;
-			src = s->host;
-		}
-		if (slot_launch(w, s, src, unit_dst(r, ui), u->len))
-			break;
 	}
 out:
 	for (uint32_t i = 0; i < w->nslots; i++)
@@ -463,7 +520,8 @@ int fil_run_gpu(struct fil_run *r)
 	for (; started < o->threads; started++) {
 		w[started].go = &go;
 		if (pthread_create(&w[started].th, NULL,
-				   map || (mix && !(started & 1)) ? map_worker : stage_worker, &w[started])) {
+				   map || (mix && started < o->map_threads) ? map_worker : stage_worker,
+				   &w[started])) {
 			/* the threads started wait for the others: no thread can be started, so fail hard */
 			fprintf(stderr, "aisio fil run: cannot start thread %u of %u\n", started + 1, o->threads);
 			abort();

@@ -31,6 +31,9 @@ extern "C" {
 /* Queue the check of @nseg segments (device memory) on @st. Returns a cudaError_t. */
 int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint64_t nseg,
 			  struct fil_gpu_bad *bad, cudaStream_t st);
+/* Queue a copy by GPU threads of @len bytes (a multiple of 16) from @src, host memory mapped
+ * for the GPU (cudaHostGetDevicePointer), to @dst on @st. Returns a cudaError_t. */
+int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cudaStream_t st);
 #ifdef __cplusplus
 }
 #endif

@@ -57,3 +57,22 @@ extern "C" int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *
 	fil_verify_kernel<<<(unsigned)grid, 256, 0, st>>>((const uint8_t *)dst, segs, nseg, bad);
 	return (int)cudaGetLastError();
 }
+
+/* Zero-copy: every load crosses PCIe from the mapped host pages, 16 bytes a thread. */
+__global__ void fil_zcopy_kernel(uint4 *dst, const uint4 *src, uint64_t n)
+{
+	for (uint64_t i = blockIdx.x * (uint64_t)blockDim.x + threadIdx.x; i < n;
+	     i += (uint64_t)gridDim.x * blockDim.x)
+		dst[i] = src[i];
+}
+
+extern "C" int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cudaStream_t st)
+{
+	int dev = 0, sms = 0;
+
+	cudaGetDevice(&dev);
+	cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+	fil_zcopy_kernel<<<(unsigned)(sms > 0 ? sms : 1) * 8, 512, 0, st>>>((uint4 *)dst, (const uint4 *)src,
+									     len / 16);
+	return (int)cudaGetLastError();
+}

@@ -19,3 +19,18 @@ int fil_gpu_ceiling(uint64_t bytes, int rounds, int json)
 	fprintf(stderr, "aisio fil ceiling: this aisio was built without CUDA\n");
 	return -ENOTSUP;
 }
+
+int fil_gpu_regprobe(const char *path, const uint64_t *pieces, int npieces, const uint32_t *threads,
+		     int nthreads, uint64_t bytes, double budget_s, int json)
+{
+	(void)path;
+	(void)pieces;
+	(void)npieces;
+	(void)threads;
+	(void)nthreads;
+	(void)bytes;
+	(void)budget_s;
+	(void)json;
+	fprintf(stderr, "aisio fil regprobe: this aisio was built without CUDA\n");
+	return -ENOTSUP;
+}

@@ -32,16 +32,21 @@ static void usage(FILE *f)
 		"            staging buffers and copies them with the copy engine on a stream per\n"
 		"            thread; --xfer map registers the page-cache pages of the file (mmap +\n"
 		"            cudaHostRegister, read-only) and copies from them with no CPU copy;\n"
-		"            --xfer mix: even threads map, odd threads stage, on the same units\n"
+		"            --xfer mix: --map-threads threads map, the others stage, on the same\n"
+		"            units\n"
 		"  kvikio    not linked into aisio: bench/fil/kvikio_fil.py drives the kvikio peer\n"
 		"Options:\n"
 		"  --threads N     reader threads (default 4)\n"
 		"  --chunk SIZE    largest single read, a multiple of 4 KiB (default 1M)\n"
 		"  --qd N          io_uring and homi: units in flight per thread (default 16);\n"
-		"                  gpu: staging buffers per thread (default 4)\n"
+		"                  gpu: staging buffers, or registered pieces, per thread (default 4)\n"
 		"  --stage SIZE    gpu stage: bytes per staging buffer; consecutive chunks and small\n"
 		"                  files share one buffer and one copy (default 16M)\n"
 		"  --xfer stage|map|mix  gpu: how bytes reach the GPU (default stage)\n"
+		"  --reg SIZE      gpu map and mix: a thread maps and registers up to SIZE of a file\n"
+		"                  at once (a piece) and copies each chunk in it from the registered\n"
+		"                  pages; --qd pieces a thread in flight (default 64M)\n"
+		"  --map-threads N gpu mix: how many of the threads map (default half)\n"
 		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu\n"
 		"  --no-verify     do not check the bytes\n"
 		"  --json          one JSON object on stdout\n"
@@ -267,8 +272,9 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 		       s->profile, s->n, s->bytes, o->threads, o->chunk, o->qd,
 		       o->path == FIL_GPU ? "gpu" : "host");
 		if (o->path == FIL_GPU)
-			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64,
-			       o->xfer == FIL_XFER_MAP ? "map" : "stage", o->stage);
+			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64 ",\"reg\":%" PRIu64 ",\"map_threads\":%u",
+			       xfer_name(o->xfer), o->stage, o->reg,
+			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0);
 		printf(",\"seconds\":%.6f,\"files_per_s\":%.1f,\"gb_per_s\":%.3f,\"cpu_s\":%.3f,"
 		       "\"cpu_s_per_gb\":%.4f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"served\":{",
 		       secs, s->n / secs, gb / secs, cpu, gb > 0 ? cpu / gb : 0.0, p50 * 1e6, p99 * 1e6);
@@ -328,16 +334,18 @@ int fil_cmd_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },     { "no-verify", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },	     { "progress", no_argument, NULL, 'P' },
 		{ "xfer", required_argument, NULL, 'x' },    { "stage", required_argument, NULL, 's' },
+		{ "reg", required_argument, NULL, 'r' },     { "map-threads", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
-	struct fil_opts o = { .threads = 4, .chunk = 1u << 20, .stage = 16u << 20, .verify = 1 };
+	struct fil_opts o = { .threads = 4, .chunk = 1u << 20, .stage = 16u << 20, .reg = 64u << 20,
+			      .verify = 1 };
 	const char *path = NULL, *mem = NULL;
 	struct fil_set set = { 0 };
 	struct fil_extsrc src = { 0 };
 	struct fil_run *r = NULL;
 	struct progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	pthread_t pt;
-	int c, err, qd_given = 0, have_prog = 0, rc = 1;
+	int c, err, qd_given = 0, have_prog = 0, rc = 1, mt_given = 0;
 	double t0, t1, c0, c1, p50 = 0, p99 = 0;
 
 	optind = 1;
@@ -378,6 +386,20 @@ int fil_cmd_run(int argc, char **argv)
 		case 's':
 			if (parse_size_opt("--stage", optarg, 4096, 1u << 30, &o.stage))
 				return 2;
+			break;
+		case 'r':
+			if (parse_size_opt("--reg", optarg, 4096, 4ull << 30, &o.reg))
+				return 2;
+			if (o.reg % 4096) {
+				fprintf(stderr, "aisio fil run: --reg must be a multiple of 4 KiB (got '%s')\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (parse_count_opt("--map-threads", optarg, 0, 256, &o.map_threads))
+				return 2;
+			mt_given = 1;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -423,6 +445,22 @@ int fil_cmd_run(int argc, char **argv)
 	if (o.path == FIL_GPU && o.xfer != FIL_XFER_MAP && o.stage < o.chunk) {
 		fprintf(stderr, "aisio fil run: --stage (%" PRIu64 ") must be at least --chunk (%" PRIu64 ")\n",
 			o.stage, o.chunk);
+		return 2;
+	}
+	if (o.path == FIL_GPU && o.xfer != FIL_XFER_STAGE && o.reg < o.chunk) {
+		fprintf(stderr, "aisio fil run: --reg (%" PRIu64 ") must be at least --chunk (%" PRIu64 "): "
+			"a piece holds whole chunks\n", o.reg, o.chunk);
+		return 2;
+	}
+	if (mt_given && (o.path != FIL_GPU || o.xfer != FIL_XFER_MIX)) {
+		fprintf(stderr, "aisio fil run: --map-threads goes with --path gpu --xfer mix\n");
+		return 2;
+	}
+	if (!mt_given)
+		o.map_threads = (o.threads + 1) / 2;
+	if (o.map_threads > o.threads) {
+		fprintf(stderr, "aisio fil run: --map-threads (%u) is more than --threads (%u)\n",
+			o.map_threads, o.threads);
 		return 2;
 	}
 	if (!o.json && !o.progress && isatty(2))

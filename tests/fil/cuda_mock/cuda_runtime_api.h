@@ -21,6 +21,7 @@
 #define cudaGetDevice F(cudaGetDevice)
 #define cudaGetLastError F(cudaGetLastError)
 #define cudaHostAlloc F(cudaHostAlloc)
+#define cudaHostGetDevicePointer F(cudaHostGetDevicePointer)
 #define cudaHostRegister F(cudaHostRegister)
 #define cudaHostUnregister F(cudaHostUnregister)
 #define cudaMalloc F(cudaMalloc)
@@ -44,6 +45,7 @@ cudaError_t mock_cudaFreeHost(void *p);
 cudaError_t mock_cudaGetDevice(int *d);
 cudaError_t mock_cudaGetLastError(void);
 cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f);
+cudaError_t mock_cudaHostGetDevicePointer(void **d, void *p, unsigned f);
 cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f);
 cudaError_t mock_cudaHostUnregister(void *p);
 cudaError_t mock_cudaMalloc(void **p, size_t n);

@@ -3,10 +3,15 @@
  * CPU stand-in for the CUDA runtime calls of fil_gpu.c (see
  * cuda_runtime_api.h here) and for its check kernel. MOCK_REG_FAIL=1 refuses
  * every other cudaHostRegister, as a driver that cannot pin page-cache pages
- * would, so the counted fallback is exercised. At exit it prints how many
- * registrations, unregistrations and copies there were; a registration left
- * behind is an error (exit status 3).
+ * would, so the counted fallback is exercised. It keeps the registered and
+ * the cudaHostAlloc ranges, and sorts each copy by where its source lies:
+ * registered pages, pinned memory, or pageable memory (which a real GPU
+ * would copy through a bounce buffer: the map path must never do that). A
+ * copy that runs past the end of its registered range aborts, as does an
+ * unregistration of something not registered. At exit it prints the counts;
+ * a registration left behind is an error (exit status 3).
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +23,63 @@
 #include <cuda_runtime_api.h> /* this folder's, found through -I first */
 #include "fil_gpu.h"
 
-static _Atomic long regs, refused, unregs, copies;
+static _Atomic long regs, refused, unregs, copies, from_reg, from_pinned, from_pageable;
+
+/* registered (kind 1) and cudaHostAlloc (kind 2) ranges */
+struct range {
+	const char *p;
+	size_t n;
+	int kind;
+};
+static struct range ranges[4096];
+static int nranges;
+static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
+
+static void range_add(void *p, size_t n, int kind) /* (not const: the memory may be unwritten) */
+{
+	pthread_mutex_lock(&rlock);
+	if (nranges == 4096) {
+		fprintf(stderr, "mock: more than 4096 registered ranges at once\n");
+		abort();
+	}
+	ranges[nranges++] = (struct range){ p, n, kind };
+	pthread_mutex_unlock(&rlock);
+}
+
+static int range_del(const void *p, int kind)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&rlock);
+	for (int i = 0; i < nranges; i++)
+		if (ranges[i].p == p && ranges[i].kind == kind) {
+			ranges[i] = ranges[--nranges];
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&rlock);
+	return found;
+}
+
+/* Where [p, p + n) lies: 1 registered, 2 pinned, 0 pageable; aborts on a copy past a range's end. */
+static int range_kind(const void *p, size_t n)
+{
+	const char *c = p;
+	int kind = 0;
+
+	pthread_mutex_lock(&rlock);
+	for (int i = 0; i < nranges; i++)
+		if (c >= ranges[i].p && c < ranges[i].p + ranges[i].n) {
+			if (c + n > ranges[i].p + ranges[i].n) {
+				fprintf(stderr, "mock: copy of %zu bytes at %p runs past its range\n", n, p);
+				abort();
+			}
+			kind = ranges[i].kind;
+			break;
+		}
+	pthread_mutex_unlock(&rlock);
+	return kind;
+}
 
 cudaError_t mock_cudaDeviceGetAttribute(int *v, enum cudaDeviceAttr a, int d)
 {
@@ -61,6 +122,7 @@ cudaError_t mock_cudaFree(void *p)
 
 cudaError_t mock_cudaFreeHost(void *p)
 {
+	range_del(p, 2);
 	free(p);
 	return cudaSuccess;
 }
@@ -78,8 +140,13 @@ cudaError_t mock_cudaGetLastError(void)
 
 cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f)
 {
-	*p = malloc(n);
-	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+	void *h = malloc(n);
+
+	*p = h;
+	if (!h)
+		return cudaErrorMemoryAllocation;
+	range_add(h, n, 2);
+	return cudaSuccess;
 }
 
 cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f)
@@ -95,11 +162,24 @@ cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f)
 	for (size_t i = 0; i < n; i += 4096) /* the pages must be there, as when pinning */
 		(void)c[i];
 	atomic_fetch_add(&regs, 1);
+	range_add(p, n, 1);
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaHostGetDevicePointer(void **d, void *p, unsigned f)
+{
+	if (range_kind(p, 1) != 1)
+		return cudaErrorInvalidValue; /* only registered memory has a device address */
+	*d = p;
 	return cudaSuccess;
 }
 
 cudaError_t mock_cudaHostUnregister(void *p)
 {
+	if (!range_del(p, 1)) {
+		fprintf(stderr, "mock: cudaHostUnregister(%p): not registered\n", p);
+		abort();
+	}
 	atomic_fetch_add(&unregs, 1);
 	return cudaSuccess;
 }
@@ -125,6 +205,9 @@ cudaError_t mock_cudaMemcpy(void *d, const void *s, size_t n, enum cudaMemcpyKin
 cudaError_t mock_cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemcpyKind k,
 				 cudaStream_t st)
 {
+	int kind = range_kind(s, n);
+
+	atomic_fetch_add(kind == 1 ? &from_reg : kind == 2 ? &from_pinned : &from_pageable, 1);
 	atomic_fetch_add(&copies, 1);
 	memcpy(d, s, n);
 	return cudaSuccess;
@@ -183,10 +266,24 @@ int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint6
 	return cudaSuccess;
 }
 
+/* The zero-copy kernel, on the CPU. */
+int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cudaStream_t st)
+{
+	if (len % 16 || range_kind(src, len) != 1) {
+		fprintf(stderr, "mock: zero-copy of %llu bytes from %p: not registered or not 16-byte sized\n",
+			(unsigned long long)len, src);
+		abort();
+	}
+	memcpy(dst, src, len);
+	return cudaSuccess;
+}
+
 __attribute__((destructor)) static void mock_report(void)
 {
-	fprintf(stderr, "mock: %ld registrations, %ld unregistrations, %ld copies\n",
-		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies));
+	fprintf(stderr, "mock: %ld registrations, %ld unregistrations, %ld copies (%ld from registered "
+		"pages, %ld from pinned memory, %ld from pageable memory)\n",
+		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies), atomic_load(&from_reg),
+		atomic_load(&from_pinned), atomic_load(&from_pageable));
 	if (atomic_load(&regs) != atomic_load(&unregs))
 		_exit(3);
 }
