@@ -58,6 +58,7 @@ struct aisio_file {
 	uint8_t *bounce;
 	uint32_t chunk;
 	struct slot slots[FILE_BOUNCE / 4096];
+	uint32_t inflight; /* commands of read_runs not yet completed (slots point here) */
 };
 
 const char *aisio_file_served_str(int served)
@@ -340,14 +341,15 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 		     uint64_t len, int direct, struct aisio_file_report *rep)
 {
 	uint64_t lbs = (uint64_t)1 << f->lba_shift, end = off + len, pos = off;
-	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0, inflight = 0;
+	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0;
 	int err = 0, ret;
 
+	f->inflight = 0;
 	if (qd && nslots > qd)
 		nslots = qd;
 	for (uint32_t i = 0; i < nslots; i++)
-		f->slots[i] = (struct slot){ .inflight = &inflight };
-	while ((pos < end && !err) || inflight) {
+		f->slots[i] = (struct slot){ .inflight = &f->inflight };
+	while ((pos < end && !err) || f->inflight) {
 		uint32_t queued = 0;
 
 		for (uint32_t i = 0; i < nslots && pos < end && !err; i++) {
@@ -399,7 +401,7 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 			aisio_prep_read(io, f->nsid, a0 >> f->lba_shift, (uint32_t)(span >> f->lba_shift),
 					s->src ? s->src : s->dst, span);
 			aisio_io_set_cb(io, slot_done, s);
-			inflight++;
+			f->inflight++;
 			queued++;
 			rep->cmds++;
 			pos += take;
@@ -409,7 +411,7 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 			if (ret < 0)
 				return aisio_err(ret, "%s: submit: %s", f->path, aisio_errmsg());
 		}
-		if (inflight) {
+		if (f->inflight) {
 			ret = aisio_queue_reap(q, 0);
 			if (ret < 0)
 				return aisio_err(ret, "%s: reap: %s", f->path, aisio_errmsg());
