@@ -53,7 +53,24 @@ gpu_ok ck_map_reg "$TDIR/ck" --xfer map --chunk 1M --reg 4M --threads 2
 gpu_ok ck_map_whole "$TDIR/ck" --xfer map --chunk 1M --reg 1G --threads 3 --qd 2
 gpu_ok in_map_reg "$TDIR/in" --xfer map --chunk 64K --reg 256K --threads 3
 gpu_ok ck_mix_3m "$TDIR/ck" --xfer mix --chunk 1M --reg 8M --stage 2M --threads 4 --map-threads 3
+# --pipe: one registrar registers 4 MiB pieces (--qd ahead) and copies each in one copy, a
+# releaser unregisters; mix: two staging threads take chunks from the same cursor
+gpu_ok ck_map_pipe "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M --qd 2
+gpu_ok ck_mix_pipe "$TDIR/ck" --xfer mix --pipe --chunk 1M --reg 4M --stage 2M --threads 3
+gpu_ok in_mix_pipe "$TDIR/in" --xfer mix --pipe --chunk 64K --reg 256K --stage 256K --threads 3
+gpu_ok small_map_pipe "$TDIR/small" --xfer map --pipe --chunk 64K --reg 1M --qd 3
 ckbytes=$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")
+grep -q "\"pipe\":1" "$TDIR/ck_map_pipe.json" && grep -q '"threads":1,' "$TDIR/ck_map_pipe.json" &&
+	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/ck_map_pipe.json" ||
+	fail "map --pipe: every 1 MiB chunk should be a read served by registered pages: $(cat "$TDIR/ck_map_pipe.json")"
+grep -q "\"gpu-stage\":{\"reads\":[0-9]*,\"bytes\":[0-9]*},\"gpu-map\"" "$TDIR/ck_mix_pipe.json" ||
+	fail "mix --pipe: reads not reported by way: $(cat "$TDIR/ck_mix_pipe.json")"
+for n in in_mix_pipe; do
+	st=$(grep -o '"gpu-stage":{"reads":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
+	mp=$(grep -o '"gpu-map":{"reads":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
+	[ "${st:-0}" -gt 0 ] && [ "${mp:-0}" -gt 0 ] && ! grep -q fallback "$TDIR/$n.json" ||
+		fail "$n: the registrar and the staging threads should both have served reads: $(cat "$TDIR/$n.json")"
+done
 for n in ck_map_reg ck_map_whole; do
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
 		fail "$n: every 1 MiB chunk should be one read served by registered pages: $(cat "$TDIR/$n.json")"
@@ -86,6 +103,22 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 		grep -q "^mock: $2 registrations, $2 unregistrations, $3 copies ($3 from registered pages, 0 from pinned memory, 0 from pageable memory)" "$TDIR/$1.err" ||
 			fail "$1: want $2 registrations serving $3 copies, none from pageable memory: $(grep '^mock:' "$TDIR/$1.err")"
 	done
+	# --pipe: one copy a piece (4 pieces of 4 MiB), every piece unregistered, never more than
+	# --qd registered at once; mix: the pieces the registrar took are each one copy
+	grep -q "^mock: 4 registrations, 4 unregistrations, 4 copies (4 from registered pages, 0 from pinned memory, 0 from pageable memory); at most [12] registered at once" "$TDIR/ck_map_pipe.err" ||
+		fail "map --pipe: want 4 pieces, each one copy, at most 2 registered at once: $(grep '^mock:' "$TDIR/ck_map_pipe.err")"
+	grep -q "^mock: .*at most [123] registered at once" "$TDIR/small_map_pipe.err" ||
+		fail "map --pipe --qd 3: more pieces registered at once: $(grep '^mock:' "$TDIR/small_map_pipe.err")"
+	for n in ck_mix_pipe in_mix_pipe small_map_pipe; do
+		regs=$(sed -n 's/^mock: \([0-9]*\) registrations.*/\1/p' "$TDIR/$n.err")
+		grep -q "^mock: $regs registrations, $regs unregistrations, [0-9]* copies ($regs from registered pages, [0-9]* from pinned memory, 0 from pageable memory)" "$TDIR/$n.err" ||
+			fail "$n: want one copy per registered piece, none from pageable memory: $(grep '^mock:' "$TDIR/$n.err")"
+	done
+	MOCK_REG_FAIL=1 gpu_ok ck_map_pipe_refused "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M
+	grep -q '"gpu-stage-fallback":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&
+		grep -q '"gpu-map":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&
+		grep -q "^mock: 2 registrations, 2 unregistrations, 10 copies (2 from registered pages, 8 from pinned memory, 0 from pageable" "$TDIR/ck_map_pipe_refused.err" ||
+		fail "map --pipe: every other piece refused should give 8 staged and 8 mapped reads: $(cat "$TDIR/ck_map_pipe_refused.json"; grep '^mock:' "$TDIR/ck_map_pipe_refused.err")"
 	grep -q " 0 from pageable memory" "$TDIR/in_map_reg.err" && grep -q " 0 from pageable memory" "$TDIR/ck_mix_3m.err" ||
 		fail "map: a copy from pageable memory: $(grep '^mock:' "$TDIR/in_map_reg.err" "$TDIR/ck_mix_3m.err")"
 fi
@@ -94,6 +127,10 @@ expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path
 expect_fail 2 "--reg must be a multiple of 4 KiB" fil run --path gpu --xfer map --reg 5000 "$TDIR/ck"
 expect_fail 2 "--map-threads (5) is more than --threads (4)" fil run --path gpu --xfer mix --map-threads 5 "$TDIR/ck"
 expect_fail 2 "--map-threads goes with --path gpu --xfer mix" fil run --path gpu --map-threads 1 "$TDIR/ck"
+expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path gpu --pipe "$TDIR/ck"
+expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path posix --pipe "$TDIR/ck"
+expect_fail 2 "--pipe maps with one registrar thread: leave out --map-threads" fil run --path gpu --xfer mix --pipe --map-threads 2 "$TDIR/ck"
+expect_fail 2 "--threads must be 1" fil run --path gpu --xfer map --pipe --threads 2 "$TDIR/ck"
 # the registration probe: a line per piece size and thread count, then the three copies and
 # the zero-copy kernel
 ckfile=$TDIR/ck/$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)
