@@ -63,13 +63,14 @@ ckbytes=$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")
 grep -q "\"pipe\":1" "$TDIR/ck_map_pipe.json" && grep -q '"threads":1,' "$TDIR/ck_map_pipe.json" &&
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/ck_map_pipe.json" ||
 	fail "map --pipe: every 1 MiB chunk should be a read served by registered pages: $(cat "$TDIR/ck_map_pipe.json")"
-grep -q "\"gpu-stage\":{\"reads\":[0-9]*,\"bytes\":[0-9]*},\"gpu-map\"" "$TDIR/ck_mix_pipe.json" ||
-	fail "mix --pipe: reads not reported by way: $(cat "$TDIR/ck_mix_pipe.json")"
-for n in in_mix_pipe; do
-	st=$(grep -o '"gpu-stage":{"reads":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
-	mp=$(grep -o '"gpu-map":{"reads":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
-	[ "${st:-0}" -gt 0 ] && [ "${mp:-0}" -gt 0 ] && ! grep -q fallback "$TDIR/$n.json" ||
-		fail "$n: the registrar and the staging threads should both have served reads: $(cat "$TDIR/$n.json")"
+# mix --pipe: the registrar and the staging threads claim from one cursor, every unit once
+units() { awk -v c="$2" 'NR > 5 { n += $1 ? int(($1 + c - 1) / c) : 1 } END { print n + 0 }' "$1/.aisio-fil"; }
+reads() { grep -o "\"$1\":{\"reads\":[0-9]*" "$2" | grep -o '[0-9]*$' || echo 0; }
+for c in "ck_mix_pipe ck 1048576" "in_mix_pipe in 65536"; do
+	set -- $c
+	got=$(($(reads gpu-stage "$TDIR/$1.json") + $(reads gpu-map "$TDIR/$1.json")))
+	[ "$got" = "$(units "$TDIR/$2" "$3")" ] && ! grep -q fallback "$TDIR/$1.json" ||
+		fail "$1: want $(units "$TDIR/$2" "$3") reads (staged + mapped), none a fallback: $(cat "$TDIR/$1.json")"
 done
 for n in ck_map_reg ck_map_whole; do
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
