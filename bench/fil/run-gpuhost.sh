@@ -106,6 +106,7 @@ aisio_case big-mappipe-1M-r256 big --xfer map --pipe --chunk 1M --reg 256M --qd 
 aisio_case big-mappipe-16M-r256 big --xfer map --pipe --chunk 16M --reg 256M --qd 3
 aisio_case big-mappipe-1M-r1g big --xfer map --pipe --chunk 1M --reg 1G --qd 2
 aisio_case big-mappipe-1M-r64 big --xfer map --pipe --chunk 1M --reg 64M --qd 6
+aisio_case big-mappipe-1M-r256-b2 big --xfer map --pipe --chunk 1M --reg 256M --qd 4 --unreg-batch 2
 aisio_case big-mixpipe-1M-r256 big --xfer mix --pipe --threads 3 --chunk 1M --reg 256M --stage 16M --qd 3
 aisio_case big-mixpipe-16M-r256 big --xfer mix --pipe --threads 3 --chunk 16M --reg 256M --stage 16M --qd 3
 aisio_case big-mixpipe-1M-r1g big --xfer mix --pipe --threads 3 --chunk 1M --reg 1G --stage 16M --qd 2

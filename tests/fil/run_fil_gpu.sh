@@ -59,6 +59,9 @@ gpu_ok ck_map_pipe "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M --qd 2
 gpu_ok ck_mix_pipe "$TDIR/ck" --xfer mix --pipe --chunk 1M --reg 4M --stage 2M --threads 3
 gpu_ok in_mix_pipe "$TDIR/in" --xfer mix --pipe --chunk 64K --reg 256K --stage 256K --threads 3
 gpu_ok small_map_pipe "$TDIR/small" --xfer map --pipe --chunk 64K --reg 1M --qd 3
+# the releaser unregistering 3 pieces in a row (of at most 4 registered)
+gpu_ok in_map_pipe_batch "$TDIR/in" --xfer map --pipe --chunk 64K --reg 1M --qd 4 --unreg-batch 3
+grep -q '"unreg_batch":3' "$TDIR/in_map_pipe_batch.json" || fail "--unreg-batch 3 not reported: $(cat "$TDIR/in_map_pipe_batch.json")"
 ckbytes=$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")
 grep -q "\"pipe\":1" "$TDIR/ck_map_pipe.json" && grep -q '"threads":1,' "$TDIR/ck_map_pipe.json" &&
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/ck_map_pipe.json" ||
@@ -108,9 +111,11 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 	# --qd registered at once; mix: the pieces the registrar took are each one copy
 	grep -q "^mock: 4 registrations, 4 unregistrations, 4 copies (4 from registered pages, 0 from pinned memory, 0 from pageable memory); at most [12] registered at once" "$TDIR/ck_map_pipe.err" ||
 		fail "map --pipe: want 4 pieces, each one copy, at most 2 registered at once: $(grep '^mock:' "$TDIR/ck_map_pipe.err")"
+	grep -q "^mock: .*at most [1234] registered at once" "$TDIR/in_map_pipe_batch.err" ||
+		fail "map --pipe --qd 4 --unreg-batch 3: more pieces registered at once: $(grep '^mock:' "$TDIR/in_map_pipe_batch.err")"
 	grep -q "^mock: .*at most [123] registered at once" "$TDIR/small_map_pipe.err" ||
 		fail "map --pipe --qd 3: more pieces registered at once: $(grep '^mock:' "$TDIR/small_map_pipe.err")"
-	for n in ck_mix_pipe in_mix_pipe small_map_pipe; do
+	for n in ck_mix_pipe in_mix_pipe small_map_pipe in_map_pipe_batch; do
 		regs=$(sed -n 's/^mock: \([0-9]*\) registrations.*/\1/p' "$TDIR/$n.err")
 		grep -q "^mock: $regs registrations, $regs unregistrations, [0-9]* copies ($regs from registered pages, [0-9]* from pinned memory, 0 from pageable memory)" "$TDIR/$n.err" ||
 			fail "$n: want one copy per registered piece, none from pageable memory: $(grep '^mock:' "$TDIR/$n.err")"
@@ -132,6 +137,8 @@ expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path gpu
 expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path posix --pipe "$TDIR/ck"
 expect_fail 2 "--pipe maps with one registrar thread: leave out --map-threads" fil run --path gpu --xfer mix --pipe --map-threads 2 "$TDIR/ck"
 expect_fail 2 "--threads must be 1" fil run --path gpu --xfer map --pipe --threads 2 "$TDIR/ck"
+expect_fail 2 "--unreg-batch goes with --pipe" fil run --path gpu --xfer map --unreg-batch 2 "$TDIR/ck"
+expect_fail 2 "--unreg-batch (4) must be less than --qd (4)" fil run --path gpu --xfer map --pipe --unreg-batch 4 "$TDIR/ck"
 # the registration probe: a line per piece size and thread count, then the three copies and
 # the zero-copy kernel
 ckfile=$TDIR/ck/$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)

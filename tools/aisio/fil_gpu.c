@@ -392,6 +392,8 @@ out:
  * goes to the releaser thread, which waits for its copy, unregisters and
  * unmaps it and completes its units, off the registrar's path. At most --qd
  * pieces are registered at once: the registrar waits for the releaser.
+ * --unreg-batch N: the releaser waits until N pieces are queued and then
+ * releases them in a row (unregistration takes the driver's lock too).
  * Registration is serialised in the driver, so one registrar is as fast as
  * several; the copy engine reads piece k while piece k+1 is registered and
  * piece k-1 unregistered.
@@ -409,6 +411,7 @@ struct gpipe {
 	pthread_cond_t cv;
 	struct ppiece *q; /* ring of --qd pieces */
 	uint32_t cap, head, count;
+	uint32_t batch; /* --unreg-batch: the releaser starts when this many pieces are queued */
 	int done;
 	cudaStream_t st[2];
 	uint64_t issued;
@@ -420,6 +423,7 @@ static void *pipe_releaser(void *arg)
 {
 	struct gpipe *p = arg;
 	struct fil_run *r = p->r;
+	uint32_t todo = 0; /* pieces of the current batch left to release */
 
 	cudaSetDevice(p->dev);
 	for (;;) {
@@ -427,12 +431,18 @@ static void *pipe_releaser(void *arg)
 		cudaError_t e;
 
 		pthread_mutex_lock(&p->mu);
-		while (!p->count && !p->done)
-			pthread_cond_wait(&p->cv, &p->mu);
+		if (!todo) {
+			while (p->count < p->batch && !p->done)
+				pthread_cond_wait(&p->cv, &p->mu);
+			while (!p->count && !p->done)
+				pthread_cond_wait(&p->cv, &p->mu);
+			todo = p->count;
+		}
 		if (!p->count) {
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
+		todo--;
 		pc = &p->q[p->head];
 		pthread_mutex_unlock(&p->mu);
 		e = cudaEventSynchronize(pc->ev);
@@ -578,6 +588,7 @@ static int pipe_init(struct gpipe *p, struct fil_run *r, int dev)
 	p->r = r;
 	p->dev = dev;
 	p->cap = r->o->qd;
+	p->batch = r->o->unreg_batch ? r->o->unreg_batch : 1;
 	p->q = calloc(p->cap, sizeof(*p->q));
 	if (!p->q)
 		return fil_fail(r, -ENOMEM, "out of memory");

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"                  streams; an added releaser thread waits for the copies and\n"
 		"                  unregisters. map: --threads 1 (the default with --pipe); mix:\n"
 		"                  threads 1.. stage, all claiming from one shared cursor\n"
+		"  --unreg-batch N gpu --pipe: the releaser waits until N pieces have been queued,\n"
+		"                  then unregisters them in a row (default 1; less than --qd)\n"
 		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu\n"
 		"  --no-verify     do not check the bytes\n"
 		"  --json          one JSON object on stdout\n"
@@ -278,10 +280,10 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 		       o->path == FIL_GPU ? "gpu" : "host");
 		if (o->path == FIL_GPU)
 			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64 ",\"reg\":%" PRIu64 ",\"map_threads\":%u"
-			       ",\"pipe\":%d",
+			       ",\"pipe\":%d,\"unreg_batch\":%u",
 			       xfer_name(o->xfer), o->stage, o->reg,
 			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0,
-			       o->pipe);
+			       o->pipe, o->pipe ? (o->unreg_batch ? o->unreg_batch : 1) : 0);
 		printf(",\"seconds\":%.6f,\"files_per_s\":%.1f,\"gb_per_s\":%.3f,\"cpu_s\":%.3f,"
 		       "\"cpu_s_per_gb\":%.4f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"served\":{",
 		       secs, s->n / secs, gb / secs, cpu, gb > 0 ? cpu / gb : 0.0, p50 * 1e6, p99 * 1e6);
@@ -342,7 +344,8 @@ int fil_cmd_run(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },	     { "progress", no_argument, NULL, 'P' },
 		{ "xfer", required_argument, NULL, 'x' },    { "stage", required_argument, NULL, 's' },
 		{ "reg", required_argument, NULL, 'r' },     { "map-threads", required_argument, NULL, 'M' },
-		{ "pipe", no_argument, NULL, 'i' },	     { "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+		{ "pipe", no_argument, NULL, 'i' },	     { "unreg-batch", required_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	struct fil_opts o = { .threads = 4, .chunk = 1u << 20, .stage = 16u << 20, .reg = 64u << 20,
 			      .verify = 1 };
@@ -410,6 +413,10 @@ int fil_cmd_run(int argc, char **argv)
 			mt_given = 1;
 			break;
 		case 'i': o.pipe = 1; break;
+		case 'U':
+			if (parse_count_opt("--unreg-batch", optarg, 1, 1024, &o.unreg_batch))
+				return 2;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -467,6 +474,15 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	if (o.pipe && (o.path != FIL_GPU || o.xfer == FIL_XFER_STAGE)) {
 		fprintf(stderr, "aisio fil run: --pipe goes with --path gpu --xfer map or mix\n");
+		return 2;
+	}
+	if (o.unreg_batch && !o.pipe) {
+		fprintf(stderr, "aisio fil run: --unreg-batch goes with --pipe\n");
+		return 2;
+	}
+	if (o.unreg_batch > 1 && o.unreg_batch >= o.qd) {
+		fprintf(stderr, "aisio fil run: --unreg-batch (%u) must be less than --qd (%u), the pieces "
+			"registered at once, or the registrar waits for every batch\n", o.unreg_batch, o.qd);
 		return 2;
 	}
 	if (o.pipe && mt_given) {
