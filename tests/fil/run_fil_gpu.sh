@@ -120,6 +120,10 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 		grep -q "^mock: $regs registrations, $regs unregistrations, [0-9]* copies ($regs from registered pages, [0-9]* from pinned memory, 0 from pageable memory)" "$TDIR/$n.err" ||
 			fail "$n: want one copy per registered piece, none from pageable memory: $(grep '^mock:' "$TDIR/$n.err")"
 	done
+	# copies that take their time: the registrar runs --qd pieces ahead of the releaser, no more
+	MOCK_EVENT_WAIT_US=20000 gpu_ok ck_map_pipe_slow "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 2M --qd 3
+	grep -q "^mock: 8 registrations, 8 unregistrations, 8 copies .* at most 3 registered at once" "$TDIR/ck_map_pipe_slow.err" ||
+		fail "map --pipe --qd 3, slow copies: want 3 pieces registered ahead, no more: $(grep '^mock:' "$TDIR/ck_map_pipe_slow.err")"
 	MOCK_REG_FAIL=1 gpu_ok ck_map_pipe_refused "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M
 	grep -q '"gpu-stage-fallback":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&
 		grep -q '"gpu-map":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&

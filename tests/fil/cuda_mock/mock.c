@@ -10,7 +10,8 @@
  * copy that runs past the end of its registered range aborts, as does an
  * unregistration of something not registered. At exit it prints the counts;
  * a registration left behind is an error (exit status 3). It also prints the
- * most ranges registered at once, which --pipe bounds by --qd.
+ * most ranges registered at once, which --pipe bounds by --qd;
+ * MOCK_EVENT_WAIT_US=N makes every wait for a copy take N microseconds.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -116,6 +117,10 @@ cudaError_t mock_cudaEventRecord(cudaEvent_t e, cudaStream_t s)
 
 cudaError_t mock_cudaEventSynchronize(cudaEvent_t e)
 {
+	const char *us = getenv("MOCK_EVENT_WAIT_US"); /* a copy that takes its time */
+
+	if (us)
+		usleep((useconds_t)atoi(us));
 	return cudaSuccess;
 }
 
