@@ -99,6 +99,17 @@ aisio_case big-mix-1M-1m big --xfer mix --threads 4 --map-threads 1 --chunk 1M -
 aisio_case big-mix-1M-2m big --xfer mix --threads 4 --map-threads 2 --chunk 1M --reg 64M --stage 16M --qd 4
 aisio_case big-mix-16M-1m big --xfer mix --threads 4 --map-threads 1 --chunk 16M --reg 64M --stage 16M --qd 4
 aisio_case small-stage small --threads 4 --chunk 1M --stage 16M --qd 4
+# --pipe: one registrar registers pieces --qd ahead and queues one copy a piece (two streams), a
+# releaser thread unregisters, so registration, copy and unregistration overlap; mix: the other
+# threads stage from the same cursor (thread counts below include the releaser)
+aisio_case big-mappipe-1M-r256 big --xfer map --pipe --chunk 1M --reg 256M --qd 3
+aisio_case big-mappipe-16M-r256 big --xfer map --pipe --chunk 16M --reg 256M --qd 3
+aisio_case big-mappipe-1M-r1g big --xfer map --pipe --chunk 1M --reg 1G --qd 2
+aisio_case big-mappipe-1M-r64 big --xfer map --pipe --chunk 1M --reg 64M --qd 6
+aisio_case big-mappipe-1M-r256-b2 big --xfer map --pipe --chunk 1M --reg 256M --qd 4 --unreg-batch 2
+aisio_case big-mixpipe-1M-r256 big --xfer mix --pipe --threads 3 --chunk 1M --reg 256M --stage 16M --qd 3
+aisio_case big-mixpipe-16M-r256 big --xfer mix --pipe --threads 3 --chunk 16M --reg 256M --stage 16M --qd 3
+aisio_case big-mixpipe-1M-r1g big --xfer mix --pipe --threads 3 --chunk 1M --reg 1G --stage 16M --qd 2
 # for comparison, once: staging alone, registration per 16 MiB (pieces no larger than a chunk)
 R=1 aisio_case big-stage-1M big --threads 4 --chunk 1M --stage 16M --qd 4
 R=1 aisio_case big-stage-16M big --threads 4 --chunk 16M --stage 64M --qd 4
@@ -140,6 +151,7 @@ PIN="" aisio_case big-map-1M-8t-r64 big --xfer map --threads 8 --chunk 1M --reg 
 PIN="" aisio_case big-mix-1M-8t-2m big --xfer mix --threads 8 --map-threads 2 --chunk 1M --reg 64M --stage 16M --qd 4
 PIN="" aisio_case big-mix-1M-8t-4m big --xfer mix --threads 8 --map-threads 4 --chunk 1M --reg 64M --stage 16M --qd 4
 PIN="" R=1 aisio_case big-stage-1M-8t big --threads 8 --chunk 1M --stage 16M --qd 4
+PIN="" aisio_case big-mixpipe-1M-7t big --xfer mix --pipe --threads 7 --chunk 1M --reg 256M --stage 16M --qd 3
 PIN="" aisio_case small-stage-8t small --threads 8 --chunk 1M --stage 16M --qd 4
 el "== pinned copy ceiling (after)"
 timeout 60 "$AISIO" fil ceiling --size 1G --rounds "$ROUNDS" --json | tee "$OUT/raw/ceiling-2.json"

@@ -53,7 +53,28 @@ gpu_ok ck_map_reg "$TDIR/ck" --xfer map --chunk 1M --reg 4M --threads 2
 gpu_ok ck_map_whole "$TDIR/ck" --xfer map --chunk 1M --reg 1G --threads 3 --qd 2
 gpu_ok in_map_reg "$TDIR/in" --xfer map --chunk 64K --reg 256K --threads 3
 gpu_ok ck_mix_3m "$TDIR/ck" --xfer mix --chunk 1M --reg 8M --stage 2M --threads 4 --map-threads 3
+# --pipe: one registrar registers 4 MiB pieces (--qd ahead) and copies each in one copy, a
+# releaser unregisters; mix: two staging threads take chunks from the same cursor
+gpu_ok ck_map_pipe "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M --qd 2
+gpu_ok ck_mix_pipe "$TDIR/ck" --xfer mix --pipe --chunk 1M --reg 4M --stage 2M --threads 3
+gpu_ok in_mix_pipe "$TDIR/in" --xfer mix --pipe --chunk 64K --reg 256K --stage 256K --threads 3
+gpu_ok small_map_pipe "$TDIR/small" --xfer map --pipe --chunk 64K --reg 1M --qd 3
+# the releaser unregistering 3 pieces in a row (of at most 4 registered)
+gpu_ok in_map_pipe_batch "$TDIR/in" --xfer map --pipe --chunk 64K --reg 1M --qd 4 --unreg-batch 3
+grep -q '"unreg_batch":3' "$TDIR/in_map_pipe_batch.json" || fail "--unreg-batch 3 not reported: $(cat "$TDIR/in_map_pipe_batch.json")"
 ckbytes=$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")
+grep -q "\"pipe\":1" "$TDIR/ck_map_pipe.json" && grep -q '"threads":1,' "$TDIR/ck_map_pipe.json" &&
+	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/ck_map_pipe.json" ||
+	fail "map --pipe: every 1 MiB chunk should be a read served by registered pages: $(cat "$TDIR/ck_map_pipe.json")"
+# mix --pipe: the registrar and the staging threads claim from one cursor, every unit once
+units() { awk -v c="$2" 'NR > 5 { n += $1 ? int(($1 + c - 1) / c) : 1 } END { print n + 0 }' "$1/.aisio-fil"; }
+reads() { grep -o "\"$1\":{\"reads\":[0-9]*" "$2" | grep -o '[0-9]*$' || echo 0; }
+for c in "ck_mix_pipe ck 1048576" "in_mix_pipe in 65536"; do
+	set -- $c
+	got=$(($(reads gpu-stage "$TDIR/$1.json") + $(reads gpu-map "$TDIR/$1.json")))
+	[ "$got" = "$(units "$TDIR/$2" "$3")" ] && ! grep -q fallback "$TDIR/$1.json" ||
+		fail "$1: want $(units "$TDIR/$2" "$3") reads (staged + mapped), none a fallback: $(cat "$TDIR/$1.json")"
+done
 for n in ck_map_reg ck_map_whole; do
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
 		fail "$n: every 1 MiB chunk should be one read served by registered pages: $(cat "$TDIR/$n.json")"
@@ -86,6 +107,28 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 		grep -q "^mock: $2 registrations, $2 unregistrations, $3 copies ($3 from registered pages, 0 from pinned memory, 0 from pageable memory)" "$TDIR/$1.err" ||
 			fail "$1: want $2 registrations serving $3 copies, none from pageable memory: $(grep '^mock:' "$TDIR/$1.err")"
 	done
+	# --pipe: one copy a piece (4 pieces of 4 MiB), every piece unregistered, never more than
+	# --qd registered at once; mix: the pieces the registrar took are each one copy
+	grep -q "^mock: 4 registrations, 4 unregistrations, 4 copies (4 from registered pages, 0 from pinned memory, 0 from pageable memory); at most [12] registered at once" "$TDIR/ck_map_pipe.err" ||
+		fail "map --pipe: want 4 pieces, each one copy, at most 2 registered at once: $(grep '^mock:' "$TDIR/ck_map_pipe.err")"
+	grep -q "^mock: .*at most [1234] registered at once" "$TDIR/in_map_pipe_batch.err" ||
+		fail "map --pipe --qd 4 --unreg-batch 3: more pieces registered at once: $(grep '^mock:' "$TDIR/in_map_pipe_batch.err")"
+	grep -q "^mock: .*at most [123] registered at once" "$TDIR/small_map_pipe.err" ||
+		fail "map --pipe --qd 3: more pieces registered at once: $(grep '^mock:' "$TDIR/small_map_pipe.err")"
+	for n in ck_mix_pipe in_mix_pipe small_map_pipe in_map_pipe_batch; do
+		regs=$(sed -n 's/^mock: \([0-9]*\) registrations.*/\1/p' "$TDIR/$n.err")
+		grep -q "^mock: $regs registrations, $regs unregistrations, [0-9]* copies ($regs from registered pages, [0-9]* from pinned memory, 0 from pageable memory)" "$TDIR/$n.err" ||
+			fail "$n: want one copy per registered piece, none from pageable memory: $(grep '^mock:' "$TDIR/$n.err")"
+	done
+	# copies that take their time: the registrar runs --qd pieces ahead of the releaser, no more
+	MOCK_EVENT_WAIT_US=20000 gpu_ok ck_map_pipe_slow "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 2M --qd 3
+	grep -q "^mock: 8 registrations, 8 unregistrations, 8 copies .* at most 3 registered at once" "$TDIR/ck_map_pipe_slow.err" ||
+		fail "map --pipe --qd 3, slow copies: want 3 pieces registered ahead, no more: $(grep '^mock:' "$TDIR/ck_map_pipe_slow.err")"
+	MOCK_REG_FAIL=1 gpu_ok ck_map_pipe_refused "$TDIR/ck" --xfer map --pipe --chunk 1M --reg 4M
+	grep -q '"gpu-stage-fallback":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&
+		grep -q '"gpu-map":{"reads":8,' "$TDIR/ck_map_pipe_refused.json" &&
+		grep -q "^mock: 2 registrations, 2 unregistrations, 10 copies (2 from registered pages, 8 from pinned memory, 0 from pageable" "$TDIR/ck_map_pipe_refused.err" ||
+		fail "map --pipe: every other piece refused should give 8 staged and 8 mapped reads: $(cat "$TDIR/ck_map_pipe_refused.json"; grep '^mock:' "$TDIR/ck_map_pipe_refused.err")"
 	grep -q " 0 from pageable memory" "$TDIR/in_map_reg.err" && grep -q " 0 from pageable memory" "$TDIR/ck_mix_3m.err" ||
 		fail "map: a copy from pageable memory: $(grep '^mock:' "$TDIR/in_map_reg.err" "$TDIR/ck_mix_3m.err")"
 fi
@@ -94,6 +137,12 @@ expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path
 expect_fail 2 "--reg must be a multiple of 4 KiB" fil run --path gpu --xfer map --reg 5000 "$TDIR/ck"
 expect_fail 2 "--map-threads (5) is more than --threads (4)" fil run --path gpu --xfer mix --map-threads 5 "$TDIR/ck"
 expect_fail 2 "--map-threads goes with --path gpu --xfer mix" fil run --path gpu --map-threads 1 "$TDIR/ck"
+expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path gpu --pipe "$TDIR/ck"
+expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path posix --pipe "$TDIR/ck"
+expect_fail 2 "--pipe maps with one registrar thread: leave out --map-threads" fil run --path gpu --xfer mix --pipe --map-threads 2 "$TDIR/ck"
+expect_fail 2 "--threads must be 1" fil run --path gpu --xfer map --pipe --threads 2 "$TDIR/ck"
+expect_fail 2 "--unreg-batch goes with --pipe" fil run --path gpu --xfer map --unreg-batch 2 "$TDIR/ck"
+expect_fail 2 "--unreg-batch (4) must be less than --qd (4)" fil run --path gpu --xfer map --pipe --unreg-batch 4 "$TDIR/ck"
 # the registration probe: a line per piece size and thread count, then the three copies and
 # the zero-copy kernel
 ckfile=$TDIR/ck/$(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f2)

@@ -85,6 +85,8 @@ struct fil_opts {
 	uint64_t stage;      /* gpu: bytes per pinned staging buffer */
 	uint64_t reg;        /* gpu map: bytes of a file mapped and registered at once (a piece) */
 	uint32_t map_threads; /* gpu mix: threads that map (the others stage) */
+	int pipe;            /* gpu map and mix: one registrar thread + a releaser thread map */
+	uint32_t unreg_batch; /* gpu --pipe: pieces the releaser waits for before releasing them */
 	int verify, json, progress;
 	const char *target;  /* DIR or device URI */
 };

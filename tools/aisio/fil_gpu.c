@@ -60,6 +60,8 @@ struct gslot {
 	size_t map_len;
 };
 
+struct gpipe;
+
 struct gworker {
 	struct fil_run *r;
 	char *dst;
@@ -72,6 +74,7 @@ struct gworker {
 	int fd;
 	pthread_t th;
 	pthread_barrier_t *go; /* every thread starts claiming at once */
+	struct gpipe *pipe;    /* --pipe: the registrar's pipeline */
 };
 
 static int cuda_fail(struct fil_run *r, cudaError_t e, const char *what)
@@ -379,6 +382,242 @@ out:
 	return NULL;
 }
 
+/*
+ * --pipe: one pipeline maps instead of map threads. The registrar (a worker
+ * thread) claims pieces from the shared cursor, maps and registers each and
+ * at once queues its copy: the units of a piece are consecutive bytes of one
+ * file and of GPU memory, so the piece leaves in one cudaMemcpyAsync, on two
+ * streams in turn (each unit is still counted as a read served from
+ * registered pages, and completes when the piece has landed). The piece then
+ * goes to the releaser thread, which waits for its copy, unregisters and
+ * unmaps it and completes its units, off the registrar's path. At most --qd
+ * pieces are registered at once: the registrar waits for the releaser.
+ * --unreg-batch N: the releaser waits until N pieces are queued and then
+ * releases them in a row (unregistration takes the driver's lock too).
+ * Registration is serialised in the driver, so one registrar is as fast as
+ * several; the copy engine reads piece k while piece k+1 is registered and
+ * piece k-1 unregistered.
+ */
+struct ppiece {
+	char *map;
+	size_t len;
+	uint64_t first_ui, n;
+	cudaEvent_t ev;
+};
+
+struct gpipe {
+	struct fil_run *r;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ppiece *q; /* ring of --qd pieces */
+	uint32_t cap, head, count;
+	uint32_t batch; /* --unreg-batch: the releaser starts when this many pieces are queued */
+	int done;
+	cudaStream_t st[2];
+	uint64_t issued;
+	int dev;
+	pthread_t rel;
+};
+
+static void *pipe_releaser(void *arg)
+{
+	struct gpipe *p = arg;
+	struct fil_run *r = p->r;
+	uint32_t todo = 0; /* pieces of the current batch left to release */
+
+	cudaSetDevice(p->dev);
+	for (;;) {
+		struct ppiece *pc;
+		cudaError_t e;
+
+		pthread_mutex_lock(&p->mu);
+		if (!todo) {
+			while (p->count < p->batch && !p->done)
+				pthread_cond_wait(&p->cv, &p->mu);
+			while (!p->count && !p->done)
+				pthread_cond_wait(&p->cv, &p->mu);
+			todo = p->count;
+		}
+		if (!p->count) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		todo--;
+		pc = &p->q[p->head];
+		pthread_mutex_unlock(&p->mu);
+		e = cudaEventSynchronize(pc->ev);
+		if (e != cudaSuccess)
+			cuda_fail(r, e, "waiting for a copy from registered file pages");
+		if (pc->map) {
+			cudaError_t u = cudaHostUnregister(pc->map);
+
+			if (u != cudaSuccess)
+				cuda_fail(r, u, "cudaHostUnregister");
+			/* a failed wait or unregistration keeps the mapping: pages the driver may hold stay valid */
+			if (e == cudaSuccess && u == cudaSuccess)
+				munmap(pc->map, pc->len);
+		}
+		for (uint64_t i = 0; e == cudaSuccess && i < pc->n; i++)
+			fil_unit_done(r, pc->first_ui + i);
+		pthread_mutex_lock(&p->mu);
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Units [ui, ui + n): one file, consecutive. Register them as one piece and copy it, or stage them. */
+static int pipe_piece(struct gworker *w, struct gpipe *p, uint64_t ui, uint64_t n)
+{
+	struct fil_run *r = w->r;
+	const struct fil_unit *u0 = &r->set->u[ui], *ul = &r->set->u[ui + n - 1];
+	const uint64_t off0 = u0->off & ~4095ull, end = (ul->off + ul->len + 4095) & ~4095ull;
+	const uint64_t bytes = ul->off + ul->len - u0->off;
+	struct ppiece *pc;
+	cudaStream_t st;
+	cudaError_t e;
+	char *m = NULL;
+	int err;
+
+	for (uint64_t i = 0; i < n; i++)
+		fil_unit_start(r, ui + i);
+	err = cur_open(w, u0->file, 1);
+	if (err)
+		return err;
+	if (end > off0) {
+		m = mmap(NULL, end - off0, PROT_READ, MAP_SHARED, w->fd, (off_t)off0);
+		if (m == MAP_FAILED)
+			return fil_fail(r, -errno, "%s/%s: mmap of bytes %llu to %llu: %s", r->o->target,
+					r->set->f[u0->file].path, (unsigned long long)off0,
+					(unsigned long long)end, strerror(errno));
+	}
+	/* a place in the ring: at most --qd pieces registered at once */
+	pthread_mutex_lock(&p->mu);
+	while (p->count == p->cap)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pc = &p->q[(p->head + p->count) % p->cap];
+	pthread_mutex_unlock(&p->mu);
+	pc->first_ui = ui;
+	pc->n = n;
+	pc->map = NULL;
+	pc->len = end - off0;
+	st = p->st[p->issued++ & 1];
+	e = cudaSuccess;
+	if (m) {
+		e = cudaHostRegister(m, end - off0, cudaHostRegisterReadOnly | cudaHostRegisterPortable);
+		if (e != cudaSuccess) {
+			cudaGetLastError();
+			note_refused(r, e);
+			munmap(m, end - off0);
+			/* unit by unit through the registrar's staging buffers */
+			for (uint64_t i = 0; i < n; i++) {
+				struct gslot *s = slot_take(w);
+
+				if (!s)
+					return -EIO;
+				s->first_ui = ui + i;
+				s->nunits = 1;
+				err = read_unit(w, ui + i, s->host, SV_FALLBACK);
+				if (!err)
+					err = slot_launch(w, s, s->host, unit_dst(r, ui + i), r->set->u[ui + i].len);
+				if (err)
+					return err;
+			}
+			return 0;
+		}
+		pc->map = m;
+		e = cudaMemcpyAsync(w->dst + unit_dst(r, ui), m + (u0->off - off0), bytes,
+				    cudaMemcpyHostToDevice, st);
+		if (e == cudaSuccess)
+			for (uint64_t i = 0; i < n; i++)
+				fil_served_add(r, SV_MAP, r->set->u[ui + i].len);
+	}
+	/* recorded even after a failed copy: the releaser waits, unregisters and unmaps */
+	if (e == cudaSuccess)
+		e = cudaEventRecord(pc->ev, st);
+	else
+		cudaEventRecord(pc->ev, st);
+	pthread_mutex_lock(&p->mu);
+	p->count++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (e != cudaSuccess)
+		return cuda_fail(r, e, "cudaMemcpyAsync from registered file pages");
+	return 0;
+}
+
+static void *pipe_registrar(void *arg)
+{
+	struct gworker *w = arg;
+	struct fil_run *r = w->r;
+	struct gpipe *p = w->pipe;
+	const struct fil_unit *u = r->set->u;
+	const uint64_t reg = r->o->reg;
+	uint64_t per = r->set->nunits ? r->set->dst_bytes / r->set->nunits : 1, want, k, first;
+
+	cudaSetDevice(w->dev);
+	pthread_barrier_wait(w->go);
+	want = per ? reg / per : 1;
+	want = want < 1 ? 1 : want > 65536 ? 65536 : want;
+	while ((k = claim_run(r, want, &first))) {
+		for (uint64_t ui = first, n; ui < first + k; ui += n) {
+			for (n = 1; ui + n < first + k && u[ui + n].file == u[ui].file &&
+				    u[ui + n].off + u[ui + n].len - u[ui].off <= reg;
+			     n++)
+				;
+			if (pipe_piece(w, p, ui, n))
+				goto out;
+		}
+	}
+out:
+	for (uint32_t i = 0; i < w->nslots; i++)
+		slot_retire(w, &w->slots[i]);
+	cur_close(w);
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int pipe_init(struct gpipe *p, struct fil_run *r, int dev)
+{
+	cudaError_t e = cudaSuccess;
+
+	p->r = r;
+	p->dev = dev;
+	p->cap = r->o->qd;
+	p->batch = r->o->unreg_batch ? r->o->unreg_batch : 1;
+	p->q = calloc(p->cap, sizeof(*p->q));
+	if (!p->q)
+		return fil_fail(r, -ENOMEM, "out of memory");
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (int i = 0; e == cudaSuccess && i < 2; i++)
+		e = cudaStreamCreateWithFlags(&p->st[i], cudaStreamNonBlocking);
+	for (uint32_t i = 0; e == cudaSuccess && i < p->cap; i++)
+		e = cudaEventCreateWithFlags(&p->q[i].ev, cudaEventDisableTiming | cudaEventBlockingSync);
+	if (e != cudaSuccess)
+		return cuda_fail(r, e, "streams and events of the map pipeline");
+	return 0;
+}
+
+static void pipe_fini(struct gpipe *p)
+{
+	for (uint32_t i = 0; p->q && i < p->cap; i++)
+		if (p->q[i].ev)
+			cudaEventDestroy(p->q[i].ev);
+	for (int i = 0; i < 2; i++)
+		if (p->st[i])
+			cudaStreamDestroy(p->st[i]);
+	if (p->q) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	free(p->q);
+}
+
 /* The check kernel over everything that landed; fills r->bad*. */
 static int gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
 {
@@ -457,6 +696,8 @@ int fil_run_gpu(struct fil_run *r)
 	int dev = 0, err = 0, ro = 0;
 	uint32_t started = 0;
 	pthread_barrier_t go;
+	struct gpipe pipe = { 0 };
+	int rel_started = 0;
 
 	r->served[SV_STAGE].name = "gpu-stage";
 	r->served[SV_MAP].name = map || mix ? "gpu-map" : NULL;
@@ -514,14 +755,26 @@ int fil_run_gpu(struct fil_run *r)
 			goto out;
 		}
 	}
+	if (o->pipe && (err = pipe_init(&pipe, r, dev)))
+		goto out;
 	pthread_barrier_init(&go, NULL, o->threads);
 	r->t_start_ns = fil_now_ns();
 	r->cpu_start_s = fil_cpu_s();
+	if (o->pipe) {
+		if (pthread_create(&pipe.rel, NULL, pipe_releaser, &pipe)) {
+			err = fil_fail(r, -EAGAIN, "cannot start the releaser thread of the map pipeline");
+			pthread_barrier_destroy(&go);
+			goto out;
+		}
+		rel_started = 1;
+	}
 	for (; started < o->threads; started++) {
+		void *(*fn)(void *) = o->pipe ? (started ? stage_worker : pipe_registrar)
+				      : map || (mix && started < o->map_threads) ? map_worker : stage_worker;
+
 		w[started].go = &go;
-		if (pthread_create(&w[started].th, NULL,
-				   map || (mix && started < o->map_threads) ? map_worker : stage_worker,
-				   &w[started])) {
+		w[started].pipe = &pipe;
+		if (pthread_create(&w[started].th, NULL, fn, &w[started])) {
 			/* the threads started wait for the others: no thread can be started, so fail hard */
 			fprintf(stderr, "aisio fil run: cannot start thread %u of %u\n", started + 1, o->threads);
 			abort();
@@ -529,6 +782,8 @@ int fil_run_gpu(struct fil_run *r)
 	}
 	for (uint32_t t = 0; t < started; t++)
 		pthread_join(w[t].th, NULL);
+	if (rel_started)
+		pthread_join(pipe.rel, NULL); /* every piece unregistered and unmapped */
 	pthread_barrier_destroy(&go);
 	e = cudaDeviceSynchronize();
 	r->t_end_ns = fil_now_ns();
@@ -552,6 +807,7 @@ out:
 			cudaStreamDestroy(w[t].st);
 	}
 	free(w);
+	pipe_fini(&pipe);
 	if (vst)
 		cudaStreamDestroy(vst);
 	cudaFree(dst);

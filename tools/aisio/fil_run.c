@@ -47,6 +47,13 @@ static void usage(FILE *f)
 		"                  at once (a piece) and copies each chunk in it from the registered\n"
 		"                  pages; --qd pieces a thread in flight (default 64M)\n"
 		"  --map-threads N gpu mix: how many of the threads map (default half)\n"
+		"  --pipe          gpu map and mix: one pipeline maps: thread 0 registers pieces of\n"
+		"                  --reg bytes, --qd ahead, and queues one copy a piece on two\n"
+		"                  streams; an added releaser thread waits for the copies and\n"
+		"                  unregisters. map: --threads 1 (the default with --pipe); mix:\n"
+		"                  threads 1.. stage, all claiming from one shared cursor\n"
+		"  --unreg-batch N gpu --pipe: the releaser waits until N pieces have been queued,\n"
+		"                  then unregisters them in a row (default 1; less than --qd)\n"
 		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu\n"
 		"  --no-verify     do not check the bytes\n"
 		"  --json          one JSON object on stdout\n"
@@ -272,9 +279,11 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 		       s->profile, s->n, s->bytes, o->threads, o->chunk, o->qd,
 		       o->path == FIL_GPU ? "gpu" : "host");
 		if (o->path == FIL_GPU)
-			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64 ",\"reg\":%" PRIu64 ",\"map_threads\":%u",
+			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64 ",\"reg\":%" PRIu64 ",\"map_threads\":%u"
+			       ",\"pipe\":%d,\"unreg_batch\":%u",
 			       xfer_name(o->xfer), o->stage, o->reg,
-			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0);
+			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0,
+			       o->pipe, o->pipe ? (o->unreg_batch ? o->unreg_batch : 1) : 0);
 		printf(",\"seconds\":%.6f,\"files_per_s\":%.1f,\"gb_per_s\":%.3f,\"cpu_s\":%.3f,"
 		       "\"cpu_s_per_gb\":%.4f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"served\":{",
 		       secs, s->n / secs, gb / secs, cpu, gb > 0 ? cpu / gb : 0.0, p50 * 1e6, p99 * 1e6);
@@ -335,6 +344,7 @@ int fil_cmd_run(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },	     { "progress", no_argument, NULL, 'P' },
 		{ "xfer", required_argument, NULL, 'x' },    { "stage", required_argument, NULL, 's' },
 		{ "reg", required_argument, NULL, 'r' },     { "map-threads", required_argument, NULL, 'M' },
+		{ "pipe", no_argument, NULL, 'i' },	     { "unreg-batch", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	struct fil_opts o = { .threads = 4, .chunk = 1u << 20, .stage = 16u << 20, .reg = 64u << 20,
@@ -345,7 +355,7 @@ int fil_cmd_run(int argc, char **argv)
 	struct fil_run *r = NULL;
 	struct progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	pthread_t pt;
-	int c, err, qd_given = 0, have_prog = 0, rc = 1, mt_given = 0;
+	int c, err, qd_given = 0, have_prog = 0, rc = 1, mt_given = 0, th_given = 0;
 	double t0, t1, c0, c1, p50 = 0, p99 = 0;
 
 	optind = 1;
@@ -355,6 +365,7 @@ int fil_cmd_run(int argc, char **argv)
 		case 't':
 			if (parse_count_opt("--threads", optarg, 1, 256, &o.threads))
 				return 2;
+			th_given = 1;
 			break;
 		case 'c':
 			if (parse_size_opt("--chunk", optarg, 4096, 1u << 30, &o.chunk))
@@ -400,6 +411,11 @@ int fil_cmd_run(int argc, char **argv)
 			if (parse_count_opt("--map-threads", optarg, 0, 256, &o.map_threads))
 				return 2;
 			mt_given = 1;
+			break;
+		case 'i': o.pipe = 1; break;
+		case 'U':
+			if (parse_count_opt("--unreg-batch", optarg, 1, 1024, &o.unreg_batch))
+				return 2;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -456,6 +472,33 @@ int fil_cmd_run(int argc, char **argv)
 		fprintf(stderr, "aisio fil run: --map-threads goes with --path gpu --xfer mix\n");
 		return 2;
 	}
+	if (o.pipe && (o.path != FIL_GPU || o.xfer == FIL_XFER_STAGE)) {
+		fprintf(stderr, "aisio fil run: --pipe goes with --path gpu --xfer map or mix\n");
+		return 2;
+	}
+	if (o.unreg_batch && !o.pipe) {
+		fprintf(stderr, "aisio fil run: --unreg-batch goes with --pipe\n");
+		return 2;
+	}
+	if (o.unreg_batch > 1 && o.unreg_batch >= o.qd) {
+		fprintf(stderr, "aisio fil run: --unreg-batch (%u) must be less than --qd (%u), the pieces "
+			"registered at once, or the registrar waits for every batch\n", o.unreg_batch, o.qd);
+		return 2;
+	}
+	if (o.pipe && mt_given) {
+		fprintf(stderr, "aisio fil run: --pipe maps with one registrar thread: leave out --map-threads\n");
+		return 2;
+	}
+	if (o.pipe && o.xfer == FIL_XFER_MAP) {
+		if (th_given && o.threads != 1) {
+			fprintf(stderr, "aisio fil run: --xfer map --pipe has one registrar thread: --threads "
+				"must be 1 (--xfer mix --pipe adds staging threads)\n");
+			return 2;
+		}
+		o.threads = 1;
+	}
+	if (o.pipe)
+		o.map_threads = 1, mt_given = 1;
 	if (!mt_given)
 		o.map_threads = (o.threads + 1) / 2;
 	if (o.map_threads > o.threads) {

@@ -9,7 +9,9 @@
  * would copy through a bounce buffer: the map path must never do that). A
  * copy that runs past the end of its registered range aborts, as does an
  * unregistration of something not registered. At exit it prints the counts;
- * a registration left behind is an error (exit status 3).
+ * a registration left behind is an error (exit status 3). It also prints the
+ * most ranges registered at once, which --pipe bounds by --qd;
+ * MOCK_EVENT_WAIT_US=N makes every wait for a copy take N microseconds.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +26,7 @@
 #include "fil_gpu.h"
 
 static _Atomic long regs, refused, unregs, copies, from_reg, from_pinned, from_pageable;
+static long reg_now, reg_most; /* registered ranges at once (under rlock) */
 
 /* registered (kind 1) and cudaHostAlloc (kind 2) ranges */
 struct range {
@@ -43,6 +46,8 @@ static void range_add(void *p, size_t n, int kind) /* (not const: the memory may
 		abort();
 	}
 	ranges[nranges++] = (struct range){ p, n, kind };
+	if (kind == 1 && ++reg_now > reg_most)
+		reg_most = reg_now;
 	pthread_mutex_unlock(&rlock);
 }
 
@@ -55,6 +60,7 @@ static int range_del(const void *p, int kind)
 		if (ranges[i].p == p && ranges[i].kind == kind) {
 			ranges[i] = ranges[--nranges];
 			found = 1;
+			reg_now -= kind == 1;
 			break;
 		}
 	pthread_mutex_unlock(&rlock);
@@ -111,6 +117,10 @@ cudaError_t mock_cudaEventRecord(cudaEvent_t e, cudaStream_t s)
 
 cudaError_t mock_cudaEventSynchronize(cudaEvent_t e)
 {
+	const char *us = getenv("MOCK_EVENT_WAIT_US"); /* a copy that takes its time */
+
+	if (us)
+		usleep((useconds_t)atoi(us));
 	return cudaSuccess;
 }
 
@@ -281,9 +291,9 @@ int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cudaStream_t 
 __attribute__((destructor)) static void mock_report(void)
 {
 	fprintf(stderr, "mock: %ld registrations, %ld unregistrations, %ld copies (%ld from registered "
-		"pages, %ld from pinned memory, %ld from pageable memory)\n",
+		"pages, %ld from pinned memory, %ld from pageable memory); at most %ld registered at once\n",
 		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies), atomic_load(&from_reg),
-		atomic_load(&from_pinned), atomic_load(&from_pageable));
+		atomic_load(&from_pinned), atomic_load(&from_pageable), reg_most);
 	if (atomic_load(&regs) != atomic_load(&unregs))
 		_exit(3);
 }
