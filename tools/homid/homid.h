@@ -228,8 +228,9 @@ struct homid {
 	char **argv; /* to execute again on a restart (handover.c) */
 	struct homid_vf vfs[HOMID_MAX_VFS];
 	int nvfs;
-	uint8_t buf[AISIO_HOMI_MSG_MAX];
-	uint8_t reply[AISIO_HOMI_MSG_MAX];
+	/* Messages are decoded and replies built in place: structure alignment. */
+	_Alignas(16) uint8_t buf[AISIO_HOMI_MSG_MAX];
+	_Alignas(16) uint8_t reply[AISIO_HOMI_MSG_MAX];
 };
 
 int homid_client_accept(struct homid *h);
