@@ -98,6 +98,10 @@ class DeviceFileTest(unittest.TestCase):
                 dev.open_file("/sub", image=True)
             self.assertIn("sub", str(cm.exception))
             self.assertEqual(cm.exception.errno, 21)
+            # a mounted path needs a homi: device: refused, saying so
+            with self.assertRaises(aisio.Error) as cm:
+                dev.open_file("/a.bin")
+            self.assertIn("homi:", str(cm.exception))
             f = dev.open_file("/a.bin", image=True)
             f.close()
             with self.assertRaises(ValueError):
