@@ -28,10 +28,17 @@ static void efile_shut(struct py_efile *e)
 {
 	struct py_dev *d = (struct py_dev *)e->dev;
 
-	if (!e->f)
+	struct aisio_file *f = e->f;
+
+	if (!f)
 		return;
-	aisio_file_close(e->f);
 	e->f = NULL;
+	/* the handle's DMA memory belongs to the device: closed under the device's lock */
+	Py_BEGIN_ALLOW_THREADS
+	PyThread_acquire_lock(d->lock, WAIT_LOCK);
+	aisio_file_close(f);
+	PyThread_release_lock(d->lock);
+	Py_END_ALLOW_THREADS
 	d->nbatches--;
 	py_dev_maybe_shut(d);
 }
