@@ -223,6 +223,7 @@ struct py_future {
 	struct py_ubuf b;
 	int have_b;
 	int getting;          /* a get() is waiting (GIL released) */
+	int finished;         /* made finished by py_future_finished(); file is not an aisio.File */
 };
 
 static void fut_wait(struct fut_state *s)
@@ -245,6 +246,8 @@ static void fut_free_state(struct py_future *fu)
 	pthread_cond_destroy(&fu->s->cond);
 	free(fu->s);
 	fu->s = NULL;
+	if (fu->finished)
+		return;
 	struct py_file *f = (struct py_file *)fu->file;
 	if (--f->nfut == 0 && f->closed && f->fd >= 0) {
 		close(f->fd);
@@ -329,6 +332,27 @@ static PyType_Spec future_spec = {
 	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
 	.slots = future_slots,
 };
+
+PyObject *py_future_finished(struct py_state *st, PyObject *owner, size_t bytes)
+{
+	struct py_future *fu = (struct py_future *)PyType_GenericAlloc((PyTypeObject *)st->FutureType, 0);
+	struct fut_state *s;
+
+	if (!fu)
+		return NULL;
+	fu->finished = 1;
+	fu->file = Py_NewRef(owner);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		Py_DECREF(fu);
+		return PyErr_NoMemory();
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->bytes = bytes;
+	fu->s = s;
+	return (PyObject *)fu;
+}
 
 /* pread/pwrite(buf, size=None, file_offset=0) -> Future */
 static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write)

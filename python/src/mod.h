@@ -98,6 +98,11 @@ PyObject *py_batch_new(struct py_dev *d, uint32_t depth);
 
 /* ---- Files and futures ---- */
 int py_file_init_type(PyObject *m, struct py_state *st);
+/* A finished Future whose get() returns @bytes; it keeps @owner alive. */
+PyObject *py_future_finished(struct py_state *st, PyObject *owner, size_t bytes);
+/* Device.open_file(path, image=False) -> aisio.DeviceFile (efile.c) */
+PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw);
+int py_efile_init_type(PyObject *m);
 
 /* ---- Pattern ---- */
 extern PyMethodDef py_pattern_methods[];

@@ -98,7 +98,7 @@ static int mod_exec(PyObject *m)
 	if (!st->Error || PyModule_AddObjectRef(m, "Error", st->Error))
 		return -1;
 	if (py_dev_init_type(m, st) || py_buffer_init_type(m, st) || py_batch_init_type(m, st) ||
-	    py_file_init_type(m, st))
+	    py_file_init_type(m, st) || py_efile_init_type(m))
 		return -1;
 	if (PyModule_AddFunctions(m, py_pattern_methods))
 		return -1;
