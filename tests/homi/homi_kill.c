@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 		char cmd[160];
 
 		snprintf(cmd, sizeof(cmd), "cat %s >&2", vout);
-		system(cmd);
+		(void)!system(cmd);
 	}
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	unlink(vout);

@@ -63,7 +63,7 @@ static inline void ht_start(struct ht_homid *h, const char *homid_path, const ch
 		usleep(25000);
 	}
 	fprintf(stderr, "homid did not come up; its log (%s):\n", h->log);
-	system("cat /tmp/homid-test-*.log >&2");
+	(void)!system("cat /tmp/homid-test-*.log >&2");
 	kill(h->pid, SIGKILL);
 	exit(1);
 }
@@ -89,7 +89,7 @@ static inline int ht_stop(struct ht_homid *h)
 		char cmd[256];
 
 		snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", h->log);
-		system(cmd);
+		(void)!system(cmd);
 	}
 	unlink(h->log);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
