@@ -17,13 +17,6 @@
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the homid protocol layouts are little-endian and read in place"
-/* IDENTIFY: homid runs Identify (CNS 0 or 1 only) on the attached controller; reply: 4096 bytes. */
-struct aisio_homi_identify {
-	uint32_t cns;
-	uint32_t nsid;
-};
-_Static_assert(sizeof(struct aisio_homi_identify) == 8, "homi identify");
-
 #endif
 
 #define AISIO_HOMI_MAGIC 0x494d4f48u /* "HOMI" */

@@ -418,9 +418,11 @@ static int report(struct run *r, double elapsed, const struct rusage *ru0, const
 		       ios ? (user + sys) * 1e9 / (double)ios : 0.0);
 	}
 	for (int d = 0; d < r->ndevs; d++)
-		if (res[d].first_err[0])
+		if (res[d].first_err[0] && res[d].failed)
 			fprintf(stderr, "aisio perf: %s: %" PRIu64 " commands failed; first: %s\n",
 				res[d].name, res[d].failed, res[d].first_err);
+		else if (res[d].first_err[0])
+			fprintf(stderr, "aisio perf: %s: %s\n", res[d].name, res[d].first_err);
 	free(res);
 	free(h);
 	return failed;

@@ -240,9 +240,11 @@ static int verify_one(const struct perf_opts *o, const char *uri, uint64_t seed)
 		if (o->only != 1)
 			printf("  %" PRIu64 " mismatches\n", v.mismatches);
 	}
-	if (v.first_err[0])
+	if (v.first_err[0] && v.failed)
 		fprintf(stderr, "aisio perf verify: %s: %" PRIu64 " commands failed; first: %s\n", uri,
 			v.failed, v.first_err);
+	else if (v.first_err[0])
+		fprintf(stderr, "aisio perf verify: %s: %s\n", uri, v.first_err);
 	ret = v.mismatches || v.failed ? 1 : 0;
 out_q:
 	aisio_queue_term(v.q);
