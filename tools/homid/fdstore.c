@@ -137,6 +137,7 @@ void homid_store_adopt(int fd, uint32_t token, int kind)
 		st.next = token + 1;
 	if (kind == HOMID_STORE_STATE) {
 		int slot = st.state[0] < 0 ? 0 : 1;
+		struct st_hdr hdr;
 		void *p;
 
 		if (st.state[slot] >= 0) {
@@ -152,6 +153,12 @@ void homid_store_adopt(int fd, uint32_t token, int kind)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		st.state[slot] = fd;
 		st.busy[slot] = p;
+		/* go on from the newest record: the next one goes into the other memfd */
+		if (pread(fd, &hdr, sizeof(hdr), ST_HDR_OFF) == (ssize_t)sizeof(hdr) &&
+		    hdr.magic == ST_MAGIC && hdr.version == ST_VERSION && hdr.seq >= st.seq) {
+			st.seq = hdr.seq;
+			st.cur = slot;
+		}
 	}
 }
 
@@ -450,7 +457,6 @@ int homid_store_restore(struct homid_handover **out)
 		LOG_WARN("%d descriptor(s) passed, but %s: starting fresh", n, why);
 		return 0;
 	}
-	st.seq = seq;
 	for (int i = 0; i < ps.n; i++) {
 		struct passed *p = &ps.p[i];
 

@@ -6,6 +6,7 @@
  * device and unmapped, so that no DMA lands in memory given back.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -131,6 +132,35 @@ void homid_client_drop(struct homid *h, struct homid_client *cl, const char *why
 	homid_store_sync(h);
 }
 
+/*
+ * Tests only: $HOMID_TEST_CRASH_FILE names a file that holds a request
+ * type; after serving that request, and before the crash record says
+ * what it changed, homid removes the file and aborts (a crash at the worst
+ * moment: tests/vm/homi_crash_guest.sh).
+ */
+static void test_crash_point(uint16_t type)
+{
+	static const char *path;
+	static int looked;
+	unsigned want;
+	FILE *f;
+	int n;
+
+	if (!looked) {
+		path = getenv("HOMID_TEST_CRASH_FILE");
+		looked = 1;
+	}
+	if (!path || !(f = fopen(path, "r")))
+		return;
+	n = fscanf(f, "%u", &want);
+	fclose(f);
+	if (n != 1 || want != type)
+		return;
+	unlink(path);
+	LOG_ERR("HOMID_TEST_CRASH_FILE: aborting after request type %u, as %s asks", want, path);
+	abort();
+}
+
 /* A direct client of a vfio controller outlives a crash: its socket and memory in the store. */
 static void store_client(struct homid_client *cl)
 {
@@ -166,6 +196,7 @@ int homid_client_serve(struct homid *h, struct homid_client *cl)
 		err = homid_request(h, cl, &m, h->reply + 24, &rlen, out_fd);
 		if (m.fd >= 0)
 			close(m.fd); /* a request keeps its own duplicate when it needs one */
+		test_crash_point(m.hdr.type);
 		/* the crash record is current before the client hears of the change */
 		store_client(cl);
 		homid_store_sync(h);
