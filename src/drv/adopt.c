@@ -103,8 +103,9 @@ static int adopt_recover(struct aisio_nvme_ctrl *c, const struct aisio_nvme_ctrl
 		for (k = 1; k < d && (cq[k].status & 1u) == p0; k++)
 			;
 		/* k: first slot of the other phase (the next to be written), d: all one phase */
-		if (k == d && !p0) {
-			/* never written: the state the owner left is all there is */
+		aisio_nvme_cqe_read(&last, &cq[d - 1]);
+		if (k == d && !p0 && !last.status && !last.cid && !last.sqhd && !last.dw0) {
+			/* never written (zeroed, phase 0): the state the owner left is all there is */
 			c->acq.head = h->acq_head;
 			c->acq.phase = h->acq_phase;
 			return 0;
