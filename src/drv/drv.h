@@ -154,7 +154,7 @@ struct aisio_nvme_ctrl_handover {
 	uint32_t admin_depth;
 	uint16_t asq_tail, asq_head, acq_head, acq_phase;
 	uint16_t admin_cid;
-	uint16_t rsvd;
+	uint16_t flags;    /* AISIO_NVME_HO_* */
 	uint32_t nqueues;  /* I/O queues the controller granted */
 	uint64_t asq_bus;  /* ASQ and ACQ as the registers hold them */
 	uint64_t acq_bus;
@@ -170,6 +170,18 @@ struct aisio_nvme_ctrl_handover {
  */
 int aisio_nvme_ctrl_handover_save(struct aisio_nvme_ctrl *c, struct aisio_nvme_ctrl_handover *h);
 
+/* The state came from a process that may die at any moment (flags). */
+#define AISIO_NVME_HO_CRASH 1u
+/**
+ * aisio_nvme_ctrl_crash_state - the same state, taken while @c keeps
+ * running (homid's crash record): nothing is refused, and it is flagged
+ * AISIO_NVME_HO_CRASH, so that aisio_nvme_ctrl_adopt() recovers the admin
+ * queue from its rings (the record may be older than they are) and the
+ * taker deletes the queues it does not know (aisio_nvme_ctrl_sweep_qids).
+ * Driver-owned queue pairs and AERs are not in it. Returns 0.
+ */
+int aisio_nvme_ctrl_crash_state(struct aisio_nvme_ctrl *c, struct aisio_nvme_ctrl_handover *h);
+
 /**
  * aisio_nvme_ctrl_adopt - take over the running controller behind @f
  * without resetting it: the admin rings are at @asq_va / @acq_va in this
@@ -182,6 +194,14 @@ int aisio_nvme_ctrl_handover_save(struct aisio_nvme_ctrl *c, struct aisio_nvme_c
 int aisio_nvme_ctrl_adopt(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
 			  const struct aisio_nvme_ctrl_handover *h, void *asq_va, void *acq_va,
 			  struct aisio_nvme_ctrl **out);
+
+/*
+ * After taking a controller over from a crashed owner and adopting the queue
+ * pairs it recorded: Delete I/O SQ and CQ for every other queue ID (queues
+ * it made after its last record, or its own), so that each is free again.
+ * Returns how many existed, or -errno when the admin queue failed.
+ */
+int aisio_nvme_ctrl_sweep_qids(struct aisio_nvme_ctrl *c);
 
 /* An external queue pair that exists in the controller as @qid: 0, -EINVAL, -EEXIST. */
 int aisio_nvme_ctrl_qpair_adopt_ext(struct aisio_nvme_ctrl *c, const struct aisio_nvme_qpair_ext *e,

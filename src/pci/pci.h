@@ -99,5 +99,11 @@ int aisio_pci_vfio_adopt(const struct aisio_pci_vfio_handover *h, struct aisio_p
 void aisio_pci_vfio_leave_bound(struct aisio_pcif *f);
 /* Record a mapping made by the previous owner (aisio_pci_vfio_map), to unmap it later. */
 int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len);
+/*
+ * After a previous owner crashed: withdraw every mapping in the range for
+ * mapped memory that is not recorded (aisio_pci_vfio_map, _map_adopt):
+ * memory it mapped after its last record. *@bytes: how much. 0 or -errno.
+ */
+int aisio_pci_vfio_unmap_unknown(struct aisio_pcif *f, uint64_t *bytes);
 
 #endif

@@ -550,3 +550,38 @@ void aisio_pci_vfio_leave_bound(struct aisio_pcif *f)
 	if (v)
 		v->bind.changed = 0;
 }
+
+int aisio_pci_vfio_unmap_unknown(struct aisio_pcif *f, uint64_t *bytes)
+{
+	struct vfio_fn *v = vfio_of(f);
+	uint64_t at = VFIO_IOVA_EXT_BASE, total = 0;
+	int err = 0;
+
+	*bytes = 0;
+	if (!v)
+		return aisio_err(-ENOTSUP, "%s: not a vfio function", f ? f->name : "?");
+	pthread_mutex_lock(&v->ctx->lock);
+	/* every gap between recorded ranges: a mapping there lies whole in it (first fit) */
+	for (struct vfio_ext *e = v->ctx->ext;; e = e->next) {
+		uint64_t end = e ? e->iova : VFIO_IOVA_END;
+
+		if (end > at) {
+			struct vfio_iommu_type1_dma_unmap um = { .argsz = sizeof(um), .iova = at,
+								 .size = end - at };
+
+			if (ioctl(v->ctx->container, VFIO_IOMMU_UNMAP_DMA, &um)) {
+				err = aisio_err(-errno, "%s: VFIO_IOMMU_UNMAP_DMA of 0x%llx+0x%llx: %s",
+						f->name, (unsigned long long)at,
+						(unsigned long long)(end - at), strerror(errno));
+				break;
+			}
+			total += um.size;
+		}
+		if (!e)
+			break;
+		at = e->iova + e->len;
+	}
+	pthread_mutex_unlock(&v->ctx->lock);
+	*bytes = total;
+	return err;
+}

@@ -267,6 +267,41 @@ static int nobody_rw(const char *sock)
 	/* r's buffer is not r2's memory */
 	CHECK_EQ(raw_cmd(&r2, rw(AISIO_NVME_NVM_READ, 1, 1024, 8, data, 0)),
 		 AISIO_NVME_SC_DATA_XFER_ERROR);
+	/*
+	 * A chained PRP list (16 KiB: PRP1, then a list that starts 16 bytes
+	 * before the end of its page: one entry and the chain pointer, then two
+	 * entries on the next list page) that leads into r's memory: the chain
+	 * pointer, then an entry of the chained page. Both complete with an
+	 * error and r's bytes stay as they were; the same list inside r2 reads.
+	 */
+	{
+		uint64_t l1 = 200704 + 4080, l2 = 204800, victim = 147456;
+		uint64_t *a = (uint64_t *)(r2.mem + l1), *b = (uint64_t *)(r2.mem + l2);
+		int same = 1;
+
+		memset(r.mem + victim, 0x5c, 4096);
+		memset(r.mem + l2, 0x5c, 4096);
+		a[0] = r2.bus + 139264;
+		a[1] = r.bus + l2; /* the chain pointer into r's memory */
+		b[0] = r2.bus + 143360;
+		b[1] = r2.bus + 147456;
+		memcpy(r.mem + l2, b, 16);
+		CHECK_EQ(raw_cmd(&r2, rw(AISIO_NVME_NVM_READ, 1, 1024, 32, r2.bus + 135168, r2.bus + l1)),
+			 AISIO_NVME_SC_DATA_XFER_ERROR);
+		a[1] = r2.bus + l2;
+		b[1] = r.bus + victim; /* an entry of the chained page into r's memory */
+		CHECK_EQ(raw_cmd(&r2, rw(AISIO_NVME_NVM_READ, 1, 1024, 32, r2.bus + 135168, r2.bus + l1)),
+			 AISIO_NVME_SC_DATA_XFER_ERROR);
+		for (int i = 0; i < 4096; i++)
+			same &= r.mem[victim + i] == 0x5c;
+		CHECK(same);
+		b[1] = r2.bus + 147456;
+		memset(r2.mem + 135168, 0, 16384);
+		CHECK_EQ(raw_cmd(&r2, rw(AISIO_NVME_NVM_READ, 1, 1024, 32, r2.bus + 135168, r2.bus + l1)),
+			 0);
+		/* LBA 1024 holds the 0xa5 written above: it landed where the chained list says */
+		CHECK(r2.mem[135168] == 0xa5 && r2.mem[135168 + 4095] == 0xa5);
+	}
 	return t_failures;
 }
 

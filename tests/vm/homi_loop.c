@@ -2,19 +2,24 @@
 /*
  * One client that never reopens: the homid restart test (homi_restart_guest.sh)
  * runs it while homid restarts under it.
- *   homi_loop URI LBA NLB SECONDS
+ *   homi_loop URI LBA NLB SECONDS [PROGRESS_FILE]
  * Opens URI once, one queue of depth 16, and until SECONDS have passed or
  * SIGTERM comes (the round in progress is finished first)
  * writes rounds of 4 KiB stamps (LBA, round) over [LBA, LBA + NLB), 8 in
  * flight, reads every one back and compares. Prints rounds, commands and
  * mismatches; exit 0 only when every command succeeded and nothing mismatched.
+ * With PROGRESS_FILE, the count of completed commands is written there after
+ * every batch, so that a test can see the I/O going on (homi_crash_guest.sh).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <aisio/aisio.h>
 
@@ -22,6 +27,7 @@
 #define XFER 4096
 
 static volatile sig_atomic_t stop;
+static int progress = -1;
 
 static void on_term(int sig)
 {
@@ -88,6 +94,13 @@ static int pass(struct aisio_dev *dev, struct aisio_queue *q, uint8_t *bufs, uin
 			}
 			aisio_queue_put_io(q, io[i]);
 		}
+		if (progress >= 0) {
+			char b[32];
+			int len = snprintf(b, sizeof(b), "%llu\n", (unsigned long long)*cmds);
+
+			if (pwrite(progress, b, (size_t)len, 0) != len)
+				return fprintf(stderr, "homi_loop: progress file: %s\n", strerror(errno)), -1;
+		}
 	}
 	return 0;
 }
@@ -101,8 +114,12 @@ int main(int argc, char **argv)
 	uint8_t *bufs;
 	int err = 0;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: homi_loop URI LBA NLB SECONDS\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: homi_loop URI LBA NLB SECONDS [PROGRESS_FILE]\n");
+		return 1;
+	}
+	if (argc == 6 && (progress = open(argv[5], O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+		fprintf(stderr, "homi_loop: %s: %s\n", argv[5], strerror(errno));
 		return 1;
 	}
 	lba = strtoull(argv[2], NULL, 0);

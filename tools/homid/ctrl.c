@@ -247,11 +247,23 @@ int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int inde
 		err = ctrl_pci_share(hc);
 	if (!err)
 		err = homid_pci_host_open(hc->pcif, &hc->host);
+	/* after a crash, a region whose descriptor left the store was withdrawn already */
 	for (i = 0; !err && i < s->nregion; i++)
-		err = homid_pci_host_adopt(hc->host, &s->region[i]);
+		if (s->region[i].fd >= 0)
+			err = homid_pci_host_adopt(hc->host, &s->region[i]);
 	if (err)
 		goto err_pcif;
-	homid_pci_host_trim(hc->host, nh->asq_bus, nh->acq_bus);
+	if (homid_handover_crashed(ho)) {
+		uint64_t bytes;
+
+		/* what the crashed homid mapped after its last record: before anything is mapped */
+		err = aisio_pci_vfio_unmap_unknown(hc->pcif, &bytes);
+		if (err)
+			goto err_pcif;
+		if (bytes)
+			LOG_INFO("controller %s: %llu bytes mapped after the crash record withdrawn",
+				 hc->name, (unsigned long long)bytes);
+	}
 	asq = homid_pci_host_va(hc->host, nh->asq_bus, (size_t)nh->admin_depth * 64);
 	acq = homid_pci_host_va(hc->host, nh->acq_bus, (size_t)nh->admin_depth * 16);
 	if (!asq || !acq) {
@@ -288,6 +300,21 @@ int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int inde
 	return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
 }
 #endif
+
+void homid_ctrl_store(struct homid_ctrl *hc)
+{
+#ifdef HOMID_HAVE_PCI
+	struct aisio_pci_vfio_handover v;
+
+	if (!hc->host || aisio_pci_vfio_handover_save(hc->pcif, &v))
+		return;
+	homid_store_add(v.container, HOMID_STORE_FD);
+	homid_store_add(v.group, HOMID_STORE_FD);
+	homid_store_add(v.device, HOMID_STORE_FD);
+#else
+	(void)hc;
+#endif
+}
 
 void homid_ctrl_close(struct homid_ctrl *hc)
 {

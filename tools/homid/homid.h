@@ -99,6 +99,8 @@ struct homid_ctrl {
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
+/* vfio: container, group and device into the descriptor store (fdstore.c). */
+void homid_ctrl_store(struct homid_ctrl *hc);
 void homid_ctrl_close(struct homid_ctrl *hc);
 void homid_ctrl_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d);
 const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid);
@@ -158,7 +160,61 @@ int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int inde
 int homid_handover_listen_fd(const struct homid_handover *ho);
 /* Clients back into h->clients (after the controllers); returns how many. */
 int homid_handover_clients(struct homid *h, const struct homid_handover *ho);
+/*
+ * After the clients: (a crash) queues no one took over are deleted, then
+ * homid's handed-over DMA memory that is not the admin queue is released.
+ */
+void homid_handover_finish(struct homid *h, const struct homid_handover *ho);
 void homid_handover_free(struct homid_handover *ho);
+/* The crash record (fdstore.c): descriptors named by their store tokens. 0 or -errno. */
+int homid_handover_encode(struct homid *h, uint8_t **buf, size_t *len);
+/* A record from memory (a copy is kept). 0 or -errno. */
+int homid_handover_parse(const void *buf, size_t len, struct homid_handover **out);
+/* Exec under systemd: the store's names of the descriptors kept (fdstore.c). 0 or -errno. */
+int homid_handover_tokens(const struct homid_handover *ho);
+/*
+ * A crash record: every token through @map (-1: not passed); @busy: the
+ * token of the socket whose request was in flight (0: none). 0 or -errno.
+ */
+int homid_handover_remap(struct homid_handover *ho, int (*map)(void *arg, uint32_t token),
+			 void *arg, uint32_t busy);
+/* 1 when @ho came from a crash record. */
+int homid_handover_crashed(const struct homid_handover *ho);
+
+/* ---- fdstore.c: surviving a crash through systemd's file descriptor store ---- */
+enum { HOMID_STORE_FD = 0, HOMID_STORE_STATE = 1 };
+struct homid_store_fd {
+	int fd;
+	uint32_t token;
+	int kind;
+};
+/* From $NOTIFY_SOCKET and $FDSTORE: 1 when descriptors are kept, else 0. */
+int homid_store_init(void);
+int homid_store_active(void);
+/* Keep @fd in the store (once; nothing without a store). */
+void homid_store_add(int fd, int kind);
+/* Take @fd out of the store (before it is closed). */
+void homid_store_remove(int fd);
+/* homid_store_remove, then close; -1 is ignored. */
+void homid_store_close(int fd);
+/* @fd's token in the store, 0 when it is not there. */
+uint32_t homid_store_token(int fd);
+/* An adopted descriptor, in the store already as @token. */
+void homid_store_adopt(int fd, uint32_t token, int kind);
+/* Every descriptor in the store (malloc'd in *@out): count or -errno. */
+int homid_store_list(struct homid_store_fd **out);
+/* Empty the store (a clean exit: the next start resets the controllers). */
+void homid_store_clear(void);
+/* Rewrite the crash record: after every change of the queue table. */
+void homid_store_sync(struct homid *h);
+/* While a restart takes things over: no record until it is done (1, then 0). */
+void homid_store_hold(int on);
+/* The client (its socket, -1: none) whose request is being served. */
+void homid_store_busy(int sock);
+/* LISTEN_FDS from the store: 1 and *@out (a crash record), 0 (nothing passed), -errno. */
+int homid_store_restore(struct homid_handover **out);
+/* A state line for systemd (READY=1, STATUS=...); nothing without $NOTIFY_SOCKET. */
+void homid_sd_state(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- session.c: clients ------------------------------------------------------- */
 struct homid_mem {

@@ -54,7 +54,10 @@ static void usage(FILE *f)
 		"                      repeatable\n"
 		"  --help              this text\n\n"
 		"Signals: SIGHUP reloads the policy; SIGUSR2 restarts homid in place, keeping\n"
-		"vfio controllers running and their direct clients connected.\n");
+		"vfio controllers running and their direct clients connected.\n\n"
+		"Under systemd (Type=notify, FileDescriptorStoreMax=), homid keeps in the file\n"
+		"descriptor store what a successor needs, so that a crash keeps vfio controllers\n"
+		"running and their direct clients connected too (docs/homi.md).\n");
 }
 
 static int load_config(const char *path, int explicit_path, struct homid_config *cfg)
@@ -365,15 +368,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	h.argv = argv;
+	homid_store_init();
 	if (handover_fd >= 0) {
 		err = homid_handover_load(handover_fd, &ho);
 		if (err) {
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
+			homid_store_clear();
 			return 1;
 		}
 		LOG_INFO("restarted (pid %d): taking over what the previous homid handed over",
 			 getpid());
+	} else if (homid_store_active()) {
+		/* started again after a crash: the store holds what the dead homid kept */
+		err = homid_store_restore(&ho);
+		if (err < 0) {
+			fprintf(stderr, "homid: %s\n", aisio_errmsg());
+			homid_store_clear();
+			return 1;
+		}
 	}
+	homid_store_hold(ho != NULL);
 	if (!foreground && !ho && daemon(0, 1)) {
 		fprintf(stderr, "homid: cannot detach: %s\n", strerror(errno));
 		return 1;
@@ -406,6 +420,7 @@ int main(int argc, char **argv)
 			LOG_ERR("controller %s: %s", h.cfg.ctrls[i], aisio_errmsg());
 			goto out_ctrls;
 		}
+		homid_ctrl_store(&h.ctrls[h.nctrls]);
 		LOG_INFO("controller %s (%s): %u namespace(s), %u I/O queues", h.ctrls[h.nctrls].name,
 			 h.cfg.ctrls[i], h.ctrls[h.nctrls].nns,
 			 aisio_nvme_ctrl_info(h.ctrls[h.nctrls].nc)->nqueues);
@@ -417,26 +432,42 @@ int main(int argc, char **argv)
 		goto out_ctrls;
 	}
 	h.listen_fd = ho ? homid_handover_listen_fd(ho) : listen_on(h.cfg.socket);
+	if (h.listen_fd < 0 && homid_handover_crashed(ho)) {
+		LOG_WARN("%s; listening again", aisio_errmsg());
+		h.listen_fd = listen_on(h.cfg.socket);
+	}
 	if (h.listen_fd < 0) {
 		LOG_ERR("%s", aisio_errmsg());
 		goto out_med;
+	}
+	/* connections wait in its backlog while a successor starts */
+	homid_store_add(h.listen_fd, HOMID_STORE_FD);
+	/* clients first: their queue IDs are taken before exports ask for any */
+	if (ho) {
+		int kept = homid_handover_clients(&h, ho);
+
+		homid_handover_finish(&h, ho);
+		LOG_INFO("restarted%s: %d client(s) kept", homid_handover_crashed(ho) ?
+			 " after a crash" : "", kept);
+		homid_handover_free(ho);
+		ho = NULL;
 	}
 	if (homid_ublk_start(&h, exports, nexports)) {
 		LOG_ERR("%s", aisio_errmsg());
 		goto out_ublk;
 	}
-	if (ho) {
-		int kept = homid_handover_clients(&h, ho);
-
-		LOG_INFO("restarted: %d client(s) kept", kept);
-		homid_handover_free(ho);
-		ho = NULL;
-	}
+	homid_store_hold(0);
+	homid_store_sync(&h);
 	LOG_INFO("listening on %s (pid %d)", h.cfg.socket, getpid());
+	homid_sd_state("READY=1\nSTATUS=serving %d controller(s), %u client(s)", h.nctrls,
+		       h.nclients);
 	rc = serve(&h, sfd) ? 1 : 0;
+	homid_sd_state("STOPPING=1");
+	/* a clean exit: the next start resets the controllers, nothing is kept for it */
+	homid_store_clear();
+out_ublk:
 	while (h.clients)
 		homid_client_drop(&h, h.clients, "homid shutting down");
-out_ublk:
 	homid_ublk_stop(&h);
 	homid_extent_stop();
 	close(h.listen_fd);
@@ -444,10 +475,12 @@ out_ublk:
 out_med:
 	homid_mediator_stop(&h);
 out_ctrls:
+	homid_store_clear();
 	for (int i = h.nctrls - 1; i >= 0; i--)
 		homid_ctrl_close(&h.ctrls[i]);
 	close(sfd);
 out_cfg:
+	homid_store_clear();
 	homid_handover_free(ho);
 	homid_config_free(&h.cfg);
 	return rc;

@@ -25,6 +25,7 @@ struct pci_host_region {
 	struct aisio_mem_region r;
 	struct pci_host *p;
 	int fd;
+	int adopted; /* handed over by the previous homid */
 	uint64_t iova;
 	struct pci_host_region *next;
 	uint64_t bus[];
@@ -48,7 +49,7 @@ static void region_unlink(struct pci_host_region *hr)
 static void region_free(struct pci_host_region *hr)
 {
 	munmap(hr->r.va, hr->r.len);
-	close(hr->fd);
+	homid_store_close(hr->fd);
 	free(hr);
 }
 
@@ -95,6 +96,8 @@ static void region_publish(struct pci_host_region *hr, uint64_t iova)
 				     &pci_host_region_ops, "homid-vfio");
 	hr->next = hr->p->regions;
 	hr->p->regions = hr;
+	/* a successor after a crash maps it again (fdstore.c) */
+	homid_store_add(hr->fd, HOMID_STORE_FD);
 }
 
 static int pci_host_dma_alloc(struct aisio_pcif *f, size_t len, struct aisio_mem_region **out)
@@ -202,7 +205,7 @@ void homid_pci_host_trim(struct aisio_pcif *f, uint64_t keep_a, uint64_t keep_b)
 	/* handed-over memory the device no longer uses: everything but the admin queue */
 	for (; hr; hr = next) {
 		next = hr->next;
-		if ((keep_a >= hr->iova && keep_a - hr->iova < hr->r.len) ||
+		if (!hr->adopted || (keep_a >= hr->iova && keep_a - hr->iova < hr->r.len) ||
 		    (keep_b >= hr->iova && keep_b - hr->iova < hr->r.len))
 			continue;
 		pci_host_release(&hr->r);
@@ -228,6 +231,7 @@ int homid_pci_host_adopt(struct aisio_pcif *f, const struct homid_ho_region *r)
 		return err;
 	}
 	fcntl(r->fd, F_SETFD, FD_CLOEXEC);
+	hr->adopted = 1;
 	region_publish(hr, r->iova);
 	return 0;
 }

@@ -6,6 +6,7 @@
  * device and unmapped, so that no DMA lands in memory given back.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -86,8 +87,9 @@ void homid_mem_release(struct homid_client *cl, struct homid_mem *m)
 	if (err)
 		LOG_WARN("client pid %d: withdrawing memory %u from the device: %s", cl->pid, m->id,
 			 aisio_errmsg());
-	munmap(m->va, m->len);
-	close(m->fd);
+	if (m->va)
+		munmap(m->va, m->len);
+	homid_store_close(m->fd);
 	cl->mem_bytes -= m->len;
 	cl->nmem--;
 	free(m);
@@ -123,10 +125,51 @@ void homid_client_drop(struct homid *h, struct homid_client *cl, const char *why
 		munmap(cl->shadow, cl->shadow_len);
 	if (cl->shadow_fd >= 0)
 		close(cl->shadow_fd);
-	close(cl->sock);
+	homid_store_close(cl->sock);
 	LOG_INFO("client pid %d uid %u gone (%s): %u queue(s) deleted, %u memory region(s) unmapped",
 		 cl->pid, cl->uid, why, nq, nm);
 	free(cl);
+	homid_store_sync(h);
+}
+
+/*
+ * Tests only: $HOMID_TEST_CRASH_FILE names a file that holds a request
+ * type; after serving that request, and before the crash record says
+ * what it changed, homid removes the file and aborts (a crash at the worst
+ * moment: tests/vm/homi_crash_guest.sh).
+ */
+static void test_crash_point(uint16_t type)
+{
+	static const char *path;
+	static int looked;
+	unsigned want;
+	FILE *f;
+	int n;
+
+	if (!looked) {
+		path = getenv("HOMID_TEST_CRASH_FILE");
+		looked = 1;
+	}
+	if (!path || !(f = fopen(path, "r")))
+		return;
+	n = fscanf(f, "%u", &want);
+	fclose(f);
+	if (n != 1 || want != type)
+		return;
+	unlink(path);
+	LOG_ERR("HOMID_TEST_CRASH_FILE: aborting after request type %u, as %s asks", want, path);
+	abort();
+}
+
+/* A direct client of a vfio controller outlives a crash: its socket and memory in the store. */
+static void store_client(struct homid_client *cl)
+{
+	if (!homid_store_active() || !cl->ctrl || !cl->ctrl->host ||
+	    cl->mode != AISIO_HOMI_MODE_DIRECT)
+		return;
+	homid_store_add(cl->sock, HOMID_STORE_FD);
+	for (struct homid_mem *m = cl->mems; m; m = m->next)
+		homid_store_add(m->fd, HOMID_STORE_FD);
 }
 
 int homid_client_serve(struct homid *h, struct homid_client *cl)
@@ -148,9 +191,15 @@ int homid_client_serve(struct homid *h, struct homid_client *cl)
 	aisio_err_clear();
 	err = aisio_homi_decode(h->buf, (size_t)n, fds, nfds, trunc, &m);
 	if (!err) {
+		/* a crash from here to the reply loses the reply: a successor drops this client */
+		homid_store_busy(cl->sock);
 		err = homid_request(h, cl, &m, h->reply + 24, &rlen, out_fd);
 		if (m.fd >= 0)
 			close(m.fd); /* a request keeps its own duplicate when it needs one */
+		test_crash_point(m.hdr.type);
+		/* the crash record is current before the client hears of the change */
+		store_client(cl);
+		homid_store_sync(h);
 	}
 	if (err) {
 		cl->errors++;
@@ -167,6 +216,7 @@ int homid_client_serve(struct homid *h, struct homid_client *cl)
 		err = aisio_homi_send(cl->sock, h->reply, (size_t)n, out_fd, nout);
 	for (int i = 0; i < nout; i++)
 		close(out_fd[i]);
+	homid_store_busy(-1);
 	if (n < 0)
 		return -1;
 	if (err) {
