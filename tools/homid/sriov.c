@@ -545,8 +545,8 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 	for (uint32_t v = 1; !err && v <= s->vfs; v++)
 		err = bind_vf(pf, v, s->drv, &binds);
 	if (!err)
-		LOG_INFO("%s: %u VFs with %u VQ and %u VI each on %s, %u namespace(s) attached "
-			 "(%d commands)", s->bdf, s->vfs, vq, vi, s->drv, plan->n, pf->ncmds);
+		LOG_INFO("%s: %u VFs with %u VQ, %u VI and %u namespace(s) each on %s (%d commands)",
+			 s->bdf, s->vfs, vq, vi, plan->n, s->drv, pf->ncmds);
 out:
 	*changes = pf->ncmds + pf->nwrites + binds;
 	pf_close(pf);
