@@ -101,6 +101,9 @@ resets_ok() {
 		if (t >= 3 && t == r && f == 0) n++ } END { exit n == 2 ? 0 : 1 }' "$out/st2"
 }
 check "every take (3 or more per VF) ended in a successful reset" resets_ok
+# the namespaces attached to each VF's secondary (CNS 12h; QEMU lists a VF
+# under the PF's shared namespace once the VF's controller has been enabled)
+check "status shows namespace 1 attached to both VFs" test "$(grep -c ' free (PF .*, namespaces 1)' "$out/st2")" = 2
 check "homid's descriptors after 3 cycles as after the first ($fds1)" test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
 check "VFs still on vfio-pci" test "$(driver_of "$vf1"):$(driver_of "$vf2")" = vfio-pci:vfio-pci
 check "aisio perf verify through a VF from the pool" \

@@ -668,12 +668,17 @@ int homid_vf_resources(const char *vf, char *out, size_t cap)
 			e = sriov_sec_of_vf(pf, vfn);
 			break;
 		}
-	if (e)
-		snprintf(out, cap, " (PF %s, secondary controller %#x, %s, %u VQ, %u VI)", pfbdf,
-			 aisio_le16_to_cpu(e->scid), e->scs & 1 ? "online" : "offline",
-			 aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi));
-	else
+	if (e) {
+		char ns[64];
+
+		if (sriov_ns_of(pf, aisio_le16_to_cpu(e->scid), ns, sizeof(ns)))
+			snprintf(ns, sizeof(ns), "?");
+		snprintf(out, cap, " (PF %s, secondary controller %#x, %s, %u VQ, %u VI, namespaces %s)",
+			 pfbdf, aisio_le16_to_cpu(e->scid), e->scs & 1 ? "online" : "offline",
+			 aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi), ns);
+	} else {
 		snprintf(out, cap, " (PF %s%s)", pfbdf, err ? ": resources not readable" : "");
+	}
 	pf_close(pf);
 	free(pf);
 	aisio_err_clear();

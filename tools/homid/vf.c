@@ -187,7 +187,7 @@ int homid_vf_status(struct homid *h, char *out, size_t cap)
 	out[0] = 0;
 	for (int i = 0; i < h->nvfs && off < cap; i++) {
 		struct homid_vf *v = &h->vfs[i];
-		char res[128] = "";
+		char res[192] = "";
 
 		homid_vf_resources(v->bdf, res, sizeof(res));
 		if (v->owner)
