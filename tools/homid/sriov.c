@@ -279,6 +279,7 @@ static int pf_open(const char *bdf, struct sriov_pf *pf)
 		err = aisio_err(-ENOTSUP, "%s: the controller does not support Virtualization "
 				"Management (OACS bit 7 clear): it cannot provision VFs", bdf);
 	pf->cntlid = aisio_le16_to_cpu(id->cntlid);
+	pf->oacs = aisio_le16_to_cpu(id->oacs);
 	free(id);
 	if (!err)
 		err = read_caps(pf);

@@ -17,6 +17,7 @@ struct sriov_pf {
 	struct aisio_dev dev;   /* only uri is used: for messages */
 	struct aisio_kfile kf;  /* /dev/nvmeX */
 	uint16_t cntlid;
+	uint16_t oacs;  /* Identify Controller OACS */
 	struct aisio_nvme_pri_ctrl_cap pc;
 	struct aisio_nvme_sec_ctrl_list sl;
 	int ncmds;      /* admin commands that changed state */
@@ -28,6 +29,7 @@ struct sriov_pf {
 
 /* The namespaces to attach to each VF (sriov_ns.c). */
 struct sriov_ns_plan {
+	int skip;     /* the controller has no Namespace Management: attach nothing */
 	int exact;    /* detach the others from the VFs */
 	uint32_t n;
 	uint32_t nsid[1024];

@@ -202,6 +202,17 @@ int sriov_ns_plan(struct sriov_pf *pf, const struct homid_sriov_spec *s, struct 
 	int err, shared;
 
 	memset(p, 0, sizeof(*p));
+	if (!(pf->oacs & AISIO_NVME_OACS_NS_MGMT)) {
+		/* no Namespace Attachment: the namespaces stay as the controller has them */
+		if (s->has_ns)
+			return aisio_err(-ENOTSUP, "%s: the controller does not support Namespace "
+					 "Management (OACS bit 3 clear): it cannot attach namespaces "
+					 "to VFs; leave ns= out", pf->bdf);
+		LOG_INFO("%s: no Namespace Management (OACS bit 3 clear): the VFs keep the "
+			 "namespaces the controller gives them", pf->bdf);
+		p->skip = 1;
+		return 0;
+	}
 	p->exact = s->has_ns;
 	err = ns_allocated(pf);
 	if (err)
@@ -253,8 +264,13 @@ static int planned(const struct sriov_ns_plan *p, uint32_t nsid)
 
 int sriov_ns_apply(struct sriov_pf *pf, const struct sriov_ns_plan *p, uint32_t nvfs)
 {
-	struct aisio_nvme_ctrl_list *cl = calloc(3, sizeof(*cl));
-	int err = cl ? ns_allocated(pf) : aisio_err(-ENOMEM, "out of memory");
+	struct aisio_nvme_ctrl_list *cl;
+	int err;
+
+	if (p->skip)
+		return 0;
+	cl = calloc(3, sizeof(*cl));
+	err = cl ? ns_allocated(pf) : aisio_err(-ENOMEM, "out of memory");
 
 	for (uint32_t i = 0; !err && i < pf->nalloc; i++) {
 		uint32_t nsid = pf->alloc[i];
@@ -294,8 +310,13 @@ int sriov_ns_apply(struct sriov_pf *pf, const struct sriov_ns_plan *p, uint32_t 
 
 int sriov_ns_detach_all(struct sriov_pf *pf)
 {
-	struct aisio_nvme_ctrl_list *cl = calloc(2, sizeof(*cl));
-	int err = cl ? ns_allocated(pf) : aisio_err(-ENOMEM, "out of memory");
+	struct aisio_nvme_ctrl_list *cl;
+	int err;
+
+	if (!(pf->oacs & AISIO_NVME_OACS_NS_MGMT))
+		return 0;
+	cl = calloc(2, sizeof(*cl));
+	err = cl ? ns_allocated(pf) : aisio_err(-ENOMEM, "out of memory");
 
 	for (uint32_t i = 0; !err && i < pf->nalloc; i++) {
 		uint16_t nd = 0;
