@@ -14,7 +14,9 @@ usage: testbed/run.sh [options] -- CMD [ARG...]
   --nvme SPEC        add an NVMe controller (repeatable; default: one with
                      defaults). SPEC: comma-separated key=value:
                      size=64M  lbads=512|4096  ns=N  mdts=N  sriov=VFS  qpairs=N
-                     (mdts=0: no transfer limit)
+                     (mdts=0: no transfer limit); with sriov, detached=NSID
+                     (that namespace attached to no controller at start) and
+                     private=NSID (that one not shared: the PF's alone)
   --timeout SEC      whole-run limit, boot included (default 300; 0 = none)
   --mem MIB          guest memory (default 2048)
   --smp N            guest CPUs (default 2)
@@ -112,7 +114,7 @@ size_bytes() {
 qdev=()
 i=0
 for spec in "${nvme[@]}"; do
-	size=64M lbads=512 nns=1 mdts="" sriov=0 qpairs=""
+	size=64M lbads=512 nns=1 mdts="" sriov=0 qpairs="" detached=0 private=0
 	IFS=, read -r -a kvs <<<"$spec"
 	for kv in "${kvs[@]}"; do
 		[ -n "$kv" ] || continue
@@ -124,12 +126,14 @@ for spec in "${nvme[@]}"; do
 		mdts) mdts=$v ;;
 		sriov) sriov=$v ;;
 		qpairs) qpairs=$v ;;
+		detached) detached=$v ;;
+		private) private=$v ;;
 		*) echo "run.sh: unknown --nvme key '$k' in '$spec'" >&2; exit 1 ;;
 		esac
 	done
 	case "$lbads" in 512|4096) ;; *) echo "run.sh: lbads must be 512 or 4096, not '$lbads'" >&2; exit 1 ;; esac
 	bytes=$(size_bytes "$size") || { echo "run.sh: bad size '$size'" >&2; exit 1; }
-	for n in "$nns" "$sriov" ${mdts:+"$mdts"} ${qpairs:+"$qpairs"}; do
+	for n in "$nns" "$sriov" "$detached" "$private" ${mdts:+"$mdts"} ${qpairs:+"$qpairs"}; do
 		[[ "$n" =~ ^[0-9]+$ ]] || { echo "run.sh: '$n' in --nvme '$spec' is not a number" >&2; exit 1; }
 	done
 	qdev+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + i)))")
@@ -151,7 +155,10 @@ for spec in "${nvme[@]}"; do
 		truncate -s "$bytes" "$img"
 		qdev+=(-drive "file=$img,if=none,id=nv${i}n$j,format=raw,cache=unsafe,discard=unmap")
 		ns="nvme-ns,drive=nv${i}n$j,bus=nvme$i,nsid=$j,logical_block_size=$lbads,physical_block_size=$lbads"
-		[ "$sriov" -gt 0 ] && ns+=",shared=on"
+		if [ "$sriov" -gt 0 ]; then
+			if [ "$j" = "$private" ]; then ns+=",shared=off"; else ns+=",shared=on"; fi
+			[ "$j" = "$detached" ] && ns+=",detached=on"
+		fi
 		qdev+=(-device "$ns")
 	done
 	i=$((i + 1))

@@ -367,6 +367,9 @@ enum {
 	AISIO_NVME_CNS_CTRL = 0x01,
 	AISIO_NVME_CNS_NS_ACTIVE_LIST = 0x02,
 	AISIO_NVME_CNS_NS_DESC_LIST = 0x03,
+	AISIO_NVME_CNS_NS_ALLOC_LIST = 0x10,   /* allocated namespace IDs, attached or not */
+	AISIO_NVME_CNS_NS_ALLOC = 0x11,        /* Identify Namespace of an allocated NSID */
+	AISIO_NVME_CNS_NS_CTRL_LIST = 0x12,    /* controllers namespace NSID is attached to */
 	AISIO_NVME_CNS_CTRL_LIST = 0x13,
 	AISIO_NVME_CNS_PRIMARY_CTRL_CAP = 0x14,
 	AISIO_NVME_CNS_SECONDARY_CTRL_LIST = 0x15,
@@ -735,6 +738,23 @@ enum {
 	AISIO_NVME_VIRT_RT_VQ = 0x0,
 	AISIO_NVME_VIRT_RT_VI = 0x1,
 };
+
+/* Controller List (Identify CNS 12h/13h, Namespace Attachment data), 4096 bytes */
+#define AISIO_NVME_CTRL_LIST_MAX 2047
+struct aisio_nvme_ctrl_list {
+	aisio_le16 num; /* identifiers that follow */
+	aisio_le16 id[AISIO_NVME_CTRL_LIST_MAX];
+};
+AISIO_STATIC_ASSERT(sizeof(struct aisio_nvme_ctrl_list) == 4096, "Controller List is 4096 bytes");
+
+/* Namespace Attachment (admin 15h): CDW10.SEL */
+enum {
+	AISIO_NVME_NS_ATTACH_SEL_ATTACH = 0x0,
+	AISIO_NVME_NS_ATTACH_SEL_DETACH = 0x1,
+};
+
+/* Identify Namespace NMIC bits */
+enum { AISIO_NVME_NMIC_SHARED = 1u << 0 }; /* may be attached to two or more controllers */
 
 /* ---- Log pages ---------------------------------------------------------- */
 

@@ -90,6 +90,16 @@ AISIO_CMD_FN void aisio_nvme_cmd_virt_mgmt(struct aisio_nvme_sqe *c, uint8_t act
 	c->cdw11 = nr;
 }
 
+/* Namespace Attachment: @sel (AISIO_NVME_NS_ATTACH_SEL_*) namespace @nsid
+ * to or from the controllers of the Controller List that is the data buffer. */
+AISIO_CMD_FN void aisio_nvme_cmd_ns_attach(struct aisio_nvme_sqe *c, uint32_t nsid, uint8_t sel)
+{
+	aisio_nvme_cmd_clear(c);
+	c->opc = AISIO_NVME_ADM_NS_ATTACH;
+	c->nsid = nsid;
+	c->cdw10 = sel & 0xfu;
+}
+
 AISIO_CMD_FN void aisio_nvme_cmd_create_cq(struct aisio_nvme_sqe *c, uint16_t qid, uint32_t depth,
 					   uint64_t cq_bus, int irq, uint16_t iv)
 {

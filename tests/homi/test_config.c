@@ -115,7 +115,43 @@ int main(void)
 		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs", &sp), -EINVAL);
 		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=-1", &sp), -EINVAL);
 		CHECK_EQ(homid_sriov_parse("pci:01:00.0,drv=", &sp), -EINVAL);
+		/* namespaces attached to the VFs */
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2", &sp), 0);
+		CHECK(!sp.has_ns && !sp.nns);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=1+3", &sp), 0);
+		CHECK(sp.has_ns && sp.nns == 2 && sp.ns[0] == 1 && sp.ns[1] == 3);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=none", &sp), 0);
+		CHECK(sp.has_ns && !sp.nns);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=0", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=1+1", &sp), -EINVAL);
+		CHECK(strstr(aisio_errmsg(), "listed twice"));
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=1+", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=4294967295", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=", &sp), -EINVAL);
+		CHECK_EQ(homid_sriov_parse("pci:01:00.0,vfs=2,ns=1+2+3+4+5+6+7+8+9+10+11+12+13+14+15+16+17", &sp), -EINVAL);
+		CHECK(strstr(aisio_errmsg(), "at most 16"));
 	}
+	/* the VF pool */
+	CHECK_EQ(load("[homid]\nvf = pci:01:00.1\nvf = pci:0000:01:00.2\n", &cfg), 0);
+	CHECK(cfg.nvfs == 2 && !strcmp(cfg.vfs[0], "0000:01:00.1") &&
+	      !strcmp(cfg.vfs[1], "0000:01:00.2") && !cfg.vfs_sriov);
+	homid_config_free(&cfg);
+	CHECK_EQ(load("[homid]\nvf = sriov\nsriov = pci:01:00.0,vfs=2,ns=1\n", &cfg), 0);
+	CHECK(cfg.vfs_sriov && !cfg.nvfs);
+	homid_config_free(&cfg);
+	bad("[homid]\nvf = 01:00.1\n", ":2: vf = '01:00.1': give pci:BDF");
+	bad("[homid]\nvf = pci:zz\n", ":2:");
+	bad("[homid]\nvf = pci:01:00.1\nvf = pci:0000:01:00.1\n", ":3: vf = 'pci:0000:01:00.1': "
+	    "0000:01:00.1 is in the pool already");
+	bad("[homid]\nvf = sriov\n", "vf = sriov needs an sriov = line");
+	bad("[homid]\nvf = sriov\nsriov = pci:01:00.0,vfs=0\n", "enables no VF");
+	bad("[homid]\nsriov = pci:01:00.0,vfs=2\nvf = pci:01:00.0\n", "is the physical function");
+	bad("[homid]\nsriov = pci:01:00.0,vfs=2,ns=3+3\n", ":2: sriov =");
+	bad("[homid]\nvf = pci:01:00.1\nvf = pci:01:00.2\nvf = pci:01:00.3\nvf = pci:01:00.4\n"
+	    "vf = pci:01:00.5\nvf = pci:01:00.6\nvf = pci:01:00.7\nvf = pci:01:01.0\n"
+	    "vf = pci:01:01.1\nvf = pci:01:01.2\nvf = pci:01:01.3\nvf = pci:01:01.4\n"
+	    "vf = pci:01:01.5\nvf = pci:01:01.6\nvf = pci:01:01.7\nvf = pci:01:02.0\n"
+	    "vf = pci:01:02.1\n", ":18: vf = 'pci:01:02.1': at most 16");
 	bad("[homid]\nlog_level = loud\n", ":2:");
 	bad("[uid:5]\nmax_depth = 1\n", ":2:");
 	bad("[uid:5]\nops = read,erase\n", ":2:");

@@ -130,6 +130,16 @@ int main(void)
 	CHECK_EQ(dw(&c, 10), 0x1u);
 	CHECK_EQ(dw(&c, 11), 0);
 
+	/* Namespace Attachment: SEL in CDW10 3:0, the namespace in NSID. */
+	memset(&c, 0x11, sizeof(c));
+	aisio_nvme_cmd_ns_attach(&c, 3, AISIO_NVME_NS_ATTACH_SEL_DETACH);
+	CHECK_EQ(c.opc, 0x15);
+	CHECK_EQ(c.nsid, 3);
+	CHECK_EQ(dw(&c, 10), 1);
+	CHECK(rest_zero(&c, 1u << 0 | 1u << 1 | 1u << 10));
+	aisio_nvme_cmd_ns_attach(&c, 1, AISIO_NVME_NS_ATTACH_SEL_ATTACH);
+	CHECK_EQ(dw(&c, 10), 0);
+
 	/* Abort: SQID 15:0, CID 31:16. */
 	aisio_nvme_cmd_abort(&c, 2, 0xbeef);
 	CHECK_EQ(c.opc, 0x08);

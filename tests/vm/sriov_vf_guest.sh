@@ -1,7 +1,7 @@
 #!/bin/bash
 # Inside the guest booted by vm_sriov_vf (QEMU NVMe at 01:00.0 with 2 VFs,
 # shared namespace 1): homid provisions the VFs (the kernel keeps the PF)
-# and hands them out whole: a client asks for one (homi:...,mode=vf), gets
+# from its configuration file, pools them, and hands them out whole: a client asks for one (homi:...,mode=vf), gets
 # the VF's vfio descriptors over the socket and drives it with the
 # user-space driver; when it exits homid resets the VF (FLR) and puts it
 # back in the pool. Three cycles of two clients verifying at once; a third
@@ -17,14 +17,35 @@ out=$(mktemp -d)
 modprobe vfio-pci 2>/dev/null
 cd /tmp || exit 1
 
-"$homid" --sriov pci:$pf,vfs=2 >"$out/p" 2>&1
+# The pool from the configuration file: homid provisions the VFs of its
+# sriov line and pools every one of them (vf = sriov); --check-config
+# validates the VF lines first.
+printf '[homid]\nsocket = %s\nsriov = pci:%s,vfs=2\nvf = sriov\n' $sock $pf >"$out/conf"
+"$homid" --config "$out/conf" --check-config >"$out/cc" 2>&1
 rc=$?
-cat "$out/p"
-check "homid --sriov pci:$pf,vfs=2" test $rc = 0
-vf1=$(basename "$(readlink $sys/virtfn0)")
-vf2=$(basename "$(readlink $sys/virtfn1)")
-"$homid" --foreground --socket $sock --vf pci:$vf1 --vf pci:$vf2 2>"$out/homid.log" &
+cat "$out/cc"
+check "--check-config accepts sriov = and vf = sriov (exit $rc)" test $rc = 0
+check "... and prints the pool" grep -q "vf: every VF the sriov line enables" "$out/cc"
+printf '[homid]\nvf = sriov\n' >"$out/bad1"
+printf '[homid]\nsriov = pci:%s,vfs=2\nvf = pci:%s\n' $pf $pf >"$out/bad2"
+printf '[homid]\nvf = pci:01:00.1\nvf = 01:00.2\n' >"$out/bad3"
+"$homid" --config "$out/bad1" --check-config >"$out/b1" 2>&1
+check "--check-config: vf = sriov without an sriov line refused (exit $?)" grep -q "needs an sriov = line" "$out/b1"
+"$homid" --config "$out/bad2" --check-config >"$out/b2" 2>&1
+check "--check-config: the PF as a VF refused" grep -q "is the physical function of the sriov line" "$out/b2"
+"$homid" --config "$out/bad3" --check-config >"$out/b3" 2>&1
+check "--check-config: a VF without pci: refused, with its line" grep -q "bad3:3: vf = '01:00.2': give pci:BDF" "$out/b3"
+check "no VF enabled by --check-config" test "$(cat $sys/sriov_numvfs)" = 0
+"$homid" --foreground --config "$out/conf" 2>"$out/homid.log" &
 hpid=$!
+vf1= vf2=
+pooled() {
+	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
+	test "$(cat $sys/sriov_numvfs)" = 2 || return 1
+	vf1=$(basename "$(readlink $sys/virtfn0)")
+	vf2=$(basename "$(readlink $sys/virtfn1)")
+}
+check "homid --config provisions 2 VFs" wait_until "VFs enabled" pooled
 status() { timeout 10 "$aisio" homi status --socket $sock; }
 up() {
 	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
@@ -35,6 +56,7 @@ if ! wait_until "homid serving $sock" up; then
 	fail "homid starts with a pool of $vf1 $vf2"
 	finish
 fi
+grep -E 'VF|virt-mgmt' "$out/homid.log" | tail -n 4
 status | tee "$out/st0"
 check "status lists both VFs free" test "$(grep -c ' free (PF ' "$out/st0")" = 2
 check "status shows each VF's secondary controller and resources" \
@@ -79,6 +101,9 @@ resets_ok() {
 		if (t >= 3 && t == r && f == 0) n++ } END { exit n == 2 ? 0 : 1 }' "$out/st2"
 }
 check "every take (3 or more per VF) ended in a successful reset" resets_ok
+# the namespaces attached to each VF's secondary (CNS 12h; QEMU lists a VF
+# under the PF's shared namespace once the VF's controller has been enabled)
+check "status shows namespace 1 attached to both VFs" test "$(grep -c ' free (PF .*, namespaces 1)' "$out/st2")" = 2
 check "homid's descriptors after 3 cycles as after the first ($fds1)" test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
 check "VFs still on vfio-pci" test "$(driver_of "$vf1"):$(driver_of "$vf2")" = vfio-pci:vfio-pci
 check "aisio perf verify through a VF from the pool" \
@@ -90,5 +115,14 @@ wait $hpid
 rc=$?
 check "homid exits cleanly (exit $rc)" test $rc = 0
 grep -E 'VF|took' "$out/homid.log" | tail -n 20
+# One VF named in the configuration (vf = pci:BDF), beside --vf for the other.
+printf '[homid]\nsocket = %s\nvf = pci:%s\n' $sock "$vf2" >"$out/conf2"
+"$homid" --foreground --config "$out/conf2" --vf pci:$vf1 2>"$out/homid2.log" &
+hpid=$!
+two() { kill -0 $hpid 2>/dev/null || return 2; test "$(status | grep -c ' free (PF ')" = 2; }
+check "homid with vf = pci:$vf2 and --vf pci:$vf1 pools both" wait_until "pool of 2" two
+check "a client takes $vf2 by name" "$aisio" perf verify --seed 78 --offset 48M --size 4M "homi:$sock,mode=vf,vf=$vf2"
+kill -TERM $hpid
+wait $hpid
 check "homid --sriov vfs=0 at the end" "$homid" --sriov pci:$pf,vfs=0
 finish

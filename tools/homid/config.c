@@ -133,6 +133,59 @@ static int new_rule(struct parse_state *ps, const char *section)
 	return 0;
 }
 
+/* vf = pci:BDF (one VF of the pool) or vf = sriov (every VF the sriov line enables) */
+static int vf_line(struct parse_state *ps, const char *value)
+{
+	struct homid_config *cfg = ps->cfg;
+	char bdf[AISIO_PCI_BDF_LEN];
+
+	if (!strcmp(value, "sriov")) {
+		cfg->vfs_sriov = 1;
+		return 0;
+	}
+	if (strncmp(value, "pci:", 4) || aisio_pci_bdf_parse(value + 4, bdf)) {
+		snprintf(ps->msg, sizeof(ps->msg), "vf = '%s': give pci:BDF (a VF for the pool) or "
+			 "sriov (the VFs the sriov line enables)", value);
+		return -1;
+	}
+	for (int i = 0; i < cfg->nvfs; i++)
+		if (!strcmp(cfg->vfs[i], bdf)) {
+			snprintf(ps->msg, sizeof(ps->msg), "vf = '%s': %s is in the pool already", value,
+				 bdf);
+			return -1;
+		}
+	if (cfg->nvfs == HOMID_MAX_VFS) {
+		snprintf(ps->msg, sizeof(ps->msg), "vf = '%s': at most %d VFs in the pool", value,
+			 HOMID_MAX_VFS);
+		return -1;
+	}
+	memcpy(cfg->vfs[cfg->nvfs++], bdf, sizeof(bdf));
+	return 0;
+}
+
+/* What only the whole [homid] section can tell: the VF pool against the sriov line. */
+static int check_vfs(const char *path, struct homid_config *cfg)
+{
+	struct homid_sriov_spec sp;
+
+	if (!cfg->sriov)
+		return cfg->vfs_sriov ? aisio_err(-EINVAL, "%s: vf = sriov needs an sriov = line in "
+						  "[homid] (the VFs it enables)", path) : 0;
+	if (homid_sriov_parse(cfg->sriov, &sp))
+		return -EINVAL;
+	if (cfg->vfs_sriov && !sp.vfs)
+		return aisio_err(-EINVAL, "%s: vf = sriov, but sriov = %s enables no VF", path,
+				 cfg->sriov);
+	if (cfg->vfs_sriov && cfg->nvfs + sp.vfs > HOMID_MAX_VFS)
+		return aisio_err(-EINVAL, "%s: vf = sriov adds %u VFs to the %d listed: at most %d in the "
+				 "pool", path, sp.vfs, cfg->nvfs, HOMID_MAX_VFS);
+	for (int i = 0; i < cfg->nvfs; i++)
+		if (!strcmp(cfg->vfs[i], sp.bdf))
+			return aisio_err(-EINVAL, "%s: vf = pci:%s is the physical function of the sriov "
+					 "line, not one of its VFs", path, sp.bdf);
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *ps = user;
@@ -179,6 +232,9 @@ static int handler(void *user, const char *section, const char *name, const char
 			cfg->sriov = strdup(value);
 			if (!cfg->sriov)
 				goto bad;
+		} else if (!strcmp(name, "vf")) {
+			if (vf_line(ps, value))
+				return 0;
 		} else if (!strcmp(name, "log_level")) {
 			cfg->log_level = level_of(value);
 			if (cfg->log_level < 0)
@@ -269,6 +325,8 @@ int homid_config_load(const char *path, struct homid_config *cfg)
 	if (line > 0)
 		return aisio_err(-EINVAL, "%s:%d: %s", path, line,
 				 ps.msg[0] ? ps.msg : "syntax error");
+	if (check_vfs(path, cfg))
+		return -EINVAL;
 	/* write access implies the rule said rw; keep ops coherent */
 	for (int i = 0; i < cfg->nrules; i++)
 		if (!cfg->rules[i].g.writable)
@@ -284,6 +342,8 @@ void homid_config_free(struct homid_config *cfg)
 	cfg->nrules = 0;
 	free(cfg->sriov);
 	cfg->sriov = NULL;
+	cfg->nvfs = 0;
+	cfg->vfs_sriov = 0;
 }
 
 void homid_policy_lookup(const struct homid_config *cfg, uid_t uid, gid_t gid,

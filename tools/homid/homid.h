@@ -49,6 +49,7 @@ struct homid_grant {
 };
 
 #define HOMID_MAX_RULES 64
+#define HOMID_MAX_VFS 16
 struct homid_rule {
 	int is_gid;   /* match a gid instead of a uid */
 	int any;      /* match everyone (the [default] section) */
@@ -62,6 +63,10 @@ struct homid_config {
 	char *ctrls[16]; /* controller specs (emu:..., pci:...) */
 	int nctrls;
 	char *sriov; /* SR-IOV VFs to provision at start (sriov.c), or NULL */
+	/* the VF pool (vf = pci:BDF lines); vfs_sriov: every VF the sriov line enables */
+	char vfs[HOMID_MAX_VFS][AISIO_PCI_BDF_LEN];
+	int nvfs;
+	int vfs_sriov;
 	int log_level;
 	struct homid_rule rules[HOMID_MAX_RULES];
 	int nrules;
@@ -262,8 +267,7 @@ struct homid_client {
 	struct homid_client *next;
 };
 
-/* vf.c: SR-IOV VFs handed to clients whole (VF_TAKE) */
-#define HOMID_MAX_VFS 16
+/* vf.c: SR-IOV VFs handed to clients whole (VF_TAKE); HOMID_MAX_VFS in the pool */
 struct homid_vf {
 	char bdf[AISIO_PCI_BDF_LEN];
 	struct aisio_pcif *fn;	     /* open while taken */
@@ -306,6 +310,9 @@ uint64_t homid_now_ms(void);
 
 /* vf.c: the VF pool (--vf pci:BDF); fds_out: container, group, device */
 int homid_vf_add(struct homid *h, const char *spec);
+/* The configuration's vf = lines into the pool; vf = sriov takes the VFs of
+ * @sriov (the spec provisioned, enabled by now). 0 or -errno with a message. */
+int homid_vf_add_config(struct homid *h, const char *sriov);
 int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_homi_vf_take *r,
 		  void *reply, size_t *rlen, int *fds_out);
 /* The client's VF, if it holds one: reset (FLR) and back in the pool. */

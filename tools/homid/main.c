@@ -77,6 +77,12 @@ static void print_policy(const struct homid_config *cfg)
 	printf("socket: %s\n", cfg->socket[0] ? cfg->socket : AISIO_HOMI_SOCKET_DEFAULT);
 	for (int i = 0; i < cfg->nctrls; i++)
 		printf("controller: %s\n", cfg->ctrls[i]);
+	if (cfg->sriov)
+		printf("sriov: %s\n", cfg->sriov);
+	for (int i = 0; i < cfg->nvfs; i++)
+		printf("vf: %s\n", cfg->vfs[i]);
+	if (cfg->vfs_sriov)
+		printf("vf: every VF the sriov line enables\n");
 	if (!cfg->nrules)
 		printf("policy: no rules: root gets everything, everyone else nothing\n");
 	for (int i = 0; i < cfg->nrules; i++) {
@@ -356,10 +362,20 @@ int main(int argc, char **argv)
 	if (sriov || sriov_st) {
 		int src = homid_sriov_cli(sriov, sriov_st);
 
-		if (src || (!h.cfg.nctrls && !h.nvfs)) {
+		if (src) {
 			homid_config_free(&h.cfg);
 			return src;
 		}
+	}
+	if (!sriov_st && homid_vf_add_config(&h, sriov ? sriov : h.cfg.sriov)) {
+		fprintf(stderr, "homid: %s: %s\n", h.config_path ? h.config_path : "configuration",
+			aisio_errmsg());
+		homid_config_free(&h.cfg);
+		return 1;
+	}
+	if ((sriov || sriov_st) && !h.cfg.nctrls && !h.nvfs) {
+		homid_config_free(&h.cfg);
+		return 0;
 	}
 	if (!h.cfg.nctrls && !h.nvfs) {
 		fprintf(stderr, "homid: no controller: give --ctrl emu:SIZE or --ctrl pci:BDF, or "

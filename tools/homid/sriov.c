@@ -17,9 +17,9 @@
  *   4. bind each VF to vfio-pci (driver_override, then probe).
  * Every step first reads the state and does nothing when it is already
  * right, so a second run sends no command and a run after a crash finishes
- * what the first one left half done. Namespace Attachment is not sent:
- * the namespaces the secondaries need must already be attached (they are on
- * QEMU's shared namespaces of an nvme-subsys).
+ * what the first one left half done. Between 3 and 4 the namespaces are
+ * attached to the secondaries (Namespace Attachment, sriov_ns.c); release
+ * detaches them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,20 +36,8 @@
 #include "pci/pci.h"
 #include "pci/sysfs.h"
 #include "sriov.h"
+#include "sriov_int.h"
 #include "util/err.h"
-
-/* One provisioning run's view of the physical function. */
-struct sriov_pf {
-	char bdf[AISIO_PCI_BDF_LEN];
-	char ctrl[32];  /* nvmeX of the kernel driver */
-	struct aisio_dev dev;   /* only uri is used: for messages */
-	struct aisio_kfile kf;  /* /dev/nvmeX */
-	uint16_t cntlid;
-	struct aisio_nvme_pri_ctrl_cap pc;
-	struct aisio_nvme_sec_ctrl_list sl;
-	int ncmds;      /* admin commands that changed state */
-	int nwrites;    /* sysfs writes that changed state */
-};
 
 /* ---- sysfs -------------------------------------------------------------- */
 
@@ -134,6 +122,11 @@ static int vf_bdf(const char *pf, uint32_t vfn, char out[AISIO_PCI_BDF_LEN])
 	return 0;
 }
 
+int homid_sriov_vf_bdf(const char *pf, uint32_t vfn, char out[AISIO_PCI_BDF_LEN])
+{
+	return vf_bdf(pf, vfn, out);
+}
+
 /* The kernel nvme controller (nvmeX) of the PF; -ENODEV when nvme does not drive it. */
 static int pf_ctrl(struct sriov_pf *pf)
 {
@@ -196,8 +189,8 @@ static int pf_reset(struct sriov_pf *pf)
 
 /* ---- admin commands ----------------------------------------------------- */
 
-static int admin(struct sriov_pf *pf, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
-		 uint32_t *res)
+int sriov_admin(struct sriov_pf *pf, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
+		uint32_t *res)
 {
 	return aisio_kfile_admin(&pf->dev, &pf->kf, cmd, buf, len, res);
 }
@@ -208,11 +201,11 @@ static int read_caps(struct sriov_pf *pf)
 	int err;
 
 	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_PRIMARY_CTRL_CAP, 0, pf->cntlid);
-	err = admin(pf, &cmd, &pf->pc, sizeof(pf->pc), NULL);
+	err = sriov_admin(pf, &cmd, &pf->pc, sizeof(pf->pc), NULL);
 	if (err)
 		return err;
 	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_SECONDARY_CTRL_LIST, 0, 0);
-	return admin(pf, &cmd, &pf->sl, sizeof(pf->sl), NULL);
+	return sriov_admin(pf, &cmd, &pf->sl, sizeof(pf->sl), NULL);
 }
 
 static int virt(struct sriov_pf *pf, uint8_t act, uint8_t rt, uint16_t cntlid, uint16_t nr)
@@ -224,7 +217,7 @@ static int virt(struct sriov_pf *pf, uint8_t act, uint8_t rt, uint16_t cntlid, u
 	int err;
 
 	aisio_nvme_cmd_virt_mgmt(&cmd, act, rt, cntlid, nr);
-	err = admin(pf, &cmd, NULL, 0, &res);
+	err = sriov_admin(pf, &cmd, NULL, 0, &res);
 	if (err) {
 		char why[256];
 
@@ -243,7 +236,7 @@ static int virt(struct sriov_pf *pf, uint8_t act, uint8_t rt, uint16_t cntlid, u
 	return 0;
 }
 
-static const struct aisio_nvme_sec_ctrl_entry *sec_of_vf(const struct sriov_pf *pf, uint32_t vfn)
+const struct aisio_nvme_sec_ctrl_entry *sriov_sec_of_vf(const struct sriov_pf *pf, uint32_t vfn)
 {
 	for (unsigned i = 0; i < pf->sl.numid && i < AISIO_NVME_SEC_CTRL_LIST_MAX; i++)
 		if (aisio_le16_to_cpu(pf->sl.sc[i].vfn) == vfn)
@@ -281,11 +274,12 @@ static int pf_open(const char *bdf, struct sriov_pf *pf)
 	if (!id)
 		return aisio_err(-ENOMEM, "out of memory");
 	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_CTRL, 0, 0);
-	err = admin(pf, &cmd, id, sizeof(*id), NULL);
+	err = sriov_admin(pf, &cmd, id, sizeof(*id), NULL);
 	if (!err && !(aisio_le16_to_cpu(id->oacs) & AISIO_NVME_OACS_VIRT_MGMT))
 		err = aisio_err(-ENOTSUP, "%s: the controller does not support Virtualization "
 				"Management (OACS bit 7 clear): it cannot provision VFs", bdf);
 	pf->cntlid = aisio_le16_to_cpu(id->cntlid);
+	pf->oacs = aisio_le16_to_cpu(id->oacs);
 	free(id);
 	if (!err)
 		err = read_caps(pf);
@@ -305,7 +299,7 @@ static void pf_close(struct sriov_pf *pf)
  * -EBUSY with a message when VF @vfn is bound to vfio-pci and a process has
  * its group open (a vfio group opens once at a time), else 0.
  */
-static int vf_busy(const struct sriov_pf *pf, uint32_t vfn)
+int sriov_vf_busy(const struct sriov_pf *pf, uint32_t vfn)
 {
 	char vbdf[AISIO_PCI_BDF_LEN], drv[64] = "", path[64];
 	int grp, fd;
@@ -332,7 +326,7 @@ static int vf_busy(const struct sriov_pf *pf, uint32_t vfn)
 static int vfs_idle(const struct sriov_pf *pf, uint32_t numvfs)
 {
 	for (uint32_t v = 1; v <= numvfs; v++) {
-		int err = vf_busy(pf, v);
+		int err = sriov_vf_busy(pf, v);
 
 		if (err)
 			return err;
@@ -357,6 +351,9 @@ static int release_all(struct sriov_pf *pf, uint32_t numvfs, int *writes)
 		if (!err && aisio_le16_to_cpu(e->nvq))
 			err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_ASSIGN, AISIO_NVME_VIRT_RT_VQ, scid, 0);
 	}
+	/* namespaces the secondaries held go with them (a later run attaches them again) */
+	if (!err)
+		err = sriov_ns_detach_all(pf);
 	if (!err && numvfs) {
 		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
 		(*writes)++;
@@ -458,7 +455,7 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 /* Step 3: secondary controller of VF @vfn assigned @vq/@vi and online. */
 static int arm_secondary(struct sriov_pf *pf, uint32_t vfn, uint32_t vq, uint32_t vi)
 {
-	const struct aisio_nvme_sec_ctrl_entry *e = sec_of_vf(pf, vfn);
+	const struct aisio_nvme_sec_ctrl_entry *e = sriov_sec_of_vf(pf, vfn);
 	uint16_t scid;
 	int online, err = 0;
 
@@ -470,7 +467,7 @@ static int arm_secondary(struct sriov_pf *pf, uint32_t vfn, uint32_t vq, uint32_
 	if (online && aisio_le16_to_cpu(e->nvq) == vq && aisio_le16_to_cpu(e->nvi) == vi)
 		return 0;
 	if (online)
-		err = vf_busy(pf, vfn);
+		err = sriov_vf_busy(pf, vfn);
 	if (online && !err)
 		err = virt(pf, AISIO_NVME_VIRT_ACT_SEC_OFFLINE, 0, scid, 0);
 	if (!err && aisio_le16_to_cpu(e->nvi) != vi)
@@ -510,11 +507,15 @@ static int bind_vf(struct sriov_pf *pf, uint32_t vfn, const char *drv, int *chan
 int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 {
 	struct sriov_pf *pf = calloc(1, sizeof(*pf));
+	struct sriov_ns_plan *plan = calloc(1, sizeof(*plan));
 	uint32_t total, vq, vi;
 	int err, binds = 0;
 
-	if (!pf)
+	if (!pf || !plan) {
+		free(pf);
+		free(plan);
 		return aisio_err(-ENOMEM, "out of memory");
+	}
 	*changes = 0;
 	err = pf_open(s->bdf, pf);
 	if (err)
@@ -533,19 +534,25 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 			err = release_all(pf, numvfs, &binds);
 		goto out;
 	}
+	/* the namespaces are checked before anything changes */
+	if (!err)
+		err = sriov_ns_plan(pf, s, plan);
 	if (!err)
 		err = enable_vfs(pf, s);
 	for (uint32_t v = 1; !err && v <= s->vfs; v++)
 		err = arm_secondary(pf, v, vq, vi);
+	if (!err)
+		err = sriov_ns_apply(pf, plan, s->vfs);
 	for (uint32_t v = 1; !err && v <= s->vfs; v++)
 		err = bind_vf(pf, v, s->drv, &binds);
 	if (!err)
-		LOG_INFO("%s: %u VFs with %u VQ and %u VI each on %s (%d commands)", s->bdf, s->vfs, vq,
-			 vi, s->drv, pf->ncmds);
+		LOG_INFO("%s: %u VFs with %u VQ, %u VI and %u namespace(s) each on %s (%d commands)",
+			 s->bdf, s->vfs, vq, vi, plan->n, s->drv, pf->ncmds);
 out:
 	*changes = pf->ncmds + pf->nwrites + binds;
 	pf_close(pf);
 	free(pf);
+	free(plan);
 	return err;
 }
 
@@ -575,14 +582,18 @@ int homid_sriov_status(const char *bdf, FILE *out)
 	for (unsigned i = 0; i < pf->sl.numid && i < AISIO_NVME_SEC_CTRL_LIST_MAX; i++) {
 		const struct aisio_nvme_sec_ctrl_entry *e = &pf->sl.sc[i];
 		uint32_t vfn = aisio_le16_to_cpu(e->vfn);
-		char vbdf[AISIO_PCI_BDF_LEN] = "-", drv[64] = "-";
+		char vbdf[AISIO_PCI_BDF_LEN] = "-", drv[64] = "-", ns[128];
 
 		if (vfn && vfn <= numvfs && !vf_bdf(bdf, vfn, vbdf) &&
 		    (aisio_pci_sysfs_driver(vbdf, drv, sizeof(drv)) || !drv[0]))
 			snprintf(drv, sizeof(drv), "none");
-		fprintf(out, "  VF %u  scid %#06x  %-12s  %-7s  nvq %u  nvi %u  driver %s\n", vfn,
+		if (sriov_ns_of(pf, aisio_le16_to_cpu(e->scid), ns, sizeof(ns))) {
+			snprintf(ns, sizeof(ns), "?");
+			aisio_err_clear();
+		}
+		fprintf(out, "  VF %u  scid %#06x  %-12s  %-7s  nvq %u  nvi %u  driver %s  ns %s\n", vfn,
 			aisio_le16_to_cpu(e->scid), vbdf, e->scs & AISIO_NVME_SCS_ONLINE ? "online" : "offline",
-			aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi), drv);
+			aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi), drv, ns);
 	}
 out:
 	pf_close(pf);
@@ -655,15 +666,20 @@ int homid_vf_resources(const char *vf, char *out, size_t cap)
 	err = pf_open(pfbdf, pf);
 	for (vfn = 1; !err && vfn <= 256; vfn++)
 		if (!vf_bdf(pfbdf, vfn, vb) && !strcmp(vb, vf)) {
-			e = sec_of_vf(pf, vfn);
+			e = sriov_sec_of_vf(pf, vfn);
 			break;
 		}
-	if (e)
-		snprintf(out, cap, " (PF %s, secondary controller %#x, %s, %u VQ, %u VI)", pfbdf,
-			 aisio_le16_to_cpu(e->scid), e->scs & 1 ? "online" : "offline",
-			 aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi));
-	else
+	if (e) {
+		char ns[64];
+
+		if (sriov_ns_of(pf, aisio_le16_to_cpu(e->scid), ns, sizeof(ns)))
+			snprintf(ns, sizeof(ns), "?");
+		snprintf(out, cap, " (PF %s, secondary controller %#x, %s, %u VQ, %u VI, namespaces %s)",
+			 pfbdf, aisio_le16_to_cpu(e->scid), e->scs & 1 ? "online" : "offline",
+			 aisio_le16_to_cpu(e->nvq), aisio_le16_to_cpu(e->nvi), ns);
+	} else {
 		snprintf(out, cap, " (PF %s%s)", pfbdf, err ? ": resources not readable" : "");
+	}
 	pf_close(pf);
 	free(pf);
 	aisio_err_clear();

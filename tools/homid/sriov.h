@@ -8,15 +8,28 @@
 
 #include "pci/pci.h"
 
+#define HOMID_SRIOV_MAX_NS 16
+
 struct homid_sriov_spec {
 	char bdf[AISIO_PCI_BDF_LEN]; /* the physical function */
 	uint32_t vfs;                /* VFs to enable (0: disable them) */
 	int has_vfs;
 	uint32_t vq, vi;             /* resources per VF; 0 = an equal share */
 	char drv[32];                /* driver the VFs are bound to (vfio-pci) */
+	/*
+	 * Namespaces attached to every VF's secondary controller. has_ns 0:
+	 * every shared namespace attached to the PF (nothing detached); 1:
+	 * exactly ns[0..nns) (others detached from the VFs; nns 0 = none).
+	 */
+	int has_ns;
+	uint32_t nns;
+	uint32_t ns[HOMID_SRIOV_MAX_NS];
 };
 
-/* Parse "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]". Returns 0 or -EINVAL with a message. */
+/*
+ * Parse "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME][,ns=N[+N...]|none]".
+ * Returns 0 or -EINVAL with a message.
+ */
 int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out);
 
 /*
@@ -30,6 +43,9 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes);
 /* The PF's flexible resources and each secondary controller (VF, state,
  * resources, driver) on @out. */
 int homid_sriov_status(const char *bdf, FILE *out);
+
+/* The address of VF @vfn (1-based) of PF @pf, from sysfs; -errno with a message. */
+int homid_sriov_vf_bdf(const char *pf, uint32_t vfn, char out[AISIO_PCI_BDF_LEN]);
 
 /* homid --sriov SPEC / --sriov-status pci:BDF: 0, or the exit code (1, 2 for bad usage). */
 int homid_sriov_cli(const char *spec, const char *status_pf);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* homid: the SR-IOV spec "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]" (sriov.h). */
+/* homid: the SR-IOV spec "pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME][,ns=LIST]" (sriov.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +9,39 @@
 #include "sriov.h"
 #include "util/err.h"
 
+/* "none" or "N[+N...]": namespace IDs 1..0xfffffffe, each once. */
+static int parse_ns(const char *spec, const char *v, struct homid_sriov_spec *out)
+{
+	const char *p = v;
+
+	out->has_ns = 1;
+	out->nns = 0;
+	if (!strcmp(v, "none"))
+		return 0;
+	for (;;) {
+		unsigned long long n;
+		char *end;
+
+		errno = 0;
+		n = strtoull(p, &end, 10);
+		if (!isdigit((unsigned char)*p) || errno || !n || n >= 0xffffffffull ||
+		    (*end && *end != '+'))
+			return aisio_err(-EINVAL, "SR-IOV spec '%s': ns=%s: give namespace IDs joined "
+					 "by '+' (ns=1+2) or ns=none", spec, v);
+		for (uint32_t i = 0; i < out->nns; i++)
+			if (out->ns[i] == n)
+				return aisio_err(-EINVAL, "SR-IOV spec '%s': namespace %llu listed twice",
+						 spec, n);
+		if (out->nns == HOMID_SRIOV_MAX_NS)
+			return aisio_err(-EINVAL, "SR-IOV spec '%s': at most %d namespaces", spec,
+					 HOMID_SRIOV_MAX_NS);
+		out->ns[out->nns++] = (uint32_t)n;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
 {
 	char *dup, *tok, *save = NULL;
@@ -17,7 +50,8 @@ int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
 	memset(out, 0, sizeof(*out));
 	snprintf(out->drv, sizeof(out->drv), "vfio-pci");
 	if (strncmp(spec, "pci:", 4))
-		return aisio_err(-EINVAL, "SR-IOV spec '%s': give pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]",
+		return aisio_err(-EINVAL, "SR-IOV spec '%s': give pci:BDF,vfs=N[,vq=N][,vi=N][,drv=NAME]"
+				 "[,ns=N+N|none]",
 				 spec);
 	dup = strdup(spec + 4);
 	if (!dup)
@@ -40,6 +74,12 @@ int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
 			break;
 		}
 		*eq++ = '\0';
+		if (!strcmp(tok, "ns")) {
+			err = parse_ns(spec, eq, out);
+			if (err)
+				break;
+			continue;
+		}
 		if (!strcmp(tok, "drv")) {
 			if (!*eq || strlen(eq) >= sizeof(out->drv)) {
 				err = aisio_err(-EINVAL, "SR-IOV spec '%s': bad driver name", spec);
@@ -63,7 +103,7 @@ int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
 		} else if (!strcmp(tok, "vi")) {
 			out->vi = (uint32_t)v;
 		} else {
-			err = aisio_err(-EINVAL, "SR-IOV spec '%s': unknown key '%s' (vfs, vq, vi, drv)",
+			err = aisio_err(-EINVAL, "SR-IOV spec '%s': unknown key '%s' (vfs, vq, vi, drv, ns)",
 					spec, tok);
 			break;
 		}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "homid.h"
+#include "sriov.h"
 #include "util/err.h"
 
 int homid_vf_add(struct homid *h, const char *spec)
@@ -37,6 +38,37 @@ int homid_vf_add(struct homid *h, const char *spec)
 		if (!strcmp(h->vfs[i].bdf, v->bdf))
 			return aisio_err(-EEXIST, "--vf %s given twice", spec);
 	h->nvfs++;
+	return 0;
+}
+
+int homid_vf_add_config(struct homid *h, const char *sriov)
+{
+	char spec[8 + AISIO_PCI_BDF_LEN];
+	struct homid_sriov_spec sp;
+	int err;
+
+	for (int i = 0; i < h->cfg.nvfs; i++) {
+		snprintf(spec, sizeof(spec), "pci:%s", h->cfg.vfs[i]);
+		err = homid_vf_add(h, spec);
+		if (err)
+			return err;
+	}
+	if (!h->cfg.vfs_sriov)
+		return 0;
+	if (!sriov || homid_sriov_parse(sriov, &sp))
+		return aisio_err(-EINVAL, "vf = sriov: no sriov spec to take the VFs from");
+	for (uint32_t v = 1; v <= sp.vfs; v++) {
+		char bdf[AISIO_PCI_BDF_LEN];
+
+		err = homid_sriov_vf_bdf(sp.bdf, v, bdf);
+		if (err)
+			return aisio_err(err, "vf = sriov: VF %u of %s is not enabled (%s)", v, sp.bdf,
+					 aisio_errmsg());
+		snprintf(spec, sizeof(spec), "pci:%s", bdf);
+		err = homid_vf_add(h, spec);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -155,7 +187,7 @@ int homid_vf_status(struct homid *h, char *out, size_t cap)
 	out[0] = 0;
 	for (int i = 0; i < h->nvfs && off < cap; i++) {
 		struct homid_vf *v = &h->vfs[i];
-		char res[128] = "";
+		char res[192] = "";
 
 		homid_vf_resources(v->bdf, res, sizeof(res));
 		if (v->owner)
