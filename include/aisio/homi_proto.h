@@ -64,6 +64,7 @@ enum aisio_homi_mode {
 enum aisio_homi_ctrl_kind {
 	AISIO_HOMI_CTRL_EMU = 1,
 	AISIO_HOMI_CTRL_PCI = 2,
+	AISIO_HOMI_CTRL_TCP = 3, /* a remote controller over NVMe/TCP: mediated queues only */
 };
 
 struct aisio_homi_hdr {

@@ -79,7 +79,11 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	if (r->mode == AISIO_HOMI_MODE_DIRECT && !g->direct)
 		return aisio_err(-EPERM, "direct queues are not granted to uid %u (%s); use "
 				 "mode=mediated", cl->uid, g->rule);
-	if (!hc->direct_ok) /* uio: neither mode can work without client memory */
+	if (hc->kind == AISIO_HOMI_CTRL_TCP && r->mode == AISIO_HOMI_MODE_DIRECT)
+		return aisio_err(-ENOTSUP, "%s is a remote controller over NVMe/TCP: its I/O queues are "
+				 "TCP connections homid holds, which a client cannot share; use "
+				 "mode=mediated", hc->name);
+	if (!hc->direct_ok && hc->kind != AISIO_HOMI_CTRL_TCP) /* uio: no client memory */
 		return aisio_err(-ENOTSUP, "%s: homid cannot map client memory for this controller "
 				 "(uio would need the physical pages of the client's memfd) nor share "
 				 "its doorbells; bind it with pci:BDF,drv=vfio", hc->name);
@@ -299,22 +303,21 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 {
 	struct aisio_homi_qp_create_reply *qr = reply;
 	const struct homid_grant *g = &cl->grant;
-	const struct aisio_nvme_ctrl_info *ci;
 	struct homid_mem *sqm, *cqm;
 	struct homid_queue *q;
+	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
 	int err;
 
 	err = need_attached(cl);
 	if (err)
 		return err;
-	ci = aisio_nvme_ctrl_info(cl->ctrl->nc);
+	homid_ctrl_limits(cl->ctrl, &max_qdepth, &max_xfer, &page_shift, &dstrd);
 	if (g->max_queues && cl->nqueues >= g->max_queues)
 		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
 				 g->max_queues, g->rule);
-	if (r->depth < 2 || r->depth > ci->max_qdepth || (g->max_depth && r->depth > g->max_depth))
+	if (r->depth < 2 || r->depth > max_qdepth || (g->max_depth && r->depth > g->max_depth))
 		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
-				 g->max_depth && g->max_depth < ci->max_qdepth ? g->max_depth
-									: ci->max_qdepth);
+				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
 	sqm = mem_holding(cl, r->sq_bus, (uint64_t)r->depth * 64);
 	cqm = mem_holding(cl, r->cq_bus, (uint64_t)r->depth * 16);
 	if (!sqm || !cqm)
@@ -348,8 +351,8 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 	memset(qr, 0, sizeof(*qr));
 	qr->qid = q->qid;
 	qr->depth = q->depth;
-	qr->sq_db = aisio_nvme_db_offset(q->qid, 0, ci->dstrd);
-	qr->cq_db = aisio_nvme_db_offset(q->qid, 1, ci->dstrd);
+	qr->sq_db = aisio_nvme_db_offset(q->qid, 0, dstrd);
+	qr->cq_db = aisio_nvme_db_offset(q->qid, 1, dstrd);
 	*rlen = sizeof(*qr);
 	LOG_DEBUG("client pid %d: queue %u depth %u created", cl->pid, q->qid, q->depth);
 	return 0;
@@ -371,7 +374,7 @@ static int req_qp_delete(struct homid *h, struct homid_client *cl,
 		cl->nqueues--;
 		if (q->mode == AISIO_HOMI_MODE_MEDIATED)
 			homid_med_queue_delete(h, cl, q);
-		err = aisio_nvme_ctrl_qpair_delete_ext(cl->ctrl->nc, q->qid);
+		err = homid_ctrl_qpair_delete(cl->ctrl, q);
 		homid_med_queue_free(cl, q);
 		free(q);
 		if (err > 0)
@@ -384,8 +387,7 @@ static int req_qp_delete(struct homid *h, struct homid_client *cl,
 static int req_identify(struct homid_client *cl, const struct aisio_homi_identify *r, void *reply,
 			size_t *rlen)
 {
-	struct aisio_nvme_sqe cmd = { .opc = AISIO_NVME_ADM_IDENTIFY, .cdw10 = r->cns };
-	void *buf;
+	uint32_t nsid = 0;
 	int err = need_attached(cl);
 
 	if (err)
@@ -397,17 +399,9 @@ static int req_identify(struct homid_client *cl, const struct aisio_homi_identif
 		if (r->nsid != cl->ns->nsid)
 			return aisio_err(-EACCES, "Identify Namespace %u: this connection is attached "
 					 "to namespace %u", r->nsid, cl->ns->nsid);
-		cmd.nsid = r->nsid;
+		nsid = r->nsid;
 	}
-	buf = aisio_nvme_ctrl_dma_alloc(cl->ctrl->nc, 4096, 4096);
-	if (!buf)
-		return aisio_err(-ENOMEM, "no DMA memory for Identify data");
-	err = aisio_nvme_ctrl_admin(cl->ctrl->nc, &cmd, buf, 4096, NULL);
-	if (!err)
-		memcpy(reply, buf, 4096);
-	aisio_nvme_ctrl_dma_free(cl->ctrl->nc, buf);
-	if (err > 0)
-		return aisio_err(-EIO, "Identify failed: NVMe status 0x%x", err);
+	err = homid_ctrl_identify(cl->ctrl, r->cns, nsid, reply);
 	if (err)
 		return err;
 	*rlen = 4096;
