@@ -415,7 +415,7 @@ typedef void (*prp_fn)(void *arg, uint8_t *va, uint64_t n);
 /*
  * Each piece of a checked PRP transfer of @len bytes, in homid's mapping of
  * the client's memory, in order. A PRP list is homid's checked copy (its
- * address is homid's: see med_tcp_lists()).
+ * address is homid's: see med_tcp_alloc()).
  */
 static void prp_walk(struct homid_med *mq, uint64_t prp1, uint64_t prp2, uint64_t len, prp_fn fn,
 		     void *arg)
