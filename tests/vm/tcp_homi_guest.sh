@@ -3,6 +3,8 @@
 # QEMU's NVMe namespace on 127.0.0.1:4420 (nvmet_lib.sh, as vm_tcp), and homid
 # owns that remote controller (controller = nvme+tcp://... in its
 # configuration) and serves mediated clients through homi::
+#   - a target nobody listens on and an unknown subsystem NQN: homid exits
+#     with the reason;
 #   - aisio homi status shows it (kind tcp); Identify goes through homid;
 #   - a direct client is refused with a message that names mode=mediated;
 #   - 3 mediated clients at once (16 KiB and 128 KiB I/O: PRP lists) run
@@ -32,6 +34,16 @@ if ! nvmet_up "$nvme0"; then
 fi
 pass "nvmet-tcp on 127.0.0.1:4420 exports $nvme0"
 uq=nvme+tcp://127.0.0.1:4420/$nqn_q
+
+# Bad targets: homid says why and exits.
+for t in "127.0.0.1:4421/$nqn_q:cannot connect" "127.0.0.1:4420/nqn.2026-01.io.aisio:nosuch:SUBNQN"; do
+	want=${t##*:} t=${t%:*}
+	out=$(timeout 60 "$homid" --foreground --socket /tmp/bad.sock --ctrl "nvme+tcp://$t" 2>&1)
+	rc=$?
+	echo "$out"
+	check "homid on nvme+tcp://$t exits (exit $rc)" test $rc = 1
+	check "... with a message naming '$want'" grep -q "$want" <<<"$out"
+done
 
 cat >/tmp/homid.conf <<CONF
 [homid]
