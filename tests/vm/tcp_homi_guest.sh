@@ -15,6 +15,8 @@
 #     across and past the grant refused, the bytes there unchanged;
 #   - the kernel's initiator (nvme connect) reads what clients wrote through
 #     homid, and homid's clients read what the kernel wrote;
+#   - the target's port loses the subsystem 5 times under a busy client:
+#     homid survives, and a new client verifies, older data intact;
 #   - the conformance suite through homi: (mediated), also with every
 #     transfer through the mediator's bounce buffers (HOMID_TCP_BOUNCE=1);
 #   - homid exits cleanly on SIGTERM.
@@ -47,7 +49,7 @@ done
 
 cat >/tmp/homid.conf <<CONF
 [homid]
-controller = $uq,nr_io_queues=8
+controller = $uq,nr_io_queues=8,reconnect_delay_ms=100,timeout_ms=5000
 [uid:65534]
 lba_first = $G
 lba_count = 2048
@@ -168,6 +170,37 @@ else
 	fail "no kernel block device for $nqn_q"
 fi
 check "every queue ID back" wait_until "queue IDs back" idle
+
+# The target's port loses the subsystem 5 times under a busy mediated client:
+# homid survives, reconnects, and serves a new client with its data intact.
+"$aisio" perf run --runtime 60 --iosize 4k --qdepth 16 --iopattern randrw --offset 112M \
+	--size 8M "homi:$sock,mode=mediated" >/tmp/busy.out 2>&1 &
+bp=$!
+check "busy client holds a queue" wait_until "busy client's queue" sh -c \
+	"'$aisio' homi status --json --socket $sock | grep -q '\"queues\": [1-9]'"
+for i in 1 2 3 4 5; do
+	rm -f $cfg/ports/1/subsystems/$nqn_q
+	sleep 0.3
+	ln -s $cfg/subsystems/$nqn_q $cfg/ports/1/subsystems/$nqn_q || fail "cycle $i: link back"
+	sleep 1
+done
+kill $bp 2>/dev/null
+wait $bp
+tail -n 5 /tmp/busy.out
+check "homid alive after 5 port removals under I/O" kill -0 $hpid
+reverify() { # I/O errors while the association comes back: retry; a mismatch: give up
+	"$aisio" perf verify --iosize 16k --qdepth 8 --offset 120M --size 4M \
+		"homi:$sock,mode=mediated" >/tmp/reverify.out 2>&1 && return 0
+	grep -q ' [1-9][0-9]* mismatches' /tmp/reverify.out && { cat /tmp/reverify.out >&2; return 2; }
+	return 1
+}
+check "after the port removals: a new client verifies (retried until the association is back)" \
+	wait_until "a client verifying after the faults" reverify
+cat /tmp/reverify.out
+check "... 0 mismatches" grep -q ' 0 mismatches' /tmp/reverify.out
+check "the stamps written before the faults read back (seed 41)" \
+	"$aisio" perf verify --only read --seed 41 --offset 64M --size 8M "homi:$sock,mode=mediated"
+check "after the faults: every queue ID back" wait_until "queue IDs back" idle
 
 # The conformance suite through homi: (mediated): PRP lists, Dataset Management.
 conf() { # conf TAG
