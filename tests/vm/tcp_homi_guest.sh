@@ -6,18 +6,20 @@
 #   - a target nobody listens on and an unknown subsystem NQN: homid exits
 #     with the reason;
 #   - aisio homi status shows it (kind tcp); Identify goes through homid;
-#   - a direct client is refused with a message that names mode=mediated;
-#   - 3 mediated clients at once (16 KiB and 128 KiB I/O: PRP lists) run
-#     aisio perf verify on their own LBA ranges: 0 mismatches, every queue ID back;
-#   - a mediated client SIGKILLed mid-I/O while another verifies: reclaimed,
-#     its queue ID back, the verifier unharmed;
-#   - a client setuid to nobody with a mediated grant of 2048 LBAs: writes
+#   - 4 clients at once, 2 direct (TCP connections of their own that homid
+#     connects and hands over) and 2 mediated (16 KiB and 128 KiB I/O: PRP
+#     lists), run aisio perf verify on their own LBA ranges: 0 mismatches,
+#     every queue ID back;
+#   - a mediated and a direct client SIGKILLed mid-I/O while another
+#     verifies: reclaimed, queue IDs back, the verifier unharmed;
+#   - a client setuid to nobody with a mediated grant of 2048 LBAs: direct
+#     refused; writes
 #     across and past the grant refused, the bytes there unchanged;
 #   - the kernel's initiator (nvme connect) reads what clients wrote through
 #     homid, and homid's clients read what the kernel wrote;
 #   - the target's port loses the subsystem 5 times under a busy client:
 #     homid survives, and a new client verifies, older data intact;
-#   - the conformance suite through homi: (mediated), also with every
+#   - the conformance suite through homi: (mediated and direct), also with every
 #     transfer through the mediator's bounce buffers (HOMID_TCP_BOUNCE=1);
 #   - homid exits cleanly on SIGTERM.
 # Usage: tcp_homi_guest.sh BUILD_DIR
@@ -70,56 +72,58 @@ if ! wait_until "homid serving $sock" up; then
 fi
 "$aisio" homi status --socket $sock
 status
-check "status: tcp0, kind tcp, 8 I/O queues, none used, no direct queues" \
-	sh -c "'$aisio' homi status --json --socket $sock | grep -q '\"name\": \"tcp0\", \"kind\": \"tcp\", \"qids_total\": 8, \"qids_used\": 0, .*\"direct_ok\": false'"
-check "aisio dev identify through homi: (mediated) reaches nvmet" \
-	sh -c "'$aisio' dev identify homi:$sock,mode=mediated | grep -qi linux"
-out=$("$aisio" perf run --runtime 1 "homi:$sock,mode=direct" 2>&1)
-rc=$?
-echo "$out"
-check "a direct client is refused (exit $rc)" test $rc != 0
-check "... with a message naming mode=mediated" grep -q 'mode=mediated' <<<"$out"
+check "status: tcp0, kind tcp, 8 I/O queues, none used, direct queues possible" \
+	sh -c "'$aisio' homi status --json --socket $sock | grep -q '\"name\": \"tcp0\", \"kind\": \"tcp\", \"qids_total\": 8, \"qids_used\": 0, .*\"direct_ok\": true'"
+for mode in direct mediated; do
+	check "aisio dev identify through homi: ($mode) reaches nvmet" \
+		sh -c "'$aisio' dev identify homi:$sock,mode=$mode | grep -qi linux"
+done
 
-# 3 mediated clients at once, each on its own range; 128 KiB I/O needs PRP lists.
+# 4 clients at once, 2 direct (their own TCP connections, handed over by
+# homid) and 2 mediated, each on its own range; 128 KiB I/O (PRP lists when mediated).
 pids=()
-for i in 0 1 2; do
+modes=(direct mediated direct mediated)
+for i in 0 1 2 3; do
 	io=16k
-	[ $i = 2 ] && io=128k
+	[ $i -ge 2 ] && io=128k
 	"$aisio" perf verify --iosize $io --qdepth 16 --offset $((i * 8))M --size 8M \
-		"homi:$sock,mode=mediated" >/tmp/client$i.out 2>&1 &
+		"homi:$sock,mode=${modes[$i]}" >/tmp/client$i.out 2>&1 &
 	pids+=($!)
 done
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	wait "${pids[$i]}"
 	rc=$?
 	cat /tmp/client$i.out
-	check "client $i verify exit $rc" test $rc = 0
-	check "client $i: 0 mismatches" grep -q ' 0 mismatches' /tmp/client$i.out
+	check "client $i (${modes[$i]}) verify exit $rc" test $rc = 0
+	check "client $i (${modes[$i]}): 0 mismatches" grep -q ' 0 mismatches' /tmp/client$i.out
 done
 idle() { status | grep -q '"qids_used": 0, .*"clients": \[\]'; }
 check "every queue ID back, no client left" wait_until "queue IDs back" idle
 
-# SIGKILL mid-I/O while another client verifies.
+# SIGKILL mid-I/O, a mediated and a direct client, while another verifies.
 "$aisio" perf verify --iosize 16k --qdepth 8 --offset 32M --size 16M \
 	"homi:$sock,mode=mediated" >/tmp/verifier.out 2>&1 &
 vpid=$!
 client_of() { status | tr '{' '\n' | grep "\"pid\": $1,"; }
-"$aisio" perf run --runtime 120 --iosize 4k --qdepth 16 --iopattern randrw --offset 48M \
-	--size 8M "homi:$sock,mode=mediated" >/tmp/victim.out 2>&1 &
-p=$!
-busy() {
-	kill -0 $p 2>/dev/null || { echo "victim exited:"; cat /tmp/victim.out; return 2; } >&2
-	client_of $p | grep -q '"queues": [1-9]'
-}
-check "victim holds a queue" wait_until "victim's queue" busy
-sleep 1
-before=$(client_of $p)
-echo "victim before SIGKILL: $before"
-check "the victim's commands go through homid" grep -q '"commands": [1-9]' <<<"$before"
-kill -9 $p
-wait $p 2>/dev/null
-gone() { ! client_of $p >/dev/null; }
-check "victim (pid $p) reclaimed" wait_until "reclaim of pid $p" gone
+for mode in mediated direct; do
+	"$aisio" perf run --runtime 120 --iosize 4k --qdepth 16 --iopattern randrw --offset 48M \
+		--size 8M "homi:$sock,mode=$mode" >/tmp/victim.out 2>&1 &
+	p=$!
+	busy() {
+		kill -0 $p 2>/dev/null || { echo "victim exited:"; cat /tmp/victim.out; return 2; } >&2
+		client_of $p | grep -q '"queues": [1-9]'
+	}
+	check "$mode victim holds a queue" wait_until "$mode victim's queue" busy
+	sleep 1
+	before=$(client_of $p)
+	echo "$mode victim before SIGKILL: $before"
+	[ $mode = mediated ] &&
+		check "the mediated victim's commands go through homid" grep -q '"commands": [1-9]' <<<"$before"
+	kill -9 $p
+	wait $p 2>/dev/null
+	gone() { ! client_of $p >/dev/null; }
+	check "$mode victim (pid $p) reclaimed" wait_until "reclaim of pid $p" gone
+done
 wait $vpid
 rc=$?
 cat /tmp/verifier.out
@@ -132,6 +136,8 @@ check "homid alive after the kill" kill -0 $hpid
 root=homi:$sock,mode=mediated nobody=homi:$sock,mode=mediated
 check "root fills LBAs before the grant" "$grant" fill "$root" $((G - 16)) 32 0xa5
 check "root fills LBAs at the grant's end" "$grant" fill "$root" $((G + 2032)) 32 0xa5
+check "nobody: direct mode refused (not granted)" \
+	not "$grant" --as 65534 check "homi:$sock,mode=direct" $G 1 0
 check "nobody: write across the grant's start refused" \
 	"$grant" --as 65534 refused "$nobody" $((G - 8)) 16 0x5a
 check "nobody: write across the grant's end refused" \
@@ -157,6 +163,12 @@ if k=$(kdev_of $nqn_q); then
 		"$aisio" perf verify --only write --seed 43 --offset 80M --size 8M "$k"
 	check "homi: client reads the stamps the kernel wrote (seed 43)" \
 		"$aisio" perf verify --only read --seed 43 --offset 80M --size 8M "homi:$sock,mode=mediated"
+	check "homi: direct client reads the stamps the kernel wrote (seed 43)" \
+		"$aisio" perf verify --only read --seed 43 --offset 80M --size 8M "homi:$sock,mode=direct"
+	check "homi: direct client writes stamps at 88M (seed 44)" \
+		"$aisio" perf verify --only write --seed 44 --offset 88M --size 4M "homi:$sock,mode=direct"
+	check "kernel $k reads the stamps the direct client wrote (seed 44)" \
+		"$aisio" perf verify --only read --seed 44 --offset 88M --size 4M "$k"
 	head -c 4096 /dev/zero | tr '\0' '\074' >/tmp/k.bin
 	check "kernel $k writes 8 LBAs of 0x3c at LBA 200000" \
 		dd if=/tmp/k.bin of=$k bs=512 seek=200000 oflag=direct conv=fsync status=none
@@ -171,11 +183,16 @@ else
 fi
 check "every queue ID back" wait_until "queue IDs back" idle
 
-# The target's port loses the subsystem 5 times under a busy mediated client:
-# homid survives, reconnects, and serves a new client with its data intact.
+# The target's port loses the subsystem 5 times under a busy mediated and a
+# busy direct client: homid survives, reconnects, and serves a new client with
+# its data intact (a direct client's connection is not reconnected: it gets
+# an error saying to reopen the device).
 "$aisio" perf run --runtime 60 --iosize 4k --qdepth 16 --iopattern randrw --offset 112M \
 	--size 8M "homi:$sock,mode=mediated" >/tmp/busy.out 2>&1 &
 bp=$!
+"$aisio" perf run --runtime 60 --iosize 4k --qdepth 16 --iopattern randrw --offset 104M \
+	--size 8M "homi:$sock,mode=direct" >/tmp/busyd.out 2>&1 &
+bpd=$!
 check "busy client holds a queue" wait_until "busy client's queue" sh -c \
 	"'$aisio' homi status --json --socket $sock | grep -q '\"queues\": [1-9]'"
 for i in 1 2 3 4 5; do
@@ -184,9 +201,9 @@ for i in 1 2 3 4 5; do
 	ln -s $cfg/subsystems/$nqn_q $cfg/ports/1/subsystems/$nqn_q || fail "cycle $i: link back"
 	sleep 1
 done
-kill $bp 2>/dev/null
-wait $bp
-tail -n 5 /tmp/busy.out
+kill $bp $bpd 2>/dev/null
+wait $bp $bpd
+tail -n 5 /tmp/busy.out /tmp/busyd.out
 check "homid alive after 5 port removals under I/O" kill -0 $hpid
 reverify() { # I/O errors while the association comes back: retry; a mismatch: give up
 	"$aisio" perf verify --iosize 16k --qdepth 8 --offset 120M --size 4M \
@@ -203,8 +220,8 @@ check "the stamps written before the faults read back (seed 41)" \
 check "after the faults: every queue ID back" wait_until "queue IDs back" idle
 
 # The conformance suite through homi: (mediated): PRP lists, Dataset Management.
-conf() { # conf TAG
-	"$build/tests/model/conformance" "homi:$sock,mode=mediated" >/tmp/conf-$1.out 2>&1
+conf() { # conf TAG [MODE]
+	"$build/tests/model/conformance" "homi:$sock,mode=${2:-mediated}" >/tmp/conf-$1.out 2>&1
 	rc=$?
 	cat /tmp/conf-$1.out
 	check "conformance through homi: on tcp0 ($1): exit $rc" test $rc = 0
@@ -212,6 +229,7 @@ conf() { # conf TAG
 	check "conformance ($1): dsm-deallocate passes" grep -q ": PASS dsm-deallocate" /tmp/conf-$1.out
 }
 conf direct-buffers
+conf direct-client direct
 kill -TERM $hpid
 wait $hpid
 rc=$?

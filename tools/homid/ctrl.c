@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "drv/remote.h"
@@ -381,9 +382,18 @@ int homid_ctrl_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void
 
 int homid_ctrl_qpair_delete(struct homid_ctrl *hc, struct homid_queue *q)
 {
-	/* nvme+tcp: the queue is homid's connection, closed when the mediator frees it */
-	if (hc->kind == AISIO_HOMI_CTRL_TCP)
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		/* a direct client's connection: cut off (shared socket), then the QID is free */
+		if (q->tcp_direct) {
+			shutdown(q->tcp_fd, SHUT_RDWR);
+			close(q->tcp_fd);
+			q->tcp_fd = -1;
+			q->tcp_direct = 0;
+			homid_tcp_qid_put(hc, q->qid);
+		}
+		/* mediated: homid's connection, closed when the mediator frees it */
 		return 0;
+	}
 	return aisio_nvme_ctrl_qpair_delete_ext(hc->nc, q->qid);
 }
 

@@ -132,6 +132,10 @@ int homid_tcp_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void 
 int homid_tcp_queue_create(struct homid_ctrl *hc, uint32_t depth, struct aisio_tcp_queue **out,
 			   uint16_t *qid);
 void homid_tcp_queue_destroy(struct homid_ctrl *hc, struct aisio_tcp_queue *tq);
+void homid_tcp_qid_put(struct homid_ctrl *hc, uint16_t qid);
+/* A direct client's queue: connected here; @fd_client goes to it, homid keeps @fd_keep. */
+int homid_tcp_queue_handover(struct homid_ctrl *hc, uint32_t depth,
+			     struct aisio_homi_tcp_queue_reply *r, int *fd_client, int *fd_keep);
 
 /* ---- pci_host.c, handover.c: restart without letting go of vfio controllers ---- */
 struct homid_ho_region {
@@ -201,6 +205,8 @@ struct homid_queue {
 	int mode;
 	uint64_t sq_bus, cq_bus; /* the rings, for a restart to take the queue over */
 	struct homid_med *med; /* mediated: the poller's state */
+	int tcp_direct;	       /* a remote controller's queue handed to a direct client */
+	int tcp_fd;	       /* ... homid's duplicate of its socket */
 	struct homid_queue *next;
 };
 

@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  --socket PATH       listening socket (default " AISIO_HOMI_SOCKET_DEFAULT ")\n"
 		"  --ctrl SPEC         a controller: emu:SIZE[,...] (the device model, in homid),\n"
 		"                      pci:BDF[,drv=vfio|uio] or nvme+tcp://HOST[:PORT]/SUBNQN[,...]\n"
-		"                      (remote, mediated clients only); repeatable, adds to the config's\n"
+		"                      (a remote controller); repeatable, adds to the config's\n"
 		"  --foreground        stay in the foreground (default: detach)\n"
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
 		"  --export SPEC       export a namespace as /dev/ublkbN: ctrl=NAME,nsid=N,\n"

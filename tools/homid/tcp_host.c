@@ -6,12 +6,17 @@
  * one Fabrics I/O queue of homid's, a TCP connection of its own that the
  * mediator drives; the data moves between the socket and the client's
  * registered memory in homid, so a client queue needs no device mapping.
- * Direct queues are refused: a TCP connection cannot be shared with a client.
+ * A direct client gets a Fabrics I/O queue connection of its own: homid
+ * connects it (ICReq, Connect with the controller's CNTLID) and hands the
+ * socket over (TCP_QUEUE); it keeps a duplicate to shut the connection down
+ * when the client goes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "homid.h"
 #include "nvme/cmd.h"
@@ -157,6 +162,7 @@ void homid_tcp_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d)
 	d->dstrd = 0;
 	d->sgl = 0;
 	d->timeout_ms = c->u.timeout_ms;
+	d->direct_ok = 1; /* a direct client gets connections of its own (TCP_QUEUE) */
 }
 
 int homid_tcp_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void *out)
@@ -199,16 +205,55 @@ int homid_tcp_queue_create(struct homid_ctrl *hc, uint32_t depth, struct aisio_t
 	return 0;
 }
 
-void homid_tcp_queue_destroy(struct homid_ctrl *hc, struct aisio_tcp_queue *tq)
+void homid_tcp_qid_put(struct homid_ctrl *hc, uint16_t qid)
 {
 	struct homid_tcp *t = hc->tcp;
 
-	if (!tq)
-		return;
-	if (tq->qid && tq->qid <= t->c->nr_io_queues && t->qid_used[tq->qid]) {
-		t->qid_used[tq->qid] = 0;
+	if (qid && qid <= t->c->nr_io_queues && t->qid_used[qid]) {
+		t->qid_used[qid] = 0;
 		t->nused--;
 	}
+}
+
+void homid_tcp_queue_destroy(struct homid_ctrl *hc, struct aisio_tcp_queue *tq)
+{
+	if (!tq)
+		return;
+	homid_tcp_qid_put(hc, tq->qid);
 	/* the connection closes: the target aborts what was in flight and frees the queue */
 	aisio_tcp_queue_destroy(tq);
+}
+
+int homid_tcp_queue_handover(struct homid_ctrl *hc, uint32_t depth,
+			     struct aisio_homi_tcp_queue_reply *r, int *fd_client, int *fd_keep)
+{
+	struct aisio_tcp_ctrl *c = hc->tcp->c;
+	struct aisio_tcp_queue *tq;
+	uint16_t qid;
+	int err, fd;
+
+	err = homid_tcp_queue_create(hc, depth, &tq, &qid);
+	if (err)
+		return err;
+	memset(r, 0, sizeof(*r));
+	r->qid = qid;
+	r->cntlid = c->cntlid;
+	r->depth = depth;
+	r->maxh2cdata = tq->p.maxh2cdata;
+	r->icd_max = tq->icd_max;
+	r->max_xfer = c->max_xfer;
+	r->cpda = (uint8_t)tq->p.cpda;
+	r->hdgst = (uint8_t)tq->p.hdgst;
+	r->ddgst = (uint8_t)tq->p.ddgst;
+	r->timeout_ms = c->u.timeout_ms;
+	fd = aisio_tcp_queue_release_fd(tq); /* Connect is done: nothing of the stream is left here */
+	*fd_client = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (*fd_client < 0) {
+		err = aisio_err(-errno, "dup of the queue's socket: %s", strerror(errno));
+		close(fd);
+		homid_tcp_qid_put(hc, qid);
+		return err;
+	}
+	*fd_keep = fd; /* homid's own: shutdown() on it cuts the client off at reclaim */
+	return 0;
 }
