@@ -21,6 +21,8 @@
 #     homid survives, and a new client verifies, older data intact;
 #   - the conformance suite through homi: (mediated and direct), also with every
 #     transfer through the mediator's bounce buffers (HOMID_TCP_BOUNCE=1);
+#   - SIGUSR2 under a direct and a mediated client: both dropped, the same
+#     homid serves new clients on a new association;
 #   - homid exits cleanly on SIGTERM.
 # Usage: tcp_homi_guest.sh BUILD_DIR
 build=$1
@@ -230,6 +232,29 @@ conf() { # conf TAG [MODE]
 }
 conf direct-buffers
 conf direct-client direct
+
+# SIGUSR2 (restart in place) under a direct and a mediated client: both are
+# dropped (the remote controller's connections are homid's), the same homid
+# process connects a new association and serves new clients.
+for mode in direct mediated; do
+	"$aisio" perf run --runtime 15 --iosize 4k --qdepth 8 --iopattern randread --offset 120M \
+		--size 4M "homi:$sock,mode=$mode" >/tmp/r-$mode.out 2>&1 &
+	eval "r_$mode=\$!"
+done
+both() { client_of $r_direct | grep -q '"queues": [1-9]' && client_of $r_mediated | grep -q '"queues": [1-9]'; }
+check "direct and mediated clients hold queues" wait_until "clients' queues" both
+kill -USR2 $hpid
+sleep 0.5
+check "homid serving again after SIGUSR2" wait_until "homid after the restart" up
+check "... the same process ($hpid)" kill -0 $hpid
+wait $r_direct $r_mediated
+tail -n 3 /tmp/r-direct.out /tmp/r-mediated.out
+check "after the restart: every queue ID back, no client left" wait_until "queue IDs back" idle
+for mode in direct mediated; do
+	check "after the restart: a new $mode client verifies" \
+		"$aisio" perf verify --iosize 16k --qdepth 8 --offset 124M --size 2M "homi:$sock,mode=$mode"
+done
+grep -E 'restart|gone' /tmp/homid.log | tail -n 6
 kill -TERM $hpid
 wait $hpid
 rc=$?
