@@ -277,4 +277,7 @@ kill -TERM $hpid
 wait $hpid
 rc=$?
 check "homid (bounce) exits cleanly on SIGTERM (exit $rc)" test $rc = 0
+# a sanitizer build (meson -Db_sanitize=address,undefined) reports into these logs
+check "no sanitizer report in homid's logs" \
+	not grep -E 'runtime error|Sanitizer' /tmp/homid.log /tmp/homid-bounce.log
 finish
