@@ -43,7 +43,8 @@ enum aisio_homi_type {
 	AISIO_HOMI_FILE_MAP = 13,   /* extent service: a file's path -> its LBA runs */
 	AISIO_HOMI_FILE_CHECK = 14, /* extent service: is a mapping still current? */
 	AISIO_HOMI_GPU_MEM_REG = 15, /* the client's GPU memory, by a shareable handle */
-	AISIO_HOMI_TYPE_MAX = 15, /* the last of the contiguous block; more types follow apart */
+	AISIO_HOMI_TCP_QUEUE = 16, /* a Fabrics I/O queue connection of a remote controller */
+	AISIO_HOMI_TYPE_MAX = 16, /* the last of the contiguous block; more types follow apart */
 	AISIO_HOMI_VF_TAKE = 48,   /* an SR-IOV VF for the client alone (vfio descriptors) */
 	AISIO_HOMI_VF_STATUS = 49, /* the VF pool, as text */
 	AISIO_HOMI_REPLY = 0x8000,
@@ -57,6 +58,7 @@ enum aisio_homi_mode {
 enum aisio_homi_ctrl_kind {
 	AISIO_HOMI_CTRL_EMU = 1,
 	AISIO_HOMI_CTRL_PCI = 2,
+	AISIO_HOMI_CTRL_TCP = 3, /* a remote controller over NVMe/TCP: mediated queues only */
 };
 
 struct aisio_homi_hdr {
@@ -210,6 +212,35 @@ struct aisio_homi_qp_create_reply {
 	uint32_t cq_db;
 };
 _Static_assert(sizeof(struct aisio_homi_qp_create_reply) == 16, "homi qp create reply");
+
+/*
+ * TCP_QUEUE: a direct client's own I/O queue on a remote (NVMe/TCP)
+ * controller. homid connects a TCP connection, exchanges ICReq/ICResp and
+ * sends Fabrics Connect for a free queue ID with the controller's CNTLID,
+ * then hands the connected socket over (the reply's descriptor). QP_DELETE
+ * with the QID gives it back.
+ */
+struct aisio_homi_tcp_queue {
+	uint32_t depth; /* entries; depth - 1 commands in flight */
+	uint32_t rsvd4;
+};
+_Static_assert(sizeof(struct aisio_homi_tcp_queue) == 8, "homi tcp queue");
+
+struct aisio_homi_tcp_queue_reply {
+	uint16_t qid;
+	uint16_t cntlid;
+	uint32_t depth;
+	uint32_t maxh2cdata; /* ICResp: the largest H2CData PDU the controller takes */
+	uint32_t icd_max;    /* in-capsule data bytes a write may carry (IOCCSZ) */
+	uint32_t max_xfer;   /* bytes per command */
+	uint8_t cpda;	     /* ICResp: data alignment the controller wants, dwords 0's based */
+	uint8_t hdgst;	     /* header digests on */
+	uint8_t ddgst;	     /* data digests on */
+	uint8_t rsvd23;
+	uint32_t timeout_ms;
+	uint32_t rsvd28;
+};
+_Static_assert(sizeof(struct aisio_homi_tcp_queue_reply) == 32, "homi tcp queue reply");
 
 struct aisio_homi_qp_delete {
 	uint16_t qid;

@@ -21,13 +21,16 @@
 #include <unistd.h>
 
 #include "drv/remote.h"
+#include "homi/be_homi_tcp.h"
 #include "homi/be_homi_vf.h"
 #include "homi/client.h"
 #include "io/backend.h"
+#include "tcp/tcp.h"
 #include "util/err.h"
 
 #define HOMI_CHUNK_SHIFT 21
 #define HOMI_MODE_VF 3 /* a whole VF from homid's pool (be_homi_vf.c) */
+#define HOMI_MODE_TCP 4 /* direct on a remote controller: handed-over TCP queues (be_homi_tcp.c) */
 /*
  * The first region registered: a buffer and a queue of moderate depth fit,
  * so provisioning (connect to first completion) allocates, maps and (vfio)
@@ -46,6 +49,7 @@ struct homi_dev {
 	uint32_t idle_reaps; /* reaps that found nothing since homid was last looked at */
 	struct aisio_pcif *vf_fn; /* mode=vf: the VF, driven whole */
 	char vf[16];
+	struct aisio_tcp_ctrl *tcp; /* HOMI_MODE_TCP */
 };
 
 /* Idle reaps between two looks at homid's socket (a dead homid takes its model along). */
@@ -247,6 +251,31 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 			      sizeof(hd->att), NULL, &fd);
 	if (err)
 		goto err_disconnect;
+	if (u.mode == AISIO_HOMI_MODE_DIRECT && hd->att.ctrl.kind == AISIO_HOMI_CTRL_TCP) {
+		/* no doorbells: each queue is a TCP connection homid hands over */
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		if (hd->att.ns.lba_shift < 9 || hd->att.ns.lba_shift > 16 || !hd->att.ctrl.max_xfer) {
+			err = aisio_err(-EPROTO, "%s: homid's ATTACH reply lacks a sane namespace", uri);
+			goto err_disconnect;
+		}
+		err = aisio_homi_tcp_setup(dev, &hd->att, &hd->tcp);
+		if (err)
+			goto err_disconnect;
+		hd->mode = HOMI_MODE_TCP;
+		dev->priv = hd;
+		dev->geo.nsid = hd->att.ns.nsid;
+		dev->geo.lba_size = 1u << hd->att.ns.lba_shift;
+		dev->geo.nlbas = hd->att.ns.nlbas;
+		dev->geo.max_xfer = hd->att.ctrl.max_xfer;
+		dev->geo.max_queues = hd->att.ctrl.nqueues;
+		dev->geo.max_qdepth = hd->att.ctrl.max_qdepth;
+		dev->geo.buf_align = 4096;
+		dev->geo.sgl = 0;
+		dev->geo.backend = "homi";
+		return 0;
+	}
 	if (fd < 0 || hd->att.db_len < 0x1000 + 8 || hd->att.ns.lba_shift < 9 ||
 	    hd->att.ns.lba_shift > 16) {
 		err = aisio_err(-EPROTO, "%s: homid's ATTACH reply lacks the doorbell page or a sane "
@@ -311,6 +340,13 @@ static void homi_close(struct aisio_dev *dev)
 
 	if (!hd)
 		return;
+	if (hd->mode == HOMI_MODE_TCP) {
+		aisio_homi_tcp_teardown(hd->tcp);
+		aisio_homi_disconnect(hd->conn);
+		free(hd);
+		dev->priv = NULL;
+		return;
+	}
 	if (hd->mode == HOMI_MODE_VF) {
 		/* disable the VF's controller; homid resets it when the connection closes */
 		aisio_nvme_ctrl_term(hd->ctrl);
@@ -355,7 +391,16 @@ static int homi_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *b
 static void *homi_buf_alloc(struct aisio_dev *dev, size_t len)
 {
 	struct homi_dev *hd = dev->priv;
-	void *p = aisio_nvme_ctrl_dma_alloc(hd->ctrl, len, dev->geo.buf_align);
+	void *p;
+
+	if (hd->mode == HOMI_MODE_TCP) { /* the data goes through this process's sockets */
+		if (posix_memalign(&p, 4096, len ? len : 1)) {
+			aisio_err(-ENOMEM, "%s: out of memory for a %zu-byte buffer", dev->uri, len);
+			return NULL;
+		}
+		return p;
+	}
+	p = aisio_nvme_ctrl_dma_alloc(hd->ctrl, len, dev->geo.buf_align);
 
 	if (!p && !*aisio_errmsg())
 		aisio_err(-ENOMEM, "%s: no registered memory for a %zu-byte buffer", dev->uri, len);
@@ -366,6 +411,10 @@ static void homi_buf_free(struct aisio_dev *dev, void *buf)
 {
 	struct homi_dev *hd = dev->priv;
 
+	if (hd->mode == HOMI_MODE_TCP) {
+		free(buf);
+		return;
+	}
 	aisio_nvme_ctrl_dma_free(hd->ctrl, buf);
 }
 
@@ -377,6 +426,8 @@ static int homi_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_q
 	struct aisio_nvme_qpair *qp;
 	int err;
 
+	if (hd->mode == HOMI_MODE_TCP)
+		return aisio_homi_tcp_queue_init(dev, hd->conn, hd->tcp, depth, out);
 	if (hd->mode == HOMI_MODE_VF) {
 		err = aisio_nvme_qpair_create(hd->ctrl, dev, depth, 0, &qp);
 		if (!err)
@@ -400,9 +451,15 @@ static int homi_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_q
 static void homi_queue_term(struct aisio_queue *q)
 {
 	struct homi_dev *hd = q->dev->priv;
-	struct aisio_nvme_qpair *qp = aisio_nvme_qpair_of(q);
-	struct aisio_homi_qp_delete req = { .qid = aisio_nvme_qpair_qid(qp) };
+	struct aisio_nvme_qpair *qp;
+	struct aisio_homi_qp_delete req;
 
+	if (hd->mode == HOMI_MODE_TCP) {
+		aisio_homi_tcp_queue_term(hd->conn, q);
+		return;
+	}
+	qp = aisio_nvme_qpair_of(q);
+	req = (struct aisio_homi_qp_delete){ .qid = aisio_nvme_qpair_qid(qp) };
 	if (hd->mode == HOMI_MODE_VF) {
 		aisio_nvme_qpair_delete(qp);
 		return;
@@ -411,25 +468,41 @@ static void homi_queue_term(struct aisio_queue *q)
 	aisio_nvme_qpair_remote_free(qp);
 }
 
+static int is_tcp(const struct aisio_queue *q)
+{
+	return ((const struct homi_dev *)q->dev->priv)->mode == HOMI_MODE_TCP;
+}
+
 static struct aisio_io *homi_get_io(struct aisio_queue *q)
 {
+	if (is_tcp(q))
+		return aisio_tcp_queue_get_io((struct aisio_tcp_queue *)q);
 	return aisio_nvme_qpair_get_io(aisio_nvme_qpair_of(q));
 }
 
 static void homi_put_io(struct aisio_queue *q, struct aisio_io *io)
 {
-	aisio_nvme_qpair_put_io(aisio_nvme_qpair_of(q), io);
+	if (is_tcp(q))
+		aisio_tcp_queue_put_io((struct aisio_tcp_queue *)q, io);
+	else
+		aisio_nvme_qpair_put_io(aisio_nvme_qpair_of(q), io);
 }
 
 static int homi_submit(struct aisio_queue *q)
 {
+	if (is_tcp(q))
+		return aisio_tcp_queue_submit((struct aisio_tcp_queue *)q);
 	return aisio_nvme_qpair_submit(aisio_nvme_qpair_of(q));
 }
 
 static int homi_reap(struct aisio_queue *q, uint32_t max)
 {
 	struct homi_dev *hd = q->dev->priv;
-	int n = aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
+	int n;
+
+	if (hd->mode == HOMI_MODE_TCP) /* waits briefly for the socket, as nvme+tcp:// does */
+		return aisio_tcp_queue_reap((struct aisio_tcp_queue *)q, max, 10);
+	n = aisio_nvme_qpair_reap(aisio_nvme_qpair_of(q), max);
 
 	if (n || hd->mode == HOMI_MODE_VF || ++hd->idle_reaps < HOMI_IDLE_CHECK)
 		return n;
@@ -447,6 +520,8 @@ static int homi_reap(struct aisio_queue *q, uint32_t max)
 
 static uint32_t homi_outstanding(const struct aisio_queue *q)
 {
+	if (is_tcp(q))
+		return aisio_tcp_queue_outstanding((const struct aisio_tcp_queue *)q);
 	return aisio_nvme_qpair_outstanding((const struct aisio_nvme_qpair *)q);
 }
 

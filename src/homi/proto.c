@@ -40,6 +40,8 @@ int aisio_homi_req_len(uint16_t type)
 		return sizeof(struct aisio_homi_file_check);
 	case AISIO_HOMI_GPU_MEM_REG:
 		return sizeof(struct aisio_homi_gpu_mem_reg);
+	case AISIO_HOMI_TCP_QUEUE:
+		return sizeof(struct aisio_homi_tcp_queue);
 	case AISIO_HOMI_VF_TAKE:
 		return sizeof(struct aisio_homi_vf_take);
 	case AISIO_HOMI_VF_STATUS:
@@ -127,6 +129,8 @@ static int reply_len(uint16_t type)
 		return sizeof(struct aisio_homi_mem_reg_reply);
 	case AISIO_HOMI_QP_CREATE:
 		return sizeof(struct aisio_homi_qp_create_reply);
+	case AISIO_HOMI_TCP_QUEUE:
+		return sizeof(struct aisio_homi_tcp_queue_reply);
 	case AISIO_HOMI_IDENTIFY:
 		return 4096;
 	case AISIO_HOMI_EXPORT:

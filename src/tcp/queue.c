@@ -7,6 +7,7 @@
  * the queue reconnects (fabrics.c) within the controller-loss timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,10 @@ static void maybe_reconnect(struct aisio_tcp_queue *tq)
 	}
 	if (tq->state != TCP_Q_DOWN)
 		return;
+	if (c->no_reconnect) {
+		tq->state = TCP_Q_DEAD;
+		return;
+	}
 	now = aisio_tcp_now_ms();
 	if (now < tq->next_try_ms)
 		return;
@@ -193,6 +198,10 @@ int aisio_tcp_queue_submit(struct aisio_tcp_queue *tq)
 		} else if (tq->state == TCP_Q_DOWN) {
 			err = aisio_err(-ENOTCONN, "%s: qid %u: not connected to the target (reconnecting for "
 					"up to %u s)", tq->ctrl->name, tq->qid, tq->ctrl->u.ctrl_loss_tmo_s);
+		} else if (tq->ctrl->no_reconnect) {
+			err = aisio_err(-ENOTCONN, "%s: qid %u: the connection homid handed over is gone "
+					"(the target or homid closed it); reopen the device", tq->ctrl->name,
+					tq->qid);
 		} else {
 			err = aisio_err(-ENODEV, "%s: qid %u: controller lost: the target was unreachable "
 					"for the controller-loss timeout (%u s)", tq->ctrl->name, tq->qid,
@@ -320,8 +329,8 @@ again:
 	return 0;
 }
 
-int aisio_tcp_queue_create(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth,
-			   struct aisio_tcp_queue **out)
+static int queue_alloc(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth,
+		       struct aisio_tcp_queue **out)
 {
 	struct aisio_tcp_queue *tq;
 	uint32_t n = depth - 1;
@@ -355,15 +364,75 @@ int aisio_tcp_queue_create(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t dept
 	for (uint32_t i = 0; i < n; i++)
 		tq->free[tq->nfree++] = (uint16_t)(n - 1 - i);
 	tq->state = TCP_Q_DOWN;
-	err = aisio_tcp_queue_connect(tq);
-	if (err)
-		goto err_free;
 	*out = tq;
 	return 0;
 
 err_free:
 	aisio_tcp_queue_destroy(tq);
 	return err;
+}
+
+int aisio_tcp_queue_create(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth,
+			   struct aisio_tcp_queue **out)
+{
+	struct aisio_tcp_queue *tq;
+	int err = queue_alloc(c, qid, depth, &tq);
+
+	*out = NULL;
+	if (err)
+		return err;
+	err = aisio_tcp_queue_connect(tq);
+	if (err) {
+		aisio_tcp_queue_destroy(tq);
+		return err;
+	}
+	*out = tq;
+	return 0;
+}
+
+int aisio_tcp_queue_adopt(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth, int fd,
+			  const struct aisio_tcp_params *p, struct aisio_tcp_queue **out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	struct aisio_tcp_queue *tq;
+	int err = queue_alloc(c, qid, depth, &tq), fl;
+
+	*out = NULL;
+	if (err)
+		return err;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err = aisio_err(-errno, "%s: qid %u: the socket homid handed over: %s", c->name, qid,
+				strerror(errno));
+		aisio_tcp_queue_destroy(tq);
+		return err;
+	}
+	ev.data.ptr = tq;
+	if (epoll_ctl(tq->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = aisio_err(-errno, "%s: epoll_ctl: %s", c->name, strerror(errno));
+		aisio_tcp_queue_destroy(tq);
+		return err;
+	}
+	tq->p = *p;
+	tq->p.max_c2h = c->max_xfer ? c->max_xfer : 4u << 20;
+	if (tq->p.max_c2h < 8192)
+		tq->p.max_c2h = 8192;
+	tq->fd = fd;
+	tq->state = TCP_Q_UP;
+	tq->gen = aisio_tcp_ctrl_gen(c);
+	tq->icd_max = c->io_icd_max;
+	*out = tq;
+	return 0;
+}
+
+int aisio_tcp_queue_release_fd(struct aisio_tcp_queue *tq)
+{
+	int fd = tq->fd;
+
+	tq->fd = -1; /* destroy closes nothing now; its epoll set goes, the socket stays */
+	tq->state = TCP_Q_DEAD;
+	aisio_tcp_queue_destroy(tq);
+	return fd;
 }
 
 void aisio_tcp_queue_destroy(struct aisio_tcp_queue *tq)

@@ -112,6 +112,16 @@ struct aisio_tcp_queue {
 int aisio_tcp_queue_create(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth,
 			   struct aisio_tcp_queue **out);
 void aisio_tcp_queue_destroy(struct aisio_tcp_queue *tq);
+/*
+ * aisio_tcp_queue_adopt - a queue of @depth entries for queue ID @qid on a
+ * socket another process connected (ICReq and Connect done, @p from its
+ * ICResp): homid hands a direct client its queue this way. The queue takes
+ * @fd over. Returns 0 or -ENOMEM / -errno (the caller still owns @fd then).
+ */
+int aisio_tcp_queue_adopt(struct aisio_tcp_ctrl *c, uint16_t qid, uint32_t depth, int fd,
+			  const struct aisio_tcp_params *p, struct aisio_tcp_queue **out);
+/* Take the connected socket out of @tq (it stays open) and free the queue. */
+int aisio_tcp_queue_release_fd(struct aisio_tcp_queue *tq);
 /* (Re)connect a queue to the controller's current association: socket, ICReq, Connect. */
 int aisio_tcp_queue_connect(struct aisio_tcp_queue *tq);
 /* Drop the connection; commands in flight complete with @status. */
@@ -153,6 +163,8 @@ struct aisio_tcp_ctrl {
 	pthread_cond_t ka_cond;
 	pthread_mutex_t ka_mutex;
 	uint64_t ka_sent, ka_failed;
+	/* queues handed over by another process (homid): a lost connection is not reconnected */
+	int no_reconnect;
 };
 
 /* Connect the association, enable the controller, start Keep Alive. */

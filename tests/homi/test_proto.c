@@ -82,6 +82,24 @@ int main(void)
 		CHECK_EQ(status, -EDQUOT);
 		CHECK(strstr(aisio_errmsg(), "over quota") != NULL);
 	}
+	/* TCP_QUEUE: 8 bytes, no descriptor in the request; a 32-byte reply */
+	{
+		struct aisio_homi_tcp_queue tq = { .depth = 64 };
+		struct aisio_homi_tcp_queue_reply tr = { .qid = 3, .cntlid = 1, .depth = 64 };
+
+		n = aisio_homi_encode(buf, AISIO_HOMI_TCP_QUEUE, 2, &tq, sizeof(tq));
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), 0);
+		CHECK_EQ(m.len, 8);
+		n = aisio_homi_encode(buf, AISIO_HOMI_TCP_QUEUE, 2, &tq, 4);
+		CHECK_EQ(aisio_homi_decode(buf, (size_t)n, NULL, 0, 0, &m), -EBADMSG);
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_TCP_QUEUE, 2, 0, &tr, sizeof(tr));
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_TCP_QUEUE, 2, &status, &body,
+						 &len), 0);
+		CHECK_EQ(len, 32);
+		n = aisio_homi_encode_reply(buf, AISIO_HOMI_TCP_QUEUE, 2, 0, &tr, 16);
+		CHECK_EQ(aisio_homi_decode_reply(buf, (size_t)n, AISIO_HOMI_TCP_QUEUE, 2, &status, &body,
+						 &len), -EBADMSG);
+	}
 	/* GPU_MEM_REG: 96 bytes, no descriptor; its reply is MEM_REG's */
 	{
 		struct aisio_homi_gpu_mem_reg gr = { .kind = AISIO_HOMI_GPU_CUDA_IPC, .len = 1 << 20 };

@@ -15,6 +15,8 @@
  * Through homid (homi:...) the controller is shared and its admin queue is
  * homid's: checks that need the whole controller (queue limits, SGL queues,
  * reset, admin errors) are skipped or become checks that homid refuses.
+ * A direct client of homid's remote (NVMe/TCP) controller drives a Fabrics
+ * queue homid handed over: the fabric rules apply to it as well.
  *
  * --max-pages N: the controller maps at most N memory pages per command,
  * whatever MDTS says (QEMU's NVMe controller fails a command with more than
@@ -35,6 +37,7 @@
 #include <aisio/aisio.h>
 
 #include "drv/drv.h"
+#include "homi/client.h"
 #include "nvme/cmd.h"
 
 static const char *target;
@@ -772,6 +775,8 @@ int main(int argc, char **argv)
 	drvc = aisio_upci_ctrl(dev);
 	if (!drvc && (drvc = aisio_homi_ctrl(dev)))
 		through_homid = 1;
+	else if (!drvc && aisio_homi_dev_conn(dev))
+		through_homid = fabric = 1; /* direct on homid's remote controller: a TCP queue of its own */
 	if (!drvc && !fabric) {
 		fail("open", "%s is not driven by the user-space driver (backend %s)", uri, geo->backend);
 		aisio_dev_close(dev);

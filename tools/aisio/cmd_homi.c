@@ -27,6 +27,16 @@ static const char *mode_name(uint32_t m)
 											: "-";
 }
 
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case AISIO_HOMI_CTRL_EMU: return "emu";
+	case AISIO_HOMI_CTRL_PCI: return "pci";
+	case AISIO_HOMI_CTRL_TCP: return "tcp";
+	}
+	return "?";
+}
+
 static void print_text(const struct aisio_homi_status_reply *sr,
 		       const struct aisio_homi_ctrl_desc *cd, const struct aisio_homi_ns_desc *nd,
 		       const struct aisio_homi_client_desc *cl)
@@ -36,7 +46,7 @@ static void print_text(const struct aisio_homi_status_reply *sr,
 	printf("controllers:\n");
 	for (uint32_t i = 0; i < sr->nctrl; i++) {
 		printf("  %-12s %-4s qids used %u free %u (of %u), max depth %u, max transfer %u B%s\n",
-		       cd[i].name, cd[i].kind == AISIO_HOMI_CTRL_EMU ? "emu" : "pci", cd[i].qids_used,
+		       cd[i].name, kind_name(cd[i].kind), cd[i].qids_used,
 		       cd[i].nqueues - cd[i].qids_used, cd[i].nqueues, cd[i].max_qdepth,
 		       cd[i].max_xfer, cd[i].direct_ok ? ", direct queues possible" : "");
 		for (uint32_t k = 0; k < sr->nns; k++)
@@ -77,7 +87,7 @@ static void print_json(const struct aisio_homi_status_reply *sr,
 		printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"qids_total\": %u, \"qids_used\": %u, "
 		       "\"qids_free\": %u, \"max_qdepth\": %u, \"max_xfer\": %u, \"direct_ok\": %s, "
 		       "\"namespaces\": [", i ? ", " : "", cd[i].name,
-		       cd[i].kind == AISIO_HOMI_CTRL_EMU ? "emu" : "pci", cd[i].nqueues,
+		       kind_name(cd[i].kind), cd[i].nqueues,
 		       cd[i].qids_used, cd[i].nqueues - cd[i].qids_used, cd[i].max_qdepth,
 		       cd[i].max_xfer, cd[i].direct_ok ? "true" : "false");
 		for (uint32_t k = 0; k < sr->nns; k++) {

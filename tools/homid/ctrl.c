@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "drv/remote.h"
@@ -187,9 +188,11 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 #else
 		return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
 #endif
+	} else if (!strncmp(spec, "nvme+tcp://", 11)) {
+		return homid_tcp_open(spec, index, hc);
 	} else {
-		return aisio_err(-EINVAL, "controller '%s': use emu:SPEC or pci:BDF[,drv=vfio|uio]",
-				 spec);
+		return aisio_err(-EINVAL, "controller '%s': use emu:SPEC, pci:BDF[,drv=vfio|uio] or "
+				 "nvme+tcp://HOST[:PORT]/SUBNQN[,...]", spec);
 	}
 	err = aisio_nvme_ctrl_init(hc->host ? hc->host : hc->pcif, &co, &hc->nc);
 	if (err)
@@ -318,6 +321,12 @@ void homid_ctrl_store(struct homid_ctrl *hc)
 
 void homid_ctrl_close(struct homid_ctrl *hc)
 {
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		homid_tcp_close(hc);
+		free(hc->ns);
+		memset(hc, 0, sizeof(*hc));
+		return;
+	}
 	if (!hc->nc)
 		return;
 	aisio_nvme_ctrl_term(hc->nc); /* disables the controller, frees homid's DMA memory */
@@ -333,14 +342,19 @@ void homid_ctrl_close(struct homid_ctrl *hc)
 
 void homid_ctrl_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d)
 {
-	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(hc->nc);
+	const struct aisio_nvme_ctrl_info *ci;
 	uint32_t used, total;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", hc->name);
-	aisio_nvme_ctrl_qids(hc->nc, &used, &total);
 	d->kind = (uint32_t)hc->kind;
 	d->nns = hc->nns;
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		homid_tcp_desc(hc, d);
+		return;
+	}
+	ci = aisio_nvme_ctrl_info(hc->nc);
+	aisio_nvme_ctrl_qids(hc->nc, &used, &total);
 	d->nqueues = total;
 	d->qids_used = used;
 	d->max_qdepth = ci->max_qdepth;
@@ -361,8 +375,62 @@ const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid)
 	return NULL;
 }
 
+void homid_ctrl_limits(struct homid_ctrl *hc, uint32_t *max_qdepth, uint32_t *max_xfer,
+		       uint32_t *page_shift, uint32_t *dstrd)
+{
+	struct aisio_homi_ctrl_desc d;
+
+	homid_ctrl_desc(hc, &d);
+	*max_qdepth = d.max_qdepth;
+	*max_xfer = d.max_xfer;
+	*page_shift = d.page_shift;
+	*dstrd = d.dstrd;
+}
+
+int homid_ctrl_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void *out)
+{
+	struct aisio_nvme_sqe cmd = { .opc = AISIO_NVME_ADM_IDENTIFY, .nsid = nsid, .cdw10 = cns };
+	void *buf;
+	int err;
+
+	if (hc->kind == AISIO_HOMI_CTRL_TCP)
+		return homid_tcp_identify(hc, cns, nsid, out);
+	buf = aisio_nvme_ctrl_dma_alloc(hc->nc, 4096, 4096);
+	if (!buf)
+		return aisio_err(-ENOMEM, "no DMA memory for Identify data");
+	err = aisio_nvme_ctrl_admin(hc->nc, &cmd, buf, 4096, NULL);
+	if (!err)
+		memcpy(out, buf, 4096);
+	aisio_nvme_ctrl_dma_free(hc->nc, buf);
+	if (err > 0)
+		return aisio_err(-EIO, "Identify failed: NVMe status 0x%x", err);
+	return err;
+}
+
+int homid_ctrl_qpair_delete(struct homid_ctrl *hc, struct homid_queue *q)
+{
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		/* a direct client's connection: cut off (shared socket), then the QID is free */
+		if (q->tcp_direct) {
+			shutdown(q->tcp_fd, SHUT_RDWR);
+			close(q->tcp_fd);
+			q->tcp_fd = -1;
+			q->tcp_direct = 0;
+			homid_tcp_qid_put(hc, q->qid);
+		}
+		/* mediated: homid's connection, closed when the mediator frees it */
+		return 0;
+	}
+	return aisio_nvme_ctrl_qpair_delete_ext(hc->nc, q->qid);
+}
+
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
 {
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		/* the mediator moves the data itself: the address is homid's mapping */
+		*bus = (uint64_t)(uintptr_t)va;
+		return 0;
+	}
 	if (hc->kind == AISIO_HOMI_CTRL_EMU) {
 		*bus = (uint64_t)(uintptr_t)va;
 		return aisio_emu_ctrl_dma_range_add(hc->emu, *bus, len, va);
@@ -378,6 +446,8 @@ int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)
 
 int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len)
 {
+	if (hc->kind == AISIO_HOMI_CTRL_TCP)
+		return 0;
 	if (hc->kind == AISIO_HOMI_CTRL_EMU)
 		return aisio_emu_ctrl_dma_range_remove(hc->emu, bus);
 #ifdef HOMID_HAVE_PCI

@@ -557,7 +557,7 @@ static void img_warn(void *arg, const char *msg)
 
 static int image_get(struct homid_client *cl, struct ext_image **out)
 {
-	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(cl->ctrl->nc);
+	const struct aisio_nvme_ctrl_info *ci;
 	struct aisio_xfs_opts opts = { .warn = img_warn };
 	struct img_rd r = { .nsid = cl->ns->nsid, .lba_shift = cl->ns->lba_shift };
 	struct aisio_xfs_rd *rd = NULL;
@@ -570,6 +570,10 @@ static int image_get(struct homid_client *cl, struct ext_image **out)
 			*out = im;
 			return 0;
 		}
+	if (cl->ctrl->kind == AISIO_HOMI_CTRL_TCP)
+		return aisio_err(-ENOTSUP, "extent: %s is a remote controller over NVMe/TCP; homid "
+				 "reads images on local controllers only", cl->ctrl->name);
+	ci = aisio_nvme_ctrl_info(cl->ctrl->nc);
 	im = calloc(1, sizeof(*im));
 	if (!im)
 		return aisio_err(-ENOMEM, "out of memory");

@@ -180,7 +180,10 @@ static void drop_unkeepable(struct homid *h)
 		next = cl->next;
 		if (!cl->ctrl)
 			continue;
-		if (!ctrl_handed_over(cl->ctrl))
+		if (cl->ctrl->kind == AISIO_HOMI_CTRL_TCP)
+			homid_client_drop(h, cl, "homid restarting: the remote controller's connections "
+					  "are homid's");
+		else if (!ctrl_handed_over(cl->ctrl))
 			homid_client_drop(h, cl, "homid restarting: the device model lives in homid");
 		else if (cl->mode != AISIO_HOMI_MODE_DIRECT)
 			homid_client_drop(h, cl, "homid restarting: mediated queues go through homid");

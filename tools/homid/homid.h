@@ -15,6 +15,7 @@
 #include "pci/pci.h"
 
 struct aisio_gpu_dma;
+struct homid_queue;
 
 /* ---- log.c ---------------------------------------------------------------- */
 enum { HOMID_LOG_ERR = 0, HOMID_LOG_WARN = 1, HOMID_LOG_INFO = 2, HOMID_LOG_DEBUG = 3 };
@@ -101,6 +102,7 @@ struct homid_ctrl {
 	int gpu;		     /* emu:...,gpu=N: clients' GPU memory on this model; -1 = none */
 	struct aisio_gpu_dma *gdma;  /* its copy provider (none for a null namespace: nothing moves) */
 	struct aisio_pcif *host; /* vfio: the function as the driver sees it (pci_host.c) */
+	struct homid_tcp *tcp;	 /* nvme+tcp://: the remote controller (tcp_host.c); nc is NULL */
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
@@ -109,6 +111,13 @@ void homid_ctrl_store(struct homid_ctrl *hc);
 void homid_ctrl_close(struct homid_ctrl *hc);
 void homid_ctrl_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d);
 const struct homid_ns *homid_ctrl_ns(const struct homid_ctrl *hc, uint32_t nsid);
+/* The limits clients see: ATTACH, QP_CREATE and the mediator. */
+void homid_ctrl_limits(struct homid_ctrl *hc, uint32_t *max_qdepth, uint32_t *max_xfer,
+		       uint32_t *page_shift, uint32_t *dstrd);
+/* Identify CNS 0 or 1 through the controller's admin queue into @out (4096 bytes). */
+int homid_ctrl_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void *out);
+/* Delete a client's I/O queue pair on the controller (after the mediator let go of it). */
+int homid_ctrl_qpair_delete(struct homid_ctrl *hc, struct homid_queue *q);
 /* emu_host.c: homid's own DMA memory on a model, as live DMA ranges */
 int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 /* Client memory for the device: map it and return its device address. */
@@ -117,6 +126,23 @@ int homid_ctrl_unmap(struct homid_ctrl *hc, uint64_t bus, size_t len);
 /* A client's GPU allocation (CUDA IPC @handle, @len bytes) for the model; *@ptr is its bus address. */
 int homid_ctrl_gpu_map(struct homid_ctrl *hc, const uint8_t *handle, size_t len, void **ptr);
 void homid_ctrl_gpu_unmap(struct homid_ctrl *hc, void *ptr);
+
+/* ---- tcp_host.c: a remote controller over NVMe/TCP (nvme+tcp://...) ------------ */
+struct homid_tcp;
+struct aisio_tcp_queue;
+/* Connect the association, learn the namespaces; hc->name is "tcpN". */
+int homid_tcp_open(const char *spec, int index, struct homid_ctrl *hc);
+void homid_tcp_close(struct homid_ctrl *hc);
+void homid_tcp_desc(struct homid_ctrl *hc, struct aisio_homi_ctrl_desc *d);
+int homid_tcp_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void *out);
+/* One of homid's Fabrics I/O queues (its own TCP connection) of @depth entries. */
+int homid_tcp_queue_create(struct homid_ctrl *hc, uint32_t depth, struct aisio_tcp_queue **out,
+			   uint16_t *qid);
+void homid_tcp_queue_destroy(struct homid_ctrl *hc, struct aisio_tcp_queue *tq);
+void homid_tcp_qid_put(struct homid_ctrl *hc, uint16_t qid);
+/* A direct client's queue: connected here; @fd_client goes to it, homid keeps @fd_keep. */
+int homid_tcp_queue_handover(struct homid_ctrl *hc, uint32_t depth,
+			     struct aisio_homi_tcp_queue_reply *r, int *fd_client, int *fd_keep);
 
 /* ---- pci_host.c, handover.c: restart without letting go of vfio controllers ---- */
 struct homid_ho_region {
@@ -240,6 +266,8 @@ struct homid_queue {
 	int mode;
 	uint64_t sq_bus, cq_bus; /* the rings, for a restart to take the queue over */
 	struct homid_med *med; /* mediated: the poller's state */
+	int tcp_direct;	       /* a remote controller's queue handed to a direct client */
+	int tcp_fd;	       /* ... homid's duplicate of its socket */
 	struct homid_queue *next;
 };
 

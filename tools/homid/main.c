@@ -39,8 +39,9 @@ static void usage(FILE *f)
 		"  --config FILE       configuration and policy (default " HOMID_CONFIG_DEFAULT
 		" when it exists)\n"
 		"  --socket PATH       listening socket (default " AISIO_HOMI_SOCKET_DEFAULT ")\n"
-		"  --ctrl SPEC         a controller: emu:SIZE[,...] (the device model, in homid) or\n"
-		"                      pci:BDF[,drv=vfio|uio]; repeatable, adds to the config's\n"
+		"  --ctrl SPEC         a controller: emu:SIZE[,...] (the device model, in homid),\n"
+		"                      pci:BDF[,drv=vfio|uio] or nvme+tcp://HOST[:PORT]/SUBNQN[,...]\n"
+		"                      (a remote controller); repeatable, adds to the config's\n"
 		"  --foreground        stay in the foreground (default: detach)\n"
 		"  --log-level LEVEL   error, warning, info (default) or debug\n"
 		"  --export SPEC       export a namespace as /dev/ublkbN: ctrl=NAME,nsid=N,\n"
@@ -437,9 +438,13 @@ int main(int argc, char **argv)
 			goto out_ctrls;
 		}
 		homid_ctrl_store(&h.ctrls[h.nctrls]);
-		LOG_INFO("controller %s (%s): %u namespace(s), %u I/O queues", h.ctrls[h.nctrls].name,
-			 h.cfg.ctrls[i], h.ctrls[h.nctrls].nns,
-			 aisio_nvme_ctrl_info(h.ctrls[h.nctrls].nc)->nqueues);
+		{
+			struct aisio_homi_ctrl_desc d;
+
+			homid_ctrl_desc(&h.ctrls[h.nctrls], &d);
+			LOG_INFO("controller %s (%s): %u namespace(s), %u I/O queues",
+				 h.ctrls[h.nctrls].name, h.cfg.ctrls[i], d.nns, d.nqueues);
+		}
 		h.nctrls++;
 	}
 	err = homid_mediator_start(&h);

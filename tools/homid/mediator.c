@@ -10,6 +10,12 @@
  * change it after the check). Completions go back to the client's CQ ring
  * with the client's CID. A command that breaks the policy completes with an
  * NVMe error status and never reaches the device.
+ *
+ * On a remote controller (nvme+tcp://) the hardware queue pair is one of
+ * homid's Fabrics I/O queues, a TCP connection: a checked command's PRPs are
+ * resolved to homid's mapping of the client's memory, and the data moves
+ * between the socket and that memory (straight into it when the pages are
+ * contiguous there, else through a bounce buffer of the slot's).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,11 +25,23 @@
 #include <aisio/nvme_ring.h>
 
 #include "homid.h"
+#include "tcp/tcp.h"
 #include "util/err.h"
 
 struct med_slot {
 	uint16_t client_cid;
 	uint8_t busy;
+	/* nvme+tcp: a read through the bounce buffer is copied to the client's pages on completion */
+	uint8_t bounce_read;
+	uint32_t len;
+	uint64_t prp1, prp2; /* the checked PRPs (PRP2: homid's copy of a list) */
+};
+
+/* nvme+tcp: a command the TCP queue completed, waiting for room in the client's CQ */
+struct med_tcp_done {
+	uint16_t slot;
+	uint16_t status; /* CQE status field, no phase */
+	uint32_t dw0;
 };
 
 struct homid_med {
@@ -53,6 +71,12 @@ struct homid_med {
 	uint32_t nfree;
 	uint32_t page_shift;
 	uint32_t max_xfer;
+	/* nvme+tcp: homid's Fabrics I/O queue instead of hardware rings */
+	struct aisio_tcp_queue *tq;
+	struct med_tcp_done *tdone; /* a ring of depth entries */
+	uint32_t tdone_head, ntdone;
+	uint8_t **bounce; /* per slot, max_xfer bytes, allocated when first needed */
+	int always_bounce; /* HOMID_TCP_BOUNCE=1: every transfer through it (tests) */
 	struct homid_med *next;
 };
 
@@ -317,6 +341,9 @@ __attribute__((noinline)) static int med_reap(struct homid_med *mq)
 	return n;
 }
 
+static uint16_t med_tcp_forward(struct homid_med *mq, uint16_t slot,
+				const struct aisio_nvme_sqe *cmd);
+
 /* Commands from the client, checked, to the device (out of line, as med_reap). */
 __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 {
@@ -343,17 +370,33 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 			n++;
 			continue;
 		}
+		if (mq->tq) {
+			st = med_tcp_forward(mq, slot, &cmd);
+			if (st && !ccq_room(mq))
+				break;
+			if (st) {
+				mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
+				ccq_post(mq, cmd.cid, 0, st);
+				refused++;
+				n++;
+				continue;
+			}
+		}
 		mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
 		mq->nfree--;
 		mq->slots[slot].busy = 1;
 		mq->slots[slot].client_cid = cmd.cid;
+		n++;
+		fwd++;
+		if (mq->tq)
+			continue;
 		cmd.cid = slot;
 		*aisio_nvme_sq_slot(&mq->hsq) = cmd;
 		aisio_nvme_sq_advance(&mq->hsq);
-		fwd++;
-		n++;
 	}
-	if (fwd) {
+	if (fwd && mq->tq) {
+		aisio_tcp_queue_submit(mq->tq);
+	} else if (fwd) {
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		aisio_nvme_sq_ring_db(&mq->hsq);
 	}
@@ -362,6 +405,172 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 		__atomic_add_fetch(&mq->cl->cmds, (uint64_t)n, __ATOMIC_RELAXED);
 	if (refused)
 		__atomic_add_fetch(&mq->cl->med_errors, (uint64_t)refused, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* ---- nvme+tcp: forwarding to homid's TCP queue ------------------------------ */
+
+typedef void (*prp_fn)(void *arg, uint8_t *va, uint64_t n);
+
+/*
+ * Each piece of a checked PRP transfer of @len bytes, in homid's mapping of
+ * the client's memory, in order. A PRP list is homid's checked copy (its
+ * address is homid's: see med_tcp_alloc()).
+ */
+static void prp_walk(struct homid_med *mq, uint64_t prp1, uint64_t prp2, uint64_t len, prp_fn fn,
+		     void *arg)
+{
+	uint64_t page = (uint64_t)1 << mq->page_shift, pmask = page - 1;
+	uint64_t first = page - (prp1 & pmask), rest, per = page / 8, k = 0;
+	const uint64_t *list;
+
+	if (first > len)
+		first = len;
+	fn(arg, client_va(mq->cl, prp1, first), first);
+	rest = len - first;
+	if (!rest)
+		return;
+	if (rest <= page) {
+		fn(arg, client_va(mq->cl, prp2, rest), rest);
+		return;
+	}
+	list = (const uint64_t *)(uintptr_t)prp2;
+	while (rest) {
+		uint64_t n = rest < page ? rest : page;
+
+		if (k == per - 1 && rest > page) { /* the copy chains to homid's next page */
+			list = (const uint64_t *)(uintptr_t)list[k];
+			k = 0;
+		}
+		fn(arg, client_va(mq->cl, list[k++], n), n);
+		rest -= n;
+	}
+}
+
+struct prp_span {
+	uint8_t *start, *next;
+	int contiguous;
+};
+
+static void span_add(void *arg, uint8_t *va, uint64_t n)
+{
+	struct prp_span *sp = arg;
+
+	if (!sp->start)
+		sp->start = va;
+	else if (va != sp->next)
+		sp->contiguous = 0;
+	sp->next = va + n;
+}
+
+struct prp_copy {
+	uint8_t *bounce;
+	int to_client;
+};
+
+static void copy_piece(void *arg, uint8_t *va, uint64_t n)
+{
+	struct prp_copy *pc = arg;
+
+	if (pc->to_client)
+		memcpy(va, pc->bounce, n);
+	else
+		memcpy(pc->bounce, va, n);
+	pc->bounce += n;
+}
+
+static void med_tcp_done(struct aisio_io *io, void *arg)
+{
+	struct homid_med *mq = arg;
+	struct med_tcp_done *d = &mq->tdone[(mq->tdone_head + mq->ntdone++) % mq->depth];
+	uint16_t st = 0;
+
+	if (io->status > 0)
+		st = aisio_nvme_status_field((uint32_t)io->status, 0);
+	else if (io->status < 0) /* the connection failed or timed out: the client may retry */
+		st = aisio_nvme_status_field(AISIO_NVME_SC_TRANSIENT_TRANSPORT, 0);
+	d->slot = (uint16_t)io->submit_ts;
+	d->status = st;
+	d->dw0 = io->result;
+}
+
+/* A checked command to homid's TCP queue (submitted with the batch). Returns 0 or a status. */
+static uint16_t med_tcp_forward(struct homid_med *mq, uint16_t slot, const struct aisio_nvme_sqe *cmd)
+{
+	struct med_slot *s = &mq->slots[slot];
+	struct aisio_io *io;
+	uint64_t len = 0;
+	uint8_t *buf = NULL;
+
+	s->bounce_read = 0;
+	switch (cmd->opc) {
+	case AISIO_NVME_NVM_READ:
+	case AISIO_NVME_NVM_WRITE:
+	case AISIO_NVME_NVM_COMPARE: {
+		struct prp_span sp = { .contiguous = 1 };
+
+		len = (uint64_t)((cmd->cdw12 & 0xffff) + 1) << mq->cl->ns->lba_shift;
+		prp_walk(mq, cmd->dptr.prp.prp1, cmd->dptr.prp.prp2, len, span_add, &sp);
+		buf = sp.start;
+		if (sp.contiguous && !mq->always_bounce)
+			break;
+		if (!mq->bounce[slot] && !(mq->bounce[slot] = aligned_alloc(4096, mq->max_xfer)))
+			return refuse(AISIO_NVME_SC_INTERNAL);
+		buf = mq->bounce[slot];
+		if (cmd->opc == AISIO_NVME_NVM_READ) {
+			s->bounce_read = 1;
+			s->len = (uint32_t)len;
+			s->prp1 = cmd->dptr.prp.prp1;
+			s->prp2 = cmd->dptr.prp.prp2;
+		} else {
+			struct prp_copy pc = { .bounce = buf };
+
+			prp_walk(mq, cmd->dptr.prp.prp1, cmd->dptr.prp.prp2, len, copy_piece, &pc);
+		}
+		break;
+	}
+	case AISIO_NVME_NVM_DSM: /* the checked range list, in homid's page for the slot */
+		len = ((uint64_t)(cmd->cdw10 & 0xff) + 1) * sizeof(struct aisio_nvme_dsm_range);
+		buf = (uint8_t *)(uintptr_t)cmd->dptr.prp.prp1;
+		break;
+	default:
+		break;
+	}
+	io = aisio_tcp_queue_get_io(mq->tq);
+	if (!io)
+		return refuse(AISIO_NVME_SC_INTERNAL); /* cannot happen: as many TCP slots as ours */
+	io->cmd = *cmd;
+	io->buf = buf;
+	io->len = len;
+	io->cb = med_tcp_done;
+	io->cb_arg = mq;
+	io->submit_ts = slot;
+	return 0;
+}
+
+/* Completions from homid's TCP queue back to the client. */
+__attribute__((noinline)) static int med_tcp_reap(struct homid_med *mq)
+{
+	int n = 0;
+
+	if (aisio_tcp_queue_outstanding(mq->tq))
+		n = aisio_tcp_queue_reap(mq->tq, 0, 0);
+	while (mq->ntdone && ccq_room(mq)) {
+		struct med_tcp_done *d = &mq->tdone[mq->tdone_head];
+		struct med_slot *s = &mq->slots[d->slot];
+
+		mq->tdone_head = (mq->tdone_head + 1) % mq->depth;
+		mq->ntdone--;
+		if (s->bounce_read && !d->status) {
+			struct prp_copy pc = { .bounce = mq->bounce[d->slot], .to_client = 1 };
+
+			prp_walk(mq, s->prp1, s->prp2, s->len, copy_piece, &pc);
+		}
+		ccq_post(mq, s->client_cid, d->dw0, d->status);
+		s->busy = 0;
+		mq->free_slots[mq->nfree++] = d->slot;
+		n++;
+	}
 	return n;
 }
 
@@ -376,7 +585,7 @@ static void *med_thread(void *arg)
 
 		pthread_mutex_lock(&md->lock);
 		for (struct homid_med *mq = md->queues; mq; mq = mq->next) {
-			work += med_reap(mq);
+			work += mq->tq ? med_tcp_reap(mq) : med_reap(mq);
 			work += med_fetch(mq);
 		}
 		pthread_mutex_unlock(&md->lock);
@@ -436,6 +645,18 @@ void homid_mediator_unlock(struct homid *h)
 
 static void med_free(struct homid_ctrl *hc, struct homid_med *mq)
 {
+	if (hc->kind == AISIO_HOMI_CTRL_TCP) {
+		homid_tcp_queue_destroy(hc, mq->tq);
+		for (uint32_t i = 0; mq->bounce && i < mq->depth; i++)
+			free(mq->bounce[i]);
+		free(mq->bounce);
+		free(mq->tdone);
+		free(mq->lists);
+		free(mq->slots);
+		free(mq->free_slots);
+		free(mq);
+		return;
+	}
 	aisio_nvme_ctrl_dma_free(hc->nc, mq->lists);
 	aisio_nvme_ctrl_dma_free(hc->nc, mq->hcq_mem);
 	aisio_nvme_ctrl_dma_free(hc->nc, mq->hsq_mem);
@@ -444,31 +665,68 @@ static void med_free(struct homid_ctrl *hc, struct homid_med *mq)
 	free(mq);
 }
 
+/* nvme+tcp: homid's TCP queue, and list pages, completions and bounce buffers in plain memory. */
+static int med_tcp_alloc(struct homid_ctrl *hc, struct homid_med *mq, size_t page)
+{
+	mq->lists = aligned_alloc(page, (size_t)mq->depth * mq->list_pages * page);
+	mq->tdone = calloc(mq->depth, sizeof(*mq->tdone));
+	mq->bounce = calloc(mq->depth, sizeof(*mq->bounce));
+	if (!mq->lists || !mq->tdone || !mq->bounce)
+		return aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", mq->depth);
+	/* a PRP list is copied and walked in homid's memory: its address is homid's */
+	mq->lists_bus = (uint64_t)(uintptr_t)mq->lists;
+	mq->always_bounce = getenv("HOMID_TCP_BOUNCE") && !strcmp(getenv("HOMID_TCP_BOUNCE"), "1");
+	return homid_tcp_queue_create(hc, mq->depth, &mq->tq, &mq->qid);
+}
+
+/* PCIe (model, vfio): homid's rings and list pages in its DMA memory, and the queue pair. */
+static int med_hw_alloc(struct homid_ctrl *hc, struct homid_med *mq, size_t page, uint32_t dstrd)
+{
+	struct aisio_nvme_qpair_ext e = { .depth = mq->depth };
+	uint32_t depth = mq->depth;
+	int err;
+
+	mq->hsq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 64, page);
+	mq->hcq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 16, page);
+	mq->lists = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * mq->list_pages * page, page);
+	if (!mq->hsq_mem || !mq->hcq_mem || !mq->lists)
+		return aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", depth);
+	memset(mq->hcq_mem, 0, (size_t)depth * 16);
+	mq->lists_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->lists), mq->lists);
+	e.sq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hsq_mem), mq->hsq_mem);
+	e.cq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hcq_mem), mq->hcq_mem);
+	err = aisio_nvme_ctrl_qpair_create_ext(hc->nc, &e, &mq->qid);
+	if (err)
+		return err;
+	aisio_nvme_sq_init(&mq->hsq, mq->hsq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth, dstrd);
+	aisio_nvme_cq_init(&mq->hcq, mq->hcq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth, dstrd);
+	return 0;
+}
+
 int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t depth, void *sq_va,
 			   void *cq_va, struct homid_queue *q)
 {
 	struct homid_ctrl *hc = cl->ctrl;
-	const struct aisio_nvme_ctrl_info *ci = aisio_nvme_ctrl_info(hc->nc);
-	size_t page = (size_t)1 << ci->page_shift;
-	struct aisio_nvme_qpair_ext e = { .depth = depth };
+	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
 	struct homid_med *mq;
+	size_t page;
 	int err;
 
+	homid_ctrl_limits(hc, &max_qdepth, &max_xfer, &page_shift, &dstrd);
+	page = (size_t)1 << page_shift;
 	mq = calloc(1, sizeof(*mq));
 	if (!mq)
 		return aisio_err(-ENOMEM, "out of memory");
 	mq->cl = cl;
 	mq->hc = hc;
 	mq->depth = depth;
-	mq->page_shift = ci->page_shift;
-	mq->max_xfer = ci->max_xfer;
+	mq->page_shift = page_shift;
+	mq->max_xfer = max_xfer;
 	mq->slots = calloc(depth, sizeof(*mq->slots));
 	mq->free_slots = calloc(depth, sizeof(*mq->free_slots));
-	mq->hsq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 64, page);
-	mq->hcq_mem = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * 16, page);
 	/* enough chained list pages for the largest transfer, starting mid-page */
 	{
-		uint64_t need = ci->max_xfer / page + 1, per = page / 8;
+		uint64_t need = max_xfer / page + 1, per = page / 8;
 
 		mq->list_pages = 1;
 		mq->list_cap = per;
@@ -477,32 +735,24 @@ int homid_med_queue_create(struct homid *h, struct homid_client *cl, uint32_t de
 			mq->list_cap += per - 1;
 		}
 	}
-	mq->lists = aisio_nvme_ctrl_dma_alloc(hc->nc, (size_t)depth * mq->list_pages * page, page);
-	if (!mq->slots || !mq->free_slots || !mq->hsq_mem || !mq->hcq_mem || !mq->lists) {
-		med_free(hc, mq);
-		return aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", depth);
-	}
-	memset(mq->hcq_mem, 0, (size_t)depth * 16);
-	mq->lists_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->lists), mq->lists);
-	e.sq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hsq_mem), mq->hsq_mem);
-	e.cq_bus = aisio_mem_bus(aisio_nvme_ctrl_dma_region(hc->nc, mq->hcq_mem), mq->hcq_mem);
-	/* slots: at most depth - 1 commands in flight on the hardware ring */
-	for (uint32_t i = 0; i + 1 < depth; i++)
-		mq->free_slots[mq->nfree++] = (uint16_t)(depth - 2 - i);
-	err = aisio_nvme_ctrl_qpair_create_ext(hc->nc, &e, &mq->qid);
+	if (!mq->slots || !mq->free_slots)
+		err = aisio_err(-ENOMEM, "no memory for a mediated queue of depth %u", depth);
+	else if (hc->kind == AISIO_HOMI_CTRL_TCP)
+		err = med_tcp_alloc(hc, mq, page);
+	else
+		err = med_hw_alloc(hc, mq, page, dstrd);
 	if (err) {
 		med_free(hc, mq);
 		return err;
 	}
-	aisio_nvme_sq_init(&mq->hsq, mq->hsq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth,
-			   ci->dstrd);
-	aisio_nvme_cq_init(&mq->hcq, mq->hcq_mem, aisio_nvme_ctrl_bar0(hc->nc), mq->qid, depth,
-			   ci->dstrd);
+	/* slots: at most depth - 1 commands in flight on the hardware ring */
+	for (uint32_t i = 0; i + 1 < depth; i++)
+		mq->free_slots[mq->nfree++] = (uint16_t)(depth - 2 - i);
 	mq->csq = sq_va;
 	mq->ccq = cq_va;
 	mq->ccq_phase = 1;
-	mq->csq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 0, ci->dstrd));
-	mq->ccq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 1, ci->dstrd));
+	mq->csq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 0, dstrd));
+	mq->ccq_db = (volatile uint32_t *)(cl->shadow + aisio_nvme_db_offset(mq->qid, 1, dstrd));
 	*mq->csq_db = 0;
 	*mq->ccq_db = 0;
 	q->qid = mq->qid;

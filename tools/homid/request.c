@@ -79,7 +79,7 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	if (r->mode == AISIO_HOMI_MODE_DIRECT && !g->direct)
 		return aisio_err(-EPERM, "direct queues are not granted to uid %u (%s); use "
 				 "mode=mediated", cl->uid, g->rule);
-	if (!hc->direct_ok) /* uio: neither mode can work without client memory */
+	if (!hc->direct_ok && hc->kind != AISIO_HOMI_CTRL_TCP) /* uio: no client memory */
 		return aisio_err(-ENOTSUP, "%s: homid cannot map client memory for this controller "
 				 "(uio would need the physical pages of the client's memfd) nor share "
 				 "its doorbells; bind it with pci:BDF,drv=vfio", hc->name);
@@ -117,10 +117,11 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 				 __ATOMIC_RELEASE);
 		cl->shadow_fd = fd;
 		*fd_out = dup(fd);
-	} else {
+	} else if (hc->kind != AISIO_HOMI_CTRL_TCP) {
 		*fd_out = dup(hc->bar_fd);
 	}
-	if (*fd_out < 0)
+	/* direct on a remote controller: no doorbells; each queue comes with TCP_QUEUE */
+	if (*fd_out < 0 && !(hc->kind == AISIO_HOMI_CTRL_TCP && r->mode == AISIO_HOMI_MODE_DIRECT))
 		return aisio_err(-errno, "dup: %s", strerror(errno));
 	memset(ar, 0, sizeof(*ar));
 	homid_ctrl_desc(hc, &ar->ctrl);
@@ -134,7 +135,7 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 		ar->ctrl.max_qdepth = g->max_depth;
 	ns_desc(ns, (uint32_t)(hc - h->ctrls), &ar->ns);
 	ar->db_len = r->mode == AISIO_HOMI_MODE_MEDIATED ? (uint32_t)cl->shadow_len
-							 : (uint32_t)hc->bar_len;
+							 : (uint32_t)hc->bar_len; /* 0: tcp */
 	ar->mode = r->mode;
 	ar->lba_first = first;
 	ar->lba_count = count;
@@ -299,22 +300,24 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 {
 	struct aisio_homi_qp_create_reply *qr = reply;
 	const struct homid_grant *g = &cl->grant;
-	const struct aisio_nvme_ctrl_info *ci;
 	struct homid_mem *sqm, *cqm;
 	struct homid_queue *q;
+	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
 	int err;
 
 	err = need_attached(cl);
 	if (err)
 		return err;
-	ci = aisio_nvme_ctrl_info(cl->ctrl->nc);
+	if (cl->ctrl->kind == AISIO_HOMI_CTRL_TCP && cl->mode == AISIO_HOMI_MODE_DIRECT)
+		return aisio_err(-ENOTSUP, "%s is a remote controller over NVMe/TCP: a direct queue is "
+				 "a TCP connection (TCP_QUEUE), not rings", cl->ctrl->name);
+	homid_ctrl_limits(cl->ctrl, &max_qdepth, &max_xfer, &page_shift, &dstrd);
 	if (g->max_queues && cl->nqueues >= g->max_queues)
 		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
 				 g->max_queues, g->rule);
-	if (r->depth < 2 || r->depth > ci->max_qdepth || (g->max_depth && r->depth > g->max_depth))
+	if (r->depth < 2 || r->depth > max_qdepth || (g->max_depth && r->depth > g->max_depth))
 		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
-				 g->max_depth && g->max_depth < ci->max_qdepth ? g->max_depth
-									: ci->max_qdepth);
+				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
 	sqm = mem_holding(cl, r->sq_bus, (uint64_t)r->depth * 64);
 	cqm = mem_holding(cl, r->cq_bus, (uint64_t)r->depth * 16);
 	if (!sqm || !cqm)
@@ -348,10 +351,57 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 	memset(qr, 0, sizeof(*qr));
 	qr->qid = q->qid;
 	qr->depth = q->depth;
-	qr->sq_db = aisio_nvme_db_offset(q->qid, 0, ci->dstrd);
-	qr->cq_db = aisio_nvme_db_offset(q->qid, 1, ci->dstrd);
+	qr->sq_db = aisio_nvme_db_offset(q->qid, 0, dstrd);
+	qr->cq_db = aisio_nvme_db_offset(q->qid, 1, dstrd);
 	*rlen = sizeof(*qr);
 	LOG_DEBUG("client pid %d: queue %u depth %u created", cl->pid, q->qid, q->depth);
+	return 0;
+}
+
+/*
+ * A direct client's own Fabrics I/O queue on a remote controller: homid
+ * connects it (ICReq, Connect with the controller's CNTLID) and hands the
+ * socket over; it keeps a duplicate to shut the connection down at reclaim.
+ */
+static int req_tcp_queue(struct homid_client *cl, const struct aisio_homi_tcp_queue *r,
+			 void *reply, size_t *rlen, int *fd_out)
+{
+	const struct homid_grant *g = &cl->grant;
+	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
+	struct homid_queue *q;
+	int err, keep = -1;
+
+	err = need_attached(cl);
+	if (err)
+		return err;
+	if (cl->ctrl->kind != AISIO_HOMI_CTRL_TCP || cl->mode != AISIO_HOMI_MODE_DIRECT)
+		return aisio_err(-ENOTSUP, "TCP_QUEUE is for direct sessions on a remote (nvme+tcp://) "
+				 "controller; %s takes QP_CREATE", cl->ctrl->name);
+	homid_ctrl_limits(cl->ctrl, &max_qdepth, &max_xfer, &page_shift, &dstrd);
+	if (g->max_queues && cl->nqueues >= g->max_queues)
+		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
+				 g->max_queues, g->rule);
+	if (r->depth < 2 || r->depth > max_qdepth || (g->max_depth && r->depth > g->max_depth))
+		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
+				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return aisio_err(-ENOMEM, "out of memory");
+	err = homid_tcp_queue_handover(cl->ctrl, r->depth, reply, fd_out, &keep);
+	if (err) {
+		free(q);
+		return err;
+	}
+	q->qid = ((struct aisio_homi_tcp_queue_reply *)reply)->qid;
+	q->depth = r->depth;
+	q->mode = AISIO_HOMI_MODE_DIRECT;
+	q->tcp_direct = 1;
+	q->tcp_fd = keep;
+	q->next = cl->queues;
+	cl->queues = q;
+	cl->nqueues++;
+	*rlen = sizeof(struct aisio_homi_tcp_queue_reply);
+	LOG_DEBUG("client pid %d: TCP queue %u depth %u handed over", cl->pid, q->qid, q->depth);
 	return 0;
 }
 
@@ -371,7 +421,7 @@ static int req_qp_delete(struct homid *h, struct homid_client *cl,
 		cl->nqueues--;
 		if (q->mode == AISIO_HOMI_MODE_MEDIATED)
 			homid_med_queue_delete(h, cl, q);
-		err = aisio_nvme_ctrl_qpair_delete_ext(cl->ctrl->nc, q->qid);
+		err = homid_ctrl_qpair_delete(cl->ctrl, q);
 		homid_med_queue_free(cl, q);
 		free(q);
 		if (err > 0)
@@ -384,8 +434,7 @@ static int req_qp_delete(struct homid *h, struct homid_client *cl,
 static int req_identify(struct homid_client *cl, const struct aisio_homi_identify *r, void *reply,
 			size_t *rlen)
 {
-	struct aisio_nvme_sqe cmd = { .opc = AISIO_NVME_ADM_IDENTIFY, .cdw10 = r->cns };
-	void *buf;
+	uint32_t nsid = 0;
 	int err = need_attached(cl);
 
 	if (err)
@@ -397,17 +446,9 @@ static int req_identify(struct homid_client *cl, const struct aisio_homi_identif
 		if (r->nsid != cl->ns->nsid)
 			return aisio_err(-EACCES, "Identify Namespace %u: this connection is attached "
 					 "to namespace %u", r->nsid, cl->ns->nsid);
-		cmd.nsid = r->nsid;
+		nsid = r->nsid;
 	}
-	buf = aisio_nvme_ctrl_dma_alloc(cl->ctrl->nc, 4096, 4096);
-	if (!buf)
-		return aisio_err(-ENOMEM, "no DMA memory for Identify data");
-	err = aisio_nvme_ctrl_admin(cl->ctrl->nc, &cmd, buf, 4096, NULL);
-	if (!err)
-		memcpy(reply, buf, 4096);
-	aisio_nvme_ctrl_dma_free(cl->ctrl->nc, buf);
-	if (err > 0)
-		return aisio_err(-EIO, "Identify failed: NVMe status 0x%x", err);
+	err = homid_ctrl_identify(cl->ctrl, r->cns, nsid, reply);
 	if (err)
 		return err;
 	*rlen = 4096;
@@ -432,6 +473,7 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		struct aisio_homi_file_check fcheck;
 		struct aisio_homi_gpu_mem_reg greg;
 		struct aisio_homi_vf_take vf;
+		struct aisio_homi_tcp_queue tq;
 	} b;
 
 	*rlen = 0;
@@ -458,6 +500,8 @@ int homid_request(struct homid *h, struct homid_client *cl, const struct aisio_h
 		return req_qp_create(h, cl, &b.qc, reply, rlen);
 	case AISIO_HOMI_QP_DELETE:
 		return req_qp_delete(h, cl, &b.qd);
+	case AISIO_HOMI_TCP_QUEUE:
+		return req_tcp_queue(cl, &b.tq, reply, rlen, fd_out);
 	case AISIO_HOMI_IDENTIFY:
 		return req_identify(cl, &b.id, reply, rlen);
 	case AISIO_HOMI_EXPORT:

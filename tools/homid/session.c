@@ -62,7 +62,7 @@ static void queue_delete(struct homid *h, struct homid_client *cl, struct homid_
 	if (q->mode == AISIO_HOMI_MODE_MEDIATED)
 		homid_med_queue_delete(h, cl, q);
 	/* Delete I/O SQ, then CQ: the controller finishes or drops what was in flight. */
-	err = aisio_nvme_ctrl_qpair_delete_ext(cl->ctrl->nc, q->qid);
+	err = homid_ctrl_qpair_delete(cl->ctrl, q);
 	if (err)
 		LOG_WARN("client pid %d: deleting queue %u: %s (%d)", cl->pid, q->qid,
 			 aisio_errmsg(), err);

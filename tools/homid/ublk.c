@@ -655,6 +655,10 @@ static int export_parse(struct homid *h, const char *spec, struct homid_export *
 		}
 	if (!e->hc)
 		return aisio_err(-ENODEV, "export '%s': no controller named '%s'", spec, ctrl);
+	if (e->hc->kind == AISIO_HOMI_CTRL_TCP)
+		return aisio_err(-ENOTSUP, "export '%s': %s is a remote controller over NVMe/TCP; "
+				 "ublk exports of it are not supported (the kernel's own initiator, "
+				 "nvme connect, gives a block device)", spec, e->hc->name);
 	e->ns = homid_ctrl_ns(e->hc, nsid ? nsid : e->hc->nns ? e->hc->ns[0].nsid : 0);
 	if (!e->ns)
 		return aisio_err(-ENODEV, "export '%s': %s has no active namespace %u", spec,
