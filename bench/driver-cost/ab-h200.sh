@@ -60,7 +60,7 @@ stats() {
 	awk -v v="$1" -v c="$2" '$1 == v && $2 == c { print $3 }' "$res" | sort -n |
 		awk '{ a[NR] = $1 } END { if (!NR) { print "-"; exit }
 			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf "%.1f / %.1f / %.1f %.3f\n", a[1] / 1e6, m / 1e6, a[NR] / 1e6, m / 1e6 }'
+			printf "%.2f / %.2f / %.2f %.4f\n", a[1] / 1e6, m / 1e6, a[NR] / 1e6, m / 1e6 }'
 }
 echo
 echo "| controllers | old M IOPS (min / median / max) | new M IOPS (min / median / max) | new / old (median) |"
@@ -68,6 +68,6 @@ echo "|---|---|---|---|"
 for c in $ctrls; do
 	o=$(stats old "$c")
 	n=$(stats new "$c")
-	ratio=$(awk -v a="${o##* }" -v b="${n##* }" 'BEGIN { printf "%.2f", a > 0 ? b / a : 0 }')
+	ratio=$(awk -v a="${o##* }" -v b="${n##* }" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
 	echo "| $c | ${o% *} | ${n% *} | $ratio |"
 done

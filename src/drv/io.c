@@ -330,14 +330,16 @@ static __attribute__((noinline)) int check(struct aisio_nvme_qpair *qp, uint64_t
 }
 
 /* Nothing new on the CQ: now and then look at the clock, deadlines and CSTS. */
-static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
+/* @n completions were returned; at most @max (0: no limit) may be. */
+static inline __attribute__((always_inline)) int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n,
+						       uint32_t max)
 {
 	uint64_t now = aisio_drv_ticks();
 
 	if (likely(now < qp->check_at) && !__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED))
 		return (int)n;
 	{
-		int r = check(qp, now, limit - n);
+		int r = check(qp, now, (max ? max : UINT32_MAX) - n);
 
 		return r < 0 ? r : (int)(n + (uint32_t)r);
 	}
@@ -452,7 +454,7 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 	if (likely(n) && likely(--qp->check_countdown))
 		return (int)n;
 	qp->check_countdown = DRV_CHECK_REAPS;
-	return reap_idle(qp, n, limit);
+	return reap_idle(qp, n, max);
 }
 
 int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
@@ -465,7 +467,7 @@ int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
 		return reap_some(qp, max);
 	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
 	if (!cqe_new(w3, qp->cq.phase))
-		return reap_idle(qp, 0, max ? max : UINT32_MAX);
+		return reap_idle(qp, 0, max);
 	if (qp->outstanding != 1 || unlikely(qp->check_countdown <= 1))
 		return reap_some(qp, max);
 	/*
