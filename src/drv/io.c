@@ -126,8 +126,9 @@ static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
 
 /*
  * The PRP1-only fast path: a dword-aligned buffer of 1..page bytes within
- * one controller page of @r, the cached region (SGL queues cache an empty
- * region, so it never matches there). Returns 1 and the bus address in @busp.
+ * one controller page of the cached region (@rva .. @cmask; SGL queues
+ * cache an empty region, so it never matches there). Returns 1 and the bus
+ * address in @busp.
  */
 static inline __attribute__((always_inline)) int
 prp1_fast(const uint8_t *rva, size_t rlen, const uint64_t *rbus, unsigned cshift, size_t cmask,
