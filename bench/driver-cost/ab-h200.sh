@@ -1,6 +1,73 @@
-set -u
-mkdir -p .ab/main && git ls-files -z | xargs -0 -I{} cp --parents {} .ab/main/ 2>/dev/null
-for v in old perf homid main; do (cd .ab/$v && meson setup b -Dcuda=disabled >/dev/null 2>&1 && ninja -C b bench/driver-cost/drvcost >/dev/null 2>&1; echo "built $v rc $?"); done
-for c in 1 4 8; do for r in 1 2 3; do for v in old perf homid main; do
-  printf '%s ' $v; .ab/$v/b/bench/driver-cost/drvcost --ctrls $c --qd 128 --seconds 3 | head -1
-done; done; done
+#!/usr/bin/env bash
+# A/B of the driver's hot path (src/drv/io.c) in one machine start.
+#
+#   bench/driver-cost/ab-h200.sh
+#
+# Builds drvcost twice from this tree (no git history needed): "new" as it
+# is, "old" with src/drv/io.c replaced by OLD_IO (default
+# bench/driver-cost/ab/io-old.c, the driver measured in
+# results-gpuhost-h200.md). Everything else is the same source, so the
+# difference is the driver file alone. Then runs them alternately (the
+# order flips every round), 512 B random reads at queue depth QD, one
+# driver thread on CPU 0, null model controllers on the other CPUs, and
+# prints every run and a table of min / median / max IOPS.
+# Environment: ROUNDS (3), RUN_SECONDS (3), CTRLS ("1 2 4"), QD (128),
+# OLD_IO, AB_DIR (.ab under the tree; removed and rebuilt).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rounds=${ROUNDS:-3}
+secs=${RUN_SECONDS:-3}
+ctrls=${CTRLS:-1 2 4}
+qd=${QD:-128}
+old_io=${OLD_IO:-$root/bench/driver-cost/ab/io-old.c}
+ab=${AB_DIR:-$root/.ab}
+
+[ -f "$old_io" ] || { echo "ab-h200.sh: $old_io: no such file" >&2; exit 1; }
+rm -rf "$ab"
+for v in old new; do
+	mkdir -p "$ab/$v"
+	tar -C "$root" --exclude=./.ab --exclude=./.git --exclude='./build*' -cf - . | tar -C "$ab/$v" -xf -
+done
+cp "$old_io" "$ab/old/src/drv/io.c"
+for v in old new; do
+	if ! (meson setup "$ab/$v/b" "$ab/$v" -Dcuda=disabled >"$ab/$v.log" 2>&1 &&
+		ninja -C "$ab/$v/b" bench/driver-cost/drvcost >>"$ab/$v.log" 2>&1); then
+		echo "ab-h200.sh: building $v failed; see $ab/$v.log" >&2
+		tail -20 "$ab/$v.log" >&2
+		exit 1
+	fi
+done
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+echo "# old: $(sha1sum <"$old_io" | cut -c1-12) new: $(sha1sum <"$root/src/drv/io.c" | cut -c1-12) (sha1 of src/drv/io.c)"
+res=$ab/results
+: >"$res"
+for c in $ctrls; do
+	for r in $(seq "$rounds"); do
+		order="old new"
+		[ $((r % 2)) -eq 0 ] && order="new old"
+		for v in $order; do
+			line=$("$ab/$v/b/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs" | head -1)
+			echo "$v $line"
+			echo "$v $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$line")" >>"$res"
+		done
+	done
+done
+
+# min / median / max per driver and controller count, in M IOPS
+stats() {
+	awk -v v="$1" -v c="$2" '$1 == v && $2 == c { print $3 }' "$res" | sort -n |
+		awk '{ a[NR] = $1 } END { if (!NR) { print "-"; exit }
+			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+			printf "%.2f / %.2f / %.2f %.4f\n", a[1] / 1e6, m / 1e6, a[NR] / 1e6, m / 1e6 }'
+}
+echo
+echo "| controllers | old M IOPS (min / median / max) | new M IOPS (min / median / max) | new / old (median) |"
+echo "|---|---|---|---|"
+for c in $ctrls; do
+	o=$(stats old "$c")
+	n=$(stats new "$c")
+	ratio=$(awk -v a="${o##* }" -v b="${n##* }" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+	echo "| $c | ${o% *} | ${n% *} | $ratio |"
+done

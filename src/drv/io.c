@@ -10,8 +10,16 @@
  * clock is read once per submit; deadlines and CSTS are looked at only
  * when a reap finds nothing (at most every check_every ticks) or every
  * DRV_CHECK_REAPS reaps.
+ *
+ * Lines shared with the controller's core are touched as little as the
+ * protocol allows: an SQ entry gets one contiguous 64-byte copy of a
+ * command finished in its slot, a reap reads no CQE beyond the commands in
+ * flight, and each doorbell is written once per batch. One command (queue
+ * depth 1) takes paths without the batch's setup that make the same stores
+ * to shared lines in the same order.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,14 +124,53 @@ static __attribute__((noinline)) int submit_failed(struct aisio_nvme_qpair *qp)
 	return (int)n;
 }
 
-int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
+/*
+ * The PRP1-only fast path: a dword-aligned buffer of 1..page bytes within
+ * one controller page of the cached region (@rva .. @cmask; SGL queues
+ * cache an empty region, so it never matches there). Returns 1 and the bus
+ * address in @busp.
+ */
+static inline __attribute__((always_inline)) int
+prp1_fast(const uint8_t *rva, size_t rlen, const uint64_t *rbus, unsigned cshift, size_t cmask,
+	  uint64_t pmask, const struct aisio_io *io, uint64_t *busp)
+{
+	size_t off = (size_t)((const uint8_t *)io->buf - rva);
+	uint64_t bus;
+
+	if (unlikely(off >= rlen))
+		return 0;
+	bus = rbus[off >> cshift] + (off & cmask);
+	*busp = bus;
+	/* 1 <= len <= bytes left in the page: len - 1 wraps when len is 0 */
+	return likely((io->len - 1 < pmask + 1 - (bus & pmask)) & !(bus & 3));
+}
+
+/*
+ * Finish @io's command in its slot and copy all 64 bytes into the ring
+ * entry @sqe: the entry, a line the controller reads, gets one
+ * contiguous copy and no other store.
+ */
+static inline __attribute__((always_inline)) void
+sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint64_t now)
+{
+	io->cmd.cid = io->cid;
+	io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
+	io->cmd.dptr.prp.prp1 = bus;
+	io->cmd.dptr.prp.prp2 = 0;
+	io->be_flags = AISIO_NVME_IO_INFLIGHT;
+	io->be_data = now;
+	*sqe = io->cmd;
+}
+
+/* Any number of commands, any buffer; one doorbell write for all of them. */
+static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 {
 	const uint32_t n = qp->npend;
-	struct aisio_io *const *pend = qp->pend;
-	struct aisio_nvme_sqe *ring = qp->sq.entries;
-	const uint32_t depth = qp->sq.depth;
+	struct aisio_io *const *p = qp->pend, *const *const end = p + n;
+	struct aisio_nvme_sqe *const ring = qp->sq.entries;
+	struct aisio_nvme_sqe *const ring_end = ring + qp->sq.depth;
+	struct aisio_nvme_sqe *sqe = ring + qp->sq.tail;
 	const uint64_t pmask = ((uint64_t)1 << qp->page_shift) - 1;
-	uint32_t tail = qp->sq.tail;
 	/* The cached region in locals: stores to commands cannot change them. */
 	const struct aisio_mem_region *r = qp->rcache;
 	const uint8_t *rva = r->va;
@@ -137,50 +184,78 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 	if (unlikely(__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)))
 		return submit_failed(qp);
 	now = aisio_drv_ticks();
-	for (uint32_t i = 0; i < n; i++) {
-		struct aisio_io *io = pend[i];
+	do {
+		struct aisio_io *io = *p;
+		uint64_t bus;
 
-		io->cmd.cid = io->cid;
-		if (io->len) {
-			/*
-			 * Fast path: PRP1 alone for a dword-aligned buffer within one
-			 * page of the cached region (SGL queues cache an empty region).
-			 */
-			size_t off = (size_t)((const uint8_t *)io->buf - rva);
-			uint64_t bus;
+		if (likely(prp1_fast(rva, rlen, rbus, cshift, cmask, pmask, io, &bus))) {
+			sqe_put_prp1(sqe, io, bus, now);
+		} else {
+			int err = 0;
 
-			if (likely(off < rlen) && (bus = rbus[off >> cshift] + (off & cmask),
-						   likely(((bus & pmask) + io->len <= pmask + 1) & !(bus & 3)))) {
-				io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
-				io->cmd.dptr.prp.prp1 = bus;
-				io->cmd.dptr.prp.prp2 = 0;
-			} else {
-				int err = dptr_slow(qp, io);
-
+			io->cmd.cid = io->cid;
+			/* No data (len 0) leaves the data pointer as prepared. */
+			if (io->len) {
+				err = dptr_slow(qp, io);
 				r = qp->rcache;
 				rva = r->va;
 				rlen = r->len;
 				cshift = r->chunk_shift;
 				cmask = ((size_t)1 << cshift) - 1;
 				rbus = r->bus;
-				if (unlikely(err)) {
-					io_done_early(qp, io, err);
-					continue;
-				}
 			}
+			if (unlikely(err)) {
+				io_done_early(qp, io, err);
+				continue;
+			}
+			io->be_flags = AISIO_NVME_IO_INFLIGHT;
+			io->be_data = now;
+			*sqe = io->cmd;
 		}
-		io->be_flags = AISIO_NVME_IO_INFLIGHT;
-		io->be_data = now;
-		ring[tail] = io->cmd;
-		tail = aisio_ring_next(tail, depth);
-	}
-	qp->sq.tail = tail;
+		if (unlikely(++sqe == ring_end))
+			sqe = ring;
+	} while (++p != end);
+	qp->sq.tail = (uint32_t)(sqe - ring);
 	qp->npend = 0;
 	qp->outstanding += n;
 	/* Entries must be visible to the controller before it sees the new tail. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	aisio_nvme_sq_ring_db(&qp->sq);
 	return (int)n;
+}
+
+/*
+ * One command on the PRP1 fast path (every call at queue depth 1) without
+ * the batch's setup; the ring entry, the doorbell and their order are the
+ * batch's. Anything else goes through submit_batch().
+ */
+int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
+{
+	const struct aisio_mem_region *r = qp->rcache;
+	struct aisio_nvme_sqe *ring;
+	uint32_t tail, next;
+	struct aisio_io *io;
+	uint64_t bus;
+
+	if (qp->npend != 1 || unlikely(__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED)))
+		return submit_batch(qp);
+	io = qp->pend[0];
+	if (unlikely(!prp1_fast(r->va, r->len, r->bus, r->chunk_shift, ((size_t)1 << r->chunk_shift) - 1,
+				((uint64_t)1 << qp->page_shift) - 1, io, &bus)))
+		return submit_batch(qp);
+	/* Read before the stores to the slot, which may alias anything. */
+	ring = qp->sq.entries;
+	tail = qp->sq.tail;
+	next = aisio_ring_next(tail, qp->sq.depth);
+	sqe_put_prp1(&ring[tail], io, bus, aisio_drv_ticks());
+	qp->sq.tail = next;
+	qp->sq.db_tail = next;
+	qp->npend = 0;
+	qp->outstanding++;
+	/* The entry must be visible to the controller before it sees the new tail. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	*qp->sq.db = next;
+	return 1;
 }
 
 /* Completions the driver made itself (submit errors, reset); FIFO, up to @limit. */
@@ -256,17 +331,48 @@ static __attribute__((noinline)) int check(struct aisio_nvme_qpair *qp, uint64_t
 }
 
 /* Nothing new on the CQ: now and then look at the clock, deadlines and CSTS. */
-static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
+/* @n completions were returned; at most @max (0: no limit) may be. */
+static inline __attribute__((always_inline)) int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n,
+						       uint32_t max)
 {
 	uint64_t now = aisio_drv_ticks();
 
 	if (likely(now < qp->check_at) && !__atomic_load_n(&qp->ctrl->failed, __ATOMIC_RELAXED))
 		return (int)n;
 	{
-		int r = check(qp, now, limit - n);
+		int r = check(qp, now, (max ? max : UINT32_MAX) - n);
 
 		return r < 0 ? r : (int)(n + (uint32_t)r);
 	}
+}
+
+/*
+ * The slot of a completed command is free: CID (unchanged) and be_flags
+ * in one store.
+ */
+typedef uint32_t __attribute__((may_alias)) drv_slot_word;
+_Static_assert(offsetof(struct aisio_io, be_flags) == offsetof(struct aisio_io, cid) + 2 &&
+		       AISIO_NVME_IO_FREE == 0,
+	       "cid and be_flags share one 32-bit word");
+
+static inline __attribute__((always_inline)) void slot_free(struct aisio_io *io, uint32_t cid)
+{
+	*(drv_slot_word *)&io->cid = cid;
+}
+
+/*
+ * Dword 3 of a CQE in one load: CID (15:0), status (31:17) and the phase
+ * tag (16), which the controller writes last.
+ */
+static inline __attribute__((always_inline)) uint32_t cqe_dw3(const volatile struct aisio_nvme_cqe *e)
+{
+	return *((const volatile drv_u32_alias *)e + 3);
+}
+
+/* The CQE whose dword 3 is @w3 is new: its phase tag is the expected @phase. */
+static inline __attribute__((always_inline)) int cqe_new(uint32_t w3, uint32_t phase)
+{
+	return ((w3 >> 16) & 1u) == phase;
 }
 
 /*
@@ -275,49 +381,63 @@ static int reap_idle(struct aisio_nvme_qpair *qp, uint32_t n, uint32_t limit)
  * the CQ head doorbell once. The second frees each CID just before its
  * callback runs, so a callback that takes a new slot never gets one whose
  * own callback is still to come.
+ *
+ * A pass consumes no more entries than there are commands in flight (at
+ * least one, for a late CQE of a timed-out command): when it has them all
+ * it stops without reading the next entry, a line the controller writes.
  */
-static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint32_t limit)
+static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint32_t max)
 {
-	struct aisio_io *ios = qp->ios;
+	const uint32_t limit = max ? max : UINT32_MAX; /* completions to return at most */
+	struct aisio_io *const ios = qp->ios;
 	const uint32_t ncids = qp->ncids;
 	uint16_t *const free_cids = qp->free_cids;
+	volatile struct aisio_nvme_cqe *const entries = qp->cq.entries;
+	volatile struct aisio_nvme_cqe *const cq_end = entries + qp->cq.depth;
 	uint32_t n = 0;
 
 	if (unlikely(qp->ndone))
 		n = drain_done(qp, limit);
 	while (n < limit) {
 		struct aisio_io *batch[DRV_REAP_BATCH];
-		struct aisio_nvme_cq cq = qp->cq;
-		volatile struct aisio_nvme_cqe *e;
+		volatile struct aisio_nvme_cqe *e = entries + qp->cq.head;
+		uint32_t phase = qp->cq.phase;
 		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH;
-		uint32_t got = 0, used = 0, sqhd = 0;
+		uint32_t cap = qp->outstanding < room ? qp->outstanding : room;
+		uint32_t left, got = 0, used, sqhd = 0;
 
-		while (got < room && (e = aisio_nvme_cq_peek(&cq))) {
+		cap += !cap;
+		/* @left: entries this pass may still consume, less one per stray CQE */
+		left = cap;
+		do {
 			struct aisio_io *io;
-			uint32_t w3, cid, dw0;
+			uint32_t w3 = cqe_dw3(e), cid = w3 & 0xffff;
 
+			if (!cqe_new(w3, phase))
+				break;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			/* Dword 3 holds CID (15:0) and status (31:16). */
-			w3 = *((volatile drv_u32_alias *)e + 3);
-			dw0 = e->dw0;
-			sqhd = e->sqhd;
-			aisio_nvme_cq_advance(&cq);
-			used++;
-			cid = w3 & 0xffff;
 			io = &ios[cid];
 			if (unlikely(cid >= ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
+				sqhd = e->sqhd;
 				cqe_unexpected(qp, (uint16_t)cid);
-				continue;
+				left--;
+			} else {
+				io->result = e->dw0;
+				sqhd = e->sqhd;
+				io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
+				slot_free(io, cid);
+				batch[got++] = io;
 			}
-			io->result = dw0;
-			io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
-			io->be_flags = AISIO_NVME_IO_FREE;
-			batch[got++] = io;
-		}
+			if (unlikely(++e == cq_end)) {
+				e = entries;
+				phase ^= 1;
+			}
+		} while (got < left);
+		used = got + cap - left;
 		if (!used)
 			break;
-		qp->cq.head = cq.head;
-		qp->cq.phase = cq.phase;
+		qp->cq.head = (uint32_t)(e - entries);
+		qp->cq.phase = phase;
 		qp->sq.head = sqhd;
 		qp->outstanding -= got;
 		aisio_nvme_cq_ring_db(&qp->cq);
@@ -335,15 +455,41 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 	if (likely(n) && likely(--qp->check_countdown))
 		return (int)n;
 	qp->check_countdown = DRV_CHECK_REAPS;
-	return reap_idle(qp, n, limit);
+	return reap_idle(qp, n, max);
 }
 
 int aisio_nvme_qpair_reap(struct aisio_nvme_qpair *qp, uint32_t max)
 {
-	const uint32_t limit = max ? max : UINT32_MAX;
+	volatile struct aisio_nvme_cqe *e = &qp->cq.entries[qp->cq.head];
+	uint32_t w3 = cqe_dw3(e), cid = w3 & 0xffff;
+	struct aisio_io *io;
 
+	if (unlikely(qp->ndone))
+		return reap_some(qp, max);
 	/* Polling an idle queue is the common case: keep it to a peek and a clock read. */
-	if (likely(!qp->ndone) && !aisio_nvme_cq_peek(&qp->cq))
-		return reap_idle(qp, 0, limit);
-	return reap_some(qp, limit);
+	if (!cqe_new(w3, qp->cq.phase))
+		return reap_idle(qp, 0, max);
+	if (qp->outstanding != 1 || unlikely(qp->check_countdown <= 1))
+		return reap_some(qp, max);
+	/*
+	 * The one command in flight (every call at queue depth 1): its CQE is
+	 * the only one there can be, so nothing past it is read; the order of
+	 * the updates, the doorbell and the callback is the batch's.
+	 */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	io = &qp->ios[cid];
+	if (unlikely(cid >= qp->ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT))
+		return reap_some(qp, max);
+	io->result = e->dw0;
+	qp->sq.head = e->sqhd;
+	io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
+	slot_free(io, cid);
+	aisio_nvme_cq_advance(&qp->cq);
+	qp->outstanding = 0;
+	qp->check_countdown--;
+	aisio_nvme_cq_ring_db(&qp->cq);
+	qp->free_cids[qp->nfree++] = (uint16_t)cid;
+	if (likely(io->cb != NULL))
+		io->cb(io, io->cb_arg);
+	return 1;
 }
