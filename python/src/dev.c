@@ -92,7 +92,7 @@ int py_dev_check_open(struct py_dev *d)
 
 void py_dev_maybe_shut(struct py_dev *d)
 {
-	if (!d->closed || d->nbatches || d->ndma || !d->dev)
+	if (!d->closed || d->nbatches || d->nfiles || d->ndma || !d->dev)
 		return;
 	Py_BEGIN_ALLOW_THREADS
 	PyThread_acquire_lock(d->lock, WAIT_LOCK);
