@@ -74,6 +74,7 @@ struct py_efile {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct ef_task *head, *tail;
+	uint32_t nqueued;       /* tasks in head..tail */
 	uint32_t nlanes, max_lanes, idle, busy, peak;
 	int stop;
 	uint64_t wgen;          /* writes finished (lanes map again when it moved) */
@@ -210,6 +211,7 @@ static void *lane_main(void *arg)
 		e->head = t->next;
 		if (!e->head)
 			e->tail = NULL;
+		e->nqueued--;
 		e->idle--;
 		if (++e->busy > e->peak)
 			e->peak = e->busy;
@@ -282,9 +284,7 @@ static int efile_start(struct py_efile *e, struct ef_task *first, struct ef_task
 		pthread_mutex_unlock(&e->addlock);
 		return -EBADF;
 	}
-	uint32_t waiting = n;
-	for (struct ef_task *t = e->head; t; t = t->next)
-		waiting++;
+	uint32_t waiting = e->nqueued + n;
 	if (waiting > e->idle)
 		add = waiting - e->idle;
 	if (add > e->max_lanes - e->nlanes)
@@ -302,6 +302,7 @@ static int efile_start(struct py_efile *e, struct ef_task *first, struct ef_task
 	else
 		e->head = first;
 	e->tail = last;
+	e->nqueued += n;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	pthread_mutex_unlock(&e->addlock);
