@@ -20,6 +20,12 @@
  * read that starts after a write's Future is done sees the new bytes.
  * A file inside an unmounted image (image=True) has no kernel path: its
  * pwrite is refused.
+ *
+ * open_file(path, fallback=True) on a device that has no extent path for
+ * the file (not a homi: device, or a path outside homid's exports) gives a
+ * DeviceFile that the kernel serves: the same lanes and futures, with
+ * pread(2) instead of handles and queues, every Future served 'kernel'
+ * with the library's refusal as its reason.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <aisio/file.h>
@@ -67,6 +74,9 @@ struct py_efile {
 	PyObject *dev;          /* the aisio.Device (kept open while this file is) */
 	char *path;
 	int image;
+	int kernel;             /* no extent path: the kernel serves reads (rfd) */
+	int rfd;
+	char kwhy[192];         /* why not the extent path (kernel mode) */
 	uint32_t qdepth;
 	int shut;               /* the lanes are gone (close()) */
 	pthread_mutex_t addlock; /* one thread adds lanes or closes at a time */
@@ -140,6 +150,28 @@ static void lane_write(struct ef_lane *l, struct ef_task *t, size_t *done, int *
 	}
 }
 
+/* Kernel mode: pread(2) until the task is done or the file ends. */
+static void lane_kernel_read(struct ef_lane *l, struct ef_task *t, size_t *done, int *err, char *msg, size_t mlen)
+{
+	struct py_efile *e = l->e;
+
+	while (*done < t->len) {
+		ssize_t n = pread(e->rfd, t->p + *done, t->len - *done, (off_t)(t->off + *done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err = -errno;
+			snprintf(msg, mlen, "%s: pread at offset %llu (kernel path): %s", e->path,
+				 (unsigned long long)(t->off + *done), strerror(errno));
+			return;
+		}
+		if (n == 0)
+			return; /* end of file */
+		*done += (size_t)n;
+	}
+}
+
 static void lane_run(struct ef_lane *l, struct ef_task *t, int remap)
 {
 	struct py_efile *e = l->e;
@@ -155,6 +187,14 @@ static void lane_run(struct ef_lane *l, struct ef_task *t, int remap)
 		lane_write(l, t, &done, &err, msg, sizeof(msg));
 		served = PY_SERVED_KERNEL;
 		why = write_why;
+	} else if (e->kernel) {
+		lane_kernel_read(l, t, &done, &err, msg, sizeof(msg));
+		served = PY_SERVED_KERNEL;
+		why = e->kwhy;
+		rep.served = done ? AISIO_FILE_SERVED_KERNEL : AISIO_FILE_SERVED_NONE;
+		snprintf(rep.why, sizeof(rep.why), "%s", e->kwhy);
+		if (!err && t->gpu && done)
+			err = py_cuda_htod(t->gpu, t->p, done, msg, sizeof(msg));
 	} else if (remap && (err = lane_remap(l, msg, sizeof(msg)))) {
 		pthread_mutex_lock(&e->lock);
 		l->wgen = UINT64_MAX; /* not mapped again yet: the next read tries again */
@@ -215,7 +255,7 @@ static void *lane_main(void *arg)
 		e->idle--;
 		if (++e->busy > e->peak)
 			e->peak = e->busy;
-		if (!t->write && l->wgen != e->wgen) {
+		if (!t->write && !e->kernel && l->wgen != e->wgen) {
 			remap = 1;
 			l->wgen = e->wgen;
 		}
@@ -242,14 +282,16 @@ static int lane_add(struct py_efile *e, struct aisio_file *f)
 
 	memset(l, 0, sizeof(*l));
 	l->e = e;
-	PyThread_acquire_lock(d->lock, WAIT_LOCK);
-	if (!f)
-		err = aisio_file_open(d->dev, e->path, e->image ? AISIO_FILE_IMAGE : 0, &f);
-	if (!err)
-		err = aisio_queue_init(d->dev, e->qdepth, &l->q);
-	if (err)
-		snprintf(e->lane_err, sizeof(e->lane_err), "%s", aisio_errmsg());
-	PyThread_release_lock(d->lock);
+	if (!e->kernel) {
+		PyThread_acquire_lock(d->lock, WAIT_LOCK);
+		if (!f)
+			err = aisio_file_open(d->dev, e->path, e->image ? AISIO_FILE_IMAGE : 0, &f);
+		if (!err)
+			err = aisio_queue_init(d->dev, e->qdepth, &l->q);
+		if (err)
+			snprintf(e->lane_err, sizeof(e->lane_err), "%s", aisio_errmsg());
+		PyThread_release_lock(d->lock);
+	}
 	if (!err) {
 		l->f = f;
 		pthread_mutex_lock(&e->lock);
@@ -328,7 +370,8 @@ static void efile_shut(struct py_efile *e)
 	/* the handles' DMA memory and the queues belong to the device: under its lock */
 	PyThread_acquire_lock(d->lock, WAIT_LOCK);
 	for (uint32_t i = 0; i < e->nlanes; i++) {
-		aisio_queue_term(e->lanes[i].q);
+		if (e->lanes[i].q)
+			aisio_queue_term(e->lanes[i].q);
 		aisio_file_close(e->lanes[i].f);
 	}
 	PyThread_release_lock(d->lock);
@@ -336,6 +379,9 @@ static void efile_shut(struct py_efile *e)
 	if (e->wfd >= 0)
 		close(e->wfd);
 	e->wfd = -1;
+	if (e->rfd >= 0)
+		close(e->rfd);
+	e->rfd = -1;
 	pthread_mutex_unlock(&e->addlock);
 	Py_END_ALLOW_THREADS
 	d->nfiles--;
@@ -361,14 +407,16 @@ static void efile_dealloc(PyObject *self)
 
 PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "path", "image", "queues", NULL };
+	static char *kwlist[] = { "path", "image", "queues", "fallback", NULL };
 	struct py_dev *d = (struct py_dev *)self;
 	struct py_state *st = py_state_of_type(Py_TYPE(self));
 	PyObject *pathobj, *bytes = NULL;
-	int image = 0, queues = 4, err;
+	int image = 0, queues = 4, fallback = 0, err, rfd = -1, kerr = 0;
 	struct aisio_file *f = NULL;
+	char kwhy[192] = "";
+	struct stat sb;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi:open_file", kwlist, &pathobj, &image, &queues))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pip:open_file", kwlist, &pathobj, &image, &queues, &fallback))
 		return NULL;
 	if (queues < 1 || queues > EF_MAX_LANES) {
 		PyErr_Format(PyExc_ValueError, "open_file: queues must be 1 to %d, not %d", EF_MAX_LANES, queues);
@@ -381,7 +429,26 @@ PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw)
 	PyThread_acquire_lock(d->lock, WAIT_LOCK);
 	err = aisio_file_open(d->dev, path, image ? AISIO_FILE_IMAGE : 0, &f);
 	PyThread_release_lock(d->lock);
+	/* no extent path for this file here: the kernel's, when asked for */
+	if ((err == -EOPNOTSUPP || err == -EXDEV) && fallback && !image) {
+		snprintf(kwhy, sizeof(kwhy), "%s", aisio_errmsg());
+		rfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (rfd < 0 || fstat(rfd, &sb))
+			kerr = -errno;
+		else
+			err = 0;
+	}
 	Py_END_ALLOW_THREADS
+	if (kerr) {
+		char msg[600];
+
+		if (rfd >= 0)
+			close(rfd);
+		snprintf(msg, sizeof(msg), "open_file %s: no extent path (%s), and the kernel cannot open it: %s", path,
+			 kwhy, strerror(-kerr));
+		Py_DECREF(bytes);
+		return py_raise_msg(st, kerr, msg);
+	}
 	if (err) {
 		PyObject *r = py_raise(st, err, "open_file %s", path);
 		Py_DECREF(bytes);
@@ -390,6 +457,8 @@ PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw)
 	struct py_efile *e = (struct py_efile *)PyType_GenericAlloc(efile_type, 0);
 	if (!e || !(e->path = strdup(path))) {
 		aisio_file_close(f);
+		if (rfd >= 0)
+			close(rfd);
 		Py_DECREF(bytes);
 		Py_XDECREF((PyObject *)e);
 		return e ? PyErr_NoMemory() : NULL;
@@ -399,9 +468,12 @@ PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw)
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	e->wfd = -1;
+	e->rfd = rfd;
+	e->kernel = rfd >= 0;
+	memcpy(e->kwhy, kwhy, sizeof(kwhy));
 	e->image = image;
 	e->max_lanes = (uint32_t)queues;
-	e->size = aisio_file_size(f);
+	e->size = e->kernel ? (uint64_t)sb.st_size : aisio_file_size(f);
 	const struct aisio_geo *g = aisio_dev_geo(d->dev);
 	e->qdepth = g->max_qdepth && g->max_qdepth < EF_QDEPTH ? g->max_qdepth : EF_QDEPTH;
 	e->dev = Py_NewRef(self);
@@ -592,6 +664,12 @@ static PyObject *efile_size(PyObject *self, PyObject *unused)
 	pthread_mutex_lock(&e->lock);
 	size = e->size;
 	pthread_mutex_unlock(&e->lock);
+	if (e->kernel) { /* the kernel knows the size now */
+		struct stat sb;
+
+		if (fstat(e->rfd, &sb) == 0)
+			size = (uint64_t)sb.st_size;
+	}
 	return PyLong_FromUnsignedLongLong(size);
 }
 
@@ -609,7 +687,8 @@ static PyObject *efile_get(PyObject *self, void *what)
 	case 4: r = PyLong_FromUnsignedLong(e->nlanes); break;
 	case 5: r = PyLong_FromUnsignedLong(e->peak); break;
 	case 6: r = PyUnicode_FromString(e->path); break;
-	default: r = PyBool_FromLong(e->image); break;
+	case 7: r = PyBool_FromLong(e->image); break;
+	default: r = PyUnicode_FromString(e->kernel ? "kernel" : "extent"); break;
 	}
 	pthread_mutex_unlock(&e->lock);
 	return r;
@@ -657,6 +736,9 @@ static PyGetSetDef efile_getset[] = {
 	{ "peak_inflight", efile_get, NULL, "the most transfers (tasks) in service at once so far", (void *)5 },
 	{ "path", efile_get, NULL, "the path given to open_file", (void *)6 },
 	{ "image", efile_get, NULL, "whether the path is inside the device's own unmounted XFS", (void *)7 },
+	{ "path_kind", efile_get, NULL,
+	  "'extent': reads go through the extents (the kernel where the library says so); 'kernel': open_file("
+	  "fallback=True) found no extent path, the kernel serves every read", (void *)8 },
 	{ NULL }
 };
 
@@ -664,7 +746,8 @@ static PyType_Slot efile_slots[] = {
 	{ Py_tp_dealloc, efile_dealloc },
 	{ Py_tp_methods, efile_methods },
 	{ Py_tp_getset, efile_getset },
-	{ Py_tp_doc, "A file read through its extents on a device: Device.open_file(path, image=False, queues=4)." },
+	{ Py_tp_doc, "A file read through its extents on a device: Device.open_file(path, image=False, queues=4, "
+		     "fallback=False)." },
 	{ 0, NULL }
 };
 

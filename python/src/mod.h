@@ -105,7 +105,7 @@ PyObject *py_batch_new(struct py_dev *d, uint32_t depth);
 
 /* ---- Files and futures ---- */
 int py_file_init_type(PyObject *m, struct py_state *st);
-/* Device.open_file(path, image=False, queues=4) -> aisio.DeviceFile (efile.c) */
+/* Device.open_file(path, image=False, queues=4, fallback=False) -> aisio.DeviceFile (efile.c) */
 PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw);
 int py_efile_init_type(PyObject *m);
 

@@ -4,7 +4,9 @@ device model, read through their extents (image=True) with futures and
 checked against the dataset pattern: many reads in flight at once on one
 file, the GIL released while they run, GPU arrays refused with the reason
 when no CUDA is usable, pwrite refused (an image has no kernel path), bad
-paths and arguments raising with the library's words."""
+paths and arguments raising with the library's words; with fallback=True a
+file the device has no extent path for is served by the kernel (pwrite and
+read back). Mounted files through homid: tests/vm/pyfile_guest.py."""
 import errno
 import hashlib
 import os
@@ -14,6 +16,7 @@ import subprocess
 import tempfile
 import sys
 import threading
+import time
 import unittest
 
 import aisio
@@ -227,9 +230,11 @@ class DeviceFileFutures(unittest.TestCase):
             self.assertEqual(errs, [])
 
     def test_gil_released_while_waiting(self):
-        """With a 1 s switch interval a thread runs during get() only if get() lets the GIL go."""
-        with aisio.open(f"emu:128M,file={self.img},latency_us=100000") as dev:
+        """With a 1 s switch interval another thread runs during get() only if get() lets the GIL go:
+        the other thread gives the GIL back at each step (sleep(0)), so only get() can hold it."""
+        with aisio.open(f"emu:128M,file={self.img},latency_us=300000") as dev:
             with dev.open_file("/b.bin", image=True) as f:
+                f.read(bytearray(10))  # the lane is running
                 ticks = 0
                 stop = False
 
@@ -237,6 +242,7 @@ class DeviceFileFutures(unittest.TestCase):
                     nonlocal ticks
                     while not stop:
                         ticks += 1
+                        time.sleep(0)
                 old = sys.getswitchinterval()
                 sys.setswitchinterval(1.0)
                 th = threading.Thread(target=spin)
@@ -244,12 +250,14 @@ class DeviceFileFutures(unittest.TestCase):
                     th.start()
                     fu = f.pread(bytearray(5000))
                     before = ticks
+                    pending = not fu.done()
                     self.assertEqual(fu.get(), 5000)
                     during = ticks - before
                 finally:
                     stop = True
                     th.join()
                     sys.setswitchinterval(old)
+                self.assertTrue(pending, "the 300 ms read was over before get(): nothing to tell")
                 self.assertGreater(during, 0, "no other thread ran while get() waited")
 
     def test_close_waits_for_queued_reads(self):
@@ -341,6 +349,70 @@ class DeviceFileFutures(unittest.TestCase):
                 self.assertEqual(fu.served, "extent", fu.reason)
                 torch.cuda.synchronize()
                 self.verify(t.cpu().numpy(), "/sub/e.bin", 0, size)
+
+
+class DeviceFileKernelFallback(unittest.TestCase):
+    """open_file(fallback=True) where the device has no extent path: the kernel serves, and says so."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.tmp.name, "k.bin")
+        self.size = (5 << 20) + 333
+        buf = bytearray(self.size)
+        aisio.pattern_fill(buf, "k.bin")
+        with open(self.path, "wb") as f:
+            f.write(buf)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_reads_writes_and_read_back(self):
+        rnd = random.Random(7)
+        with aisio.open("emu:16M") as dev:
+            with self.assertRaises(aisio.Error) as cm:  # not asked for: refused, as before
+                dev.open_file(self.path)
+            self.assertEqual(cm.exception.errno, errno.EOPNOTSUPP)
+            with dev.open_file(self.path, fallback=True, queues=4) as f:
+                self.assertEqual((f.path_kind, f.size()), ("kernel", self.size))
+                reads = []
+                for _ in range(32):
+                    n = rnd.choice((1, 4096, 70001, 1 << 20))
+                    off = rnd.randrange(0, self.size - n)
+                    buf = bytearray(n)
+                    reads.append((off, n, buf, f.pread(buf, file_offset=off)))
+                for off, n, buf, fu in reads:
+                    self.assertEqual(fu.get(), n)
+                    self.assertEqual(fu.served, "kernel")
+                    self.assertIn("homi:", fu.reason)
+                    self.assertEqual(aisio.pattern_check(buf, "k.bin", off), n)
+                # pwrite, then the new bytes through this file and through aisio.File
+                new = bytearray(300001)
+                aisio.pattern_fill(new, "new")
+                off = 4096 * 3 + 1
+                fu = f.pwrite(new, file_offset=off)
+                self.assertEqual((fu.get(), fu.served), (len(new), "kernel"))
+                self.assertIn("file system", fu.reason)
+                expect = bytearray(self.size)
+                aisio.pattern_fill(expect, "k.bin")
+                expect[off:off + len(new)] = new
+                back = bytearray(self.size)
+                self.assertEqual(f.read(back), self.size)
+                self.assertEqual(back, expect)
+                with aisio.File(self.path) as k:
+                    back2 = bytearray(self.size)
+                    self.assertEqual(k.read(back2), self.size)
+                    self.assertEqual(back2, expect)
+                # past the end: the file grows
+                self.assertEqual(f.write(b"tail", file_offset=self.size + 10), 4)
+                self.assertEqual(f.size(), self.size + 14)
+                self.assertEqual(f.read(bytearray(100), file_offset=self.size + 14), 0)
+            with self.assertRaises(aisio.Error) as cm:
+                dev.open_file(os.path.join(self.tmp.name, "missing"), fallback=True)
+            self.assertEqual(cm.exception.errno, errno.ENOENT)
+            self.assertIn("the kernel cannot open it", str(cm.exception))
+            # a file inside an image has no kernel path to fall back to
+            with self.assertRaises(aisio.Error):
+                dev.open_file("/k.bin", image=True, fallback=True)
 
 
 def md5(path):
