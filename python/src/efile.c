@@ -131,9 +131,14 @@ static void lane_write(struct ef_lane *l, struct ef_task *t, size_t *done, int *
 	struct py_efile *e = l->e;
 
 	if (t->gpu) {
-		*err = py_cuda_dtoh(t->p, t->gpu, t->len, msg, mlen);
-		if (*err)
+		char why[256];
+
+		*err = py_cuda_dtoh(t->p, t->gpu, t->len, why, sizeof(why));
+		if (*err) {
+			snprintf(msg, mlen, "%s: pwrite at offset %llu from a GPU array: %s", e->path,
+				 (unsigned long long)t->off, why);
 			return;
+		}
 	}
 	while (*done < t->len) {
 		ssize_t n = pwrite(e->wfd, t->p + *done, t->len - *done, (off_t)(t->off + *done));
@@ -148,6 +153,18 @@ static void lane_write(struct ef_lane *l, struct ef_task *t, size_t *done, int *
 		}
 		*done += (size_t)n;
 	}
+}
+
+/* The bytes a read task staged in host memory, to the caller's GPU array. */
+static int gpu_copy_out(struct py_efile *e, struct ef_task *t, size_t n, char *msg, size_t mlen)
+{
+	char why[256];
+	int err = py_cuda_htod(t->gpu, t->p, n, why, sizeof(why));
+
+	if (err)
+		snprintf(msg, mlen, "%s: pread at offset %llu into a GPU array: %s", e->path,
+			 (unsigned long long)t->off, why);
+	return err;
 }
 
 /* Kernel mode: pread(2) until the task is done or the file ends. */
@@ -194,7 +211,7 @@ static void lane_run(struct ef_lane *l, struct ef_task *t, int remap)
 		rep.served = done ? AISIO_FILE_SERVED_KERNEL : AISIO_FILE_SERVED_NONE;
 		snprintf(rep.why, sizeof(rep.why), "%s", e->kwhy);
 		if (!err && t->gpu && done)
-			err = py_cuda_htod(t->gpu, t->p, done, msg, sizeof(msg));
+			err = gpu_copy_out(e, t, done, msg, sizeof(msg));
 	} else if (remap && (err = lane_remap(l, msg, sizeof(msg)))) {
 		pthread_mutex_lock(&e->lock);
 		l->wgen = UINT64_MAX; /* not mapped again yet: the next read tries again */
@@ -205,15 +222,14 @@ static void lane_run(struct ef_lane *l, struct ef_task *t, int remap)
 
 		if (n < 0) {
 			err = (int)n;
-			snprintf(msg, sizeof(msg), "%s: pread of %zu bytes at offset %llu (%s path%s%s): %s", e->path,
-				 t->len, (unsigned long long)t->off, aisio_file_served_str(rep.served),
-				 rep.why[0] ? ": " : "", rep.why, aisio_errmsg());
+			snprintf(msg, sizeof(msg), "%s: pread of %zu bytes at offset %llu: %s", e->path, t->len,
+				 (unsigned long long)t->off, aisio_errmsg());
 		} else {
 			done = (size_t)n;
 			served = served_bit(rep.served);
 			why = rep.why;
 			if (t->gpu && done)
-				err = py_cuda_htod(t->gpu, t->p, done, msg, sizeof(msg));
+				err = gpu_copy_out(e, t, done, msg, sizeof(msg));
 		}
 	}
 	pthread_mutex_lock(&e->lock);
