@@ -22,7 +22,7 @@ if [ ! -e "$build/python/aisio/__init__.py" ]; then
 	finish
 fi
 blk=$(blkdev_of $bdf) || { fail "no namespace on $bdf"; finish; }
-sectors=$(cat /sys/block/${blk#/dev/}/size)
+sectors=$(cat "/sys/block/${blk#/dev/}/size")
 first=2048
 cat >/tmp/homid.conf <<CONF
 [uid:65534]
