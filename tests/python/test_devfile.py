@@ -149,6 +149,8 @@ class DeviceFileFutures(unittest.TestCase):
     def test_future_protocol(self):
         with aisio.open(f"emu:128M,file={self.img},latency_us=20000") as dev:
             with dev.open_file("/b.bin", image=True) as f:
+                self.assertIsInstance(f, aisio.DeviceFile)
+                self.assertEqual(f.path_kind, "extent")
                 buf = bytearray(5000)
                 fu = f.pread(buf)
                 self.assertFalse(fu.done(), "a read of a 20 ms command finished before pread returned")
