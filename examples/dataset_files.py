@@ -37,3 +37,33 @@ def listing(root):
             rel = os.path.relpath(p, root).replace(os.sep, "/")
             out.append((rel, os.path.getsize(p)))
     return sorted(out)
+
+
+def xfs_image(root, img, size="256M"):
+    """An XFS image (mkfs.xfs -p, no mount, no root needed) holding root's files at the same
+    relative paths, for reading them through their extents on the device model:
+    aisio.open(f"emu:{size},file={img}").open_file("/" + rel, image=True)."""
+    import shutil
+    import subprocess
+    mkfs = shutil.which("mkfs.xfs") or "/usr/sbin/mkfs.xfs"
+    lines = ["/", "0 0", "d--755 0 0"]
+
+    def walk(d):
+        for e in sorted(os.scandir(d), key=lambda e: e.name):
+            if e.is_dir(follow_symlinks=False):
+                lines.append(f"{e.name} d--755 0 0")
+                walk(e.path)
+                lines.append("$")
+            elif e.is_file(follow_symlinks=False):
+                lines.append(f"{e.name} ---644 0 0 {os.path.abspath(e.path)}")
+    walk(root)
+    lines.append("$")
+    proto = img + ".proto"
+    with open(proto, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(img, "wb") as f:
+        f.truncate(parse_size(size))
+    env = dict(os.environ, TEST_DIR="1", TEST_DEV="1", QA_CHECK_FS="1")  # small file systems allowed
+    subprocess.run([mkfs, "-q", "-f", "-p", proto, img], check=True, env=env)
+    os.unlink(proto)
+    return f"emu:{size},file={img}"

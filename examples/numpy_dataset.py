@@ -3,9 +3,11 @@
 """Read a pattern dataset into numpy arrays with aisio futures, in batches, and
 verify every byte. Runs in CI (tests/python/run.sh).
 
-    examples/numpy_dataset.py --root DIR [--make N --size 1M] [--batch 8]
+    examples/numpy_dataset.py --root DIR [--make N --size 1M] [--batch 8] [--xfs-image IMG]
 
---make N writes N files into DIR first when it holds none.
+--make N writes N files into DIR first when it holds none. --xfs-image puts
+them into an XFS image (mkfs.xfs -p) and reads them through their extents on
+the device model (Device.open_file(..., image=True)) instead of the kernel.
 """
 import argparse
 import os
@@ -21,9 +23,10 @@ import dataset_files
 class FileDataset:
     """Sample i: the whole of file i as a uint8 array."""
 
-    def __init__(self, root):
+    def __init__(self, root, dev=None):
         self.root = root
         self.files = dataset_files.listing(root)
+        self.dev = dev  # an aisio.Device holding root's files in its XFS, or None: the kernel
 
     def __len__(self):
         return len(self.files)
@@ -32,6 +35,9 @@ class FileDataset:
         """Begin reading sample i; returns (name, array, future)."""
         rel, size = self.files[i]
         arr = np.empty(size, np.uint8)
+        if self.dev is not None:
+            f = self.dev.open_file("/" + rel, image=True)  # the future keeps it open until it is done
+            return rel, arr, f.pread(arr)
         with aisio.File(os.path.join(self.root, rel)) as f:
             return rel, arr, f.pread(arr)  # the future keeps the file open until it is done
 
@@ -45,6 +51,8 @@ def batches(ds, batch):
             n = fut.get()
             if n != len(arr):
                 raise RuntimeError(f"{rel}: read {n} of {len(arr)} bytes")
+            if ds.dev is not None and fut.served != "extent":
+                raise RuntimeError(f"{rel}: served by {fut.served}, not the extents: {fut.reason}")
             out.append((rel, arr))
         yield out
 
@@ -55,11 +63,14 @@ def main():
     ap.add_argument("--make", type=int, default=0, help="write this many files first when root has none")
     ap.add_argument("--size", default="1M", help="size of the files --make writes")
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--xfs-image", help="put root's files into this XFS image and read them through "
+                    "their extents on the device model (DeviceFile)")
     a = ap.parse_args()
     os.makedirs(a.root, exist_ok=True)
     if a.make and not dataset_files.listing(a.root):
         dataset_files.make(a.root, a.make, dataset_files.parse_size(a.size))
-    ds = FileDataset(a.root)
+    dev = aisio.open(dataset_files.xfs_image(a.root, a.xfs_image)) if a.xfs_image else None
+    ds = FileDataset(a.root, dev)
     if not len(ds):
         print(f"numpy_dataset: no files under {a.root} (--make N writes some)", file=sys.stderr)
         return 1
@@ -74,7 +85,8 @@ def main():
             nbytes += len(arr)
             nfiles += 1
     dt = time.monotonic() - t0
-    print(f"numpy_dataset: {nfiles} files, {nbytes} bytes read and verified in {dt:.3f} s "
+    how = " through their extents" if dev is not None else ""
+    print(f"numpy_dataset: {nfiles} files, {nbytes} bytes read{how} and verified in {dt:.3f} s "
           f"({nbytes / dt / 2**20:.1f} MiB/s)")
     return 0
 

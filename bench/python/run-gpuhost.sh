@@ -2,7 +2,9 @@
 # On the GPU host: build the aisio Python package and run
 # examples/torch_dataset.py (CUDA tensors through a DataLoader, verified),
 # examples/numpy_dataset.py, and device reads/writes/batches into CUDA tensors
-# (verified). bench/python/run.sh (Python vs C IOPS) runs there as it does here.
+# (verified); with mkfs.xfs (xfsprogs) there, also the dataset read through
+# its extents into CUDA tensors (torch_dataset.py --xfs-image, DeviceFile)
+# and tests/python's DeviceFile tests, test_gpu_array included. bench/python/run.sh (Python vs C IOPS) runs there as it does here.
 #
 #   bench/python/run-gpuhost.sh [PYTHON]      (default: the python3 that imports torch)
 #
@@ -56,4 +58,10 @@ with aisio.open("emu:64M") as d:
     assert aisio.pattern_check(t.cpu().numpy(), "gpu", 0) == t.numel()
 print("device <-> CUDA tensor: read, write and batch verified")
 PY
+	if command -v mkfs.xfs >/dev/null || [ -x /usr/sbin/mkfs.xfs ]; then
+		"$vpy" "$root/examples/torch_dataset.py" --root "$work/dataset" --batch 8 --xfs-image "$work/dataset.img"
+		PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$root/tests/python "$vpy" -m unittest -v test_devfile
+	else
+		echo "SKIP: no mkfs.xfs (xfsprogs): DeviceFile reads into CUDA tensors not run"
+	fi
 } 2>&1 | tee "$out"

@@ -12,6 +12,9 @@
     with aisio.File("data/x.bin") as f:
         fut = f.pread(buf, file_offset=0)           # aisio.Future: .done(), .get()
         n = fut.get()
+    with aisio.open("homi:/run/homid.sock") as dev, dev.open_file("/mnt/x.bin", queues=8) as f:
+        futs = [f.pread(b, file_offset=o) for b, o in work]   # all in flight, through the extents
+        print(futs[0].get(), futs[0].served)        # 'extent', or 'kernel' and futs[0].reason
 
 Buffers: anything with the buffer protocol (bytearray, numpy, aisio.Buffer)
 for host memory; objects with __cuda_array_interface__ or __dlpack__ (torch,
@@ -22,6 +25,7 @@ from ._aisio import (  # noqa: F401
     Batch,
     Buffer,
     Device,
+    DeviceFile,
     Error,
     File,
     Future,
@@ -33,7 +37,7 @@ from ._aisio import (  # noqa: F401
 )
 
 __all__ = [
-    "Batch", "Buffer", "Device", "Error", "File", "Future", "open",
+    "Batch", "Buffer", "Device", "DeviceFile", "Error", "File", "Future", "open",
     "pattern_check", "pattern_fill", "pattern_seed", "pattern_verify", "status_str",
 ]
 

@@ -144,3 +144,13 @@ int py_cuda_dtoh(void *host, const void *gpu, size_t len, char *why, size_t whyl
 	cu_leave();
 	return r ? cu_fail(r, "copy from GPU memory", why, whylen) : 0;
 }
+
+int py_cuda_probe(const void *gpu, char *why, size_t whylen)
+{
+	int err = cu_enter(gpu, why, whylen);
+
+	if (err)
+		return err;
+	cu_leave();
+	return 0;
+}

@@ -92,7 +92,7 @@ int py_dev_check_open(struct py_dev *d)
 
 void py_dev_maybe_shut(struct py_dev *d)
 {
-	if (!d->closed || d->nbatches || d->ndma || !d->dev)
+	if (!d->closed || d->nbatches || d->nfiles || d->ndma || !d->dev)
 		return;
 	Py_BEGIN_ALLOW_THREADS
 	PyThread_acquire_lock(d->lock, WAIT_LOCK);
@@ -264,9 +264,11 @@ static PyObject *dev_repr(PyObject *self)
 
 static PyMethodDef dev_methods[] = {
 	{ "open_file", (PyCFunction)(void (*)(void))py_dev_open_file, METH_VARARGS | METH_KEYWORDS,
-	  "open_file(path, image=False) -> aisio.DeviceFile\n\nA file read through its extents on this device "
-	  "(include/aisio/file.h): image=True for a path inside the device's own unmounted XFS, else a mounted "
-	  "path on a homi: device." },
+	  "open_file(path, image=False, queues=4, fallback=False) -> aisio.DeviceFile\n\nA file read through its "
+	  "extents on this device (include/aisio/file.h): image=True for a path inside the device's own unmounted "
+	  "XFS, else a mounted path on a homi: device. Up to `queues` reads in flight at once (a thread and a queue "
+	  "each). fallback=True: where the device has no extent path for the file, the kernel serves it "
+	  "(every Future served 'kernel', with the reason)." },
 	{ "read", dev_read, METH_VARARGS,
 	  "read(lba, buf) -> int\n\nRead len(buf) bytes (a multiple of lba_size) starting at LBA lba into buf "
 	  "(writable host buffer or GPU array). Blocks with the GIL released; returns the bytes read." },

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aisio.File and aisio.Future: pread/pwrite at byte offsets of a file
- * through the kernel (pread(2)/pwrite(2)), split into tasks of 4 MiB that a
- * pool of threads runs in parallel; GPU buffers go through host memory.
- * A Future's get() waits with the GIL released.
+ * aisio.File: pread/pwrite at byte offsets of a file through the kernel
+ * (pread(2)/pwrite(2)), split into tasks of 4 MiB that a pool of threads
+ * runs in parallel; GPU buffers go through host memory. Each returns an
+ * aisio.Future (future.c) served by 'kernel'.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,28 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "future.h"
 #include "mod.h"
 #include "xfer.h"
 
 #define TASK_SIZE ((size_t)4 << 20)
 
-/* What the worker threads share with a Future (freed by the Future, after completion). */
-struct fut_state {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint32_t left;      /* tasks not finished */
-	int err;            /* first -errno */
-	char msg[512];
-	size_t bytes;       /* bytes transferred by all tasks */
-	/* the GPU copy after the last read task */
-	struct py_ubuf *gpu_dst;
-	char *host;
-	size_t len;
-};
-
 struct task {
 	struct task *next;
-	struct fut_state *f;
+	struct py_fut_state *f;
 	int fd, write;
 	char *p;
 	size_t len;
@@ -68,31 +55,25 @@ static void task_run(struct task *t)
 			break; /* end of file */
 		done += (size_t)n;
 	}
-	struct fut_state *f = t->f;
-	pthread_mutex_lock(&f->lock);
-	f->bytes += done;
-	if (err && !f->err) {
-		f->err = err;
-		snprintf(f->msg, sizeof(f->msg), "%s: %s at offset %lld: %s", t->path, t->write ? "pwrite" : "pread",
-			 (long long)(t->off + (off_t)done), strerror(-err));
-	}
-	int last = --f->left == 0;
-	pthread_mutex_unlock(&f->lock);
-	if (last && f->gpu_dst && !f->err) {
-		/* One copy of everything read; no other task touches f now. */
-		char why[256];
-		int e = py_copy_out(f->gpu_dst, 0, f->host, f->bytes, why, sizeof(why));
+	struct py_fut_state *f = t->f;
+	char msg[512] = "";
 
-		if (e) {
-			f->err = e;
-			snprintf(f->msg, sizeof(f->msg), "%s: %s", t->path, why);
+	if (err)
+		snprintf(msg, sizeof(msg), "%s: %s at offset %lld: %s", t->path, t->write ? "pwrite" : "pread",
+			 (long long)(t->off + (off_t)done), strerror(-err));
+	if (py_fut_task_done(f, done, err, msg, PY_SERVED_KERNEL, NULL, 0)) {
+		if (f->gpu_dst && !f->err) {
+			/* One copy of everything read; no other task touches f now. */
+			char why[256];
+			int e = py_copy_out(f->gpu_dst, 0, f->host, f->bytes, why, sizeof(why));
+
+			if (e) {
+				f->err = e;
+				snprintf(f->msg, sizeof(f->msg), "%s: %s", t->path, why);
+			}
 		}
-	}
-	if (last) {
-		pthread_mutex_lock(&f->lock);
-		f->gpu_dst = NULL; /* marks the copy as finished */
-		pthread_cond_broadcast(&f->cond);
-		pthread_mutex_unlock(&f->lock);
+		f->gpu_dst = NULL;
+		py_fut_complete(f);
 	}
 	free(t);
 }
@@ -214,167 +195,31 @@ static void file_dealloc(PyObject *self)
 	Py_DECREF(tp);
 }
 
-/* ---- Future ---- */
-
-struct py_future {
-	PyObject_HEAD
-	PyObject *file;       /* keeps the fd open */
-	struct fut_state *s;
-	struct py_ubuf b;
-	int have_b;
-	int getting;          /* a get() is waiting (GIL released) */
-	int finished;         /* made finished by py_future_finished(); file is not an aisio.File */
-};
-
-static void fut_wait(struct fut_state *s)
+/* A Future's tasks are over: the fd may go now if close() was called. */
+static void file_fut_release(PyObject *owner)
 {
-	pthread_mutex_lock(&s->lock);
-	while (s->left || s->gpu_dst)
-		pthread_cond_wait(&s->cond, &s->lock);
-	pthread_mutex_unlock(&s->lock);
-}
+	struct py_file *f = (struct py_file *)owner;
 
-static void fut_free_state(struct py_future *fu)
-{
-	if (!fu->s)
-		return;
-	Py_BEGIN_ALLOW_THREADS
-	fut_wait(fu->s);
-	Py_END_ALLOW_THREADS
-	free(fu->s->host);
-	pthread_mutex_destroy(&fu->s->lock);
-	pthread_cond_destroy(&fu->s->cond);
-	free(fu->s);
-	fu->s = NULL;
-	if (fu->finished)
-		return;
-	struct py_file *f = (struct py_file *)fu->file;
 	if (--f->nfut == 0 && f->closed && f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
 	}
 }
 
-static void future_dealloc(PyObject *self)
-{
-	struct py_future *fu = (struct py_future *)self;
-	PyTypeObject *tp = Py_TYPE(self);
-
-	fut_free_state(fu);
-	if (fu->have_b)
-		py_ubuf_release(&fu->b);
-	Py_XDECREF(fu->file);
-	((freefunc)PyType_GetSlot(tp, Py_tp_free))(self);
-	Py_DECREF(tp);
-}
-
-static PyObject *future_done(PyObject *self, PyObject *unused)
-{
-	struct py_future *fu = (struct py_future *)self;
-	int done;
-
-	if (!fu->s)
-		Py_RETURN_TRUE;
-	pthread_mutex_lock(&fu->s->lock);
-	done = !fu->s->left && !fu->s->gpu_dst;
-	pthread_mutex_unlock(&fu->s->lock);
-	return PyBool_FromLong(done);
-}
-
-static PyObject *future_get(PyObject *self, PyObject *unused)
-{
-	struct py_future *fu = (struct py_future *)self;
-	struct py_state *st = py_state_of_type(Py_TYPE(self));
-	PyObject *r;
-
-	if (!fu->s) {
-		PyErr_SetString(PyExc_RuntimeError, "aisio.Future.get: the result was already taken");
-		return NULL;
-	}
-	if (fu->getting) {
-		PyErr_SetString(PyExc_RuntimeError, "aisio.Future.get: another thread is already waiting for it");
-		return NULL;
-	}
-	fu->getting = 1;
-	Py_BEGIN_ALLOW_THREADS
-	fut_wait(fu->s);
-	Py_END_ALLOW_THREADS
-	fu->getting = 0;
-	if (fu->s->err)
-		r = py_raise_msg(st, fu->s->err, fu->s->msg);
-	else
-		r = PyLong_FromSize_t(fu->s->bytes);
-	fut_free_state(fu);
-	if (fu->have_b)
-		py_ubuf_release(&fu->b);
-	fu->have_b = 0;
-	return r;
-}
-
-static PyMethodDef future_methods[] = {
-	{ "get", future_get, METH_NOARGS,
-	  "get() -> int\n\nWait for the transfer and return the bytes moved (fewer than asked at the end of the "
-	  "file); raise aisio.Error when it failed." },
-	{ "done", future_done, METH_NOARGS, "done() -> bool\n\nWhether the transfer has finished." },
-	{ NULL }
-};
-
-static PyType_Slot future_slots[] = {
-	{ Py_tp_dealloc, future_dealloc },
-	{ Py_tp_methods, future_methods },
-	{ Py_tp_doc, "The result of File.pread/pwrite: get() waits for it, done() polls." },
-	{ 0, NULL }
-};
-
-static PyType_Spec future_spec = {
-	.name = "aisio.Future",
-	.basicsize = sizeof(struct py_future),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-	.slots = future_slots,
-};
-
-PyObject *py_future_finished(struct py_state *st, PyObject *owner, size_t bytes)
-{
-	struct py_future *fu = (struct py_future *)PyType_GenericAlloc((PyTypeObject *)st->FutureType, 0);
-	struct fut_state *s;
-
-	if (!fu)
-		return NULL;
-	fu->finished = 1;
-	fu->file = Py_NewRef(owner);
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		Py_DECREF(fu);
-		return PyErr_NoMemory();
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->bytes = bytes;
-	fu->s = s;
-	return (PyObject *)fu;
-}
-
 /* pread/pwrite(buf, size=None, file_offset=0) -> Future */
 static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write)
 {
-	static char *kwlist[] = { "buf", "size", "file_offset", NULL };
 	struct py_file *f = (struct py_file *)self;
 	struct py_state *st = py_state_of_type(Py_TYPE(self));
-	PyObject *obj, *size_obj = Py_None;
-	long long off = 0;
-	size_t size;
+	struct py_fut_state *s;
 	struct py_future *fu;
-	struct fut_state *s;
+	struct py_ubuf b;
+	uint64_t off;
+	size_t size;
 	int err;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, write ? "O|OL:pwrite" : "O|OL:pread", kwlist, &obj, &size_obj, &off))
-		return NULL;
 	if (f->closed) {
 		PyErr_SetString(PyExc_ValueError, "I/O on a closed aisio.File");
-		return NULL;
-	}
-	if (off < 0) {
-		PyErr_Format(PyExc_ValueError, "aisio.File: negative file offset %lld", off);
 		return NULL;
 	}
 	if (write && !f->writable) {
@@ -383,44 +228,25 @@ static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write
 		snprintf(msg, sizeof(msg), "%s: pwrite on a file opened read-only (mode 'r')", f->path);
 		return py_raise_msg(st, -EBADF, msg);
 	}
-	fu = (struct py_future *)PyType_GenericAlloc((PyTypeObject *)st->FutureType, 0);
-	if (!fu)
+	if (py_io_args(args, kw, write, "aisio.File", &b, &size, &off))
 		return NULL;
-	fu->file = Py_NewRef(self);
-	if (py_ubuf_get(obj, !write, &fu->b)) {
-		Py_DECREF(fu);
+	uint32_t ntasks = (uint32_t)((size + TASK_SIZE - 1) / TASK_SIZE);
+	fu = py_future_new(st, self, ntasks, file_fut_release);
+	if (!fu) {
+		py_ubuf_release(&b);
 		return NULL;
 	}
+	fu->b = b;
 	fu->have_b = 1;
-	size = fu->b.len;
-	if (size_obj != Py_None) {
-		Py_ssize_t sz = PyLong_AsSsize_t(size_obj);
-
-		if (sz < 0 || (size_t)sz > fu->b.len) {
-			if (!PyErr_Occurred())
-				PyErr_Format(PyExc_ValueError, "aisio.File: size %zd does not fit the %zu-byte buffer", sz,
-					     fu->b.len);
-			Py_DECREF(fu);
-			return NULL;
-		}
-		size = (size_t)sz;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		Py_DECREF(fu);
-		return PyErr_NoMemory();
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	fu->s = s;
 	f->nfut++;
+	s = fu->s;
 	char *p = fu->b.ptr;
 	if (fu->b.gpu && size) {
 		char why[256];
 
 		s->host = malloc(size);
 		if (!s->host) {
-			Py_DECREF(fu);
+			py_future_abort(fu);
 			return PyErr_NoMemory();
 		}
 		p = s->host;
@@ -431,16 +257,15 @@ static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write
 			Py_END_ALLOW_THREADS
 		}
 		if (err) {
-			Py_DECREF(fu);
+			py_future_abort(fu);
 			return py_raise_msg(st, err, why);
 		}
 	}
 	err = pool_start();
 	if (err) {
-		Py_DECREF(fu);
+		py_future_abort(fu);
 		return py_raise_msg(st, err, "aisio.File: cannot start the I/O threads");
 	}
-	uint32_t ntasks = (uint32_t)((size + TASK_SIZE - 1) / TASK_SIZE);
 	struct task *first = NULL, *last = NULL;
 
 	for (uint32_t i = 0; i < ntasks; i++) {
@@ -452,7 +277,7 @@ static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write
 				free(first);
 				first = n;
 			}
-			Py_DECREF(fu);
+			py_future_abort(fu);
 			return PyErr_NoMemory();
 		}
 		t->f = s;
@@ -468,7 +293,6 @@ static PyObject *file_io(PyObject *self, PyObject *args, PyObject *kw, int write
 			first = t;
 		last = t;
 	}
-	s->left = ntasks;
 	if (fu->b.gpu && !write && ntasks) {
 		s->gpu_dst = &fu->b;
 		s->len = size;
@@ -502,7 +326,7 @@ static PyObject *file_sync_io(PyObject *self, PyObject *args, PyObject *kw, int 
 
 	if (!fu)
 		return NULL;
-	r = future_get(fu, NULL);
+	r = py_future_get(fu);
 	Py_DECREF(fu);
 	return r;
 }
@@ -591,8 +415,5 @@ int py_file_init_type(PyObject *m, struct py_state *st)
 	st->FileType = PyType_FromModuleAndSpec(m, &file_spec, NULL);
 	if (!st->FileType || PyModule_AddObjectRef(m, "File", st->FileType))
 		return -1;
-	st->FutureType = PyType_FromModuleAndSpec(m, &future_spec, NULL);
-	if (!st->FutureType)
-		return -1;
-	return PyModule_AddObjectRef(m, "Future", st->FutureType);
+	return 0;
 }

@@ -47,7 +47,8 @@ struct py_dev {
 	uint32_t lba_size, max_xfer, nsid;
 	uint64_t nlbas;
 	Py_ssize_t nbatches;        /* open batches (each holds a queue) */
-	int closed;                 /* close() called: no new I/O; the device goes with the last buffer/batch */
+	Py_ssize_t nfiles;          /* open DeviceFiles (each holds handles and queues) */
+	int closed;                 /* close() called: no new I/O; the device goes with the last buffer/batch/file */
 	/* DMA buffers allocated through alloc(): ranges used without a copy */
 	struct py_dma_range { uintptr_t va; size_t len; } *dma;
 	Py_ssize_t ndma, dma_cap;
@@ -59,7 +60,7 @@ int py_dev_dma_add(struct py_dev *d, void *p, size_t len); /* 0 or -1 (no memory
 void py_dev_dma_del(struct py_dev *d, void *p);
 /* 0, or -1 with an exception when the device is closed. */
 int py_dev_check_open(struct py_dev *d);
-/* Close the device once close() was called and no buffer or batch uses it. */
+/* Close the device once close() was called and no buffer, batch or DeviceFile uses it. */
 void py_dev_maybe_shut(struct py_dev *d);
 
 /* ---- Buffers: host (buffer protocol) or GPU (__cuda_array_interface__, DLPack) ---- */
@@ -91,6 +92,12 @@ PyObject *py_buffer_new(struct py_dev *d, Py_ssize_t len);
  */
 int py_cuda_htod(void *gpu, const void *host, size_t len, char *why, size_t whylen);
 int py_cuda_dtoh(void *host, const void *gpu, size_t len, char *why, size_t whylen);
+/*
+ * Whether @gpu is memory of a GPU that the CUDA driver here can copy to:
+ * 0, or -errno (no driver or GPU: -ENOTSUP/-ENODEV; an address CUDA does
+ * not know: -EIO) with the reason in @why. Checked before any I/O starts.
+ */
+int py_cuda_probe(const void *gpu, char *why, size_t whylen);
 
 /* ---- Batch ---- */
 int py_batch_init_type(PyObject *m, struct py_state *st);
@@ -98,9 +105,7 @@ PyObject *py_batch_new(struct py_dev *d, uint32_t depth);
 
 /* ---- Files and futures ---- */
 int py_file_init_type(PyObject *m, struct py_state *st);
-/* A finished Future whose get() returns @bytes; it keeps @owner alive. */
-PyObject *py_future_finished(struct py_state *st, PyObject *owner, size_t bytes);
-/* Device.open_file(path, image=False) -> aisio.DeviceFile (efile.c) */
+/* Device.open_file(path, image=False, queues=4, fallback=False) -> aisio.DeviceFile (efile.c) */
 PyObject *py_dev_open_file(PyObject *self, PyObject *args, PyObject *kw);
 int py_efile_init_type(PyObject *m);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "future.h"
 #include "mod.h"
 
 struct py_state *py_state_of(PyObject *module)
@@ -98,7 +99,7 @@ static int mod_exec(PyObject *m)
 	if (!st->Error || PyModule_AddObjectRef(m, "Error", st->Error))
 		return -1;
 	if (py_dev_init_type(m, st) || py_buffer_init_type(m, st) || py_batch_init_type(m, st) ||
-	    py_file_init_type(m, st) || py_efile_init_type(m))
+	    py_future_init_type(m, st) || py_file_init_type(m, st) || py_efile_init_type(m))
 		return -1;
 	if (PyModule_AddFunctions(m, py_pattern_methods))
 		return -1;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,7 +342,7 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 		     uint64_t len, int direct, struct aisio_file_report *rep)
 {
 	uint64_t lbs = (uint64_t)1 << f->lba_shift, end = off + len, pos = off;
-	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0;
+	uint32_t nslots = FILE_BOUNCE / f->chunk, qd = aisio_queue_depth(q), ri = 0, idle = 0;
 	int err = 0, ret;
 
 	f->inflight = 0;
@@ -415,6 +416,9 @@ static int read_runs(struct aisio_file *f, struct aisio_queue *q, uint8_t *buf, 
 			ret = aisio_queue_reap(q, 0);
 			if (ret < 0)
 				return aisio_err(ret, "%s: reap: %s", f->path, aisio_errmsg());
+			/* nothing yet: after a while let others run (a device model may share the CPU) */
+			if (ret == 0 && !queued && ++idle % 64 == 0)
+				sched_yield();
 		}
 	}
 	for (uint32_t i = 0; i < nslots && !err; i++)

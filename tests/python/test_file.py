@@ -51,6 +51,7 @@ class Files(unittest.TestCase):
             fut = f.pwrite(src)
             self.assertEqual(fut.get(), n)
             self.assertTrue(fut.done())
+            self.assertEqual((fut.served, fut.reason, fut.cmds), ("kernel", "", 0))
             with self.assertRaises(RuntimeError):
                 fut.get()
             self.assertEqual(f.size(), n)
@@ -58,6 +59,7 @@ class Files(unittest.TestCase):
         with aisio.File(self.path) as f:
             futs = [f.pread(dst[i:i + 2**20], file_offset=i) for i in range(0, n, 2**20)]
             self.assertEqual(sum(x.get() for x in futs), n)
+            self.assertEqual({x.served for x in futs}, {"kernel"})
         self.assertEqual(aisio.pattern_check(dst, "f.bin", 0), n)
         with open(self.path, "rb") as f:
             self.assertEqual(f.read(64), ref_bytes("f.bin", 0, 64))
