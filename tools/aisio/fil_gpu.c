@@ -619,7 +619,7 @@ static void pipe_fini(struct gpipe *p)
 }
 
 /* The check kernel over everything that landed; fills r->bad*. */
-static int gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
+int fil_gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
 {
 	const struct fil_set *set = r->set;
 	struct fil_gpu_seg *segs, *dsegs = NULL;
@@ -793,7 +793,7 @@ int fil_run_gpu(struct fil_run *r)
 	if (!err)
 		err = atomic_load(&r->err);
 	if (!err && o->verify)
-		err = gpu_verify(r, dst, vst);
+		err = fil_gpu_verify(r, dst, vst);
 out:
 	for (uint32_t t = 0; t < o->threads; t++) {
 		for (uint32_t i = 0; w[t].slots && i < w[t].nslots; i++) {
