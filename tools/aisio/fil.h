@@ -167,6 +167,8 @@ int fil_run_gpu(struct fil_run *r);
 int fil_run_homi_gpu(struct fil_run *r);
 /* gpu-nvme: GPU threads walk extent tables in GPU memory and issue the reads themselves. */
 int fil_run_gpu_nvme(struct fil_run *r);
+/* 0 when a GPU can take the data, else -errno with the reason on stderr ("no usable GPU", no CUDA). */
+int fil_gpu_usable(void);
 /* aisio fil ceiling: pinned host -> GPU copy of @bytes, @rounds times. */
 int fil_gpu_ceiling(uint64_t bytes, int rounds, int json);
 /* aisio fil regprobe: what registering page-cache pages of @path costs (see fil_gpu_probe.c). */

@@ -814,6 +814,22 @@ out:
 	return err ? err : atomic_load(&r->err);
 }
 
+int fil_gpu_usable(void)
+{
+	size_t free_b = 0, total_b = 0;
+	int dev = 0;
+	cudaError_t e = cudaGetDevice(&dev);
+
+	if (e == cudaSuccess)
+		e = cudaMemGetInfo(&free_b, &total_b);
+	if (e == cudaSuccess)
+		return 0;
+	fprintf(stderr, "aisio fil run: no usable GPU: %s (CUDA error %d); this path puts the data in GPU "
+		"memory\n", cudaGetErrorString(e), (int)e);
+	cudaGetLastError();
+	return -ENODEV;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

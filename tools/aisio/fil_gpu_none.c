@@ -23,6 +23,13 @@ int fil_run_gpu_nvme(struct fil_run *r)
 			"(rebuild where nvcc is found, see meson_options.txt 'cuda')");
 }
 
+int fil_gpu_usable(void)
+{
+	fprintf(stderr, "aisio fil run: this aisio was built without CUDA: nothing goes to GPU memory "
+		"(rebuild where nvcc is found, see meson_options.txt 'cuda')\n");
+	return -ENOTSUP;
+}
+
 int fil_gpu_ceiling(uint64_t bytes, int rounds, int json)
 {
 	(void)bytes;

@@ -560,6 +560,9 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	r->o = &o;
 	r->set = &set;
+	/* no GPU: said before any file is looked at */
+	if (o.mem_gpu && (err = fil_gpu_usable()))
+		goto out;
 	if (o.path == FIL_HOMI || o.path == FIL_GPU_NVME)
 		err = load_image(o.target, &r->dev, &src, &set);
 	else
