@@ -726,6 +726,8 @@ int fil_run_gpu(struct fil_run *r)
 	if (e == cudaSuccess)
 		e = cudaMemset(dst, 0, r->set->dst_bytes ? r->set->dst_bytes : 1);
 	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize(); /* the memset done before copies on non-blocking streams */
+	if (e == cudaSuccess)
 		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
 	if (e != cudaSuccess) {
 		err = cuda_fail(r, e, "GPU memory for the dataset");

@@ -329,6 +329,9 @@ int fil_run_homi_gpu(struct fil_run *r)
 	e = cudaMalloc((void **)&g.dst, len);
 	if (e == cudaSuccess)
 		e = cudaMemset(g.dst, 0, len); /* holes and unwritten extents read as zeros */
+	/* the memset is asynchronous: done before homid's copies (another process, other streams) land */
+	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize();
 	if (e == cudaSuccess)
 		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
 	if (e != cudaSuccess) {

@@ -188,6 +188,9 @@ int fil_run_gpu_nvme(struct fil_run *r)
 	}
 	memset(&res, 0, sizeof(res));
 	e = cudaMemset(dst->va, 0, len); /* holes and unwritten extents read as zeros */
+	/* the memset is asynchronous: done before the model's copies (its own streams) land */
+	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize();
 	if (e == cudaSuccess)
 		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
 	if (e != cudaSuccess || (err = to_gpu(r, (void **)&d_res, &res, sizeof(res), "the results"))) {

@@ -121,6 +121,7 @@ __global__ void fgn_kernel(struct fgn_params p)
 			break;
 		}
 		/* collective over the warp, with or without a command (the list page is fenced inside) */
+		__syncwarp();
 		aisio_cuda_submit(q, &cmd, want);
 		if (want) {
 			busy = 1;
