@@ -233,19 +233,27 @@ static int worker_setup(struct hgw *w, struct fil_run *r)
 	return 0;
 }
 
-static void worker_teardown(struct hgw *w, struct fil_run *r)
+static void worker_stop(struct hgw *w)
 {
 	if (w->q) {
 		aisio_queue_wait(w->q);
-		aisio_queue_term(w->q); /* the queue goes before the memory its commands point at */
+		aisio_queue_term(w->q);
 		w->q = NULL;
 	}
+}
+
+/* After every thread's queue is gone: homid takes memory back only from a session without queues. */
+static void worker_teardown(struct hgw *w, struct fil_run *r)
+{
 	if (w->lists) {
 		struct aisio_homi_mem_unreg un = { .mem_id = w->lists_id };
+		int err = aisio_homi_call(aisio_homi_dev_conn(r->dev), AISIO_HOMI_MEM_UNREG, &un, sizeof(un), -1,
+					  NULL, 0, NULL, NULL);
 
-		aisio_homi_call(aisio_homi_dev_conn(r->dev), AISIO_HOMI_MEM_UNREG, &un, sizeof(un), -1, NULL, 0,
-				NULL, NULL);
-		munmap(w->lists, w->lists_len);
+		if (err) /* homid may still map them: left mapped; the session's end takes them back */
+			fil_fail(r, err, "%s: giving back PRP list pages: %s", r->o->target, aisio_errmsg());
+		else
+			munmap(w->lists, w->lists_len);
 		w->lists = NULL;
 	}
 	if (w->lists_fd >= 0)
@@ -383,10 +391,15 @@ int fil_run_homi_gpu(struct fil_run *r)
 	if (!err && o->verify)
 		err = fil_gpu_verify(r, g.dst, vst);
 out:
+	/* every queue first: homid takes registered memory back only from a session without queues */
+	for (uint32_t t = 0; w && t < o->threads; t++)
+		worker_stop(&w[t]);
 	for (uint32_t t = 0; w && t < o->threads; t++)
 		worker_teardown(&w[t], r);
-	if (mem_id)
-		fil_gpu_mem_unreg(r->dev, mem_id); /* after the queues; homid waits for its copies */
+	if (mem_id && fil_gpu_mem_unreg(r->dev, mem_id)) { /* homid waits for its copies into it first */
+		err = err ? err : fil_fail(r, -EIO, "%s: giving back the GPU memory: %s", o->target, aisio_errmsg());
+		g.dst = NULL; /* homid may still have it open: not freed under it (it goes with the process) */
+	}
 	free(w);
 	free(th);
 	free(g.reg_bus);
