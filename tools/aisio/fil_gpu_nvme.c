@@ -157,6 +157,9 @@ int fil_run_gpu_nvme(struct fil_run *r)
 	    (err = to_gpu(r, (void **)&d_units, r->set->u, r->set->nunits * sizeof(*d_units), "the units")))
 		goto out;
 	r->map_s = (double)(fil_now_ns() - t0) / 1e9;
+	/* the model the tables came from (the decoder's index is kept in memory): closed, its threads gone */
+	aisio_dev_close(r->dev);
+	r->dev = NULL;
 	/* the model on the same image, moving data for GPU memory with the copy engines */
 	if (pc_ctrls_open(&uri, 1, 1, &cfg, &ctrl)) {
 		err = fil_fail(r, -EINVAL, "%s: cannot open the device model for GPU queues (the reason is above)",
