@@ -106,6 +106,19 @@ if [ -n "$MKFS" ]; then mkimg big; mkimg small; fi
 cat "$D"/*.img >/dev/null 2>&1
 free -g | head -2
 
+el "== correctness of (b) and (c) on this GPU (tests/fil/run_fil_gpu_nvme.sh; FULL=1: run_fil_gpu.sh too)"
+if [ -n "$HOMID" ] && [ -n "$MKFS" ]; then
+	PATH=$(dirname "$MKFS"):$PATH AISIO_REQUIRE_GPU=${AISIO_REQUIRE_GPU:-1} HOMID=$HOMID AISIO_TEST_DIR=$D \
+		timeout 150 bash tests/fil/run_fil_gpu_nvme.sh "$AISIO" >"$OUT/fil_gpu_nvme_test.txt" 2>&1
+	rc=$?
+	echo "fil_gpu_nvme test exit $rc ($(tail -1 "$OUT/fil_gpu_nvme_test.txt"))"
+	[ $rc -eq 0 ] || failed "tests/fil/run_fil_gpu_nvme.sh: exit $rc: $(grep '^FAIL' "$OUT/fil_gpu_nvme_test.txt" | head -3)"
+fi
+if [ "${FULL:-0}" = 1 ]; then
+	AISIO_REQUIRE_GPU=1 AISIO_TEST_DIR=$D timeout 150 bash tests/fil/run_fil_gpu.sh "$AISIO" >"$OUT/fil_gpu_test.txt" 2>&1 ||
+		failed "tests/fil/run_fil_gpu.sh: $(tail -1 "$OUT/fil_gpu_test.txt")"
+fi
+
 PIN=""
 command -v taskset >/dev/null && PIN="taskset -c $CORES"
 # aisio_case CASE PATH TARGET ARGS...: ROUNDS runs (R=N for fewer), each JSON result in raw/;
