@@ -44,6 +44,8 @@ nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fPIC,-fno-threadsafe-statics,-fno-ex
 	-Iinclude -Isrc -Itools/aisio -c tools/aisio/perf_cuda_kern.cu -o "$B/obj/perf_cuda_kern.o" &
 nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fPIC,-fno-threadsafe-statics,-fno-exceptions \
 	-Iinclude -Isrc -Itools/aisio -c tools/aisio/fil_gpu_kern.cu -o "$B/obj/fil_gpu_kern.o" &
+nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fPIC,-fno-threadsafe-statics,-fno-exceptions \
+	-Iinclude -Isrc -Itools/aisio -c tools/aisio/fil_gpu_nvme_kern.cu -o "$B/obj/fil_gpu_nvme_kern.o" &
 wait
-gcc -o "$B/aisio" "${objs[@]}" "$B/obj/perf_cuda_kern.o" "$B/obj/fil_gpu_kern.o" -L"$CUDA/lib64" -lcudart_static -ldl -lrt -lm -pthread
+gcc -o "$B/aisio" "${objs[@]}" "$B/obj/perf_cuda_kern.o" "$B/obj/fil_gpu_kern.o" "$B/obj/fil_gpu_nvme_kern.o" -L"$CUDA/lib64" -lcudart_static -ldl -lrt -lm -pthread
 echo "$B/aisio"

@@ -23,6 +23,9 @@ check perf cuda-run --nqueues 4 --qdepth 8 emu:64M,null
 check perf cuda-run --ctrls 16 --nqueues 16 --qdepth 64 --runtime 1 emu:1G
 check perf cuda-verify
 check perf run --mem gpu emu:64M
+# files into GPU memory: said before any file is looked at
+check fil run --path gpu-nvme "emu:64M,file=$TDIR/none.img"
+check fil run --path gpu --xfer map "$TDIR"
 # Through homid (when built): the same clear refusal, and homid itself
 # refuses a controller that would take GPU memory (gpu=0) without a GPU.
 HOMID=${HOMID:-$(dirname "$AISIO")/homid}
@@ -36,6 +39,7 @@ if [ -x "$HOMID" ]; then
 	done
 	check perf cuda-run --nqueues 1 --qdepth 4 "homi:$sock"
 	check perf cuda-verify --size 1M "homi:$sock"
+	check fil run --path homi --mem gpu "homi:$sock"
 	# cuda-verify through homid takes one session: refused before any GPU
 	# work (a build without CUDA refuses every GPU subcommand first)
 	"$AISIO" perf cuda-verify --ctrls 2 --nqueues 2 "homi:$sock" >"$TDIR/out" 2>"$TDIR/err"

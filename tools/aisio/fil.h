@@ -42,7 +42,8 @@ struct fil_set {
 	struct fil_file *f;
 	uint32_t n;
 	uint64_t bytes;      /* sum of file sizes */
-	uint64_t dst_bytes;  /* whole-dataset buffer size (files 256-byte aligned) */
+	uint64_t dst_bytes;  /* whole-dataset buffer size (files dst_align-byte aligned) */
+	uint32_t dst_align;  /* where files start in that buffer (0: 256 bytes); set before fil_set_units */
 	struct fil_unit *u;
 	uint64_t nunits;
 	uint32_t max_unit;   /* longest unit */
@@ -71,9 +72,14 @@ struct fil_extsrc {
 /* The XFS decoder over an open device: indexes the file system once. */
 struct aisio_dev;
 int fil_extsrc_xfs(struct aisio_dev *dev, struct fil_extsrc *out);
+/*
+ * homid's extent service (FILE_MAP through include/aisio/file.h) for a homi:
+ * device: each file is mapped by homid once, on its first use, and kept.
+ */
+int fil_extsrc_homid(struct aisio_dev *dev, struct fil_extsrc *out);
 
 /* Run options. */
-enum fil_path { FIL_POSIX, FIL_URING, FIL_HOMI, FIL_GPU };
+enum fil_path { FIL_POSIX, FIL_URING, FIL_HOMI, FIL_GPU, FIL_GPU_NVME };
 enum fil_gpu_xfer { FIL_XFER_STAGE, FIL_XFER_MAP, FIL_XFER_MIX };
 
 struct fil_opts {
@@ -88,6 +94,7 @@ struct fil_opts {
 	int pipe;            /* gpu map and mix: one registrar thread + a releaser thread map */
 	uint32_t unreg_batch; /* gpu --pipe: pieces the releaser waits for before releasing them */
 	int verify, json, progress;
+	int mem_gpu;         /* data lands in GPU memory (gpu, gpu-nvme, homi --mem gpu) */
 	const char *target;  /* DIR or device URI */
 };
 
@@ -114,6 +121,10 @@ struct fil_run {
 	uint8_t bad_got, bad_want;
 	uint64_t bad_count;  /* mismatching bytes (host) or words (GPU) found */
 	double verify_s;     /* GPU: time of the check kernel, outside the timed part */
+	double map_s;        /* gpu-nvme: mapping every file and copying the tables, before the timed part */
+	uint64_t gpu_threads; /* gpu-nvme: GPU threads that issued the reads */
+	uint64_t cmds;       /* homi --mem gpu, gpu-nvme: NVMe read commands issued */
+	int no_lat;          /* per-file latency not measured on this path */
 	uint64_t t_start_ns; /* set by a path whose timed part starts after its setup */
 	double cpu_start_s;
 	uint64_t t_end_ns;   /* set by a path whose timed part ends before it returns */
@@ -152,6 +163,12 @@ int fil_run_posix(struct fil_run *r);
 int fil_run_uring(struct fil_run *r);
 int fil_run_homi(struct fil_run *r);
 int fil_run_gpu(struct fil_run *r);
+/* homi --mem gpu: extents from the source, NVMe reads on homid queues straight into GPU memory. */
+int fil_run_homi_gpu(struct fil_run *r);
+/* gpu-nvme: GPU threads walk extent tables in GPU memory and issue the reads themselves. */
+int fil_run_gpu_nvme(struct fil_run *r);
+/* 0 when a GPU can take the data, else -errno with the reason on stderr ("no usable GPU", no CUDA). */
+int fil_gpu_usable(void);
 /* aisio fil ceiling: pinned host -> GPU copy of @bytes, @rounds times. */
 int fil_gpu_ceiling(uint64_t bytes, int rounds, int json);
 /* aisio fil regprobe: what registering page-cache pages of @path costs (see fil_gpu_probe.c). */

@@ -619,7 +619,7 @@ static void pipe_fini(struct gpipe *p)
 }
 
 /* The check kernel over everything that landed; fills r->bad*. */
-static int gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
+int fil_gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
 {
 	const struct fil_set *set = r->set;
 	struct fil_gpu_seg *segs, *dsegs = NULL;
@@ -726,6 +726,8 @@ int fil_run_gpu(struct fil_run *r)
 	if (e == cudaSuccess)
 		e = cudaMemset(dst, 0, r->set->dst_bytes ? r->set->dst_bytes : 1);
 	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize(); /* the memset done before copies on non-blocking streams */
+	if (e == cudaSuccess)
 		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
 	if (e != cudaSuccess) {
 		err = cuda_fail(r, e, "GPU memory for the dataset");
@@ -793,7 +795,7 @@ int fil_run_gpu(struct fil_run *r)
 	if (!err)
 		err = atomic_load(&r->err);
 	if (!err && o->verify)
-		err = gpu_verify(r, dst, vst);
+		err = fil_gpu_verify(r, dst, vst);
 out:
 	for (uint32_t t = 0; t < o->threads; t++) {
 		for (uint32_t i = 0; w[t].slots && i < w[t].nslots; i++) {
@@ -812,6 +814,22 @@ out:
 		cudaStreamDestroy(vst);
 	cudaFree(dst);
 	return err ? err : atomic_load(&r->err);
+}
+
+int fil_gpu_usable(void)
+{
+	size_t free_b = 0, total_b = 0;
+	int dev = 0;
+	cudaError_t e = cudaGetDevice(&dev);
+
+	if (e == cudaSuccess)
+		e = cudaMemGetInfo(&free_b, &total_b);
+	if (e == cudaSuccess)
+		return 0;
+	fprintf(stderr, "aisio fil run: no usable GPU: %s (CUDA error %d); this path puts the data in GPU "
+		"memory\n", cudaGetErrorString(e), (int)e);
+	cudaGetLastError();
+	return -ENODEV;
 }
 
 static int cmp_d(const void *a, const void *b)

@@ -3,6 +3,7 @@
 #ifndef AISIO_TOOLS_FIL_GPU_H
 #define AISIO_TOOLS_FIL_GPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cuda_runtime_api.h>
@@ -28,6 +29,19 @@ struct fil_gpu_bad {
 #ifdef __cplusplus
 extern "C" {
 #endif
+struct fil_run;
+struct aisio_dev;
+/* The check kernel over everything that landed at @dst (the run's layout); fills r->bad*. 0 or -errno. */
+int fil_gpu_verify(struct fil_run *r, char *dst, cudaStream_t st);
+/*
+ * Register the GPU allocation that starts at @ptr (@len bytes) with homid for
+ * the session of homi: device @dev (GPU_MEM_REG): *@mem_id for
+ * fil_gpu_mem_unreg, *@bus its device address. Returns 0 or -errno with
+ * aisio_errmsg(). (tests/fil/cuda_mock has its own: shared memory, MEM_REG.)
+ */
+int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus);
+int fil_gpu_mem_unreg(struct aisio_dev *dev, uint32_t mem_id);
+
 /* Queue the check of @nseg segments (device memory) on @st. Returns a cudaError_t. */
 int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint64_t nseg,
 			  struct fil_gpu_bad *bad, cudaStream_t st);

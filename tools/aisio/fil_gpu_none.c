@@ -11,6 +11,25 @@ int fil_run_gpu(struct fil_run *r)
 			"(rebuild where nvcc is found, see meson_options.txt 'cuda')");
 }
 
+int fil_run_homi_gpu(struct fil_run *r)
+{
+	return fil_fail(r, -ENOTSUP, "this aisio was built without CUDA: no reads into GPU memory "
+			"(rebuild where nvcc is found, see meson_options.txt 'cuda')");
+}
+
+int fil_run_gpu_nvme(struct fil_run *r)
+{
+	return fil_fail(r, -ENOTSUP, "this aisio was built without CUDA: no GPU-initiated reads "
+			"(rebuild where nvcc is found, see meson_options.txt 'cuda')");
+}
+
+int fil_gpu_usable(void)
+{
+	fprintf(stderr, "aisio fil run: this aisio was built without CUDA: nothing goes to GPU memory "
+		"(rebuild where nvcc is found, see meson_options.txt 'cuda')\n");
+	return -ENOTSUP;
+}
+
 int fil_gpu_ceiling(uint64_t bytes, int rounds, int json)
 {
 	(void)bytes;

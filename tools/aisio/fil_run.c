@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: aisio fil run --path posix|io_uring|homi|gpu [OPTIONS] DIR|DEVICE\n"
+		"usage: aisio fil run --path posix|io_uring|homi|gpu|gpu-nvme [OPTIONS] DIR|DEVICE\n"
 		"\n"
 		"Reads every file of a dataset made by 'aisio fil gen' and checks every byte.\n"
 		"Paths:\n"
@@ -27,13 +27,21 @@ static void usage(FILE *f)
 		"  io_uring  reads on one ring per thread, --qd in flight, into host memory (DIR)\n"
 		"  homi      extents from the XFS decoder, data through aisio queues on DEVICE, an\n"
 		"            unmounted XFS image or device by URI (IMG, file:IMG, emu:SIZE,file=IMG,\n"
-		"            pci:BDF, homi:...), into host memory\n"
+		"            pci:BDF, homi:...), into host memory; on homi:SOCKET the extents\n"
+		"            come from homid (FILE_MAP). --mem gpu (homi: only): the commands'\n"
+		"            data pointers are GPU memory registered with homid (GPU_MEM_REG),\n"
+		"            so its device moves the data straight into GPU memory\n"
 		"  gpu       the kernel path into GPU memory (DIR): --xfer stage reads into pinned\n"
 		"            staging buffers and copies them with the copy engine on a stream per\n"
 		"            thread; --xfer map registers the page-cache pages of the file (mmap +\n"
 		"            cudaHostRegister, read-only) and copies from them with no CPU copy;\n"
 		"            --xfer mix: --map-threads threads map, the others stage, on the same\n"
 		"            units\n"
+		"  gpu-nvme  GPU-initiated reads (emu:SIZE,file=IMG): the extent table of every\n"
+		"            file goes to GPU memory, GPU threads walk it and build the NVMe\n"
+		"            reads on GPU queues of the device model, which moves the data into\n"
+		"            GPU memory; --threads queues of --qd GPU threads (default 8 x 64),\n"
+		"            one command in flight a thread, of up to --chunk bytes\n"
 		"  kvikio    not linked into aisio: bench/fil/kvikio_fil.py drives the kvikio peer\n"
 		"Options:\n"
 		"  --threads N     reader threads (default 4)\n"
@@ -54,7 +62,8 @@ static void usage(FILE *f)
 		"                  threads 1.. stage, all claiming from one shared cursor\n"
 		"  --unreg-batch N gpu --pipe: the releaser waits until N pieces have been queued,\n"
 		"                  then unregisters them in a row (default 1; less than --qd)\n"
-		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu\n"
+		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu,\n"
+		"                  gpu-nvme, and homi on homi:\n"
 		"  --no-verify     do not check the bytes\n"
 		"  --json          one JSON object on stdout\n"
 		"  --progress      progress on stderr even when it is not a terminal\n"
@@ -151,7 +160,8 @@ static int load_image(const char *target, struct aisio_dev **dev, struct fil_ext
 		fprintf(stderr, "aisio fil run: cannot open %s: %s\n", uri, aisio_errmsg());
 		return err;
 	}
-	err = fil_extsrc_xfs(*dev, src);
+	/* homid maps the files of a homi: device itself (FILE_MAP); elsewhere the decoder runs here */
+	err = strncmp(uri, "homi:", 5) ? fil_extsrc_xfs(*dev, src) : fil_extsrc_homid(*dev, src);
 	if (err) {
 		fprintf(stderr, "aisio fil run: %s: not readable as XFS: %s\n", uri, aisio_errmsg());
 		goto fail;
@@ -240,7 +250,7 @@ double fil_cpu_s(void)
 
 static const char *path_name(enum fil_path p)
 {
-	static const char *n[] = { "posix", "io_uring", "homi", "gpu" };
+	static const char *n[] = { "posix", "io_uring", "homi", "gpu", "gpu-nvme" };
 
 	return n[p];
 }
@@ -276,17 +286,23 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 		json_str(stdout, o->target);
 		printf(",\"profile\":\"%s\",\"files\":%u,\"bytes\":%" PRIu64 ",\"threads\":%u,"
 		       "\"chunk\":%" PRIu64 ",\"qd\":%u,\"mem\":\"%s\"",
-		       s->profile, s->n, s->bytes, o->threads, o->chunk, o->qd,
-		       o->path == FIL_GPU ? "gpu" : "host");
+		       s->profile, s->n, s->bytes, o->threads, o->chunk, o->qd, o->mem_gpu ? "gpu" : "host");
 		if (o->path == FIL_GPU)
 			printf(",\"xfer\":\"%s\",\"stage\":%" PRIu64 ",\"reg\":%" PRIu64 ",\"map_threads\":%u"
 			       ",\"pipe\":%d,\"unreg_batch\":%u",
 			       xfer_name(o->xfer), o->stage, o->reg,
 			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0,
 			       o->pipe, o->pipe ? (o->unreg_batch ? o->unreg_batch : 1) : 0);
+		if (o->path == FIL_GPU_NVME)
+			printf(",\"gpu_threads\":%" PRIu64 ",\"map_s\":%.4f", r->gpu_threads, r->map_s);
+		if (r->cmds)
+			printf(",\"cmds\":%" PRIu64, r->cmds);
 		printf(",\"seconds\":%.6f,\"files_per_s\":%.1f,\"gb_per_s\":%.3f,\"cpu_s\":%.3f,"
-		       "\"cpu_s_per_gb\":%.4f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"served\":{",
-		       secs, s->n / secs, gb / secs, cpu, gb > 0 ? cpu / gb : 0.0, p50 * 1e6, p99 * 1e6);
+		       "\"cpu_s_per_gb\":%.4f,", secs, s->n / secs, gb / secs, cpu, gb > 0 ? cpu / gb : 0.0);
+		if (r->no_lat)
+			printf("\"lat_p50_us\":null,\"lat_p99_us\":null,\"served\":{");
+		else
+			printf("\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f,\"served\":{", p50 * 1e6, p99 * 1e6);
 		for (int i = 0, k = 0; i < FIL_NSERVED; i++) {
 			if (!r->served[i].name || (!r->served[i].reads && i))
 				continue;
@@ -295,7 +311,7 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 			       atomic_load(&r->served[i].bytes));
 		}
 		printf("},\"verify\":\"%s\"", vres);
-		if (o->path == FIL_GPU && o->verify)
+		if (o->mem_gpu && o->verify)
 			printf(",\"verify_s\":%.4f", r->verify_s);
 		if (r->bad) {
 			printf(",\"mismatch\":{\"file\":");
@@ -314,9 +330,17 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 	       path_name(o->path), o->target, s->n, gb, s->profile, o->threads, o->chunk >> 10);
 	if (o->path == FIL_GPU)
 		printf(", xfer %s", xfer_name(o->xfer));
+	if (o->mem_gpu)
+		printf(", into GPU memory");
+	if (o->path == FIL_GPU_NVME)
+		printf(", %" PRIu64 " GPU threads issuing the reads (tables mapped in %.3f s before)",
+		       r->gpu_threads, r->map_s);
 	printf("\n  %.4f s: %.0f files/s, %.3f GB/s; CPU %.3f s (%.4f s/GB)\n", secs, s->n / secs,
 	       gb / secs, cpu, gb > 0 ? cpu / gb : 0.0);
-	printf("  per-file latency: p50 %.1f us, p99 %.1f us\n", p50 * 1e6, p99 * 1e6);
+	if (r->no_lat)
+		printf("  per-file latency: not measured on this path\n");
+	else
+		printf("  per-file latency: p50 %.1f us, p99 %.1f us\n", p50 * 1e6, p99 * 1e6);
 	printf("  served:");
 	for (int i = 0; i < FIL_NSERVED; i++)
 		if (r->served[i].name && (r->served[i].reads || !i))
@@ -329,7 +353,7 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 		printf("  verify: off\n");
 	else if (!r->bad)
 		printf("  verify: all %" PRIu64 " bytes match%s\n", s->bytes,
-		       o->path == FIL_GPU ? " (checked on the GPU after the timed part)" : "");
+		       o->mem_gpu ? " (checked on the GPU after the timed part)" : "");
 	else
 		printf("  verify: MISMATCH in %s at offset %" PRIu64 "\n", s->f[r->bad_file].path,
 		       r->bad_off);
@@ -427,7 +451,7 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	o.target = argv[optind];
 	if (!path) {
-		fprintf(stderr, "aisio fil run: which path? give --path posix, io_uring, homi or gpu\n");
+		fprintf(stderr, "aisio fil run: which path? give --path posix, io_uring, homi, gpu or gpu-nvme\n");
 		return 2;
 	}
 	if (!strcmp(path, "posix")) {
@@ -438,26 +462,47 @@ int fil_cmd_run(int argc, char **argv)
 		o.path = FIL_HOMI;
 	} else if (!strcmp(path, "gpu")) {
 		o.path = FIL_GPU;
+	} else if (!strcmp(path, "gpu-nvme")) {
+		o.path = FIL_GPU_NVME;
 	} else if (!strcmp(path, "kvikio")) {
 		fprintf(stderr, "aisio fil run: kvikio is a peer, not linked into aisio; "
 			"bench/fil/kvikio_fil.py reads the same datasets through it\n");
 		return 2;
 	} else {
-		fprintf(stderr, "aisio fil run: unknown path '%s': use posix, io_uring, homi or gpu\n", path);
+		fprintf(stderr, "aisio fil run: unknown path '%s': use posix, io_uring, homi, gpu or gpu-nvme\n",
+			path);
 		return 2;
 	}
 	if (mem && strcmp(mem, "host") && strcmp(mem, "gpu")) {
 		fprintf(stderr, "aisio fil run: --mem must be host or gpu (got '%s')\n", mem);
 		return 2;
 	}
-	if (mem && !strcmp(mem, "gpu") != (o.path == FIL_GPU)) {
+	o.mem_gpu = o.path == FIL_GPU || o.path == FIL_GPU_NVME || (o.path == FIL_HOMI && mem && !strcmp(mem, "gpu"));
+	if (mem && (strcmp(mem, "gpu") == 0) != o.mem_gpu) {
 		fprintf(stderr, "aisio fil run: --mem %s does not go with --path %s: GPU memory is "
-			"reached through --path gpu, host memory through posix, io_uring and homi\n",
-			mem, path);
+			"reached through --path gpu, gpu-nvme and homi, host memory through posix, io_uring "
+			"and homi\n", mem, path);
+		return 2;
+	}
+	if (o.path == FIL_HOMI && o.mem_gpu && strncmp(o.target, "homi:", 5)) {
+		fprintf(stderr, "aisio fil run: --path homi --mem gpu reads through homid: give a homi: URI "
+			"(homid's controller a model started with gpu=N), not '%s'\n", o.target);
+		return 2;
+	}
+	if (o.path == FIL_GPU_NVME && strncmp(o.target, "emu:", 4)) {
+		fprintf(stderr, "aisio fil run: --path gpu-nvme runs against a device model on this host "
+			"holding the image (emu:SIZE,file=IMG), not '%s'\n", o.target);
 		return 2;
 	}
 	if (!qd_given)
-		o.qd = o.path == FIL_GPU ? 4 : 16;
+		o.qd = o.path == FIL_GPU ? 4 : o.path == FIL_GPU_NVME ? 64 : 16;
+	if (!th_given && o.path == FIL_GPU_NVME)
+		o.threads = 8;
+	if (o.path == FIL_GPU_NVME && (o.qd % 32 || o.threads * o.qd > 65536)) {
+		fprintf(stderr, "aisio fil run: --path gpu-nvme: --qd is GPU threads a queue, a multiple of 32 "
+			"up to 1024 (got %u), and --threads (queues) x --qd at most 65536\n", o.qd);
+		return 2;
+	}
 	if (o.path == FIL_GPU && o.xfer != FIL_XFER_MAP && o.stage < o.chunk) {
 		fprintf(stderr, "aisio fil run: --stage (%" PRIu64 ") must be at least --chunk (%" PRIu64 ")\n",
 			o.stage, o.chunk);
@@ -515,13 +560,19 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	r->o = &o;
 	r->set = &set;
-	if (o.path == FIL_HOMI)
+	/* no GPU: said before any file is looked at */
+	if (o.mem_gpu && (err = fil_gpu_usable()))
+		goto out;
+	if (o.path == FIL_HOMI || o.path == FIL_GPU_NVME)
 		err = load_image(o.target, &r->dev, &src, &set);
 	else
 		err = load_dir(o.target, &set);
 	if (err)
 		goto out;
 	r->src = &src;
+	/* NVMe reads into GPU memory write whole LBAs: every file starts on a page there */
+	if (o.path == FIL_GPU_NVME || (o.path == FIL_HOMI && o.mem_gpu))
+		set.dst_align = 4096;
 	err = fil_set_units(&set, o.chunk);
 	r->lat = calloc(set.n ? set.n : 1, sizeof(double));
 	if (err || !r->lat) {
@@ -537,8 +588,9 @@ int fil_cmd_run(int argc, char **argv)
 	switch (o.path) {
 	case FIL_POSIX: err = fil_run_posix(r); break;
 	case FIL_URING: err = fil_run_uring(r); break;
-	case FIL_HOMI: err = fil_run_homi(r); break;
+	case FIL_HOMI: err = o.mem_gpu ? fil_run_homi_gpu(r) : fil_run_homi(r); break;
 	case FIL_GPU: err = fil_run_gpu(r); break;
+	case FIL_GPU_NVME: err = fil_run_gpu_nvme(r); break;
 	}
 	t1 = (double)fil_now_ns() / 1e9;
 	c1 = fil_cpu_s();
@@ -569,7 +621,7 @@ int fil_cmd_run(int argc, char **argv)
 	if (r->bad) {
 		fprintf(stderr, "aisio fil run: verify: %s at offset %" PRIu64 ": byte 0x%02x where the "
 			"pattern has 0x%02x (%" PRIu64 " %s differ)\n", set.f[r->bad_file].path, r->bad_off,
-			r->bad_got, r->bad_want, r->bad_count, o.path == FIL_GPU ? "words" : "bytes");
+			r->bad_got, r->bad_want, r->bad_count, o.mem_gpu ? "words" : "bytes");
 		goto out;
 	}
 	rc = 0;

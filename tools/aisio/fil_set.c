@@ -100,7 +100,7 @@ int fil_manifest_parse(const char *where, const char *txt, size_t len, struct fi
 
 int fil_set_units(struct fil_set *s, uint64_t chunk)
 {
-	uint64_t n = 0, dst = 0;
+	uint64_t n = 0, dst = 0, al = s->dst_align ? s->dst_align : 256;
 
 	for (uint32_t i = 0; i < s->n; i++)
 		n += s->f[i].size ? (s->f[i].size + chunk - 1) / chunk : 1;
@@ -115,7 +115,7 @@ int fil_set_units(struct fil_set *s, uint64_t chunk)
 		uint32_t k = 0;
 
 		f->dst_off = dst;
-		dst += (f->size + 255) & ~255ull;
+		dst += (f->size + al - 1) / al * al;
 		for (uint64_t off = 0; off < f->size || (off == 0 && !f->size); off += chunk, k++) {
 			struct fil_unit *u = &s->u[s->nunits++];
 

@@ -12,9 +12,19 @@
  * a registration left behind is an error (exit status 3). It also prints the
  * most ranges registered at once, which --pipe bounds by --qd;
  * MOCK_EVENT_WAIT_US=N makes every wait for a copy take N microseconds.
+ *
+ * "GPU memory" (cudaMalloc) is shared memory (a sealed memfd), so that
+ * --path homi --mem gpu runs end to end against a homid without a GPU: the
+ * registration with homid (fil_gpu_mem_reg) is MEM_REG of that memfd
+ * instead of GPU_MEM_REG, and homid's device model writes the files' blocks
+ * straight into it; the check runs on it as on GPU memory. Registrations
+ * with homid are counted; one left behind is an error too.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +32,15 @@
 
 #include <aisio/pattern.h>
 
-#include <cuda_runtime_api.h> /* this folder's, found through -I first */
-#include "fil_gpu.h"
+#include <aisio/aisio.h>
 
+#include <cuda_runtime_api.h> /* this folder's, found through -I first */
+#include "fil.h"
+#include "fil_gpu.h"
+#include "homi/client.h"
+#include "util/err.h"
+
+static _Atomic long homid_regs, homid_unregs;
 static _Atomic long regs, refused, unregs, copies, from_reg, from_pinned, from_pageable;
 static long reg_now, reg_most; /* registered ranges at once (under rlock) */
 
@@ -124,9 +140,31 @@ cudaError_t mock_cudaEventSynchronize(cudaEvent_t e)
 	return cudaSuccess;
 }
 
+/* "GPU memory": memfd mappings, so homid can map them too */
+struct galloc {
+	void *p;
+	size_t n;
+	int fd;
+};
+static struct galloc gallocs[256];
+static pthread_mutex_t glock = PTHREAD_MUTEX_INITIALIZER;
+
 cudaError_t mock_cudaFree(void *p)
 {
-	free(p);
+	pthread_mutex_lock(&glock);
+	for (int i = 0; p && i < 256; i++)
+		if (gallocs[i].p == p) {
+			munmap(p, gallocs[i].n);
+			close(gallocs[i].fd);
+			gallocs[i].p = NULL;
+			pthread_mutex_unlock(&glock);
+			return cudaSuccess;
+		}
+	pthread_mutex_unlock(&glock);
+	if (p) {
+		fprintf(stderr, "mock: cudaFree(%p): not an allocation\n", p);
+		abort();
+	}
 	return cudaSuccess;
 }
 
@@ -196,8 +234,75 @@ cudaError_t mock_cudaHostUnregister(void *p)
 
 cudaError_t mock_cudaMalloc(void **p, size_t n)
 {
-	*p = malloc(n);
-	return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+	size_t len = (n + 4095) & ~(size_t)4095;
+	int fd = memfd_create("mock-gpu", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *m = MAP_FAILED;
+
+	*p = NULL;
+	if (fd < 0)
+		return cudaErrorMemoryAllocation;
+	if (!ftruncate(fd, (off_t)(len ? len : 4096)) && !fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL))
+		m = mmap(NULL, len ? len : 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		close(fd);
+		return cudaErrorMemoryAllocation;
+	}
+	pthread_mutex_lock(&glock);
+	for (int i = 0; i < 256; i++)
+		if (!gallocs[i].p) {
+			gallocs[i] = (struct galloc){ m, len ? len : 4096, fd };
+			*p = m;
+			break;
+		}
+	pthread_mutex_unlock(&glock);
+	if (!*p) {
+		fprintf(stderr, "mock: more than 256 GPU allocations\n");
+		abort();
+	}
+	return cudaSuccess;
+}
+
+/* homid cannot open a GPU allocation of the stand-in: MEM_REG of its memfd instead of GPU_MEM_REG */
+int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus)
+{
+	struct aisio_homi_conn *conn = aisio_homi_dev_conn(dev);
+	struct aisio_homi_mem_reg req = { .len = len };
+	struct aisio_homi_mem_reg_reply rep;
+	int fd = -1, err;
+
+	pthread_mutex_lock(&glock);
+	for (int i = 0; i < 256; i++)
+		if (gallocs[i].p == ptr && gallocs[i].n == len)
+			fd = gallocs[i].fd;
+	pthread_mutex_unlock(&glock);
+	if (!conn)
+		return aisio_err(-EINVAL, "not a homi: device");
+	if (fd < 0)
+		return aisio_err(-EINVAL, "mock: %p (%zu bytes) is not a whole allocation of the stand-in", ptr, len);
+	err = aisio_homi_call(conn, AISIO_HOMI_MEM_REG, &req, sizeof(req), fd, &rep, sizeof(rep), NULL, NULL);
+	if (err)
+		return err;
+	atomic_fetch_add(&homid_regs, 1);
+	*mem_id = rep.mem_id;
+	*bus = rep.bus;
+	return 0;
+}
+
+int fil_gpu_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
+{
+	struct aisio_homi_mem_unreg u = { .mem_id = mem_id };
+	int err = aisio_homi_call(aisio_homi_dev_conn(dev), AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL,
+				  NULL);
+
+	if (!err)
+		atomic_fetch_add(&homid_unregs, 1);
+	return err;
+}
+
+/* GPU threads are beyond the stand-in */
+int fil_run_gpu_nvme(struct fil_run *r)
+{
+	return fil_fail(r, -ENOTSUP, "the CUDA stand-in has no GPU threads: --path gpu-nvme runs on a GPU host");
 }
 
 cudaError_t mock_cudaMemGetInfo(size_t *f, size_t *t)
@@ -294,6 +399,9 @@ __attribute__((destructor)) static void mock_report(void)
 		"pages, %ld from pinned memory, %ld from pageable memory); at most %ld registered at once\n",
 		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies), atomic_load(&from_reg),
 		atomic_load(&from_pinned), atomic_load(&from_pageable), reg_most);
-	if (atomic_load(&regs) != atomic_load(&unregs))
+	if (atomic_load(&homid_regs))
+		fprintf(stderr, "mock: %ld GPU memory registrations with homid, %ld unregistrations\n",
+			atomic_load(&homid_regs), atomic_load(&homid_unregs));
+	if (atomic_load(&regs) != atomic_load(&unregs) || atomic_load(&homid_regs) != atomic_load(&homid_unregs))
 		_exit(3);
 }

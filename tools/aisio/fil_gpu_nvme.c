@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aisio fil run --path gpu-nvme: GPU-initiated file reads through extents.
+ *
+ * Before the timed part the host maps every file of the dataset (the run's
+ * extent source: the XFS decoder over the image) and copies three tables to
+ * GPU memory: the units (pieces of at most --chunk bytes), the files (where
+ * each lands, its extents) and the extents in LBAs. It opens the device
+ * model on the same image (emu:SIZE,file=IMG) with the GPU's copy engines as
+ * its DMA for GPU memory, allocates the dataset buffer in GPU memory and
+ * makes --threads GPU queue pairs of --qd + 1 entries (src/gpu).
+ *
+ * The timed part is one kernel: --threads blocks of --qd threads, each block
+ * on its own queue; every thread claims units from a shared cursor, walks
+ * its file's extents and issues the reads itself (fil_gpu_nvme_kern.cu).
+ * Then the gpu path's check kernel compares every byte with pattern.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include <aisio/aisio.h>
+
+#include "fil.h"
+#include "fil_gpu.h"
+#include "fil_gpu_nvme.h"
+#include "perf_cuda_host.h"
+#include "util/err.h"
+
+/* The files' extents as GPU tables (host copies); -errno with the run's message. */
+static int build_tables(struct fil_run *r, uint32_t lba, struct fgn_file **fo, struct fgn_ext **eo, uint64_t *neo)
+{
+	const struct fil_set *s = r->set;
+	struct fgn_file *files = calloc(s->n ? s->n : 1, sizeof(*files));
+	struct fgn_ext *ext = NULL;
+	uint64_t n = 0, cap = 0;
+
+	if (!files)
+		return fil_fail(r, -ENOMEM, "out of memory for the file table");
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct aisio_extent *e;
+		uint64_t size;
+		uint32_t k;
+		int err = r->src->file_extents(r->src, s->f[i].path, &e, &k, &size);
+
+		if (!err && size < s->f[i].size)
+			err = fil_fail(r, -ENODATA, "%s: %s: short file: %llu bytes, the manifest says %llu",
+				       r->o->target, s->f[i].path, (unsigned long long)size,
+				       (unsigned long long)s->f[i].size);
+		else if (err)
+			err = fil_fail(r, err, "%s: %s", r->o->target, aisio_errmsg());
+		if (!err && n + k > cap) {
+			struct fgn_ext *ne;
+
+			cap = (n + k) * 2 + 1024;
+			ne = realloc(ext, cap * sizeof(*ext));
+			if (!ne)
+				err = fil_fail(r, -ENOMEM, "out of memory for the extent table");
+			else
+				ext = ne;
+		}
+		if (err) {
+			free(files);
+			free(ext);
+			return err;
+		}
+		files[i].dst_off = s->f[i].dst_off;
+		files[i].size = s->f[i].size;
+		files[i].ext_first = (uint32_t)n;
+		files[i].next = k;
+		for (uint32_t j = 0; j < k; j++, n++) {
+			if (e[j].dev_off % lba) {
+				free(files);
+				free(ext);
+				return fil_fail(r, -EINVAL, "%s: extent %u at device byte %llu is not on an LBA "
+						"boundary (%u)", s->f[i].path, j, (unsigned long long)e[j].dev_off, lba);
+			}
+			ext[n].off = e[j].off;
+			ext[n].len = e[j].len;
+			ext[n].lba = e[j].dev_off / lba;
+			ext[n].unwritten = !!(e[j].flags & AISIO_EXT_UNWRITTEN);
+			ext[n].rsvd = 0;
+		}
+		if (n > UINT32_MAX)
+			return fil_fail(r, -E2BIG, "more than 2^32 extents");
+	}
+	*fo = files;
+	*eo = ext;
+	*neo = n;
+	return 0;
+}
+
+static int to_gpu(struct fil_run *r, void **dev, const void *host, size_t len, const char *what)
+{
+	cudaError_t e = cudaMalloc(dev, len ? len : 16);
+
+	if (e == cudaSuccess && len)
+		e = cudaMemcpy(*dev, host, len, cudaMemcpyHostToDevice);
+	if (e != cudaSuccess)
+		return fil_fail(r, -ENOMEM, "%s in GPU memory (%zu bytes): %s", what, len, cudaGetErrorString(e));
+	return 0;
+}
+
+int fil_run_gpu_nvme(struct fil_run *r)
+{
+	static char name[80];
+	const struct fil_opts *o = r->o;
+	const uint32_t nq = o->threads, tpq = o->qd;
+	struct pc_ctrl ctrl;
+	struct pc_ctrl_cfg cfg = { .queues = nq, .depth = tpq + 1, .dma = PC_DMA_GPU, .gpu = 0 };
+	char *uri = (char *)o->target;
+	struct aisio_mem_region *dst = NULL;
+	struct aisio_nvme_ctrl **nc = NULL;
+	struct aisio_gpu_qset *qs = NULL;
+	struct fgn_file *files = NULL, *d_files = NULL;
+	struct fgn_ext *ext = NULL, *d_ext = NULL;
+	struct fgn_unit *d_units = NULL;
+	struct fgn_res res, *d_res = NULL;
+	struct fgn_params p;
+	void *lists_host = NULL, *lists_dev = NULL;
+	size_t len = (r->set->dst_bytes + 4095) & ~(size_t)4095, free_b = 0, total_b = 0;
+	uint64_t next = 0, t0;
+	double gpu_s = 0;
+	cudaStream_t vst = NULL;
+	cudaError_t e;
+	int err, ngpu = 0, opened = 0;
+
+	_Static_assert(sizeof(struct fgn_unit) == sizeof(struct fil_unit), "unit layouts");
+	memset(&ctrl, 0, sizeof(ctrl));
+	memset(&p, 0, sizeof(p));
+	snprintf(name, sizeof(name), "gpu-nvme:%s/emu", r->src->name);
+	r->served[0].name = name;
+	r->no_lat = 1;
+	r->gpu_threads = (uint64_t)nq * tpq;
+	err = aisio_gpu_count(&ngpu);
+	if (err)
+		return fil_fail(r, err, "%s", aisio_errmsg());
+	if ((err = aisio_gpu_select(0)))
+		return fil_fail(r, err, "%s", aisio_errmsg());
+	if (!len)
+		len = 4096;
+	e = cudaMemGetInfo(&free_b, &total_b);
+	if (e != cudaSuccess)
+		return fil_fail(r, -ENODEV, "no usable GPU: %s (CUDA error %d)", cudaGetErrorString(e), (int)e);
+	if (len > free_b / 100 * 95)
+		return fil_fail(r, -ENOMEM, "the dataset (%zu bytes) does not fit in the GPU's free memory "
+				"(%zu of %zu bytes)", len, free_b, total_b);
+	/* the tables: every file mapped, before the clock starts */
+	t0 = fil_now_ns();
+	if ((err = build_tables(r, aisio_dev_geo(r->dev)->lba_size, &files, &ext, &next)))
+		goto out;
+	if ((err = to_gpu(r, (void **)&d_files, files, r->set->n * sizeof(*files), "the file table")) ||
+	    (err = to_gpu(r, (void **)&d_ext, ext, next * sizeof(*ext), "the extent table")) ||
+	    (err = to_gpu(r, (void **)&d_units, r->set->u, r->set->nunits * sizeof(*d_units), "the units")))
+		goto out;
+	r->map_s = (double)(fil_now_ns() - t0) / 1e9;
+	/* the model the tables came from (the decoder's index is kept in memory): closed, its threads gone */
+	aisio_dev_close(r->dev);
+	r->dev = NULL;
+	/* the model on the same image, moving data for GPU memory with the copy engines */
+	if (pc_ctrls_open(&uri, 1, 1, &cfg, &ctrl)) {
+		err = fil_fail(r, -EINVAL, "%s: cannot open the device model for GPU queues (the reason is above)",
+			       o->target);
+		goto out;
+	}
+	opened = 1;
+	if (ctrl.lba_shift > 12) {
+		err = fil_fail(r, -EINVAL, "%s: LBAs of %u bytes: files start on 4 KiB pages in GPU memory",
+			       o->target, 1u << ctrl.lba_shift);
+		goto out;
+	}
+	if (aisio_gpu_region_alloc(0, len, &dst)) {
+		err = fil_fail(r, -ENOMEM, "GPU memory for the dataset: %s", aisio_errmsg());
+		goto out;
+	}
+	if (pc_ctrls_add_gpu(&ctrl, 1, dst)) {
+		err = fil_fail(r, -EINVAL, "the dataset buffer in the model's DMA (the reason is above)");
+		goto out;
+	}
+	if (aisio_gpu_host_alloc((size_t)nq * tpq << ctrl.page_shift, &lists_host, &lists_dev)) {
+		err = fil_fail(r, -ENOMEM, "PRP list pages: %s", aisio_errmsg());
+		goto out;
+	}
+	nc = pc_ctrls_nc(&ctrl, 1);
+	if (!nc || aisio_gpu_qset_create(nc, 1, 0, nq, tpq + 1, tpq, &qs)) {
+		err = fil_fail(r, -ENOMEM, "%u GPU queues of %u entries: %s", nq, tpq + 1, aisio_errmsg());
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
+	e = cudaMemset(dst->va, 0, len); /* holes and unwritten extents read as zeros */
+	/* the memset is asynchronous: done before the model's copies (its own streams) land */
+	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize();
+	if (e == cudaSuccess)
+		e = cudaStreamCreateWithFlags(&vst, cudaStreamNonBlocking);
+	if (e != cudaSuccess || (err = to_gpu(r, (void **)&d_res, &res, sizeof(res), "the results"))) {
+		err = err ? err : fil_fail(r, -EIO, "GPU setup: %s", cudaGetErrorString(e));
+		goto out;
+	}
+	p.qps = aisio_gpu_qset_dev(qs);
+	p.nq = nq;
+	p.tpq = tpq;
+	p.nsid = ctrl.nsid;
+	p.lba_shift = ctrl.lba_shift;
+	p.page_shift = ctrl.page_shift;
+	/* a command: at most MDTS, --chunk, and what one PRP list page describes */
+	p.max_cmd = ctrl.max_xfer ? ctrl.max_xfer : 1u << 20;
+	if (p.max_cmd > o->chunk)
+		p.max_cmd = (uint32_t)o->chunk;
+	if ((uint64_t)p.max_cmd > ((1ull << ctrl.page_shift) / 8) << ctrl.page_shift)
+		p.max_cmd = (uint32_t)(((1ull << ctrl.page_shift) / 8) << ctrl.page_shift);
+	p.units = d_units;
+	p.nunits = r->set->nunits;
+	p.files = d_files;
+	p.exts = d_ext;
+	p.dst_bus = aisio_mem_bus(dst, dst->va);
+	p.lists = lists_dev;
+	p.lists_bus = (uint64_t)(uintptr_t)lists_host; /* pinned host memory: the model's bus address is the pointer */
+	p.timeout_ns = 10000000000ull;
+	p.res = d_res;
+	r->t_start_ns = fil_now_ns();
+	r->cpu_start_s = fil_cpu_s();
+	e = (cudaError_t)fil_gpu_nvme_launch(&p, &gpu_s);
+	r->t_end_ns = fil_now_ns();
+	r->cpu_end_s = fil_cpu_s();
+	if (e == cudaSuccess)
+		e = cudaMemcpy(&res, d_res, sizeof(res), cudaMemcpyDeviceToHost);
+	if (e != cudaSuccess) {
+		err = fil_fail(r, -EIO, "the reading kernel: %s (CUDA error %d)", cudaGetErrorString(e), (int)e);
+		goto out;
+	}
+	r->cmds = res.cmds;
+	atomic_store(&r->served[0].reads, res.units_done);
+	atomic_store(&r->served[0].bytes, res.bytes_done);
+	atomic_store(&r->files_done, r->set->n);
+	atomic_store(&r->bytes_done, res.bytes_done);
+	if (res.errors) {
+		const struct fil_unit *u = &r->set->u[res.first_unit < r->set->nunits ? res.first_unit : 0];
+
+		err = fil_fail(r, -EIO, "%s: %s at byte %llu: a GPU thread's read of LBA %llu failed: %s (%llu failed)",
+			       o->target, r->set->f[u->file].path, (unsigned long long)u->off,
+			       (unsigned long long)res.first_lba,
+			       res.first_status & 0x10000u ? "timed out" : aisio_nvme_status_str(res.first_status),
+			       res.errors);
+		goto out;
+	}
+	if (res.units_done != r->set->nunits || res.bytes_done != r->set->bytes) {
+		err = fil_fail(r, -EIO, "the GPU threads completed %llu of %llu units (%llu of %llu bytes)",
+			       res.units_done, (unsigned long long)r->set->nunits, res.bytes_done,
+			       (unsigned long long)r->set->bytes);
+		goto out;
+	}
+	if (o->verify)
+		err = fil_gpu_verify(r, (char *)dst->va, vst);
+out:
+	aisio_gpu_qset_delete(qs);
+	free(nc);
+	if (vst)
+		cudaStreamDestroy(vst);
+	cudaFree(d_res);
+	cudaFree(d_units);
+	cudaFree(d_ext);
+	cudaFree(d_files);
+	free(files);
+	free(ext);
+	if (lists_host)
+		aisio_gpu_host_free(lists_host);
+	aisio_mem_region_release(dst);
+	if (opened)
+		pc_ctrls_close(&ctrl, 1);
+	return err ? err : atomic_load(&r->err);
+}
