@@ -49,7 +49,7 @@ def annotate(path, inclusive):
     # A file with no cost at all (callgrind's base file beside the
     # per-thread ones) makes callgrind_annotate fail: nothing in it.
     res = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if inclusive else "no"),
-                          "--threshold=100", "--auto=no", path], capture_output=True, text=True)
+                          "--threshold=100", "--auto=no", path], capture_output=True, text=True, cwd="/")
     return res.stdout if res.returncode == 0 else ""
 
 
@@ -75,7 +75,7 @@ def empty_polls(path):
     """Calls of aisio_queue_reap less those that reached reap_some (which
     runs only when a completion is there)."""
     res = subprocess.run(["callgrind_annotate", "--tree=caller", "--threshold=100", "--auto=no", path],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd="/")
     calls = {}
     pending = 0
     for line in res.stdout.splitlines():
