@@ -20,6 +20,7 @@ instructions per empty poll on either side); empty_polls says how many there
 were per I/O.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def main():
     path, total, parts = best
     wait = waiting(path)
     empty = empty_polls(path)
-    print(json.dumps({"thread": path, "ios": nios, "total": round(total / nios, 1),
+    print(json.dumps({"thread": os.path.basename(path), "ios": nios, "total": round(total / nios, 1),
                       "waiting": round(wait / nios, 1), "work": round((total - wait) / nios, 1), "empty_polls": round(empty / nios, 2),
                       "parts": {k: round(v / nios, 1) for k, v in sorted(parts.items(), key=lambda x: -x[1])}}))
 

@@ -11,7 +11,9 @@
 # Environment: NIOS (50000 I/Os per fio run; perf runs PERF_SECONDS, 8 s,
 # under callgrind and is divided by the I/Os it reports), RUNS (3),
 # CASES ("4k:128 4k:1").
-# Writes bench/fio-engine/results-cost-<host>.md.
+# Writes bench/fio-engine/results-cost-<host>.md, and each run's split to
+# results-cost-<host>.runs.txt; cg_fit.py there gives the work per I/O with the
+# loop around empty polls taken out.
 #
 # Each case runs with fio's defaults and with fio's own lean options
 # (LEAN below): commit in batches, reap up to the whole depth at once, and
@@ -30,6 +32,7 @@ runs=${RUNS:-3}
 cases=${CASES:-"4k:128 4k:1"}
 host=$(hostname -s 2>/dev/null || echo host)
 out=$here/results-cost-$host.md
+runlog=$here/results-cost-$host.runs.txt   # each run's split, for cg_fit.py
 engine=$build/fio/libaisio-fio.so
 uri=emu:1G,null
 tmp=$(mktemp -d)
@@ -63,6 +66,7 @@ f = "%.1f" if v[-1] < 10 else "%.0f"
 print(" / ".join(f % x for x in (v[0], v[(len(v) - 1) // 2], v[-1])))' "$expr" "$@"
 }
 ours='j["parts"].get("engine",0)+j["parts"].get("libaisio",0)+j["parts"].get("model",0)+j["parts"].get("libc",0)-j["waiting"]'
+: >"$runlog"
 rows=""
 for c in $cases; do
 	bs=${c%%:*}
@@ -76,9 +80,11 @@ for c in $cases; do
 			--runtime "$perf_s" --iopattern randread "$uri")")
 		edef+=("$(cg eng-def "$nios" fio --ioengine="external:$engine" --aisio_uri="$uri" "${job[@]}")")
 		elean+=("$(cg eng-lean "$nios" fio --ioengine="external:$engine" --aisio_uri="$uri" "${job[@]}" "${lean[@]}")")
-		echo "$bs QD$qd run $r: perf ${perf[-1]}" >&2
-		echo "  fio+engine ${edef[-1]}" >&2
-		echo "  fio+engine lean ${elean[-1]}" >&2
+		{
+			echo "$bs QD$qd run $r: perf ${perf[-1]}"
+			echo "  fio+engine ${edef[-1]}"
+			echo "  fio+engine lean ${elean[-1]}"
+		} | tee -a "$runlog" >&2
 		rm -f "$tmp"/*.*
 	done
 	# fio's null engine has no second thread: its count is the same every run.
@@ -125,5 +131,11 @@ done
 	echo "| bs | QD | fio options | fio+engine work Ir/IO | of which fio framework | of which ours | of which engine glue | fio+engine waiting | empty polls / IO | fio null engine Ir/IO | aisio perf work Ir/IO | perf waiting | perf empty polls / IO | perf / fio+engine | perf / ours |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	printf '%s' "$rows"
+	echo
+	echo "Work with the loop around empty polls taken out: a line work = W + c * empty polls through"
+	echo "each case's runs (cg_fit.py results-cost-$host.runs.txt). With few empty polls and little"
+	echo "spread in them (QD 128) the fit is loose; at QD 1 the runs lie on the line."
+	echo
+	python3 "$here/cg_fit.py" "$runlog"
 } >"$out"
 cat "$out"
