@@ -93,9 +93,16 @@ struct aisio_fio_job {
 	struct shared_dev *sd;
 	struct aisio_queue *q;
 	const struct aisio_geo *geo;
-	struct io_u **events;             /* completed, for ->event() */
-	unsigned int nevents;
+	/*
+	 * Completed io_us, a ring of depth entries: a reap takes every
+	 * completion the device has, and getevents hands fio at most its max,
+	 * keeping the rest for the next call (which then needs no poll).
+	 * ->event(i) reads ring[head + i]; the next getevents drops those.
+	 */
+	struct io_u **ring;
+	unsigned int head, count, handed;
 	unsigned int queued;              /* prepared since the last commit */
+	unsigned int lba_shift;           /* log2 of the LBA size */
 	struct aisio_nvme_dsm_range *ranges; /* one per io_u, DMA memory */
 	void *iomem;
 	unsigned int depth;
@@ -296,16 +303,17 @@ static int aisio_fio_init(struct thread_data *td)
 		return 1;
 	}
 	job->depth = td->o.iodepth;
-	job->events = calloc(job->depth, sizeof(*job->events));
-	job->sd = job->events ? get_shared(td, uri) : NULL;
+	job->ring = calloc(job->depth, sizeof(*job->ring));
+	job->sd = job->ring ? get_shared(td, uri) : NULL;
 	if (!job->sd) {
-		if (!job->events)
+		if (!job->ring)
 			job_err(td, ENOMEM, "out of memory");
-		free(job->events);
+		free(job->ring);
 		free(job);
 		return 1;
 	}
 	job->geo = aisio_dev_geo(job->sd->dev);
+	job->lba_shift = (unsigned int)__builtin_ctz(job->geo->lba_size);
 	/* A queue of N entries holds N - 1 commands. */
 	err = locked_queue_init(job->sd->dev, job->depth + 1, &job->q);
 	if (!err && aisio_queue_depth(job->q) < job->depth)
@@ -343,7 +351,7 @@ fail:
 	if (job->q)
 		locked_queue_term(job->q);
 	put_shared(td, job->sd);
-	free(job->events);
+	free(job->ring);
 	free(job);
 	return 1;
 }
@@ -355,13 +363,16 @@ static void aisio_fio_cleanup(struct thread_data *td)
 	if (!job)
 		return;
 	if (job->q) {
+		/* fio asks for no more events: what is left completes into an
+		 * empty ring (never more than depth entries). */
+		job->head = job->count = job->handed = 0;
 		aisio_queue_wait(job->q);
 		locked_queue_term(job->q);
 	}
 	if (job->ranges)
 		locked_buf_free(job->sd->dev, job->ranges);
 	put_shared(td, job->sd);
-	free(job->events);
+	free(job->ring);
 	free(job);
 	td->io_ops_data = NULL;
 }
@@ -443,6 +454,7 @@ static void on_done(struct aisio_io *io, void *arg)
 	struct aisio_fio_iou *iu = arg;
 	struct aisio_fio_job *job = iu->job;
 	struct io_u *io_u = iu->io_u;
+	unsigned int tail = job->head + job->count++;
 
 	iu->status = io->status;
 	io_u->error = status_errno(io->status);
@@ -450,7 +462,10 @@ static void on_done(struct aisio_io *io, void *arg)
 		io_u->resid = 0;
 	else
 		io_u->resid = io_u->xfer_buflen;
-	job->events[job->nevents++] = io_u;
+	/* At most depth io_us are out, so the ring never overflows. */
+	if (tail >= job->depth)
+		tail -= job->depth;
+	job->ring[tail] = io_u;
 }
 
 static enum fio_q_status aisio_fio_queue(struct thread_data *td, struct io_u *io_u)
@@ -458,14 +473,14 @@ static enum fio_q_status aisio_fio_queue(struct thread_data *td, struct io_u *io
 	struct aisio_fio_job *job = td->io_ops_data;
 	struct aisio_fio_iou *iu = io_u->engine_data;
 	const struct aisio_geo *geo = job->geo;
-	uint32_t lbs = geo->lba_size;
-	uint64_t slba = io_u->offset / lbs;
-	uint32_t nlb = (uint32_t)(io_u->xfer_buflen / lbs);
+	uint64_t lbmask = geo->lba_size - 1;
+	uint64_t slba = io_u->offset >> job->lba_shift;
+	uint32_t nlb = (uint32_t)(io_u->xfer_buflen >> job->lba_shift);
 	struct aisio_io *io;
 
 	fio_ro_check(td, io_u);
 	if (io_u->ddir == DDIR_READ || io_u->ddir == DDIR_WRITE || io_u->ddir == DDIR_TRIM) {
-		if (io_u->offset % lbs || io_u->xfer_buflen % lbs || !nlb) {
+		if (((io_u->offset | io_u->xfer_buflen) & lbmask) || !nlb) {
 			io_u->error = EINVAL;
 			iu->status = -EINVAL;
 			return FIO_Q_COMPLETED;
@@ -528,38 +543,48 @@ static int aisio_fio_getevents(struct thread_data *td, unsigned int min, unsigne
 			       const struct timespec *t)
 {
 	struct aisio_fio_job *job = td->io_ops_data;
-
 	unsigned int idle = 0;
 
-	job->nevents = 0;
-	while (job->nevents < max) {
-		int n = aisio_queue_reap(job->q, max - job->nevents);
-
-		/* Polled paths: a device model in this process may need this CPU
-		 * to make progress (as aisio perf does). */
-		if (n == 0 && ++idle >= 64) {
-			idle = 0;
-			sched_yield();
-		}
+	/* fio has taken the events of the last call. */
+	job->head += job->handed;
+	if (job->head >= job->depth)
+		job->head -= job->depth;
+	job->count -= job->handed;
+	job->handed = 0;
+	/* Poll only for what the ring cannot give; min 0 asks for one look. */
+	while (job->count < min || (!min && !job->count && !idle)) {
+		int n = aisio_queue_reap(job->q, 0);
 
 		if (n < 0) {
 			job_err(td, -n, "%s: %s", aisio_dev_uri(job->sd->dev),
 				aisio_errmsg()[0] ? aisio_errmsg() : aisio_status_str(n));
 			return n;
 		}
-		if (job->nevents >= min && (n == 0 || !aisio_queue_outstanding(job->q)))
-			break;
-		if (!aisio_queue_outstanding(job->q) && job->nevents < min)
+		if (n > 0)
+			continue;
+		if (!aisio_queue_outstanding(job->q))
 			break; /* nothing left that could complete */
+		if (!min)
+			break;
+		/* Polled paths: a device model in this process may need this CPU
+		 * to make progress (as aisio perf does). */
+		if (++idle >= 64) {
+			idle = 1;
+			sched_yield();
+		}
 	}
-	return (int)job->nevents;
+	job->handed = job->count < max ? job->count : max;
+	return (int)job->handed;
 }
 
 static struct io_u *aisio_fio_event(struct thread_data *td, int event)
 {
 	struct aisio_fio_job *job = td->io_ops_data;
+	unsigned int i = job->head + (unsigned int)event;
 
-	return job->events[event];
+	if (i >= job->depth)
+		i -= job->depth;
+	return job->ring[i];
 }
 
 /* The command's status as aisio names it, after fio's own line. */

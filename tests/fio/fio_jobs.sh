@@ -16,6 +16,17 @@ run_ok 'randtrim' 'ios(J[0], "trim") == 1024' \
 run_ok 'randrw 70/30 with a flush every 8 writes' \
 	'ios(J[0], "read") > 0 and ios(J[0], "write") > 0 and ios(J[0], "sync") > 0 and ios(J[0], "read") + ios(J[0], "write") == 1024' \
 	--name=mixed --filename='emu\:64M' --rw=randrw --rwmixread=70 --fsync=8 "${common[@]}"
+# The engine reaps every completion at once and hands fio at most what it
+# asks for: fio's default (one event per call), a window of 4..32, and the
+# whole depth with batched commits; every block written is verified.
+for batch in "" "--iodepth_batch_complete_min=4 --iodepth_batch_complete_max=32" \
+	"--iodepth_batch_submit=64 --iodepth_batch_complete_max=64 --gtod_reduce=1"; do
+	# shellcheck disable=SC2086
+	run_ok "randwrite --verify=crc32c at QD 64 ${batch:-(fio default reaping)}" \
+		'ios(J[0], "write") == 2048 and ios(J[0], "read") == 2048' \
+		--name=batch --filename='emu\:64M' --rw=randwrite --verify=crc32c --iodepth=64 \
+		--bs=4k --size=8M --thread $batch
+done
 run_ok 'large blocks, queue depth 1' 'ios(J[0], "write") == 32 and ios(J[0], "read") == 32' \
 	--name=big --filename='emu\:64M' --rw=write --bs=128k --iodepth=1 --size=4M --verify=crc32c --thread
 
