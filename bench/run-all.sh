@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every study that this machine can run, one after another.
-#   bench/run-all.sh [STUDY...]     studies: driver-cost kernel-paths xfs-index testbed-fio homi ublk sriov-provision fio-engine python gpu
+#   bench/run-all.sh [STUDY...]     studies: driver-cost kernel-paths xfs-index testbed-fio homi homi-tcp ublk sriov-provision fio-engine nvme-tcp extent python gpu
 # Each study writes its results next to its run.sh (results-<host>.md) and
 # says which machine they came from. The gpu study needs a CUDA GPU; it is
 # skipped with a note when there is none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-studies=${*:-driver-cost kernel-paths xfs-index testbed-fio homi ublk sriov-provision fio-engine python gpu}
+studies=${*:-driver-cost kernel-paths xfs-index testbed-fio homi homi-tcp ublk sriov-provision fio-engine nvme-tcp extent python gpu}
 rc=0
 for s in $studies; do
 	echo "=== bench/$s ($(date -u +%H:%M:%S))"
