@@ -211,6 +211,21 @@ static int parse_uri(const char *uri, struct homi_uri *u)
 	return err;
 }
 
+/* Attach @hd to @dev and fill the geometry from homid's ATTACH reply. */
+static void homi_set_geo(struct aisio_dev *dev, struct homi_dev *hd, uint32_t buf_align)
+{
+	dev->priv = hd;
+	dev->geo.nsid = hd->att.ns.nsid;
+	dev->geo.lba_size = 1u << hd->att.ns.lba_shift;
+	dev->geo.nlbas = hd->att.ns.nlbas;
+	dev->geo.max_xfer = hd->att.ctrl.max_xfer;
+	dev->geo.max_queues = hd->att.ctrl.nqueues;
+	dev->geo.max_qdepth = hd->att.ctrl.max_qdepth;
+	dev->geo.buf_align = buf_align;
+	dev->geo.sgl = 0;
+	dev->geo.backend = "homi";
+}
+
 static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_open_opts *opts)
 {
 	struct aisio_homi_attach att = { 0 };
@@ -264,16 +279,7 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 		if (err)
 			goto err_disconnect;
 		hd->mode = HOMI_MODE_TCP;
-		dev->priv = hd;
-		dev->geo.nsid = hd->att.ns.nsid;
-		dev->geo.lba_size = 1u << hd->att.ns.lba_shift;
-		dev->geo.nlbas = hd->att.ns.nlbas;
-		dev->geo.max_xfer = hd->att.ctrl.max_xfer;
-		dev->geo.max_queues = hd->att.ctrl.nqueues;
-		dev->geo.max_qdepth = hd->att.ctrl.max_qdepth;
-		dev->geo.buf_align = 4096;
-		dev->geo.sgl = 0;
-		dev->geo.backend = "homi";
+		homi_set_geo(dev, hd, 4096);
 		return 0;
 	}
 	if (fd < 0 || hd->att.db_len < 0x1000 + 8 || hd->att.ns.lba_shift < 9 ||
@@ -310,16 +316,7 @@ static int homi_open(struct aisio_dev *dev, const char *uri, const struct aisio_
 	err = aisio_nvme_ctrl_remote_init(&hd->f, &ri, &hd->ctrl);
 	if (err)
 		goto err_unmap;
-	dev->priv = hd;
-	dev->geo.nsid = hd->att.ns.nsid;
-	dev->geo.lba_size = 1u << hd->att.ns.lba_shift;
-	dev->geo.nlbas = hd->att.ns.nlbas;
-	dev->geo.max_xfer = hd->att.ctrl.max_xfer;
-	dev->geo.max_queues = hd->att.ctrl.nqueues;
-	dev->geo.max_qdepth = hd->att.ctrl.max_qdepth;
-	dev->geo.buf_align = 1u << hd->att.ctrl.page_shift;
-	dev->geo.sgl = 0;
-	dev->geo.backend = "homi";
+	homi_set_geo(dev, hd, 1u << hd->att.ctrl.page_shift);
 	return 0;
 
 err_unmap:
