@@ -149,6 +149,20 @@ static int req_attach(struct homid *h, struct homid_client *cl, const struct ais
 	return 0;
 }
 
+/* A registration of @len bytes of @what: a sane length within the uid's memory grant. */
+static int check_mem_len(const struct homid_client *cl, uint64_t len, const char *what)
+{
+	if (!len || len % 4096 || len > ((uint64_t)1 << 40))
+		return aisio_err(-EINVAL, "%s length %llu: a multiple of 4096 bytes, up to 1 TiB", what,
+				 (unsigned long long)len);
+	if (cl->grant.max_mem && cl->mem_bytes + len > cl->grant.max_mem)
+		return aisio_err(-EDQUOT, "registering %llu bytes would exceed the %llu bytes granted "
+				 "to uid %u (%llu registered)", (unsigned long long)len,
+				 (unsigned long long)cl->grant.max_mem, cl->uid,
+				 (unsigned long long)cl->mem_bytes);
+	return 0;
+}
+
 static int req_mem_reg(struct homid_client *cl, const struct aisio_homi_mem_reg *r, int fd,
 		       void *reply, size_t *rlen)
 {
@@ -160,14 +174,9 @@ static int req_mem_reg(struct homid_client *cl, const struct aisio_homi_mem_reg 
 	err = need_attached(cl);
 	if (err)
 		return err;
-	if (!r->len || r->len % 4096 || r->len > ((uint64_t)1 << 40))
-		return aisio_err(-EINVAL, "memory length %llu: a multiple of 4096 bytes, up to 1 TiB",
-				 (unsigned long long)r->len);
-	if (cl->grant.max_mem && cl->mem_bytes + r->len > cl->grant.max_mem)
-		return aisio_err(-EDQUOT, "registering %llu bytes would exceed the %llu bytes granted "
-				 "to uid %u (%llu registered)", (unsigned long long)r->len,
-				 (unsigned long long)cl->grant.max_mem, cl->uid,
-				 (unsigned long long)cl->mem_bytes);
+	err = check_mem_len(cl, r->len, "memory");
+	if (err)
+		return err;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < r->len)
 		return aisio_err(-EINVAL, "the descriptor is not a memfd of at least %llu bytes",
 				 (unsigned long long)r->len);
@@ -231,14 +240,9 @@ static int req_gpu_mem_reg(struct homid_client *cl, const struct aisio_homi_gpu_
 	if (r->kind != AISIO_HOMI_GPU_CUDA_IPC)
 		return aisio_err(-EINVAL, "GPU memory handle kind %u: homid takes %u (a CUDA IPC handle)",
 				 r->kind, AISIO_HOMI_GPU_CUDA_IPC);
-	if (!r->len || r->len % 4096 || r->len > ((uint64_t)1 << 40))
-		return aisio_err(-EINVAL, "GPU memory length %llu: a multiple of 4096 bytes, up to 1 TiB",
-				 (unsigned long long)r->len);
-	if (cl->grant.max_mem && cl->mem_bytes + r->len > cl->grant.max_mem)
-		return aisio_err(-EDQUOT, "registering %llu bytes would exceed the %llu bytes granted "
-				 "to uid %u (%llu registered)", (unsigned long long)r->len,
-				 (unsigned long long)cl->grant.max_mem, cl->uid,
-				 (unsigned long long)cl->mem_bytes);
+	err = check_mem_len(cl, r->len, "GPU memory");
+	if (err)
+		return err;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return aisio_err(-ENOMEM, "out of memory");
@@ -295,11 +299,24 @@ static int req_mem_unreg(struct homid_client *cl, const struct aisio_homi_mem_un
 	return aisio_err(-ENOENT, "no registered memory with id %u", r->mem_id);
 }
 
+/* One more queue of @depth entries: within the uid's grant and the controller's @max_qdepth. */
+static int check_queue_limits(const struct homid_client *cl, uint32_t depth, uint32_t max_qdepth)
+{
+	const struct homid_grant *g = &cl->grant;
+
+	if (g->max_queues && cl->nqueues >= g->max_queues)
+		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
+				 g->max_queues, g->rule);
+	if (depth < 2 || depth > max_qdepth || (g->max_depth && depth > g->max_depth))
+		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", depth,
+				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
+	return 0;
+}
+
 static int req_qp_create(struct homid *h, struct homid_client *cl,
 			 const struct aisio_homi_qp_create *r, void *reply, size_t *rlen)
 {
 	struct aisio_homi_qp_create_reply *qr = reply;
-	const struct homid_grant *g = &cl->grant;
 	struct homid_mem *sqm, *cqm;
 	struct homid_queue *q;
 	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
@@ -312,12 +329,9 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 		return aisio_err(-ENOTSUP, "%s is a remote controller over NVMe/TCP: a direct queue is "
 				 "a TCP connection (TCP_QUEUE), not rings", cl->ctrl->name);
 	homid_ctrl_limits(cl->ctrl, &max_qdepth, &max_xfer, &page_shift, &dstrd);
-	if (g->max_queues && cl->nqueues >= g->max_queues)
-		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
-				 g->max_queues, g->rule);
-	if (r->depth < 2 || r->depth > max_qdepth || (g->max_depth && r->depth > g->max_depth))
-		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
-				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
+	err = check_queue_limits(cl, r->depth, max_qdepth);
+	if (err)
+		return err;
 	sqm = mem_holding(cl, r->sq_bus, (uint64_t)r->depth * 64);
 	cqm = mem_holding(cl, r->cq_bus, (uint64_t)r->depth * 16);
 	if (!sqm || !cqm)
@@ -366,7 +380,6 @@ static int req_qp_create(struct homid *h, struct homid_client *cl,
 static int req_tcp_queue(struct homid_client *cl, const struct aisio_homi_tcp_queue *r,
 			 void *reply, size_t *rlen, int *fd_out)
 {
-	const struct homid_grant *g = &cl->grant;
 	uint32_t max_qdepth, max_xfer, page_shift, dstrd;
 	struct homid_queue *q;
 	int err, keep = -1;
@@ -378,12 +391,9 @@ static int req_tcp_queue(struct homid_client *cl, const struct aisio_homi_tcp_qu
 		return aisio_err(-ENOTSUP, "TCP_QUEUE is for direct sessions on a remote (nvme+tcp://) "
 				 "controller; %s takes QP_CREATE", cl->ctrl->name);
 	homid_ctrl_limits(cl->ctrl, &max_qdepth, &max_xfer, &page_shift, &dstrd);
-	if (g->max_queues && cl->nqueues >= g->max_queues)
-		return aisio_err(-EDQUOT, "uid %u may hold %u queue pair(s) (%s)", cl->uid,
-				 g->max_queues, g->rule);
-	if (r->depth < 2 || r->depth > max_qdepth || (g->max_depth && r->depth > g->max_depth))
-		return aisio_err(-EINVAL, "queue depth %u: 2..%u allowed", r->depth,
-				 g->max_depth && g->max_depth < max_qdepth ? g->max_depth : max_qdepth);
+	err = check_queue_limits(cl, r->depth, max_qdepth);
+	if (err)
+		return err;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return aisio_err(-ENOMEM, "out of memory");
