@@ -361,6 +361,8 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 		memcpy(&cmd, &mq->csq[mq->csq_head], sizeof(cmd));
 		st = med_check(mq, &cmd, mq->lists + (size_t)slot * mq->list_pages * page,
 			       mq->lists_bus + (uint64_t)slot * mq->list_pages * page);
+		if (!st && mq->tq)
+			st = med_tcp_forward(mq, slot, &cmd);
 		if (st && !ccq_room(mq))
 			break; /* the client's CQ is full: answer when it makes room */
 		if (st) {
@@ -369,18 +371,6 @@ __attribute__((noinline)) static int med_fetch(struct homid_med *mq)
 			refused++;
 			n++;
 			continue;
-		}
-		if (mq->tq) {
-			st = med_tcp_forward(mq, slot, &cmd);
-			if (st && !ccq_room(mq))
-				break;
-			if (st) {
-				mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
-				ccq_post(mq, cmd.cid, 0, st);
-				refused++;
-				n++;
-				continue;
-			}
 		}
 		mq->csq_head = aisio_ring_next(mq->csq_head, mq->depth);
 		mq->nfree--;
