@@ -142,21 +142,11 @@ int aisio_nvme_ctrl_adopt(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opt
 	int err;
 
 	*out = NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return aisio_err(-ENOMEM, "out of memory");
-	if (opts)
-		c->opts = *opts;
-	c->f = f;
-	c->bar0 = f->bar0;
-	pthread_mutex_init(&c->admin_lock, NULL);
-	pthread_mutex_init(&c->dma_lock, NULL);
-	c->info.timeout_ms = c->opts.timeout_ms ? c->opts.timeout_ms : 30000u;
-	c->info.max_xfer = 4096; /* until Identify says more */
-	c->id = calloc(1, sizeof(*c->id));
-	c->info.id = c->id;
+	err = drv_ctrl_alloc(f, opts, &c);
+	if (err)
+		return err;
 	c->qid_used = calloc(h->nqueues + 1u, 1);
-	if (!c->id || !c->qid_used) {
+	if (!c->qid_used) {
 		err = aisio_err(-ENOMEM, "out of memory");
 		goto err_free;
 	}

@@ -197,17 +197,20 @@ int drv_read_cap(struct aisio_nvme_ctrl *c)
 	return 0;
 }
 
-int aisio_nvme_ctrl_init(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
-			 struct aisio_nvme_ctrl **out)
+int drv_ctrl_alloc(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
+		   struct aisio_nvme_ctrl **out)
 {
 	struct aisio_nvme_ctrl *c;
-	size_t depth;
-	int err;
 
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return aisio_err(-ENOMEM, "out of memory");
+	c->id = calloc(1, sizeof(*c->id));
+	if (!c->id) {
+		free(c);
+		return aisio_err(-ENOMEM, "out of memory");
+	}
 	if (opts)
 		c->opts = *opts;
 	c->f = f;
@@ -216,12 +219,22 @@ int aisio_nvme_ctrl_init(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts
 	pthread_mutex_init(&c->dma_lock, NULL);
 	c->info.timeout_ms = c->opts.timeout_ms ? c->opts.timeout_ms : DRV_TIMEOUT_MS_DEFAULT;
 	c->info.max_xfer = 4096; /* until Identify says more */
-	c->id = calloc(1, sizeof(*c->id));
 	c->info.id = c->id;
-	if (!c->id) {
-		err = aisio_err(-ENOMEM, "out of memory");
-		goto err_free;
-	}
+	*out = c;
+	return 0;
+}
+
+int aisio_nvme_ctrl_init(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
+			 struct aisio_nvme_ctrl **out)
+{
+	struct aisio_nvme_ctrl *c;
+	size_t depth;
+	int err;
+
+	*out = NULL;
+	err = drv_ctrl_alloc(f, opts, &c);
+	if (err)
+		return err;
 	err = drv_read_cap(c);
 	if (err)
 		goto err_free;

@@ -58,6 +58,9 @@ struct aisio_nvme_ctrl {
 int drv_ctrl_disable(struct aisio_nvme_ctrl *c);
 int drv_ctrl_enable(struct aisio_nvme_ctrl *c);
 int drv_read_cap(struct aisio_nvme_ctrl *c);
+/* A zeroed controller on @f with @opts, its locks and Identify buffer: before any register access. */
+int drv_ctrl_alloc(struct aisio_pcif *f, const struct aisio_nvme_ctrl_opts *opts,
+		   struct aisio_nvme_ctrl **out);
 /* Identify Controller and the active namespace list into c->id and c->active (admin queue up). */
 int drv_identify(struct aisio_nvme_ctrl *c);
 int drv_admin_lists_alloc(struct aisio_nvme_ctrl *c);
