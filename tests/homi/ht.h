@@ -116,6 +116,12 @@ static inline int ht_fds(pid_t pid)
 	return ht_count_dir(p);
 }
 
+/*
+ * homid's mappings that could hold a client's memory: file-backed (memfds,
+ * BARs, vfio) or shared. Private anonymous ones are the allocator's (a
+ * sanitizer's allocator maps a region for each size class the first time it
+ * is used); leaks there are LeakSanitizer's to find.
+ */
 static inline int ht_maps(pid_t pid)
 {
 	char p[64], line[512];
@@ -126,8 +132,16 @@ static inline int ht_maps(pid_t pid)
 	f = fopen(p, "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		n++;
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8] = "";
+		unsigned long inode = 0;
+		int path = 0;
+
+		if (sscanf(line, "%*s %7s %*s %*s %lu %n", perms, &inode, &path) < 2)
+			continue;
+		if (inode || perms[3] == 's' || (path && line[path] && line[path] != '\n'))
+			n++;
+	}
 	fclose(f);
 	return n;
 }
