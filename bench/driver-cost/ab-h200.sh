@@ -12,7 +12,8 @@
 # driver thread on CPU 0, null model controllers on the other CPUs, and
 # prints every run and a table of min / median / max IOPS.
 # Environment: ROUNDS (3), RUN_SECONDS (3), CTRLS ("1 2 4"), QD (128),
-# OLD_IO, AB_DIR (.ab under the tree; removed and rebuilt).
+# OLD_IO, AB_DIR (${TMPDIR:-/tmp}/aisio-ab; removed and rebuilt, so never a
+# folder that holds anything else, such as the tree's .ab/).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +22,7 @@ secs=${RUN_SECONDS:-3}
 ctrls=${CTRLS:-1 2 4}
 qd=${QD:-128}
 old_io=${OLD_IO:-$root/bench/driver-cost/ab/io-old.c}
-ab=${AB_DIR:-$root/.ab}
+ab=${AB_DIR:-${TMPDIR:-/tmp}/aisio-ab}
 
 [ -f "$old_io" ] || { echo "ab-h200.sh: $old_io: no such file" >&2; exit 1; }
 rm -rf "$ab"
