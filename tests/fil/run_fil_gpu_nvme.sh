@@ -152,7 +152,7 @@ else
 fi
 # bad input
 expect_fail 2 "--path homi --mem gpu reads through homid: give a homi: URI" fil run --path homi --mem gpu "$TDIR/small.img"
-expect_fail 2 "--path gpu-nvme runs against a device model on this host" fil run --path gpu-nvme "$TDIR/small"
+expect_fail 2 "--path gpu-nvme runs against a device model holding the image" fil run --path gpu-nvme "$TDIR/small"
 expect_fail 2 "--qd is GPU threads a queue, a multiple of 32" fil run --path gpu-nvme --qd 48 "emu:64M,file=$TDIR/small.img"
 expect_fail 2 "--mem gpu does not go with --path io_uring" fil run --path io_uring --mem gpu "$TDIR/small"
 finish
