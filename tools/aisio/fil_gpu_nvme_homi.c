@@ -87,6 +87,11 @@ int fgn_homi_open(struct fil_run *r, size_t len, struct fgn_io *io)
 		goto fail;
 	}
 	h->pc_open = 1;
+	if (h->pc.page_size < 4096 || (h->pc.page_size & (h->pc.page_size - 1))) {
+		err = fil_fail(r, -EPROTO, "%s: homid's controller page of %u bytes: want a power of two, at least "
+				"4096", o->target, h->pc.page_size);
+		goto fail;
+	}
 	io->dst = h->pc.buf[0].gpu;
 	io->dst_bus = h->pc.buf[0].bus;
 	io->nsid = h->pc.nsid;
