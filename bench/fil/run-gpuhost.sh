@@ -9,7 +9,8 @@
 # into GPU memory, homi (extents from homid into host memory), homi --mem gpu
 # = (b) user-space NVMe through homid's queues straight into GPU memory
 # (GPU_MEM_REG), gpu-nvme = (c) GPU threads walking the extent tables and
-# issuing the reads on GPU queues of a memory-backed device model.
+# issuing the reads on GPU queues of a memory-backed device model: in this
+# process (c-*) or homid's, extents and GPU queues from homid (c-homi-*).
 # Needs: nvcc (CUDA 12+), meson + ninja (else bench/gpu/build.sh compiles
 # directly: no homid, so no (b)), mkfs.xfs (xfsprogs; or a copy in
 # .ab/xfsprogs made by bench/fil/pack-xfsprogs.sh) for the XFS images that (b)
@@ -150,7 +151,7 @@ aisio_case() {
 		if [ $rc -ne 0 ]; then
 			failed "$c round $r: exit $rc: $(grep -v '^mock:' "$OUT/raw/aisio-$c-r$r.err" | tail -2 | tr '\n' ' ')"
 			rm -f "$OUT/raw/aisio-$c-r$r.json"
-			grep -q "built without\|not built\|no usable GPU\|no GPU threads" "$OUT/raw/aisio-$c-r$r.err" && return
+			grep -q "built without\|not built\|no usable GPU\|no GPU threads\|CUDA stand-in" "$OUT/raw/aisio-$c-r$r.err" && return
 			continue
 		fi
 		echo "  $c r$r: $(grep -o '"gb_per_s":[0-9.]*\|"files_per_s":[0-9.]*\|"cpu_s":[0-9.]*\|"gpu_threads":[0-9]*\|"verify":"[a-z]*"' "$OUT/raw/aisio-$c-r$r.json" | tr '\n' ' ')"
@@ -212,6 +213,11 @@ if [ -n "$HOMID" ] && [ -f "$D/big.img" ] && [ -f "$D/small.img" ]; then
 		aisio_case b-big-8t homi "$HB" --mem gpu --threads 8 --qd 32 --chunk 1M
 		aisio_case b-small-4t homi "$HS" --mem gpu --threads 4 --qd 16
 		aisio_case b-small-8t homi "$HS" --mem gpu --threads 8 --qd 32
+		if [ "${AISIO_FIL_GPU_MOCK:-0}" != 1 ]; then # the stand-in runs no GPU threads
+			el "== (c) gpu-nvme through homid: its extents and GPU queues, GPU memory registered with it"
+			aisio_case c-homi-big-2048t gpu-nvme "$HB" --threads 32 --qd 64 --chunk 1M
+			aisio_case c-homi-small-2048t gpu-nvme "$HS" --threads 32 --qd 64
+		fi
 		stop_homid
 	fi
 fi

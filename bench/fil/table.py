@@ -41,7 +41,8 @@ for p in sorted(glob.glob(os.path.join(out, "raw", "aisio-*-r*.err"))):
 
 def how(j):
     if j["path"] == "gpu-nvme":
-        return "GPU-initiated, %d GPU threads (%d queues x %d)" % (j["gpu_threads"], j["threads"], j["qd"])
+        via = "homid's queues" if j["target"].startswith("homi:") else "in-process model"
+        return "GPU-initiated (%s), %d GPU threads (%d queues x %d)" % (via, j["gpu_threads"], j["threads"], j["qd"])
     if j["path"] == "gpu":
         x = j.get("xfer", "stage") + (" --pipe" if j.get("pipe") else "")
         return "kernel path (a), %s, %d threads" % (x, j["threads"])

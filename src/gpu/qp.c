@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -333,9 +334,15 @@ int aisio_gpu_qp_create_homi(struct aisio_dev *dev, int gpu, uint32_t depth, uin
 	*out = q;
 	return 0;
 
-fail:
+fail: {
+	/* the cleanup talks to homid too (MEM_UNREG, refused while the session holds other queues):
+	 * the reason this queue failed is what the caller reports */
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", aisio_errmsg());
 	homi_qp_delete(q);
-	return err;
+	return aisio_err(err, "%s", why);
+}
 }
 
 struct aisio_cuda_qp *aisio_gpu_qp_dev(struct aisio_gpu_qp *q)

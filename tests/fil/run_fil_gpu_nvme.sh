@@ -5,12 +5,17 @@
 #    maps the files (FILE_MAP), and the commands on homid queues carry PRPs
 #    into GPU memory registered with homid (GPU_MEM_REG);
 #  - --path gpu-nvme: GPU threads walk the extent tables in GPU memory and
-#    issue the reads on GPU queues of a device model holding the image.
+#    issue the reads on GPU queues of a device model holding the image: in
+#    this process (emu:) or homid's (homi:), whose extent service maps the
+#    files and which gives out the GPU queues.
 # The check kernel verifies every byte; a flipped byte in an image is found
 # with its file and offset; bad input is refused with the reason.
 # AISIO_FIL_GPU_MOCK=1: AISIO is built against tests/fil/cuda_mock: "GPU
 # memory" is shared memory homid maps (MEM_REG instead of GPU_MEM_REG), so
-# the homi --mem gpu path runs end to end with no GPU; gpu-nvme is refused.
+# the homi --mem gpu path runs end to end with no GPU; gpu-nvme through homid
+# runs its host side (homid's extents and GPU queues, the buffers registered
+# with homid, the tables, which the stand-in's launch checks and then refuses,
+# the cleanup; homid taking all back from a client killed in the launch).
 # Without a GPU (and not the stand-in) it is skipped, unless
 # AISIO_REQUIRE_GPU=1. Needs mkfs.xfs and homid ($HOMID, or next to AISIO).
 # Usage: run_fil_gpu_nvme.sh AISIO
@@ -56,12 +61,12 @@ stop_homid() {
 		homid_pid=
 	fi
 }
-# start_homid SPEC...: homid on these controllers (emu0, emu1, ...) on $SOCK
+# start_homid SPEC...: homid on these controllers (emu0, emu1, ...) on $SOCK; $MAXQ queues a client
 start_homid() {
 	local args=() c
 	for c in "$@"; do args+=(--ctrl "$c"); done
-	printf '[homid]\nsocket = %s\nlog_level = info\n[uid:%s]\nnamespace = 1\naccess = ro\ndirect = yes\nmax_queues = 1024\nmax_depth = 1024\nmax_mem = 8G\n' \
-		"$SOCK" "$(id -u)" >"$TDIR/homid.conf"
+	printf '[homid]\nsocket = %s\nlog_level = info\n[uid:%s]\nnamespace = 1\naccess = ro\ndirect = yes\nmax_queues = %s\nmax_depth = 1024\nmax_mem = 8G\n' \
+		"$SOCK" "$(id -u)" "${MAXQ:-1024}" >"$TDIR/homid.conf"
 	"$HOMID" --foreground --config "$TDIR/homid.conf" --socket "$SOCK" "${args[@]}" >"$TDIR/homid.log" 2>&1 &
 	homid_pid=$!
 	for _ in $(seq 300); do
@@ -74,6 +79,10 @@ start_homid() {
 }
 trap 'stop_homid; rm -rf "$TDIR"' EXIT
 SOCK=$TDIR/homid.sock
+XFSTOOL=$(dirname "$HOMID")/aisio # the stand-in's tool has only fil
+[ -x "$XFSTOOL" ] || XFSTOOL=$AISIO
+# hstat KEY: KEY of homid's status (aisio homi status --json), for every client or controller
+hstat() { "$XFSTOOL" homi status --socket "$SOCK" --json | grep -o "\"$1\": [^,}]*" | cut -d' ' -f2 | tr '\n' ' '; }
 
 # run_ok NAME DS WANT_READS SERVED ARGS...: every byte checked, every unit read once, served by SERVED
 run_ok() {
@@ -122,7 +131,44 @@ if [ "$MOCK" = 1 ]; then
 		grep -q "^mock: 1 GPU memory registrations with homid, 1 unregistrations" "$TDIR/$n.err" ||
 			fail "$n: want the allocation registered with homid once and taken back: $(grep '^mock:' "$TDIR/$n.err")"
 	done
-	expect_fail 1 "the CUDA stand-in has no GPU threads" fil run --path gpu-nvme "emu:64M,file=$TDIR/small.img"
+	expect_fail 1 "the CUDA stand-in has no copy engines" fil run --path gpu-nvme "emu:64M,file=$TDIR/small.img"
+	# gpu-nvme through homid, up to the launch: the stand-in checks the queues and the tables (every file
+	# covered by its extents, on pages), then refuses; everything registered goes back (else exit 3)
+	expect_fail 1 "the reading kernel: operation not supported" fil run --path gpu-nvme --threads 4 --qd 32 "$HS"
+	grep -q "^mock: launch of 4 queues x 32 threads: 300 units, 300 files, [1-9][0-9]* extents" "$TDIR/err" ||
+		fail "nvme_homi: the launch did not get the tables of 300 files on 4 queues: $(grep '^mock' "$TDIR/err")"
+	grep -q "^mock: 1 GPU memory registrations with homid, 1 unregistrations" "$TDIR/err" ||
+		fail "nvme_homi: want the dataset buffer registered with homid once and taken back: $(grep '^mock:' "$TDIR/err")"
+	expect_fail 1 "the reading kernel: operation not supported" fil run --path gpu-nvme --threads 2 --qd 64 \
+		--chunk 4M "$HC"
+	grep -q "^mock: launch of 2 queues x 64 threads: $(units "$TDIR/ck" 4194304) units, 2 files" "$TDIR/err" ||
+		fail "nvme_homi_ck: $(grep '^mock' "$TDIR/err")"
+	[ "$(hstat qids_used)" = "0 0 " ] || fail "nvme_homi: homid still holds queues after the runs: $(hstat qids_used)"
+	# killed in the middle of its kernel: homid takes its GPU queues and memory back
+	MOCK_LAUNCH_HANG=1 "$AISIO" fil run --path gpu-nvme --threads 4 --qd 32 "$HS" >/dev/null 2>"$TDIR/hang.err" &
+	cpid=$!
+	for _ in $(seq 300); do
+		grep -q "^mock: waiting to be killed" "$TDIR/hang.err" && break
+		sleep 0.1
+	done
+	held=$(hstat queues)
+	mem=$(hstat mem_regions)
+	mem=${mem% }
+	kill -9 $cpid
+	wait $cpid 2>/dev/null
+	if [ "$held" != "4 " ] || [ "${mem%% *}" -lt 2 ]; then
+		fail "nvme_homi_kill: want one client with 4 queues and its buffers registered during the launch: queues '$held', memory regions '$mem': $(cat "$TDIR/hang.err")"
+	else
+		for _ in $(seq 50); do
+			[ "$(hstat qids_used)" = "0 0 " ] && [ -z "$(hstat queues)" ] && break
+			sleep 0.1
+		done
+		if [ "$(hstat qids_used)" = "0 0 " ] && [ -z "$(hstat queues)" ]; then
+			echo "ok: nvme_homi_kill: 4 GPU queues and $mem memory regions held, all taken back after SIGKILL"
+		else
+			fail "nvme_homi_kill: homid still holds after the kill: qids_used $(hstat qids_used), clients' queues $(hstat queues)"
+		fi
+	fi
 else
 	# GPU-initiated: 2 queues of 64 threads, 8 of 32; 4 KiB chunks (every read at most a page)
 	run_ok small_nvme "$TDIR/small" 300 "gpu-nvme:xfs-decoder/emu" --path gpu-nvme --threads 2 --qd 64 \
@@ -132,12 +178,20 @@ else
 	run_ok ck_nvme "$TDIR/ck" "$(units "$TDIR/ck" 1048576)" "gpu-nvme:xfs-decoder/emu" --path gpu-nvme --threads 8 \
 		--qd 32 "emu:$((2 * ${CK%M} + 160))M,file=$TDIR/ck.img"
 	[ "$(jget gpu_threads "$TDIR/ck_nvme.json")" = 256 ] || fail "ck_nvme: want 256 GPU threads: $(cat "$TDIR/ck_nvme.json")"
+	# the same through homid: its extents, its GPU queues, GPU memory registered with it; PRP lists
+	# (reads of 3 pages and more) in shared memory registered with homid
+	run_ok small_nvme_homi "$TDIR/small" 300 "gpu-nvme:homid/homid" --path gpu-nvme --threads 2 --qd 64 "$HS"
+	run_ok small_nvme_homi_4k "$TDIR/small" "$(units "$TDIR/small" 4096)" "gpu-nvme:homid/homid" \
+		--path gpu-nvme --chunk 4K "$HS"
+	run_ok ck_nvme_homi "$TDIR/ck" "$(units "$TDIR/ck" 1048576)" "gpu-nvme:homid/homid" --path gpu-nvme \
+		--threads 8 --qd 32 "$HC"
+	[ "$(jget gpu_threads "$TDIR/ck_nvme_homi.json")" = 256 ] ||
+		fail "ck_nvme_homi: want 256 GPU threads: $(cat "$TDIR/ck_nvme_homi.json")"
+	[ "$(hstat qids_used)" = "0 0 " ] || fail "nvme_homi: homid still holds queues after the runs: $(hstat qids_used)"
 fi
 
 # a flipped byte in the image: found on the GPU, with the file and the offset
 victim=$(sed -n 16p "$TDIR/small/.aisio-fil" | cut -d' ' -f2)
-XFSTOOL=$(dirname "$HOMID")/aisio # the stand-in's tool has only fil
-[ -x "$XFSTOOL" ] || XFSTOOL=$AISIO
 devoff=$("$XFSTOOL" xfs bmap -r "$TDIR/small.img" "/$victim" | cut -f4 | cut -d, -f3)
 if [ -z "$devoff" ]; then
 	fail "no extent for /$victim"
@@ -149,10 +203,22 @@ else
 	expect_fail 1 "verify: $victim at offset 1234:" fil run --path homi --mem gpu "homi:$SOCK,mode=direct"
 	[ "$MOCK" = 1 ] ||
 		expect_fail 1 "verify: $victim at offset 1234:" fil run --path gpu-nvme "emu:64M,file=$TDIR/bad.img"
+	[ "$MOCK" = 1 ] ||
+		expect_fail 1 "verify: $victim at offset 1234:" fil run --path gpu-nvme "homi:$SOCK,mode=direct"
 fi
+# homid refuses: more GPU queues than a client may hold (its reason, nothing left behind: the stand-in
+# exits 3 on a registration not taken back); a controller homid opened without a GPU
+stop_homid
+MAXQ=2 start_homid "emu:64M,file=$TDIR/small.img$GPUOPT" "emu:64M,file=$TDIR/small.img"
+expect_fail 1 "4 GPU queues of 33 entries from homid: GPU queue 2 of 4" fil run --path gpu-nvme --threads 4 --qd 32 \
+	"homi:$SOCK,ctrl=emu0,mode=direct"
+grep -qF "may hold 2 queue pair(s)" "$TDIR/err" || fail "nvme_homi_maxq: homid's reason missing: $(cat "$TDIR/err")"
+[ "$(hstat qids_used)" = "0 0 " ] || fail "nvme_homi_maxq: homid still holds queues: $(hstat qids_used)"
+[ "$MOCK" = 1 ] || expect_fail 1 "was started without a GPU" fil run --path gpu-nvme --threads 2 --qd 32 \
+	"homi:$SOCK,ctrl=emu1,mode=direct"
 # bad input
 expect_fail 2 "--path homi --mem gpu reads through homid: give a homi: URI" fil run --path homi --mem gpu "$TDIR/small.img"
-expect_fail 2 "--path gpu-nvme runs against a device model on this host" fil run --path gpu-nvme "$TDIR/small"
+expect_fail 2 "--path gpu-nvme runs against a device model holding the image" fil run --path gpu-nvme "$TDIR/small"
 expect_fail 2 "--qd is GPU threads a queue, a multiple of 32" fil run --path gpu-nvme --qd 48 "emu:64M,file=$TDIR/small.img"
 expect_fail 2 "--mem gpu does not go with --path io_uring" fil run --path io_uring --mem gpu "$TDIR/small"
 finish

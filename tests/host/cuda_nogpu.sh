@@ -40,6 +40,7 @@ if [ -x "$HOMID" ]; then
 	check perf cuda-run --nqueues 1 --qdepth 4 "homi:$sock"
 	check perf cuda-verify --size 1M "homi:$sock"
 	check fil run --path homi --mem gpu "homi:$sock"
+	check fil run --path gpu-nvme "homi:$sock"
 	# cuda-verify through homid takes one session: refused before any GPU
 	# work (a build without CUDA refuses every GPU subcommand first)
 	"$AISIO" perf cuda-verify --ctrls 2 --nqueues 2 "homi:$sock" >"$TDIR/out" 2>"$TDIR/err"

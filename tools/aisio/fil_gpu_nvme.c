@@ -3,12 +3,14 @@
  * aisio fil run --path gpu-nvme: GPU-initiated file reads through extents.
  *
  * Before the timed part the host maps every file of the dataset (the run's
- * extent source: the XFS decoder over the image) and copies three tables to
- * GPU memory: the units (pieces of at most --chunk bytes), the files (where
- * each lands, its extents) and the extents in LBAs. It opens the device
- * model on the same image (emu:SIZE,file=IMG) with the GPU's copy engines as
- * its DMA for GPU memory, allocates the dataset buffer in GPU memory and
- * makes --threads GPU queue pairs of --qd + 1 entries (src/gpu).
+ * extent source: the XFS decoder over the image, or homid's extent service
+ * on homi:) and copies three tables to GPU memory: the units (pieces of at
+ * most --chunk bytes), the files (where each lands, its extents) and the
+ * extents in LBAs. Then it gets --threads GPU queue pairs of --qd + 1
+ * entries, the dataset buffer in GPU memory and PRP list pages from one of
+ * two places (fil_gpu_nvme_io.h): a device model on the same image in this
+ * process (emu:SIZE,file=IMG; fil_gpu_nvme_emu.c) or homid (homi:SOCK,...;
+ * fil_gpu_nvme_homi.c, the buffer registered with homid).
  *
  * The timed part is one kernel: --threads blocks of --qd threads, each block
  * on its own queue; every thread claims units from a shared cursor, walks
@@ -27,7 +29,7 @@
 #include "fil.h"
 #include "fil_gpu.h"
 #include "fil_gpu_nvme.h"
-#include "perf_cuda_host.h"
+#include "fil_gpu_nvme_io.h"
 #include "util/err.h"
 
 /* The files' extents as GPU tables (host copies); -errno with the run's message. */
@@ -50,6 +52,11 @@ static int build_tables(struct fil_run *r, uint32_t lba, struct fgn_file **fo, s
 			err = fil_fail(r, -ENODATA, "%s: %s: short file: %llu bytes, the manifest says %llu",
 				       r->o->target, s->f[i].path, (unsigned long long)size,
 				       (unsigned long long)s->f[i].size);
+		else if (err == -EOPNOTSUPP)
+			/* no kernel path to fall back to: the GPU threads read blocks, an image has no mount */
+			err = fil_fail(r, err, "%s: %s extents refused: %s; --path gpu-nvme reads only files whose "
+				       "every extent has plain blocks: read the file system mounted with --path gpu",
+				       r->o->target, r->src->name, aisio_errmsg());
 		else if (err)
 			err = fil_fail(r, err, "%s: %s", r->o->target, aisio_errmsg());
 		if (!err && n + k > cap) {
@@ -109,29 +116,24 @@ int fil_run_gpu_nvme(struct fil_run *r)
 	static char name[80];
 	const struct fil_opts *o = r->o;
 	const uint32_t nq = o->threads, tpq = o->qd;
-	struct pc_ctrl ctrl;
-	struct pc_ctrl_cfg cfg = { .queues = nq, .depth = tpq + 1, .dma = PC_DMA_GPU, .gpu = 0 };
-	char *uri = (char *)o->target;
-	struct aisio_mem_region *dst = NULL;
-	struct aisio_nvme_ctrl **nc = NULL;
-	struct aisio_gpu_qset *qs = NULL;
+	const int homi = !strncmp(o->target, "homi:", 5);
+	struct fgn_io io;
 	struct fgn_file *files = NULL, *d_files = NULL;
 	struct fgn_ext *ext = NULL, *d_ext = NULL;
 	struct fgn_unit *d_units = NULL;
 	struct fgn_res res, *d_res = NULL;
 	struct fgn_params p;
-	void *lists_host = NULL, *lists_dev = NULL;
 	size_t len = (r->set->dst_bytes + 4095) & ~(size_t)4095, free_b = 0, total_b = 0;
 	uint64_t next = 0, t0;
 	double gpu_s = 0;
 	cudaStream_t vst = NULL;
 	cudaError_t e;
-	int err, ngpu = 0, opened = 0;
+	int err, ngpu = 0;
 
 	_Static_assert(sizeof(struct fgn_unit) == sizeof(struct fil_unit), "unit layouts");
-	memset(&ctrl, 0, sizeof(ctrl));
+	memset(&io, 0, sizeof(io));
 	memset(&p, 0, sizeof(p));
-	snprintf(name, sizeof(name), "gpu-nvme:%s/emu", r->src->name);
+	snprintf(name, sizeof(name), "gpu-nvme:%s/%s", r->src->name, homi ? "homid" : "emu");
 	r->served[0].name = name;
 	r->no_lat = 1;
 	r->gpu_threads = (uint64_t)nq * tpq;
@@ -157,40 +159,16 @@ int fil_run_gpu_nvme(struct fil_run *r)
 	    (err = to_gpu(r, (void **)&d_units, r->set->u, r->set->nunits * sizeof(*d_units), "the units")))
 		goto out;
 	r->map_s = (double)(fil_now_ns() - t0) / 1e9;
-	/* the model the tables came from (the decoder's index is kept in memory): closed, its threads gone */
-	aisio_dev_close(r->dev);
-	r->dev = NULL;
-	/* the model on the same image, moving data for GPU memory with the copy engines */
-	if (pc_ctrls_open(&uri, 1, 1, &cfg, &ctrl)) {
-		err = fil_fail(r, -EINVAL, "%s: cannot open the device model for GPU queues (the reason is above)",
-			       o->target);
+	/* the GPU queues, the dataset buffer and the PRP list pages */
+	if ((err = homi ? fgn_homi_open(r, len, &io) : fgn_emu_open(r, len, &io)))
 		goto out;
-	}
-	opened = 1;
-	if (ctrl.lba_shift > 12) {
+	if (io.lba_shift > 12) {
 		err = fil_fail(r, -EINVAL, "%s: LBAs of %u bytes: files start on 4 KiB pages in GPU memory",
-			       o->target, 1u << ctrl.lba_shift);
-		goto out;
-	}
-	if (aisio_gpu_region_alloc(0, len, &dst)) {
-		err = fil_fail(r, -ENOMEM, "GPU memory for the dataset: %s", aisio_errmsg());
-		goto out;
-	}
-	if (pc_ctrls_add_gpu(&ctrl, 1, dst)) {
-		err = fil_fail(r, -EINVAL, "the dataset buffer in the model's DMA (the reason is above)");
-		goto out;
-	}
-	if (aisio_gpu_host_alloc((size_t)nq * tpq << ctrl.page_shift, &lists_host, &lists_dev)) {
-		err = fil_fail(r, -ENOMEM, "PRP list pages: %s", aisio_errmsg());
-		goto out;
-	}
-	nc = pc_ctrls_nc(&ctrl, 1);
-	if (!nc || aisio_gpu_qset_create(nc, 1, 0, nq, tpq + 1, tpq, &qs)) {
-		err = fil_fail(r, -ENOMEM, "%u GPU queues of %u entries: %s", nq, tpq + 1, aisio_errmsg());
+			       o->target, 1u << io.lba_shift);
 		goto out;
 	}
 	memset(&res, 0, sizeof(res));
-	e = cudaMemset(dst->va, 0, len); /* holes and unwritten extents read as zeros */
+	e = cudaMemset(io.dst, 0, len); /* holes and unwritten extents read as zeros */
 	/* the memset is asynchronous: done before the model's copies (its own streams) land */
 	if (e == cudaSuccess)
 		e = cudaDeviceSynchronize();
@@ -200,25 +178,25 @@ int fil_run_gpu_nvme(struct fil_run *r)
 		err = err ? err : fil_fail(r, -EIO, "GPU setup: %s", cudaGetErrorString(e));
 		goto out;
 	}
-	p.qps = aisio_gpu_qset_dev(qs);
+	p.qps = aisio_gpu_qset_dev(io.qs);
 	p.nq = nq;
 	p.tpq = tpq;
-	p.nsid = ctrl.nsid;
-	p.lba_shift = ctrl.lba_shift;
-	p.page_shift = ctrl.page_shift;
+	p.nsid = io.nsid;
+	p.lba_shift = io.lba_shift;
+	p.page_shift = io.page_shift;
 	/* a command: at most MDTS, --chunk, and what one PRP list page describes */
-	p.max_cmd = ctrl.max_xfer ? ctrl.max_xfer : 1u << 20;
+	p.max_cmd = io.max_xfer ? io.max_xfer : 1u << 20;
 	if (p.max_cmd > o->chunk)
 		p.max_cmd = (uint32_t)o->chunk;
-	if ((uint64_t)p.max_cmd > ((1ull << ctrl.page_shift) / 8) << ctrl.page_shift)
-		p.max_cmd = (uint32_t)(((1ull << ctrl.page_shift) / 8) << ctrl.page_shift);
+	if ((uint64_t)p.max_cmd > ((1ull << io.page_shift) / 8) << io.page_shift)
+		p.max_cmd = (uint32_t)(((1ull << io.page_shift) / 8) << io.page_shift);
 	p.units = d_units;
 	p.nunits = r->set->nunits;
 	p.files = d_files;
 	p.exts = d_ext;
-	p.dst_bus = aisio_mem_bus(dst, dst->va);
-	p.lists = lists_dev;
-	p.lists_bus = (uint64_t)(uintptr_t)lists_host; /* pinned host memory: the model's bus address is the pointer */
+	p.dst_bus = io.dst_bus;
+	p.lists = io.lists;
+	p.lists_bus = io.lists_bus;
 	p.timeout_ns = 10000000000ull;
 	p.res = d_res;
 	r->t_start_ns = fil_now_ns();
@@ -254,10 +232,10 @@ int fil_run_gpu_nvme(struct fil_run *r)
 		goto out;
 	}
 	if (o->verify)
-		err = fil_gpu_verify(r, (char *)dst->va, vst);
+		err = fil_gpu_verify(r, io.dst, vst);
 out:
-	aisio_gpu_qset_delete(qs);
-	free(nc);
+	if (io.close)
+		io.close(&io);
 	if (vst)
 		cudaStreamDestroy(vst);
 	cudaFree(d_res);
@@ -266,10 +244,5 @@ out:
 	cudaFree(d_files);
 	free(files);
 	free(ext);
-	if (lists_host)
-		aisio_gpu_host_free(lists_host);
-	aisio_mem_region_release(dst);
-	if (opened)
-		pc_ctrls_close(&ctrl, 1);
 	return err ? err : atomic_load(&r->err);
 }

@@ -37,11 +37,14 @@ static void usage(FILE *f)
 		"            cudaHostRegister, read-only) and copies from them with no CPU copy;\n"
 		"            --xfer mix: --map-threads threads map, the others stage, on the same\n"
 		"            units\n"
-		"  gpu-nvme  GPU-initiated reads (emu:SIZE,file=IMG): the extent table of every\n"
-		"            file goes to GPU memory, GPU threads walk it and build the NVMe\n"
-		"            reads on GPU queues of the device model, which moves the data into\n"
-		"            GPU memory; --threads queues of --qd GPU threads (default 8 x 64),\n"
-		"            one command in flight a thread, of up to --chunk bytes\n"
+		"  gpu-nvme  GPU-initiated reads (emu:SIZE,file=IMG or homi:SOCKET,...): the extent\n"
+		"            table of every file goes to GPU memory, GPU threads walk it and build\n"
+		"            the NVMe reads on GPU queues of the device model, which moves the\n"
+		"            data into GPU memory; on homi: the extents come from homid (FILE_MAP),\n"
+		"            homid gives the GPU queues and its controller (gpu=N) writes into\n"
+		"            GPU memory registered with it; --threads queues of --qd GPU threads\n"
+		"            (default 8 x 64), one command in flight a thread, of up to --chunk\n"
+		"            bytes\n"
 		"  kvikio    not linked into aisio: bench/fil/kvikio_fil.py drives the kvikio peer\n"
 		"Options:\n"
 		"  --threads N     reader threads (default 4)\n"
@@ -489,9 +492,9 @@ int fil_cmd_run(int argc, char **argv)
 			"(homid's controller a model started with gpu=N), not '%s'\n", o.target);
 		return 2;
 	}
-	if (o.path == FIL_GPU_NVME && strncmp(o.target, "emu:", 4)) {
-		fprintf(stderr, "aisio fil run: --path gpu-nvme runs against a device model on this host "
-			"holding the image (emu:SIZE,file=IMG), not '%s'\n", o.target);
+	if (o.path == FIL_GPU_NVME && strncmp(o.target, "emu:", 4) && strncmp(o.target, "homi:", 5)) {
+		fprintf(stderr, "aisio fil run: --path gpu-nvme runs against a device model holding the image, "
+			"on this host (emu:SIZE,file=IMG) or through homid (homi:SOCKET,...), not '%s'\n", o.target);
 		return 2;
 	}
 	if (!qd_given)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The CUDA runtime calls of tools/aisio/fil_gpu.c, renamed to a stand-in
- * on the CPU (mock.c): GPU memory is host memory, copies are memcpy, events
+ * The CUDA runtime calls of tools/aisio/fil_gpu.c (and of the host side of
+ * GPU queues: src/gpu/rt.c, qp.c, qset.c), renamed to a stand-in on the
+ * CPU (mock.c): GPU memory is host memory, copies are memcpy, events
  * are complete at once. With it the gpu path's staging, mapping, unit
  * accounting and mismatch reporting run in every CI build, with no GPU.
  * Types and constants come from the real header.
@@ -19,6 +20,9 @@
 #define cudaFree F(cudaFree)
 #define cudaFreeHost F(cudaFreeHost)
 #define cudaGetDevice F(cudaGetDevice)
+#define cudaGetDeviceCount F(cudaGetDeviceCount)
+#undef cudaGetDeviceProperties /* a macro for its _v2 in newer headers */
+#define cudaGetDeviceProperties F(cudaGetDeviceProperties)
 #define cudaGetLastError F(cudaGetLastError)
 #define cudaHostAlloc F(cudaHostAlloc)
 #define cudaHostGetDevicePointer F(cudaHostGetDevicePointer)
@@ -43,6 +47,8 @@ cudaError_t mock_cudaEventSynchronize(cudaEvent_t e);
 cudaError_t mock_cudaFree(void *p);
 cudaError_t mock_cudaFreeHost(void *p);
 cudaError_t mock_cudaGetDevice(int *d);
+cudaError_t mock_cudaGetDeviceCount(int *n);
+cudaError_t mock_cudaGetDeviceProperties(struct cudaDeviceProp *p, int d);
 cudaError_t mock_cudaGetLastError(void);
 cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f);
 cudaError_t mock_cudaHostGetDevicePointer(void **d, void *p, unsigned f);

@@ -37,6 +37,8 @@
 #include <cuda_runtime_api.h> /* this folder's, found through -I first */
 #include "fil.h"
 #include "fil_gpu.h"
+#include "fil_gpu_nvme.h"
+#include "fil_gpu_nvme_io.h"
 #include "homi/client.h"
 #include "util/err.h"
 
@@ -263,7 +265,7 @@ cudaError_t mock_cudaMalloc(void **p, size_t n)
 }
 
 /* homid cannot open a GPU allocation of the stand-in: MEM_REG of its memfd instead of GPU_MEM_REG */
-int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus)
+int aisio_gpu_homi_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus)
 {
 	struct aisio_homi_conn *conn = aisio_homi_dev_conn(dev);
 	struct aisio_homi_mem_reg req = { .len = len };
@@ -272,13 +274,14 @@ int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_
 
 	pthread_mutex_lock(&glock);
 	for (int i = 0; i < 256; i++)
-		if (gallocs[i].p == ptr && gallocs[i].n == len)
+		if (gallocs[i].p == ptr && gallocs[i].n >= len && len + 4096 > gallocs[i].n)
 			fd = gallocs[i].fd;
 	pthread_mutex_unlock(&glock);
 	if (!conn)
 		return aisio_err(-EINVAL, "not a homi: device");
 	if (fd < 0)
 		return aisio_err(-EINVAL, "mock: %p (%zu bytes) is not a whole allocation of the stand-in", ptr, len);
+	req.len = (len + 4095) & ~(uint64_t)4095;
 	err = aisio_homi_call(conn, AISIO_HOMI_MEM_REG, &req, sizeof(req), fd, &rep, sizeof(rep), NULL, NULL);
 	if (err)
 		return err;
@@ -288,7 +291,7 @@ int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_
 	return 0;
 }
 
-int fil_gpu_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
+int aisio_gpu_homi_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
 {
 	struct aisio_homi_mem_unreg u = { .mem_id = mem_id };
 	int err = aisio_homi_call(aisio_homi_dev_conn(dev), AISIO_HOMI_MEM_UNREG, &u, sizeof(u), -1, NULL, 0, NULL,
@@ -299,10 +302,88 @@ int fil_gpu_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
 	return err;
 }
 
-/* GPU threads are beyond the stand-in */
-int fil_run_gpu_nvme(struct fil_run *r)
+int fil_gpu_mem_reg(struct aisio_dev *dev, void *ptr, size_t len, uint32_t *mem_id, uint64_t *bus)
 {
-	return fil_fail(r, -ENOTSUP, "the CUDA stand-in has no GPU threads: --path gpu-nvme runs on a GPU host");
+	return aisio_gpu_homi_mem_reg(dev, ptr, len, mem_id, bus);
+}
+
+int fil_gpu_mem_unreg(struct aisio_dev *dev, uint32_t mem_id)
+{
+	return aisio_gpu_homi_mem_unreg(dev, mem_id);
+}
+
+/* gpu-nvme on emu: the model would move data with the GPU's copy engines */
+int fgn_emu_open(struct fil_run *r, size_t len, struct fgn_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	return fil_fail(r, -ENOTSUP, "the CUDA stand-in has no copy engines for an in-process device model: "
+			"--path gpu-nvme emu: runs on a GPU host");
+}
+
+/*
+ * GPU threads are beyond the stand-in: the launch checks what the host
+ * handed over instead (every GPU queue, the tables against the run's
+ * files, the buffers on pages) and says what it found, then refuses, or
+ * with MOCK_LAUNCH_HANG=1 waits to be killed (homid must take the queues
+ * and memory back).
+ */
+int fil_gpu_nvme_launch(const struct fgn_params *p, double *gpu_s)
+{
+	uint64_t ext_bytes = 0, nfiles = 0, nexts = 0, ps = 1ull << p->page_shift;
+
+	*gpu_s = 0;
+	for (uint32_t i = 0; i < p->nq; i++)
+		if (!p->qps[i]) {
+			fprintf(stderr, "mock: GPU queue %u of %u missing\n", i, p->nq);
+			return cudaErrorInvalidValue;
+		}
+	for (uint64_t u = 0; u < p->nunits; u++)
+		if (p->units[u].file + 1 > nfiles)
+			nfiles = p->units[u].file + 1;
+	for (uint64_t f = 0; f < nfiles; f++) {
+		const struct fgn_file *fl = &p->files[f];
+		uint64_t covered = 0;
+
+		for (uint32_t k = 0; k < fl->next; k++)
+			covered += p->exts[fl->ext_first + k].len;
+		if (covered < fl->size) {
+			fprintf(stderr, "mock: file %llu: extents cover %llu of %llu bytes\n", (unsigned long long)f,
+				(unsigned long long)covered, (unsigned long long)fl->size);
+			return cudaErrorInvalidValue;
+		}
+		if (fl->dst_off % 4096 || (p->dst_bus + fl->dst_off) % ps) {
+			fprintf(stderr, "mock: file %llu lands off a page\n", (unsigned long long)f);
+			return cudaErrorInvalidValue;
+		}
+		ext_bytes += covered;
+		nexts += fl->next;
+	}
+	if (!p->lists || p->lists_bus % ps || p->max_cmd % ps || !p->max_cmd) {
+		fprintf(stderr, "mock: PRP list pages or command size not on pages\n");
+		return cudaErrorInvalidValue;
+	}
+	fprintf(stderr, "mock: launch of %u queues x %u threads: %llu units, %llu files, %llu extents (%llu bytes)\n",
+		p->nq, p->tpq, (unsigned long long)p->nunits, (unsigned long long)nfiles, (unsigned long long)nexts,
+		(unsigned long long)ext_bytes);
+	if (getenv("MOCK_LAUNCH_HANG")) {
+		fprintf(stderr, "mock: waiting to be killed\n");
+		for (;;)
+			pause();
+	}
+	return cudaErrorNotSupported;
+}
+
+cudaError_t mock_cudaGetDeviceCount(int *n)
+{
+	*n = 1;
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaGetDeviceProperties(struct cudaDeviceProp *p, int d)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "CUDA stand-in");
+	return d ? cudaErrorInvalidDevice : cudaSuccess;
 }
 
 cudaError_t mock_cudaMemGetInfo(size_t *f, size_t *t)
