@@ -92,6 +92,7 @@ struct aisio_gpu_dma;
  * Returns 0, -ENOMEM, -ENOTSUP, -ENODEV, -EINVAL (AISIO_GPU_DIRECT_CHUNK).
  */
 int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out);
+/* With AISIO_GPU_DMA_REPORT set, writes its counters (aisio_gpu_dma_stats) on one stderr line. */
 void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d);
 /* Add GPU memory [va, va + len) (a region's bus range). Returns 0, -ENOSPC. */
 int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len);
