@@ -631,7 +631,7 @@ static int dma_store_add(void *ctx, void *base, size_t len, unsigned flags)
 	struct aisio_gpu_dma *d = ctx;
 	struct store *st;
 
-	if (!base || !len)
+	if (!base || !len || (len - 1) / d->chunk >= UINT32_MAX)
 		return 0;
 	pthread_mutex_lock(&d->lock);
 	if (d->nstores == DMA_MAX_STORES) {
