@@ -83,7 +83,9 @@ struct aisio_emu_dma {
 	/*
 	 * Optional. When set, every data transfer goes through it:
 	 * to_bus = 1 moves @len bytes from @local to bus memory (a read
-	 * command's data), 0 the other way. It may queue the copy; @local stays
+	 * command's data), 0 the other way. [bus, bus + len) is bus-contiguous
+	 * but may span pages (consecutive PRP entries are joined into one
+	 * call) and so reach across the edge of one of the provider's ranges. It may queue the copy; @local stays
 	 * valid until flush(). Returns 0 or a negative errno (the command then
 	 * fails with Data Transfer Error).
 	 */

@@ -68,6 +68,7 @@ struct piece {
 	void *host;     /* host side of the copy: in the staging slot, or @local itself (direct) */
 	size_t len;
 	uint64_t reg;   /* 0: staged; else the registered chunk @local lies in */
+	uint32_t range; /* the GPU range @bus lies in */
 	int to_bus;
 };
 
@@ -132,7 +133,7 @@ struct aisio_gpu_dma {
 	uint32_t nstores;
 	size_t chunk;        /* registration granule of a store */
 	int refusal_said;    /* a refused registration was reported */
-	uint64_t reg_tags[DMA_MAX_PIECES]; /* chunk of each merged copy while issuing */
+	uint64_t reg_tags[DMA_MAX_PIECES]; /* chunk and GPU range of each merged copy while issuing */
 };
 
 static int pool_get(int gpu, cudaStream_t *out)
@@ -192,9 +193,9 @@ static void pool_put(int gpu)
 /*
  * 1 when [bus, bus + len) lies in a GPU range, -1 when it starts in one
  * and runs past its end, 0 when it is host memory. Read without the lock
- * by the host path (ranges change only when memory is registered or
- * withdrawn; a slot is withdrawn by its length going to 0); the GPU path
- * checks again under the lock, which removal holds while it drains.
+ * (ranges change only when memory is registered or withdrawn; a slot is
+ * withdrawn by its length going to 0); copies into a GPU range check again
+ * under the lock (gpu_part), which removal holds while it drains.
  */
 static int in_gpu(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
 {
@@ -258,15 +259,17 @@ static void issue_locked(struct aisio_gpu_dma *d)
 	 * consecutive GPU pages): contiguous on the GPU and in the staging slot.
 	 */
 	/*
-	 * Direct pieces merge only within one registered chunk: a copy across
-	 * two registrations is not known to CUDA as one pinned range.
+	 * Pieces merge only within one registered chunk and one GPU range: a
+	 * copy across two registrations or two allocations is not known to
+	 * CUDA as one range.
 	 */
 	int dir = -1;
 	for (uint32_t i = 0; i < s->npieces; i++) {
 		const struct piece *p = &s->pieces[i];
 		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : p->host;
 		void *src = p->to_bus ? p->host : (void *)(uintptr_t)p->bus;
-		if (n && dir == p->to_bus && d->reg_tags[n - 1] == p->reg &&
+		const uint64_t tag = p->reg ^ ((uint64_t)p->range << 48);
+		if (n && dir == p->to_bus && d->reg_tags[n - 1] == tag &&
 		    (uint8_t *)d->dsts[n - 1] + d->sizes[n - 1] == (uint8_t *)dst &&
 		    (uint8_t *)d->srcs[n - 1] + d->sizes[n - 1] == (uint8_t *)src) {
 			d->sizes[n - 1] += p->len;
@@ -275,7 +278,7 @@ static void issue_locked(struct aisio_gpu_dma *d)
 		d->dsts[n] = dst;
 		d->srcs[n] = src;
 		d->sizes[n] = p->len;
-		d->reg_tags[n] = p->reg;
+		d->reg_tags[n] = tag;
 		dir = p->to_bus;
 		n++;
 	}
@@ -511,7 +514,7 @@ static size_t direct_span(struct aisio_gpu_dma *d, uint8_t *p, size_t len, int t
 
 /* Queue a copy whose host side is registered memory: no staging. Lock held. */
 static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
-			 uint64_t reg)
+			 uint64_t reg, uint32_t range)
 {
 	slot_ready_locked(d);
 	struct slot *s = &d->slots[d->fill];
@@ -526,6 +529,7 @@ static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, siz
 	p->host = local;
 	p->len = len;
 	p->reg = reg;
+	p->range = range;
 	p->to_bus = to_bus;
 	d->st.copies++;
 	d->st.bytes += len;
@@ -534,7 +538,8 @@ static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, siz
 }
 
 /* Queue a copy through the filling slot's staging buffer. Lock held. */
-static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus)
+static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
+			uint32_t range)
 {
 	int err;
 
@@ -560,6 +565,7 @@ static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size
 	p->host = s->stage + s->used;
 	p->len = len;
 	p->reg = 0;
+	p->range = range;
 	p->to_bus = to_bus;
 	if (to_bus)
 		memcpy(p->host, local, len);
@@ -571,47 +577,113 @@ static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size
 	return 0;
 }
 
+/*
+ * The leading part of [bus, bus + len) of one kind: *@gpu = 1 and up to
+ * the end of the GPU range holding @bus, or *@gpu = 0 and up to the start
+ * of the next GPU range. The controller joins consecutive PRP entries into
+ * one copy, so a run may cross from one range into another.
+ */
+static size_t gpu_part(const struct aisio_gpu_dma *d, uint64_t bus, size_t len, int *gpu, uint32_t *range)
+{
+	uint32_t n = __atomic_load_n(&d->nranges, __ATOMIC_ACQUIRE);
+	size_t part = len;
+
+	*gpu = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t rl = __atomic_load_n(&d->ranges[i].len, __ATOMIC_ACQUIRE);
+		uint64_t va = d->ranges[i].va;
+
+		if (!rl)
+			continue;
+		if (bus >= va && bus - va < rl) {
+			*gpu = 1;
+			*range = i;
+			return len < rl - (bus - va) ? len : (size_t)(rl - (bus - va));
+		}
+		if (va > bus && va - bus < part)
+			part = (size_t)(va - bus);
+	}
+	return part;
+}
+
+/* Host memory by the CPU; a run the host map cannot give whole goes page by page. */
+static int host_copy(struct aisio_gpu_dma *d, uint64_t bus, uint8_t *local, size_t len, int to_bus)
+{
+	void *p = host_ptr(d, bus, len);
+
+	if (!p && len > 4096 && d->host_map) {
+		while (len) {
+			size_t n = 4096 - (size_t)(bus & 4095);
+
+			if (n > len)
+				n = len;
+			if (host_copy(d, bus, local, n, to_bus))
+				return -EFAULT;
+			bus += n;
+			local += n;
+			len -= n;
+		}
+		return 0;
+	}
+	if (!p)
+		return -EFAULT;
+	if (to_bus)
+		memcpy(p, local, len);
+	else
+		memcpy(local, p, len);
+	return 0;
+}
+
+/* One GPU part: split where its host side enters or leaves a registered chunk. Lock held. */
+static int gpu_copy_locked(struct aisio_gpu_dma *d, uint64_t bus, uint8_t *local, size_t len, int to_bus,
+			   uint32_t range)
+{
+	int err = 0;
+
+	for (size_t done = 0; !err && done < len;) {
+		uint64_t reg = 0;
+		size_t n = d->nstores ? direct_span(d, local + done, len - done, to_bus, &reg) : len - done;
+
+		if (reg)
+			queue_direct(d, bus + done, local + done, n, to_bus, reg, range);
+		else
+			err = queue_staged(d, bus + done, local + done, n, to_bus, range);
+		done += n;
+	}
+	return err;
+}
+
 static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus)
 {
 	struct aisio_gpu_dma *d = ctx;
-	int g = in_gpu(d, bus, len);
-	int err = 0;
+	uint8_t *l = local;
+	int err = 0, was_gpu = 0;
 
-	if (g > 0) {
-		/* again under the lock: the range may have been withdrawn meanwhile */
-		pthread_mutex_lock(&d->lock);
-		g = in_gpu(d, bus, len);
-		if (g <= 0)
+	while (!err && len) {
+		int gpu;
+		uint32_t range = 0;
+		size_t n = gpu_part(d, bus, len, &gpu, &range);
+
+		if (gpu) {
+			/* again under the lock: the range may have been withdrawn meanwhile */
+			pthread_mutex_lock(&d->lock);
+			n = gpu_part(d, bus, len, &gpu, &range);
+			if (gpu)
+				err = gpu_copy_locked(d, bus, l, n, to_bus, range);
 			pthread_mutex_unlock(&d->lock);
-	}
-	if (g < 0) {
-		d->st.faults++;
-		return -EFAULT;
-	}
-	if (!g) {
-		void *p = host_ptr(d, bus, len);
-
-		if (!p)
+		}
+		if (!gpu && was_gpu) {
+			/* runs on past the end of a GPU range into memory no range holds */
+			__atomic_add_fetch(&d->st.faults, 1, __ATOMIC_RELAXED);
 			return -EFAULT;
-		if (to_bus)
-			memcpy(p, local, len);
-		else
-			memcpy(local, p, len);
-		return 0;
+		}
+		if (!gpu)
+			err = host_copy(d, bus, l, n, to_bus);
+		was_gpu = gpu;
+		bus += n;
+		l += n;
+		len -= n;
 	}
-	/* split where the host side enters or leaves a registered chunk */
-	for (size_t done = 0; !err && done < len;) {
-		uint64_t reg = 0;
-		uint8_t *h = (uint8_t *)local + done;
-		size_t n = d->nstores ? direct_span(d, h, len - done, to_bus, &reg) : len - done;
-
-		if (reg)
-			queue_direct(d, bus + done, h, n, to_bus, reg);
-		else
-			err = queue_staged(d, bus + done, h, n, to_bus);
-		done += n;
-	}
-	pthread_mutex_unlock(&d->lock);
 	return err;
 }
 

@@ -130,6 +130,7 @@ static void test_file(const uint8_t *p1, uint8_t *tmp)
 	CHECK_EQ(mock_st.copies, 13);
 	aisio_gpu_dma_stats(prov, &st);
 	CHECK_EQ(st.direct_bytes, NS);
+	CHECK_EQ(st.copies, 13); /* the model hands over a command's consecutive pages as one run */
 	CHECK_EQ(st.reg_chunks, NS / CHUNK);
 	CHECK_EQ(st.reg_bytes, NS);
 	CHECK_EQ(st.reg_refused, 0);
@@ -306,8 +307,37 @@ static void test_edges(void)
 	CHECK(!memcmp(gpu, buf, len));
 	CHECK_EQ(mock_st.staged_from_gpu, 8192);
 	CHECK_EQ(mock_st.direct_from_gpu, 2 * CHUNK);
-	/* a copy inside one chunk, past the GPU range's end: refused, nothing queued */
+	/* a copy inside one chunk, past the GPU range's end: refused */
+	struct aisio_gpu_dma_stats st;
 	CHECK_EQ(ops->copy(ops->ctx, (uintptr_t)gpu + NS - 4096, store, 8192, 1), -EFAULT);
+	aisio_gpu_dma_stats(prov, &st);
+	CHECK_EQ(st.faults, 1);
+	CHECK_EQ(ops->flush(ops->ctx), 0);
+
+	/* GPU memory as two ranges side by side: a run across their edge goes as two copies */
+	CHECK_EQ(aisio_gpu_dma_remove_gpu(prov, (uintptr_t)gpu), 0);
+	CHECK_EQ(aisio_gpu_dma_add_gpu(prov, (uintptr_t)gpu, NS / 2), 0);
+	CHECK_EQ(aisio_gpu_dma_add_gpu(prov, (uintptr_t)gpu + NS / 2, NS / 2), 0);
+	memset(gpu, 0, NS);
+	long c0 = mock_st.copies;
+	CHECK_EQ(ops->copy(ops->ctx, (uintptr_t)gpu + NS / 2 - 8192, store, 16384, 1), 0);
+	CHECK_EQ(ops->flush(ops->ctx), 0);
+	CHECK(!memcmp(gpu + NS / 2 - 8192, store, 16384));
+	CHECK_EQ(mock_st.copies - c0, 2);
+	/* host memory right before a GPU range: the host part by the CPU, the rest by a copy */
+	CHECK_EQ(aisio_gpu_dma_remove_gpu(prov, (uintptr_t)gpu), 0);
+	CHECK_EQ(aisio_gpu_dma_add_gpu(prov, (uintptr_t)gpu + 65536, NS / 2 - 65536), 0);
+	memset(gpu, 0, 2 * 65536);
+	c0 = mock_st.copies;
+	long long d0 = mock_st.direct_to_gpu;
+	CHECK_EQ(ops->copy(ops->ctx, (uintptr_t)gpu + 65536 - 4096, store, 8192, 1), 0);
+	CHECK(!memcmp(gpu + 65536 - 4096, store, 4096)); /* the host part: at once */
+	CHECK_EQ(ops->flush(ops->ctx), 0);
+	CHECK(!memcmp(gpu + 65536 - 4096, store, 8192));
+	CHECK_EQ(mock_st.copies - c0, 1);
+	CHECK_EQ(mock_st.direct_to_gpu - d0, 4096);
+	CHECK_EQ(aisio_gpu_dma_remove_gpu(prov, (uintptr_t)gpu + 65536), 0);
+	CHECK_EQ(aisio_gpu_dma_remove_gpu(prov, (uintptr_t)gpu + NS / 2), 0);
 	ops->store_remove(ops->ctx, store);
 	CHECK_EQ(mock_st.reg_now, 0);
 	CHECK_EQ(mock_st.unregs, 2);
