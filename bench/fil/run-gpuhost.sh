@@ -180,6 +180,9 @@ PIN="" aisio_case a-small-stage-8t gpu "$D/small" --threads 8 --chunk 1M --stage
 
 # homid on both images; its models move data for clients' GPU memory with the copy engines
 MODEL=${MODEL_OPTS:-threads=4,mdts=8} # controller threads; 1 MiB commands
+# each model's GPU DMA provider says at exit how many bytes went straight from the registered
+# image pages and how long registering took (homid.log, the gpu-nvme .err files)
+export AISIO_GPU_DMA_REPORT=1
 homid_pid=""
 stop_homid() { [ -n "$homid_pid" ] && kill "$homid_pid" 2>/dev/null && wait "$homid_pid" 2>/dev/null; homid_pid=""; }
 trap 'stop_homid' EXIT

@@ -33,6 +33,7 @@ void aisio_emu_opts_init(struct aisio_emu_opts *o)
 	o->nqueues = 64;
 	o->threads = 1;
 	o->file_create = 1;
+	o->gpu_direct = 1;
 }
 
 static inline uint32_t reg_get(struct aisio_emu_ctrl *c, uint32_t off)
@@ -299,6 +300,9 @@ static int ctrl_check_opts(const struct aisio_emu_opts *o)
 				 o->mqes);
 	if (o->nqueues < 1 || o->nqueues > 4096)
 		return aisio_err(-EINVAL, "emu: nqueues=%u: 1 to 4096 I/O queue pairs", o->nqueues);
+	if (o->gpu_direct > 2)
+		return aisio_err(-EINVAL, "emu: gpu_direct=%u: use 0 (off), 1 (pinned as reached) or 2 "
+				 "(eager: pinned all at start)", o->gpu_direct);
 	if (o->threads < 1 || o->threads > 64)
 		return aisio_err(-EINVAL, "emu: threads=%u: 1 to 64 controller threads",
 				 o->threads);

@@ -168,7 +168,25 @@ struct xfer_arg {
 	struct aisio_emu_ctrl *c;
 	uint8_t *local;
 	int to_bus;
+	/* a provider's copy hook: bus-contiguous pieces (PRP entries of consecutive pages) go as one */
+	uint64_t run_bus;
+	size_t run_len;
 };
+
+/* Hand the pending run to the provider's copy hook. */
+static uint32_t run_flush(struct xfer_arg *x)
+{
+	struct aisio_emu_ctrl *c = x->c;
+	size_t len = x->run_len;
+
+	if (!len)
+		return 0;
+	x->run_len = 0;
+	if (c->dma.copy(c->dma.ctx, x->run_bus, x->local, len, x->to_bus))
+		return ST(AISIO_NVME_SC_DATA_XFER_ERROR);
+	x->local += len;
+	return 0;
+}
 
 static uint32_t seg_copy(void *arg, uint64_t bus, size_t len)
 {
@@ -176,8 +194,20 @@ static uint32_t seg_copy(void *arg, uint64_t bus, size_t len)
 	struct aisio_emu_ctrl *c = x->c;
 
 	if (c->dma.copy) {
-		if (c->dma.copy(c->dma.ctx, bus, x->local, len, x->to_bus))
-			return ST(AISIO_NVME_SC_DATA_XFER_ERROR);
+		/*
+		 * One call per bus-contiguous run rather than per page: the
+		 * provider's per-call cost (a lock, a range lookup) is paid once.
+		 */
+		if (x->run_len && bus == x->run_bus + x->run_len) {
+			x->run_len += len;
+			return 0;
+		}
+		uint32_t st = run_flush(x);
+		if (st)
+			return st;
+		x->run_bus = bus;
+		x->run_len = len;
+		return 0;
 	} else {
 		void *p = emu_map(c, bus, len);
 
@@ -200,7 +230,8 @@ static uint32_t seg_none(void *arg, uint64_t bus, size_t len)
 uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,
 		  size_t len, int to_bus, int allow_sgl)
 {
-	struct xfer_arg x = { c, local, to_bus };
+	struct xfer_arg x = { c, local, to_bus, 0, 0 };
+	uint32_t st;
 
 	if (!local)
 		return emu_dptr_walk(c, cmd, len, allow_sgl, seg_none, NULL);
@@ -217,7 +248,10 @@ uint32_t emu_xfer(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, vo
 			return 0;
 		}
 	}
-	return emu_dptr_walk(c, cmd, len, allow_sgl, seg_copy, &x);
+	st = emu_dptr_walk(c, cmd, len, allow_sgl, seg_copy, &x);
+	if (!st && c->dma.copy)
+		st = run_flush(&x);
+	return st;
 }
 
 uint32_t emu_xfer_sync(struct aisio_emu_ctrl *c, const struct aisio_nvme_sqe *cmd, void *local,

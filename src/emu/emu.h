@@ -83,7 +83,9 @@ struct aisio_emu_dma {
 	/*
 	 * Optional. When set, every data transfer goes through it:
 	 * to_bus = 1 moves @len bytes from @local to bus memory (a read
-	 * command's data), 0 the other way. It may queue the copy; @local stays
+	 * command's data), 0 the other way. [bus, bus + len) is bus-contiguous
+	 * but may span pages (consecutive PRP entries are joined into one
+	 * call) and so reach across the edge of one of the provider's ranges. It may queue the copy; @local stays
 	 * valid until flush(). Returns 0 or a negative errno (the command then
 	 * fails with Data Transfer Error).
 	 */
@@ -115,6 +117,19 @@ struct aisio_emu_dma {
 	 * Tickets are checked in the order submit() gave them.
 	 */
 	int (*done)(void *ctx, uint64_t ticket);
+	/*
+	 * Optional. The namespace store [base, base + len), offered once it is
+	 * mapped (opts.gpu_direct != 0), so that the provider may pin it and
+	 * move data straight between the store and its memory instead of
+	 * through a staging buffer. @flags: AISIO_EMU_STORE_* below. Returns 1
+	 * when the provider may pin pages of the store from now on (the
+	 * controller then zeroes deallocated blocks in place instead of
+	 * punching holes or dropping pages, which would leave the pinned pages
+	 * behind), 0 when it declines. store_remove() is called before the
+	 * store is unmapped; when it returns nothing is pinned.
+	 */
+	int (*store_add)(void *ctx, void *base, size_t len, unsigned flags);
+	void (*store_remove)(void *ctx, void *base);
 	void *ctx;
 	/*
 	 * 1: the provider resolves host memory through the controller's live
@@ -123,6 +138,10 @@ struct aisio_emu_dma {
 	 */
 	int ranges;
 };
+
+/* store_add() flags */
+#define AISIO_EMU_STORE_FILE 1u  /* a shared mapping of a file (page-cache pages) */
+#define AISIO_EMU_STORE_EAGER 2u /* pin it all now rather than as it is reached */
 
 /* A controller's configuration; aisio_emu_opts_init() sets the defaults. */
 struct aisio_emu_opts {
@@ -145,6 +164,12 @@ struct aisio_emu_opts {
 	uint32_t nqueues;		 /* I/O queue pairs the controller supports; default 64 */
 	uint32_t threads;		 /* controller threads; default 1 */
 	const struct aisio_emu_dma *dma; /* NULL: identity (bus address == pointer) */
+	/*
+	 * Offer the store to dma->store_add (GPU hosts: copies straight between
+	 * the store and GPU memory): 0 no, 1 (default) pinned as it is reached,
+	 * 2 pinned all at start (AISIO_EMU_STORE_EAGER).
+	 */
+	uint32_t gpu_direct;
 };
 
 /* Fill @o with the defaults (a 64 MiB memory namespace of 512-byte LBAs). */
@@ -273,6 +298,7 @@ void aisio_emu_ctrl_fatal(struct aisio_emu_ctrl *c);
  * aisio_emu_open_uri - create a controller from the text after "emu:":
  *   SIZE[,lbads=9|12|512|4096][,file=PATH][,null][,nns=N][,latency_us=N]
  *   [,iops=N][,bw=BYTES/s][,mdts=N][,mqes=N][,nqueues=N][,threads=N]
+ *   [,gpu_direct=0|1|eager]
  * SIZE (bytes per namespace) and bw take K/M/G/T suffixes (powers of 1024).
  * Returns 0, -EINVAL (malformed size or option; the message names it),
  * or what aisio_emu_ctrl_create() returns.

@@ -5,6 +5,12 @@
  * anonymous mapping allocates pages only when written, a shared file
  * mapping keeps its data in the file across runs. Namespace N lives at
  * (N - 1) * ns_size.
+ *
+ * A DMA provider with store_add (a GPU host) may pin the store so that its
+ * copy engines reach it directly. Pinned pages must stay the pages the
+ * mapping shows: while the store is offered, deallocation zeroes in place
+ * (no hole punching, no MADV_DONTNEED, either of which would put fresh
+ * pages behind the mapping and leave the pinned ones stale).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +113,10 @@ int emu_ns_open(struct aisio_emu_ctrl *c)
 		ns->store_off = (uint64_t)i * o->ns_size;
 		ns->data = c->store ? c->store + ns->store_off : NULL;
 	}
+	if (c->store && o->gpu_direct && c->dma.store_add)
+		c->store_pinned = c->dma.store_add(c->dma.ctx, c->store, c->store_len,
+						   (c->fd >= 0 ? AISIO_EMU_STORE_FILE : 0) |
+							   (o->gpu_direct == 2 ? AISIO_EMU_STORE_EAGER : 0)) > 0;
 	return 0;
 
 err_close:
@@ -121,6 +131,9 @@ err_free:
 void emu_ns_close(struct aisio_emu_ctrl *c)
 {
 	if (c->store) {
+		if (c->store_pinned && c->dma.store_remove)
+			c->dma.store_remove(c->dma.ctx, c->store);
+		c->store_pinned = 0;
 		if (c->fd >= 0)
 			msync(c->store, c->store_len, MS_SYNC);
 		munmap(c->store, c->store_len);
@@ -159,7 +172,7 @@ void emu_ns_zero(struct aisio_emu_ctrl *c, struct emu_ns *ns, uint64_t slba, uin
 	len = (size_t)(nlb << ns->lba_shift);
 	a = (uint8_t *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
 	b = (uint8_t *)(((uintptr_t)p + len) & ~(uintptr_t)4095);
-	if (!dealloc || b <= a || (size_t)(b - a) < (64u << 10)) {
+	if (!dealloc || c->store_pinned || b <= a || (size_t)(b - a) < (64u << 10)) {
 		memset(p, 0, len);
 		return;
 	}

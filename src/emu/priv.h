@@ -143,6 +143,7 @@ struct aisio_emu_ctrl {
 	uint8_t *store;
 	size_t store_len;
 	int fd;
+	int store_pinned; /* the DMA provider may pin store pages (store_add said 1) */
 
 	/* DMA */
 	struct aisio_emu_dma dma;

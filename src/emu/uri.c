@@ -3,6 +3,7 @@
  * emu: device URIs:
  *   emu:SIZE[,lbads=9|12|512|4096][,file=PATH][,null][,nns=N][,latency_us=N]
  *       [,iops=N][,bw=BYTES/s][,mdts=N][,mqes=N][,nqueues=N][,threads=N]
+ *       [,gpu_direct=0|1|eager]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #define EMU_OPTS_HELP                                                                          \
 	"lbads=9|12, file=PATH, null, nns=N, latency_us=N, iops=N, bw=BYTES, mdts=N, mqes=N, " \
-	"nqueues=N, threads=N"
+	"nqueues=N, threads=N, gpu_direct=0|1|eager"
 
 static int parse_u32(const char *spec, const char *key, const char *s, size_t n, uint32_t *out)
 {
@@ -97,6 +98,18 @@ int aisio_emu_parse_uri(const char *spec, struct aisio_emu_opts *o, char **file_
 				err = aisio_err(-EINVAL,
 						"emu:%s: bw needs bytes per second (" AISIO_SIZE_HELP
 						"), not '%.*s'",
+						spec, (int)vlen, val);
+				goto err;
+			}
+		} else if (KEY("gpu_direct")) {
+			if (vlen == 5 && !memcmp(val, "eager", 5)) {
+				o->gpu_direct = 2;
+			} else if (vlen == 1 && (*val == '0' || *val == '1')) {
+				o->gpu_direct = (uint32_t)(*val - '0');
+			} else {
+				err = aisio_err(-EINVAL,
+						"emu:%s: gpu_direct=%.*s: use 0 (staging copies only), 1 "
+						"(store pinned as it is reached) or eager (pinned at start)",
 						spec, (int)vlen, val);
 				goto err;
 			}

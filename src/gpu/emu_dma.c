@@ -20,11 +20,29 @@
  * share a small pool of copy streams (AISIO_GPU_COPY_STREAMS, default 4)
  * instead of one stream each, and aisio asks CUDA for 32 connections when
  * it starts CUDA itself (rt.c).
+ *
+ * Direct copies: the controller offers its namespace store (store_add).
+ * It is registered with CUDA (cudaHostRegister) by chunks of
+ * AISIO_GPU_DIRECT_CHUNK bytes (default 1 GiB) when a copy first reaches
+ * one, or all at once with AISIO_EMU_STORE_EAGER; the part of a copy whose
+ * host side lies in a registered chunk goes into the batch with its own
+ * address, with no staging memcpy. Registration costs about 27 ms a GiB of
+ * page cache on an H200 host (bench/fil/results-overlap-h200: 38 GB/s, and
+ * it holds a driver lock other CUDA calls wait for); the pages stay pinned
+ * until the store is removed. A file mapping is registered read-only:
+ * data from GPU memory into it still goes through staging and a CPU copy,
+ * because the kernel tracks dirty page-cache pages only through CPU stores
+ * (a copy engine writing a pinned page after writeback cleaned it would
+ * not make it dirty again, and the data could be lost). Anonymous memory
+ * is registered normally, both directions direct. A chunk the driver
+ * refuses is copied through staging (said once on stderr).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cuda_runtime_api.h>
 
@@ -32,6 +50,7 @@
 #include "gpu/gpu.h"
 #include "gpu/rt.h"
 #include "util/err.h"
+#include "util/size.h"
 
 #define DMA_MAX_GPU_RANGES 64
 #define DMA_SLOTS 4
@@ -40,13 +59,26 @@
 #define DMA_MAX_GPUS 64
 #define DMA_MAX_STREAMS 16
 #define DMA_FAILED_KEEP 64
+#define DMA_MAX_STORES 8
+#define DMA_CHUNK_DEFAULT ((size_t)1 << 30)
 
 struct piece {
 	uint64_t bus;   /* GPU address */
 	void *local;    /* the controller's buffer */
-	size_t off;     /* offset in the staging slot */
+	void *host;     /* host side of the copy: in the staging slot, or @local itself (direct) */
 	size_t len;
+	uint64_t reg;   /* 0: staged; else the registered chunk @local lies in */
+	uint32_t range; /* the GPU range @bus lies in */
 	int to_bus;
+};
+
+/* A controller's namespace store offered for direct copies. */
+struct store {
+	uint8_t *base;
+	size_t len;
+	unsigned flags;  /* AISIO_EMU_STORE_* */
+	uint32_t nchunks;
+	int8_t *state;   /* per chunk: 0 not tried, 1 registered, 2 registered read-only, -1 refused */
 };
 
 /* One batch of copies: filling, in flight, or free. */
@@ -97,6 +129,11 @@ struct aisio_gpu_dma {
 	int pipeline;  /* submit()/done() offered to the controller */
 	void *(*host_map)(void *ctx, uint64_t bus, size_t len); /* NULL: identity */
 	void *host_ctx;
+	struct store stores[DMA_MAX_STORES];
+	uint32_t nstores;
+	size_t chunk;        /* registration granule of a store */
+	int refusal_said;    /* a refused registration was reported */
+	uint64_t reg_tags[DMA_MAX_PIECES]; /* chunk and GPU range of each merged copy while issuing */
 };
 
 static int pool_get(int gpu, cudaStream_t *out)
@@ -156,9 +193,9 @@ static void pool_put(int gpu)
 /*
  * 1 when [bus, bus + len) lies in a GPU range, -1 when it starts in one
  * and runs past its end, 0 when it is host memory. Read without the lock
- * by the host path (ranges change only when memory is registered or
- * withdrawn; a slot is withdrawn by its length going to 0); the GPU path
- * checks again under the lock, which removal holds while it drains.
+ * (ranges change only when memory is registered or withdrawn; a slot is
+ * withdrawn by its length going to 0); copies into a GPU range check again
+ * under the lock (gpu_part), which removal holds while it drains.
  */
 static int in_gpu(const struct aisio_gpu_dma *d, uint64_t bus, size_t len)
 {
@@ -221,12 +258,19 @@ static void issue_locked(struct aisio_gpu_dma *d)
 	 * Merge neighbours going the same way (consecutive LBAs into
 	 * consecutive GPU pages): contiguous on the GPU and in the staging slot.
 	 */
+	/*
+	 * Pieces merge only within one registered chunk and one GPU range: a
+	 * copy across two registrations or two allocations is not known to
+	 * CUDA as one range.
+	 */
 	int dir = -1;
 	for (uint32_t i = 0; i < s->npieces; i++) {
 		const struct piece *p = &s->pieces[i];
-		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : (void *)(s->stage + p->off);
-		void *src = p->to_bus ? (void *)(s->stage + p->off) : (void *)(uintptr_t)p->bus;
-		if (n && dir == p->to_bus && (uint8_t *)d->dsts[n - 1] + d->sizes[n - 1] == (uint8_t *)dst &&
+		void *dst = p->to_bus ? (void *)(uintptr_t)p->bus : p->host;
+		void *src = p->to_bus ? p->host : (void *)(uintptr_t)p->bus;
+		const uint64_t tag = p->reg ^ ((uint64_t)p->range << 48);
+		if (n && dir == p->to_bus && d->reg_tags[n - 1] == tag &&
+		    (uint8_t *)d->dsts[n - 1] + d->sizes[n - 1] == (uint8_t *)dst &&
 		    (uint8_t *)d->srcs[n - 1] + d->sizes[n - 1] == (uint8_t *)src) {
 			d->sizes[n - 1] += p->len;
 			continue;
@@ -234,6 +278,7 @@ static void issue_locked(struct aisio_gpu_dma *d)
 		d->dsts[n] = dst;
 		d->srcs[n] = src;
 		d->sizes[n] = p->len;
+		d->reg_tags[n] = tag;
 		dir = p->to_bus;
 		n++;
 	}
@@ -295,8 +340,8 @@ static int retire_locked(struct aisio_gpu_dma *d, int wait)
 	}
 	if (s->busy == 1 && e == cudaSuccess && s->has_in)
 		for (uint32_t i = 0; i < s->npieces; i++)
-			if (!s->pieces[i].to_bus)
-				memcpy(s->pieces[i].local, s->stage + s->pieces[i].off, s->pieces[i].len);
+			if (!s->pieces[i].to_bus && !s->pieces[i].reg)
+				memcpy(s->pieces[i].local, s->pieces[i].host, s->pieces[i].len);
 	d->retired = s->ticket;
 	s->busy = 0;
 	s->npieces = 0;
@@ -379,41 +424,132 @@ static int dma_done(void *ctx, uint64_t ticket)
 	return r;
 }
 
-static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus)
+static uint64_t now_ns(void)
 {
-	struct aisio_gpu_dma *d = ctx;
-	int g = in_gpu(d, bus, len);
-	int err = 0;
+	struct timespec ts;
 
-	if (g > 0) {
-		/* again under the lock: the range may have been withdrawn meanwhile */
-		pthread_mutex_lock(&d->lock);
-		g = in_gpu(d, bus, len);
-		if (g <= 0)
-			pthread_mutex_unlock(&d->lock);
-	}
-	if (g < 0) {
-		d->st.faults++;
-		return -EFAULT;
-	}
-	if (!g) {
-		void *p = host_ptr(d, bus, len);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-		if (!p)
-			return -EFAULT;
-		if (to_bus)
-			memcpy(p, local, len);
+/* Register chunk @ci of @st (read-only for a file mapping where the driver allows). Lock held. */
+static void chunk_register(struct aisio_gpu_dma *d, struct store *st, uint32_t ci)
+{
+	uint8_t *p = st->base + (size_t)ci * d->chunk;
+	size_t n = st->len - (size_t)ci * d->chunk;
+	cudaError_t e = cudaErrorInvalidValue;
+	const uint64_t t0 = now_ns();
+
+	if (n > d->chunk)
+		n = d->chunk;
+	cudaSetDevice(d->gpu);
+	if (st->flags & AISIO_EMU_STORE_FILE) {
+		e = cudaHostRegister(p, n, cudaHostRegisterPortable | cudaHostRegisterReadOnly);
+		if (e == cudaSuccess)
+			st->state[ci] = 2;
 		else
-			memcpy(local, p, len);
-		return 0;
+			cudaGetLastError();
 	}
+	if (e != cudaSuccess) {
+		e = cudaHostRegister(p, n, cudaHostRegisterPortable);
+		if (e == cudaSuccess)
+			st->state[ci] = 1;
+	}
+	d->st.reg_ns += now_ns() - t0;
+	if (e == cudaSuccess) {
+		d->st.reg_chunks++;
+		d->st.reg_bytes += n;
+		return;
+	}
+	cudaGetLastError();
+	st->state[ci] = -1;
+	d->st.reg_refused++;
+	if (!d->refusal_said) {
+		d->refusal_said = 1;
+		fprintf(stderr,
+			"aisio: GPU DMA provider: CUDA refused to pin %zu bytes of the namespace %s at +%zu "
+			"(cudaHostRegister: %s); copies there go through the staging buffers "
+			"(emu:...,gpu_direct=0 asks for that everywhere)\n",
+			n, (st->flags & AISIO_EMU_STORE_FILE) ? "file mapping" : "memory", (size_t)ci * d->chunk,
+			cudaGetErrorString(e));
+	}
+}
+
+/*
+ * How the first bytes of [p, p + len) (the controller's side of a copy)
+ * travel: *@reg != 0 when they lie in a registered chunk of a store (a tag
+ * of that chunk), 0 for staging. Returns how many bytes go that way: up to
+ * the chunk's end, or up to the next store. Registers a chunk reached for
+ * the first time. Lock held.
+ */
+static size_t direct_span(struct aisio_gpu_dma *d, uint8_t *p, size_t len, int to_bus, uint64_t *reg)
+{
+	size_t n = len;
+
+	*reg = 0;
+	for (uint32_t i = 0; i < d->nstores; i++) {
+		struct store *st = &d->stores[i];
+
+		if (p >= st->base && (size_t)(p - st->base) < st->len) {
+			const size_t off = (size_t)(p - st->base);
+			const uint32_t ci = (uint32_t)(off / d->chunk);
+			size_t cend = ((size_t)ci + 1) * d->chunk;
+
+			if (cend > st->len)
+				cend = st->len;
+			if (!to_bus && (st->flags & AISIO_EMU_STORE_FILE))
+				/* into page-cache pages: CPU stores only (see the top of the file) */
+				return len < st->len - off ? len : st->len - off;
+			if (!st->state[ci])
+				chunk_register(d, st, ci);
+			if (st->state[ci] > 0)
+				*reg = ((uint64_t)(i + 1) << 32) | ci;
+			return len < cend - off ? len : cend - off;
+		}
+		if (st->base > p && (size_t)(st->base - p) < n)
+			n = (size_t)(st->base - p);
+	}
+	return n;
+}
+
+/* Queue a copy whose host side is registered memory: no staging. Lock held. */
+static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
+			 uint64_t reg, uint32_t range)
+{
+	slot_ready_locked(d);
+	struct slot *s = &d->slots[d->fill];
+	if (s->npieces == DMA_MAX_PIECES) {
+		issue_locked(d);
+		slot_ready_locked(d);
+		s = &d->slots[d->fill];
+	}
+	struct piece *p = &s->pieces[s->npieces++];
+	p->bus = bus;
+	p->local = local;
+	p->host = local;
+	p->len = len;
+	p->reg = reg;
+	p->range = range;
+	p->to_bus = to_bus;
+	d->st.copies++;
+	d->st.bytes += len;
+	d->st.direct_copies++;
+	d->st.direct_bytes += len;
+}
+
+/* Queue a copy through the filling slot's staging buffer. Lock held. */
+static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
+			uint32_t range)
+{
+	int err;
+
 	if (len > DMA_SLOT_BYTES) {
 		/* Larger than a staging slot: straight through, synchronously. */
 		err = flush_locked(d);
 		if (!err && cudaMemcpy(to_bus ? (void *)(uintptr_t)bus : local,
 				       to_bus ? local : (const void *)(uintptr_t)bus, len, cudaMemcpyDefault) != cudaSuccess)
 			err = -EIO;
-		goto out;
+		return err;
 	}
 	slot_ready_locked(d);
 	struct slot *s = &d->slots[d->fill];
@@ -426,19 +562,187 @@ static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus
 	struct piece *p = &s->pieces[s->npieces++];
 	p->bus = bus;
 	p->local = local;
-	p->off = s->used;
+	p->host = s->stage + s->used;
 	p->len = len;
+	p->reg = 0;
+	p->range = range;
 	p->to_bus = to_bus;
 	if (to_bus)
-		memcpy(s->stage + p->off, local, len);
+		memcpy(p->host, local, len);
 	else
 		s->has_in = 1;
 	s->used += (len + 63) & ~(size_t)63;
 	d->st.copies++;
 	d->st.bytes += len;
-out:
-	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/*
+ * The leading part of [bus, bus + len) of one kind: *@gpu = 1 and up to
+ * the end of the GPU range holding @bus, or *@gpu = 0 and up to the start
+ * of the next GPU range. The controller joins consecutive PRP entries into
+ * one copy, so a run may cross from one range into another.
+ */
+static size_t gpu_part(const struct aisio_gpu_dma *d, uint64_t bus, size_t len, int *gpu, uint32_t *range)
+{
+	uint32_t n = __atomic_load_n(&d->nranges, __ATOMIC_ACQUIRE);
+	size_t part = len;
+
+	*gpu = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t rl = __atomic_load_n(&d->ranges[i].len, __ATOMIC_ACQUIRE);
+		uint64_t va = d->ranges[i].va;
+
+		if (!rl)
+			continue;
+		if (bus >= va && bus - va < rl) {
+			*gpu = 1;
+			*range = i;
+			return len < rl - (bus - va) ? len : (size_t)(rl - (bus - va));
+		}
+		if (va > bus && va - bus < part)
+			part = (size_t)(va - bus);
+	}
+	return part;
+}
+
+/* Host memory by the CPU; a run the host map cannot give whole goes page by page. */
+static int host_copy(struct aisio_gpu_dma *d, uint64_t bus, uint8_t *local, size_t len, int to_bus)
+{
+	void *p = host_ptr(d, bus, len);
+
+	if (!p && len > 4096 && d->host_map) {
+		while (len) {
+			size_t n = 4096 - (size_t)(bus & 4095);
+
+			if (n > len)
+				n = len;
+			if (host_copy(d, bus, local, n, to_bus))
+				return -EFAULT;
+			bus += n;
+			local += n;
+			len -= n;
+		}
+		return 0;
+	}
+	if (!p)
+		return -EFAULT;
+	if (to_bus)
+		memcpy(p, local, len);
+	else
+		memcpy(local, p, len);
+	return 0;
+}
+
+/* One GPU part: split where its host side enters or leaves a registered chunk. Lock held. */
+static int gpu_copy_locked(struct aisio_gpu_dma *d, uint64_t bus, uint8_t *local, size_t len, int to_bus,
+			   uint32_t range)
+{
+	int err = 0;
+
+	for (size_t done = 0; !err && done < len;) {
+		uint64_t reg = 0;
+		size_t n = d->nstores ? direct_span(d, local + done, len - done, to_bus, &reg) : len - done;
+
+		if (reg)
+			queue_direct(d, bus + done, local + done, n, to_bus, reg, range);
+		else
+			err = queue_staged(d, bus + done, local + done, n, to_bus, range);
+		done += n;
+	}
 	return err;
+}
+
+static int dma_copy(void *ctx, uint64_t bus, void *local, size_t len, int to_bus)
+{
+	struct aisio_gpu_dma *d = ctx;
+	uint8_t *l = local;
+	int err = 0, was_gpu = 0;
+
+	while (!err && len) {
+		int gpu;
+		uint32_t range = 0;
+		size_t n = gpu_part(d, bus, len, &gpu, &range);
+
+		if (gpu) {
+			/* again under the lock: the range may have been withdrawn meanwhile */
+			pthread_mutex_lock(&d->lock);
+			n = gpu_part(d, bus, len, &gpu, &range);
+			if (gpu)
+				err = gpu_copy_locked(d, bus, l, n, to_bus, range);
+			pthread_mutex_unlock(&d->lock);
+		}
+		if (!gpu && was_gpu) {
+			/* runs on past the end of a GPU range into memory no range holds */
+			__atomic_add_fetch(&d->st.faults, 1, __ATOMIC_RELAXED);
+			return -EFAULT;
+		}
+		if (!gpu)
+			err = host_copy(d, bus, l, n, to_bus);
+		was_gpu = gpu;
+		bus += n;
+		l += n;
+		len -= n;
+	}
+	return err;
+}
+
+/* The store's registered chunks go back to the driver. Lock held, nothing in flight. */
+static void store_release(struct aisio_gpu_dma *d, struct store *st)
+{
+	cudaSetDevice(d->gpu);
+	for (uint32_t ci = 0; ci < st->nchunks; ci++)
+		if (st->state[ci] > 0 && cudaHostUnregister(st->base + (size_t)ci * d->chunk) != cudaSuccess)
+			cudaGetLastError();
+	free(st->state);
+	st->state = NULL;
+}
+
+static int dma_store_add(void *ctx, void *base, size_t len, unsigned flags)
+{
+	struct aisio_gpu_dma *d = ctx;
+	struct store *st;
+
+	if (!base || !len || (len - 1) / d->chunk >= UINT32_MAX)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	if (d->nstores == DMA_MAX_STORES) {
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	st = &d->stores[d->nstores];
+	st->nchunks = (uint32_t)((len + d->chunk - 1) / d->chunk);
+	st->state = calloc(st->nchunks, 1);
+	if (!st->state) {
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	st->base = base;
+	st->len = len;
+	st->flags = flags;
+	d->nstores++;
+	if (flags & AISIO_EMU_STORE_EAGER)
+		for (uint32_t ci = 0; ci < st->nchunks; ci++)
+			chunk_register(d, st, ci);
+	pthread_mutex_unlock(&d->lock);
+	return 1;
+}
+
+static void dma_store_remove(void *ctx, void *base)
+{
+	struct aisio_gpu_dma *d = ctx;
+
+	pthread_mutex_lock(&d->lock);
+	for (uint32_t i = 0; i < d->nstores; i++)
+		if (d->stores[i].base == base) {
+			/* copies queued or running may still read or write it */
+			flush_locked(d);
+			store_release(d, &d->stores[i]);
+			d->stores[i] = d->stores[--d->nstores];
+			memset(&d->stores[d->nstores], 0, sizeof(d->stores[0]));
+			break;
+		}
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void slots_free(struct aisio_gpu_dma *d)
@@ -495,6 +799,19 @@ int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
 			goto err_free;
 		}
 	}
+	/* AISIO_GPU_DIRECT_CHUNK=SIZE: how much of a store is registered at a time */
+	const char *ch = getenv("AISIO_GPU_DIRECT_CHUNK");
+	d->chunk = DMA_CHUNK_DEFAULT;
+	if (ch && *ch) {
+		uint64_t v = 0;
+
+		if (aisio_parse_size(ch, &v) || v < 4096 || v % 4096 || v > ((uint64_t)1 << 40)) {
+			err = aisio_err(-EINVAL, "AISIO_GPU_DIRECT_CHUNK='%s': give a multiple of 4 KiB from 4K "
+					"to 1T (" AISIO_SIZE_HELP ")", ch);
+			goto err_free;
+		}
+		d->chunk = (size_t)v;
+	}
 	err = pool_get(gpu, &d->stream);
 	if (err)
 		goto err_free;
@@ -514,6 +831,8 @@ int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out)
 	d->ops.map = dma_map;
 	d->ops.copy = dma_copy;
 	d->ops.flush = dma_flush;
+	d->ops.store_add = dma_store_add;
+	d->ops.store_remove = dma_store_remove;
 	if (d->pipeline) {
 		d->ops.submit = dma_submit;
 		d->ops.done = dma_done;
@@ -537,7 +856,20 @@ void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d)
 		return;
 	pthread_mutex_lock(&d->lock);
 	flush_locked(d);
+	/* a controller still holding a store (destroyed after this) loses its direct copies */
+	while (d->nstores)
+		store_release(d, &d->stores[--d->nstores]);
 	pthread_mutex_unlock(&d->lock);
+	if (getenv("AISIO_GPU_DMA_REPORT"))
+		/* for test scripts: which way the data went */
+		fprintf(stderr,
+			"aisio gpu dma: copies %llu bytes %llu direct_copies %llu direct_bytes %llu "
+			"reg_chunks %llu reg_bytes %llu reg_refused %llu reg_ms %.1f failed %llu\n",
+			(unsigned long long)d->st.copies, (unsigned long long)d->st.bytes,
+			(unsigned long long)d->st.direct_copies, (unsigned long long)d->st.direct_bytes,
+			(unsigned long long)d->st.reg_chunks, (unsigned long long)d->st.reg_bytes,
+			(unsigned long long)d->st.reg_refused, (double)d->st.reg_ns / 1e6,
+			(unsigned long long)d->st.failed);
 	pool_put(d->gpu);
 	slots_free(d);
 	pthread_mutex_destroy(&d->lock);

@@ -85,10 +85,14 @@ struct aisio_gpu_dma;
  * aisio_gpu_dma_create - a DMA provider for device-model controllers on
  * this host: host addresses map directly; addresses inside GPU ranges added
  * with aisio_gpu_dma_add_gpu() are moved by the GPU's copy engines, queued
- * per command and issued as one batch per doorbell (flush).
- * Returns 0, -ENOMEM, -ENOTSUP, -ENODEV.
+ * per command and issued as one batch per doorbell (flush). Its ops take
+ * the controller's namespace store (store_add): registered with CUDA by
+ * chunks, so that copies between it and GPU memory skip the staging
+ * buffers (src/gpu/emu_dma.c says when they still do not).
+ * Returns 0, -ENOMEM, -ENOTSUP, -ENODEV, -EINVAL (AISIO_GPU_DIRECT_CHUNK).
  */
 int aisio_gpu_dma_create(int gpu, struct aisio_gpu_dma **out);
+/* With AISIO_GPU_DMA_REPORT set, writes its counters (aisio_gpu_dma_stats) on one stderr line. */
 void aisio_gpu_dma_destroy(struct aisio_gpu_dma *d);
 /* Add GPU memory [va, va + len) (a region's bus range). Returns 0, -ENOSPC. */
 int aisio_gpu_dma_add_gpu(struct aisio_gpu_dma *d, uint64_t va, size_t len);
@@ -118,6 +122,13 @@ struct aisio_gpu_dma_stats {
 	uint64_t faults;  /* copies straddling the end of a GPU range */
 	int last_err;     /* CUDA error of the last failed batch */
 	int batch_api;    /* cudaMemcpyBatchAsync in use */
+	/* copies straight between a registered namespace store and GPU memory (no staging) */
+	uint64_t direct_copies;
+	uint64_t direct_bytes;
+	uint64_t reg_chunks;  /* store chunks registered with CUDA */
+	uint64_t reg_bytes;
+	uint64_t reg_refused; /* chunks CUDA refused to register (their copies staged) */
+	uint64_t reg_ns;      /* time spent registering */
 };
 void aisio_gpu_dma_stats(struct aisio_gpu_dma *d, struct aisio_gpu_dma_stats *st);
 

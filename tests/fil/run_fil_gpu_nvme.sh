@@ -8,6 +8,10 @@
 #    issue the reads on GPU queues of a device model holding the image: in
 #    this process (emu:) or homid's (homi:), whose extent service maps the
 #    files and which gives out the GPU queues.
+# On a GPU host the models register the page-cached images with CUDA (by 4 MiB
+# chunks here, so copies also split where they cross one) and copy straight
+# from them into GPU memory; their reports say how many bytes went that way,
+# and a run with gpu_direct=0 takes the staging path instead.
 # The check kernel verifies every byte; a flipped byte in an image is found
 # with its file and offset; bad input is refused with the reason.
 # AISIO_FIL_GPU_MOCK=1: AISIO is built against tests/fil/cuda_mock: "GPU
@@ -51,6 +55,11 @@ mkimg() {
 		TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -d agcount=1 -p "$1" "$2" 2>"$TDIR/mkfs.err" ||
 		{ fail "mkfs.xfs -p $1: $(cat "$TDIR/mkfs.err")"; finish; }
 }
+# direct_bytes FILE: bytes copied straight between a registered store and GPU memory (AISIO_GPU_DMA_REPORT)
+direct_bytes() {
+	awk '/^aisio gpu dma:/ { for (i = 1; i < NF; i++) if ($i == "direct_bytes") s += $(i + 1) }
+		END { printf "%.0f\n", s }' "$1"
+}
 units() { awk -v c="$2" 'NR > 5 { n += $1 ? int(($1 + c - 1) / c) : 1 } END { print n + 0 }' "$1/.aisio-fil"; }
 
 homid_pid=
@@ -67,7 +76,8 @@ start_homid() {
 	for c in "$@"; do args+=(--ctrl "$c"); done
 	printf '[homid]\nsocket = %s\nlog_level = info\n[uid:%s]\nnamespace = 1\naccess = ro\ndirect = yes\nmax_queues = %s\nmax_depth = 1024\nmax_mem = 8G\n' \
 		"$SOCK" "$(id -u)" "${MAXQ:-1024}" >"$TDIR/homid.conf"
-	"$HOMID" --foreground --config "$TDIR/homid.conf" --socket "$SOCK" "${args[@]}" >"$TDIR/homid.log" 2>&1 &
+	AISIO_GPU_DMA_REPORT=1 AISIO_GPU_DIRECT_CHUNK=4M \
+		"$HOMID" --foreground --config "$TDIR/homid.conf" --socket "$SOCK" "${args[@]}" >"$TDIR/homid.log" 2>&1 &
 	homid_pid=$!
 	for _ in $(seq 300); do
 		grep -q "listening on $SOCK" "$TDIR/homid.log" 2>/dev/null && return 0
@@ -175,7 +185,8 @@ else
 		"emu:64M,file=$TDIR/small.img"
 	run_ok small_nvme_4k "$TDIR/small" "$(units "$TDIR/small" 4096)" "gpu-nvme:xfs-decoder/emu" \
 		--path gpu-nvme --chunk 4K "emu:64M,file=$TDIR/small.img"
-	run_ok ck_nvme "$TDIR/ck" "$(units "$TDIR/ck" 1048576)" "gpu-nvme:xfs-decoder/emu" --path gpu-nvme --threads 8 \
+	AISIO_GPU_DMA_REPORT=1 AISIO_GPU_DIRECT_CHUNK=4M \
+		run_ok ck_nvme "$TDIR/ck" "$(units "$TDIR/ck" 1048576)" "gpu-nvme:xfs-decoder/emu" --path gpu-nvme --threads 8 \
 		--qd 32 "emu:$((2 * ${CK%M} + 160))M,file=$TDIR/ck.img"
 	[ "$(jget gpu_threads "$TDIR/ck_nvme.json")" = 256 ] || fail "ck_nvme: want 256 GPU threads: $(cat "$TDIR/ck_nvme.json")"
 	# the same through homid: its extents, its GPU queues, GPU memory registered with it; PRP lists
@@ -188,6 +199,23 @@ else
 	[ "$(jget gpu_threads "$TDIR/ck_nvme_homi.json")" = 256 ] ||
 		fail "ck_nvme_homi: want 256 GPU threads: $(cat "$TDIR/ck_nvme_homi.json")"
 	[ "$(hstat qids_used)" = "0 0 " ] || fail "nvme_homi: homid still holds queues after the runs: $(hstat qids_used)"
+	db=$(direct_bytes "$TDIR/ck_nvme.err")
+	[ "$db" -ge "$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")" ] ||
+		fail "ck_nvme: want every byte straight from the registered image pages, $db B went direct: $(grep '^aisio' "$TDIR/ck_nvme.err")"
+	# the same with the direct copies off: through the staging buffers, every byte still right
+	AISIO_GPU_DMA_REPORT=1 run_ok ck_nvme_staged "$TDIR/ck" "$(units "$TDIR/ck" 1048576)" "gpu-nvme:xfs-decoder/emu" \
+		--path gpu-nvme --threads 8 --qd 32 "emu:$((2 * ${CK%M} + 160))M,file=$TDIR/ck.img,gpu_direct=0"
+	db=$(direct_bytes "$TDIR/ck_nvme_staged.err")
+	[ "$db" = 0 ] || fail "ck_nvme_staged: gpu_direct=0 but $db B went direct"
+	# homid's models report when they close
+	stop_homid
+	db=$(direct_bytes "$TDIR/homid.log")
+	if [ "$db" -lt "$(sed -n 's/^bytes //p' "$TDIR/ck/.aisio-fil")" ]; then
+		fail "homid: want the files copied straight from the registered image pages into GPU memory," \
+			"$db B went direct: $(grep '^aisio' "$TDIR/homid.log")"
+	else
+		echo "ok: homid's models copied $db B straight from the registered images into GPU memory"
+	fi
 fi
 
 # a flipped byte in the image: found on the GPU, with the file and the offset

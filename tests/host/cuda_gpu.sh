@@ -2,7 +2,9 @@
 # GPU-initiated I/O on a GPU host: cuda-run against a memory-backed model
 # moves real data into GPU memory (every byte read goes through the GPU DMA
 # provider) and does not crash; cuda-verify finds no mismatch through the
-# GPU queues and through the driver's host queues; perf run --mem gpu.
+# GPU queues and through the driver's host queues, with memory- and
+# file-backed models whose store is registered with CUDA (copies straight
+# between it and GPU memory) and with that turned off; perf run --mem gpu.
 # Skipped without a GPU, unless AISIO_REQUIRE_GPU=1 (then it fails).
 . "$(dirname "$0")/cli_lib.sh"
 if ! { command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; }; then
@@ -30,6 +32,13 @@ run() {
 		return 1
 	fi
 	return 0
+}
+
+# direct_bytes FILE: bytes the GPU DMA providers copied straight between a registered
+# namespace store and GPU memory (their AISIO_GPU_DMA_REPORT lines on stderr)
+direct_bytes() {
+	awk '/^aisio gpu dma:/ { for (i = 1; i < NF; i++) if ($i == "direct_bytes") s += $(i + 1) }
+		END { printf "%.0f\n", s }' "$1"
 }
 
 # cuda-run on a data-moving model: reads land in GPU memory through the copy engines.
@@ -84,6 +93,18 @@ lost_case
 cuda_run_data run_mem_8k 8192 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
 cuda_run_data run_mem_64k 65536 --ctrls 2 --nqueues 4 --qdepth 16 --runtime 0.5 emu:256M
 
+# A file-backed model (page-cached file, registered read-only): every byte read goes
+# straight from the registered pages into GPU memory
+cuda_run_data run_file_64k 65536 --ctrls 1 --nqueues 4 --qdepth 16 --runtime 0.5 "emu:256M,file=$TDIR/run.img"
+if [ -f "$TDIR/run_file_64k.out" ]; then
+	db=$(jget dma_direct_bytes "$TDIR/run_file_64k.out")
+	if [ -z "$db" ] || [ "$db" != "$(jget dma_bytes "$TDIR/run_file_64k.out")" ]; then
+		fail "run_file_64k: want every byte copied straight from the registered store: $(cat "$TDIR/run_file_64k.out")"
+	else
+		echo "ok: run_file_64k: $db B straight from the registered file pages"
+	fi
+fi
+
 # A null namespace moves nothing and keeps identity DMA.
 if run run_null perf cuda-run --json --nqueues 4 --qdepth 8 --runtime 0.5 emu:64M,null; then
 	if [ "$(jget dma_copies "$TDIR/run_null.out")" != 0 ] || [ "$(jget ios "$TDIR/run_null.out")" = 0 ]; then
@@ -104,6 +125,28 @@ for args in "--size 16M" "--size 16M --iosize 8192 --per-thread 2 --nqueues 4 --
 			fail "cuda-verify $args: $(cat "$v")"
 		else
 			echo "ok: cuda-verify $args: $(jget commands "$v") commands, 0 mismatches"
+		fi
+	fi
+done
+
+# The same check with one model whose store is registered with CUDA by 4 MiB chunks (copies
+# split where they cross a chunk): a file (data from the GPU still staged, the reads direct),
+# memory registered at start (both ways direct), and the file with the direct copies off.
+for spec in "file=$TDIR/direct.img" "gpu_direct=eager" "file=$TDIR/direct.img,gpu_direct=0"; do
+	if AISIO_GPU_DMA_REPORT=1 AISIO_GPU_DIRECT_CHUNK=4M run direct perf cuda-verify --json --size 16M --iosize 8192 \
+		--ctrls 1 --nqueues 4 "emu:64M,$spec"; then
+		v=$TDIR/direct.out
+		db=$(direct_bytes "$TDIR/direct.err")
+		if ! grep -q '"result":"PASS"' "$v" || [ "$(jget gpu_read_mismatches "$v")" != 0 ] ||
+			[ "$(jget host_read_mismatches "$v")" != 0 ] || [ "$(jget host_read_errors "$v")" != 0 ]; then
+			fail "cuda-verify emu:64M,$spec: $(cat "$v")"
+		elif [ "${spec#*gpu_direct=0}" != "$spec" ] && [ "$db" != 0 ]; then
+			fail "cuda-verify emu:64M,$spec: gpu_direct=0 but $db B went direct: $(grep '^aisio' "$TDIR/direct.err")"
+		elif [ "${spec#*gpu_direct=0}" = "$spec" ] && [ "$db" -lt $((16 << 20)) ]; then
+			fail "cuda-verify emu:64M,$spec: want the 16 MiB read back straight from the registered store," \
+				"$db B went direct: $(grep '^aisio' "$TDIR/direct.err")"
+		else
+			echo "ok: cuda-verify emu:64M,$spec: 0 mismatches, $db B direct"
 		fi
 	fi
 done

@@ -68,6 +68,13 @@ int main(void)
 	aisio_emu_opts_init(&o);
 	CHECK_EQ(aisio_emu_parse_uri("1k,lbads=12", &o, &file), 0);
 	CHECK_EQ(o.ns_size, 1024);
+	CHECK_EQ(o.gpu_direct, 1); /* the store offered to a provider that takes it */
+	CHECK_EQ(aisio_emu_parse_uri("1M,gpu_direct=0", &o, &file), 0);
+	CHECK_EQ(o.gpu_direct, 0);
+	CHECK_EQ(aisio_emu_parse_uri("1M,gpu_direct=eager", &o, &file), 0);
+	CHECK_EQ(o.gpu_direct, 2);
+	CHECK_EQ(aisio_emu_parse_uri("1M,gpu_direct=1", &o, &file), 0);
+	CHECK_EQ(o.gpu_direct, 1);
 
 	bad("", "size");
 	bad("0", "bad size '0'");
@@ -86,6 +93,9 @@ int main(void)
 	bad("64M,mqes=0", "mqes=0");
 	bad("64M,threads=0", "threads=0");
 	bad("64M,bw=fast", "bw");
+	bad("64M,gpu_direct=2", "gpu_direct=2: use 0");
+	bad("64M,gpu_direct=yes", "gpu_direct=yes");
+	bad("64M,gpu_direct=", "gpu_direct=");
 
 	/* the PCI function */
 	CHECK_EQ(aisio_emu_pcif_open_uri("1M,nns=2", 0, &f), 0);

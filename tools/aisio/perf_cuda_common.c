@@ -229,6 +229,12 @@ void pc_ctrls_dma_stats(struct pc_ctrl *c, int n, struct aisio_gpu_dma_stats *st
 		st->bytes += one.bytes;
 		st->failed += one.failed;
 		st->faults += one.faults;
+		st->direct_copies += one.direct_copies;
+		st->direct_bytes += one.direct_bytes;
+		st->reg_chunks += one.reg_chunks;
+		st->reg_bytes += one.reg_bytes;
+		st->reg_refused += one.reg_refused;
+		st->reg_ns += one.reg_ns;
 		st->batch_api |= one.batch_api;
 		if (one.last_err)
 			st->last_err = one.last_err;
@@ -238,13 +244,15 @@ void pc_ctrls_dma_stats(struct pc_ctrl *c, int n, struct aisio_gpu_dma_stats *st
 const char *pc_dma_stats_str(const struct aisio_gpu_dma_stats *st, char *buf, size_t len)
 {
 	snprintf(buf, len, "copies %llu in %llu batches (%.1f per batch, %s), failed batches %llu%s%s%s, "
-		 "range faults %llu",
+		 "range faults %llu, %.1f MiB straight from the registered store (%llu chunks registered in "
+		 "%.1f ms, %llu refused)",
 		 (unsigned long long)st->copies, (unsigned long long)st->batches,
 		 st->batches ? (double)st->copies / st->batches : 0.0,
 		 st->batch_api ? "cudaMemcpyBatchAsync" : "cudaMemcpyAsync each",
 		 (unsigned long long)st->failed, st->last_err ? " (last: " : "",
 		 st->last_err ? cudaGetErrorString((cudaError_t)st->last_err) : "", st->last_err ? ")" : "",
-		 (unsigned long long)st->faults);
+		 (unsigned long long)st->faults, st->direct_bytes / 1048576.0, (unsigned long long)st->reg_chunks,
+		 st->reg_ns / 1e6, (unsigned long long)st->reg_refused);
 	return buf;
 }
 
