@@ -185,6 +185,11 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 	grep -q "^mock: copy kernel: 8 slots, 0 publications copied (0 bytes), 8 slots told to end" "$TDIR/err" &&
 		[ $(($(date +%s) - t0)) -lt 30 ] ||
 		fail "stuck copy kernel: want every block told to end within the bound: $(grep '^mock:' "$TDIR/err")"
+	# a kernel that faults: a waiting staging thread asks its stream and says why, well before the bound
+	t0=$(date +%s)
+	MOCK_KCOPY_FAULT=1 expect_fail 1 "the copy kernel failed: an illegal memory access" \
+		fil run --path gpu --threads 2 --chunk 1M --stage 1M --stage-copy kernel "$TDIR/ck"
+	[ $(($(date +%s) - t0)) -lt 5 ] || fail "faulted copy kernel: took $(($(date +%s) - t0)) s to say so"
 fi
 # bad options for pieces and mix
 expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path gpu --xfer map --reg 512K "$TDIR/ck"

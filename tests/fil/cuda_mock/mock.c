@@ -127,7 +127,7 @@ static struct {
 	cudaStream_t st;
 	pthread_t th;
 	_Atomic int running;
-	int started, joined;
+	int started, joined, fault;
 } kc;
 static _Atomic long kc_pubs, kc_bytes, kc_ended;
 
@@ -410,6 +410,8 @@ cudaError_t mock_cudaStreamQuery(cudaStream_t s)
 			pthread_join(kc.th, NULL);
 			kc.joined = 1;
 		}
+		if (kc.fault)
+			return cudaErrorIllegalAddress;
 	}
 	return cudaSuccess;
 }
@@ -434,7 +436,8 @@ static int in_galloc(const char *p, uint64_t n)
  * before it was handed back (seq must go up by one), more bytes than a slot
  * holds, a source outside mapped pinned memory, a destination outside GPU
  * memory. MOCK_KCOPY_STALL=1: a stuck GPU, which hands nothing back but ends
- * a block when told to.
+ * a block when told to. MOCK_KCOPY_FAULT=1: a kernel that faults at once (its
+ * stream then reports cudaErrorIllegalAddress).
  */
 static void *kcopy_thread(void *arg)
 {
@@ -445,6 +448,10 @@ static void *kcopy_thread(void *arg)
 
 	if (!seen || !ended)
 		abort();
+	if (getenv("MOCK_KCOPY_FAULT")) {
+		kc.fault = 1;
+		left = 0;
+	}
 	while (left) {
 		int busy = 0;
 
