@@ -173,9 +173,15 @@ aisio_case a-big-mixpipe-1M-4c gpu "$D/big" --xfer mix --pipe --threads 3 --chun
 # registration and copies overlap; unregistration takes copy-engine time, so it waits for the end
 aisio_case a-big-mappipe-defer-4c gpu "$D/big" --xfer map --pipe --threads 1 --chunk 1M --reg 512M --qd 64 --unreg-batch 63
 aisio_case a-big-mixpipe-defer-4c gpu "$D/big" --xfer mix --pipe --threads 3 --chunk 1M --reg 512M --stage 16M --qd 64 --unreg-batch 63
+# the same with the staging threads publishing to a persistent copy kernel (no CUDA call on their
+# path, so the registrar's driver lock does not stall them); staging alone both ways
+aisio_case a-big-mixpipe-kern-4c gpu "$D/big" --xfer mix --pipe --threads 3 --stage-copy kernel --reg 512M --qd 64 --unreg-batch 63 --chunk 1M --stage 16M
+aisio_case a-big-stage-4c gpu "$D/big" --threads 4 --chunk 1M --stage 16M --qd 4
+aisio_case a-big-stage-kern-4c gpu "$D/big" --threads 4 --chunk 1M --stage 16M --qd 4 --stage-copy kernel
 PIN="" aisio_case a-big-mix-1M-8t gpu "$D/big" --xfer mix --threads 8 --map-threads 2 --chunk 1M --reg 64M --stage 16M --qd 4
 PIN="" aisio_case a-big-mixpipe-1M-8t gpu "$D/big" --xfer mix --pipe --threads 7 --chunk 1M --reg 256M --stage 16M --qd 3
 aisio_case a-small-stage-4c gpu "$D/small" --threads 4 --chunk 1M --stage 16M --qd 4
+aisio_case a-small-stage-kern-4c gpu "$D/small" --threads 4 --chunk 1M --stage 16M --qd 4 --stage-copy kernel
 PIN="" aisio_case a-small-stage-8t gpu "$D/small" --threads 8 --chunk 1M --stage 16M --qd 4
 
 # homid on both images; its models move data for clients' GPU memory with the copy engines

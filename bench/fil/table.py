@@ -45,6 +45,8 @@ def how(j):
         return "GPU-initiated (%s), %d GPU threads (%d queues x %d)" % (via, j["gpu_threads"], j["threads"], j["qd"])
     if j["path"] == "gpu":
         x = j.get("xfer", "stage") + (" --pipe" if j.get("pipe") else "")
+        if j.get("stage_copy") == "kernel":
+            x += ", staged bytes by a copy kernel (%d slots)" % j.get("kernel_slots", 0)
         return "kernel path (a), %s, %d threads" % (x, j["threads"])
     if j["path"] == "homi":
         return "user-space NVMe via homid%s, %d threads x qd %d" % (

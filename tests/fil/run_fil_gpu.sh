@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # aisio fil run --path gpu on a GPU host: small files and large files land in
 # GPU memory through staging buffers (--xfer stage) and through registered
-# page-cache pages (--xfer map); the check kernel verifies every byte on the
-# GPU, and finds a corrupted byte with its file and offset.
+# page-cache pages (--xfer map); staged bytes copied by the copy engine or,
+# with --stage-copy kernel, by a persistent GPU kernel the staging threads
+# publish slots to; the check kernel verifies every byte on the GPU, and
+# finds a corrupted byte with its file and offset.
 # Skipped without a GPU, unless AISIO_REQUIRE_GPU=1 (then it fails).
 # AISIO_FIL_GPU_MOCK=1: AISIO is built against tests/fil/cuda_mock (the CUDA
 # runtime on the CPU), which checks the host side of the path with no GPU.
@@ -79,6 +81,29 @@ for n in ck_map_reg ck_map_whole; do
 	grep -q "\"gpu-map\":{\"reads\":$((ckbytes / 1048576)),\"bytes\":$ckbytes}" "$TDIR/$n.json" ||
 		fail "$n: every 1 MiB chunk should be one read served by registered pages: $(cat "$TDIR/$n.json")"
 done
+# --stage-copy kernel: staging threads publish slots of mapped pinned memory to a persistent copy
+# kernel (one block a slot); small files end anywhere (tails not a multiple of 16 bytes); --qd 2:
+# two slots a thread, each published many times; mix and mix --pipe beside mapping threads
+gpu_ok ck_stage_kern "$TDIR/ck" --chunk 1M --stage 4M --threads 2 --stage-copy kernel
+gpu_ok small_stage_kern "$TDIR/small" --chunk 64K --stage 256K --threads 3 --stage-copy kernel
+gpu_ok in_stage_kern "$TDIR/in" --chunk 64K --stage 128K --threads 2 --qd 2 --stage-copy kernel
+gpu_ok in_mix_kern "$TDIR/in" --xfer mix --chunk 64K --reg 256K --stage 256K --threads 4 --stage-copy kernel
+gpu_ok ck_mix_pipe_kern "$TDIR/ck" --xfer mix --pipe --chunk 1M --reg 4M --stage 2M --threads 3 --qd 8 --unreg-batch 7 --stage-copy kernel
+gpu_ok in_mix_pipe_kern "$TDIR/in" --xfer mix --pipe --chunk 64K --reg 256K --stage 256K --threads 3 --stage-copy kernel
+for c in "ck_stage_kern ck 1048576 8" "small_stage_kern small 65536 12" "in_stage_kern in 65536 4"; do
+	set -- $c
+	grep -q "\"stage_copy\":\"kernel\",\"kernel_slots\":$4," "$TDIR/$1.json" &&
+		grep -q "\"served\":{\"gpu-stage-kernel\":{\"reads\":$(units "$TDIR/$2" "$3"),\"bytes\":$(sed -n 's/^bytes //p' "$TDIR/$2/.aisio-fil")}}" "$TDIR/$1.json" ||
+		fail "$1: want $4 kernel slots and every unit a read served by the copy kernel, nothing else: $(cat "$TDIR/$1.json")"
+done
+for c in "in_mix_kern in 65536" "ck_mix_pipe_kern ck 1048576" "in_mix_pipe_kern in 65536"; do
+	set -- $c
+	got=$(($(reads gpu-stage-kernel "$TDIR/$1.json") + $(reads gpu-map "$TDIR/$1.json")))
+	[ "$got" = "$(units "$TDIR/$2" "$3")" ] && ! grep -q 'fallback\|"gpu-stage":' "$TDIR/$1.json" ||
+		fail "$1: want $(units "$TDIR/$2" "$3") reads (kernel-copied + mapped), none a fallback or a copy-engine stage: $(cat "$TDIR/$1.json")"
+done
+grep -q '"gpu-stage-kernel":{"reads":[1-9]' "$TDIR/ck_mix_pipe_kern.json" && grep -q '"kernel_slots":8,' "$TDIR/ck_mix_pipe_kern.json" ||
+	fail "mix --pipe --stage-copy kernel: two staging threads of 4 slots should have staged: $(cat "$TDIR/ck_mix_pipe_kern.json")"
 grep -q '"map_threads":3' "$TDIR/ck_mix_3m.json" || fail "mix --map-threads 3 not reported: $(cat "$TDIR/ck_mix_3m.json")"
 # which threads map is set exactly: none of them, or all
 gpu_ok ck_mix_0m "$TDIR/ck" --xfer mix --chunk 1M --stage 2M --threads 2 --map-threads 0
@@ -131,6 +156,40 @@ if [ "${AISIO_FIL_GPU_MOCK:-0}" = 1 ]; then
 		fail "map --pipe: every other piece refused should give 8 staged and 8 mapped reads: $(cat "$TDIR/ck_map_pipe_refused.json"; grep '^mock:' "$TDIR/ck_map_pipe_refused.err")"
 	grep -q " 0 from pageable memory" "$TDIR/in_map_reg.err" && grep -q " 0 from pageable memory" "$TDIR/ck_mix_3m.err" ||
 		fail "map: a copy from pageable memory: $(grep '^mock:' "$TDIR/in_map_reg.err" "$TDIR/ck_mix_3m.err")"
+	# --stage-copy kernel: the stand-in's copy kernel (a thread keeping the blocks' protocol, which
+	# aborts on a slot published again before it was handed back) copied every staged byte (and
+	# the padding of under 256 bytes after a file that a slot spans), no staging thread called
+	# cudaMemcpyAsync, and every block was told to end
+	for n in ck_stage_kern small_stage_kern in_stage_kern in_mix_kern ck_mix_pipe_kern in_mix_pipe_kern; do
+		kb=$(grep -o '"gpu-stage-kernel":{"reads":[0-9]*,"bytes":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
+		ks=$(grep -o '"kernel_slots":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
+		nf=$(grep -o '"files":[0-9]*' "$TDIR/$n.json" | grep -o '[0-9]*$')
+		cb=$(sed -n "s/^mock: copy kernel: $ks slots, [0-9]* publications copied (\([0-9]*\) bytes), $ks slots told to end/\1/p" "$TDIR/$n.err")
+		kb=${kb:-0}; [ -n "$cb" ] && [ "$cb" -ge "$kb" ] && [ "$cb" -le $((kb + 256 * nf)) ] ||
+			fail "$n: want the copy kernel to have copied ${kb:-?} bytes (and padding) in $ks slots and ended: $(grep '^mock:' "$TDIR/$n.err")"
+	done
+	for n in ck_stage_kern small_stage_kern in_stage_kern; do
+		grep -q "^mock: 0 registrations, 0 unregistrations, 0 copies" "$TDIR/$n.err" ||
+			fail "$n: a staging thread called cudaMemcpyAsync: $(grep '^mock:' "$TDIR/$n.err")"
+	done
+	# 64 KiB slots for 2 files of 8 MiB: each slot published many times
+	pubs=$(sed -n 's/^mock: copy kernel: [0-9]* slots, \([0-9]*\) publications.*/\1/p' "$TDIR/in_stage_kern.err")
+	[ "${pubs:-0}" -ge 8 ] || fail "in_stage_kern: want slots reused, $(grep '^mock: copy' "$TDIR/in_stage_kern.err")"
+	# a GPU too small for a resident block a slot: refused before anything is read
+	MOCK_KCOPY_BLOCKS=7 expect_fail 1 "2 staging threads x 4 slots = 8, and this GPU holds 7 at once" \
+		fil run --path gpu --threads 2 --stage-copy kernel "$TDIR/ck"
+	# a stuck GPU: the staging threads give up after a bounded wait, say so, and the kernel is told to end
+	t0=$(date +%s)
+	MOCK_KCOPY_STALL=1 expect_fail 1 "the copy kernel did not hand back a staging slot" \
+		fil run --path gpu --threads 2 --chunk 1M --stage 1M --stage-copy kernel "$TDIR/ck"
+	grep -q "^mock: copy kernel: 8 slots, 0 publications copied (0 bytes), 8 slots told to end" "$TDIR/err" &&
+		[ $(($(date +%s) - t0)) -lt 30 ] ||
+		fail "stuck copy kernel: want every block told to end within the bound: $(grep '^mock:' "$TDIR/err")"
+	# a kernel that faults: a waiting staging thread asks its stream and says why, well before the bound
+	t0=$(date +%s)
+	MOCK_KCOPY_FAULT=1 expect_fail 1 "the copy kernel failed: an illegal memory access" \
+		fil run --path gpu --threads 2 --chunk 1M --stage 1M --stage-copy kernel "$TDIR/ck"
+	[ $(($(date +%s) - t0)) -lt 5 ] || fail "faulted copy kernel: took $(($(date +%s) - t0)) s to say so"
 fi
 # bad options for pieces and mix
 expect_fail 2 "--reg (524288) must be at least --chunk (1048576)" fil run --path gpu --xfer map --reg 512K "$TDIR/ck"
@@ -142,6 +201,9 @@ expect_fail 2 "--pipe goes with --path gpu --xfer map or mix" fil run --path pos
 expect_fail 2 "--pipe maps with one registrar thread: leave out --map-threads" fil run --path gpu --xfer mix --pipe --map-threads 2 "$TDIR/ck"
 expect_fail 2 "--threads must be 1" fil run --path gpu --xfer map --pipe --threads 2 "$TDIR/ck"
 expect_fail 2 "--unreg-batch goes with --pipe" fil run --path gpu --xfer map --unreg-batch 2 "$TDIR/ck"
+expect_fail 2 "--stage-copy must be ce or kernel (got 'dma')" fil run --path gpu --stage-copy dma "$TDIR/ck"
+expect_fail 2 "--stage-copy goes with --path gpu --xfer stage or mix" fil run --path gpu --xfer map --stage-copy kernel "$TDIR/ck"
+expect_fail 2 "--stage-copy goes with --path gpu --xfer stage or mix" fil run --path posix --stage-copy ce "$TDIR/ck"
 expect_fail 2 "--unreg-batch (4) must be less than --qd (4)" fil run --path gpu --xfer map --pipe --unreg-batch 4 "$TDIR/ck"
 # the registration probe: a line per piece size and thread count, then the three copies and
 # the zero-copy kernel
@@ -162,7 +224,15 @@ at=$(($(sed -n 7p "$TDIR/ck/.aisio-fil" | cut -d' ' -f1) / 2 + 13))
 flip "$TDIR/ck/$victim" $at
 expect_fail 1 "verify: $victim at offset $at:" fil run --path gpu "$TDIR/ck"
 expect_fail 1 "verify: $victim at offset $at:" fil run --path gpu --xfer map "$TDIR/ck"
+expect_fail 1 "verify: $victim at offset $at:" fil run --path gpu --stage-copy kernel --stage 4M "$TDIR/ck"
+expect_fail 1 "verify: $victim at offset $at:" fil run --path gpu --xfer mix --pipe --threads 3 --reg 4M --stage 2M --stage-copy kernel "$TDIR/ck"
 victim=$(sed -n 100p "$TDIR/small/.aisio-fil" | cut -d' ' -f2)
 flip "$TDIR/small/$victim" 4095
 expect_fail 1 "verify: $victim at offset 4095:" fil run --path gpu "$TDIR/small"
+expect_fail 1 "verify: $victim at offset 4095:" fil run --path gpu --stage-copy kernel --chunk 64K --stage 256K "$TDIR/small"
+# a file shorter than the manifest says, read by kernel-copied staging threads: the error, no hang,
+# and the kernel ended (the stand-in exits 3 when it still runs)
+victim=$(sed -n 50p "$TDIR/in/.aisio-fil" | cut -d' ' -f2)
+truncate -s 1000 "$TDIR/in/$victim"
+expect_fail 1 "$victim: short file" fil run --path gpu --stage-copy kernel --chunk 64K --stage 256K "$TDIR/in"
 finish

@@ -93,6 +93,7 @@ struct fil_opts {
 	uint32_t map_threads; /* gpu mix: threads that map (the others stage) */
 	int pipe;            /* gpu map and mix: one registrar thread + a releaser thread map */
 	uint32_t unreg_batch; /* gpu --pipe: pieces the releaser waits for before releasing them */
+	int stage_kernel;    /* gpu stage and mix: staging threads publish to a persistent copy kernel */
 	int verify, json, progress;
 	int mem_gpu;         /* data lands in GPU memory (gpu, gpu-nvme, homi --mem gpu) */
 	const char *target;  /* DIR or device URI */
@@ -124,6 +125,7 @@ struct fil_run {
 	double map_s;        /* gpu-nvme: mapping every file and copying the tables, before the timed part */
 	uint64_t gpu_threads; /* gpu-nvme: GPU threads that issued the reads */
 	uint64_t cmds;       /* homi --mem gpu, gpu-nvme: NVMe read commands issued */
+	uint32_t kslots;     /* gpu --stage-copy kernel: staging slots (blocks of the copy kernel) */
 	int no_lat;          /* per-file latency not measured on this path */
 	uint64_t t_start_ns; /* set by a path whose timed part starts after its setup */
 	double cpu_start_s;

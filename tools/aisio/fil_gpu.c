@@ -24,6 +24,14 @@
  *   staging, claiming from the same units, for when neither alone fills the
  *   link.
  *
+ * --stage-copy kernel: the staging threads of stage and mix make no CUDA
+ *   call: each fills slots of mapped pinned memory (min(--qd, 4) of --stage
+ *   bytes) and publishes them to a persistent kernel, one block a slot, that
+ *   copies them into GPU memory and hands them back (fil_gpu_kstage.c). A
+ *   registration holds a driver lock that cudaMemcpyAsync waits for, so
+ *   beside a registrar such stagers keep going where copy-engine stagers
+ *   stall. A unit completes when its slot is handed back.
+ *
  * The timed part ends when every copy has completed; then a kernel checks
  * every byte against pattern.h on the GPU.
  */
@@ -44,8 +52,9 @@
 
 #include "fil.h"
 #include "fil_gpu.h"
+#include "fil_gpu_kstage.h"
 
-enum { SV_STAGE = 0, SV_MAP = 1, SV_FALLBACK = 2 };
+enum { SV_STAGE = 0, SV_MAP = 1, SV_FALLBACK = 2, SV_KSTAGE = 3 };
 
 struct gslot {
 	char *host;        /* pinned staging buffer */
@@ -75,6 +84,9 @@ struct gworker {
 	pthread_t th;
 	pthread_barrier_t *go; /* every thread starts claiming at once */
 	struct gpipe *pipe;    /* --pipe: the registrar's pipeline */
+	struct fil_kring *kr;  /* --stage-copy kernel (a staging thread): its slots */
+	struct gslot kcur;     /* the kernel slot being filled */
+	uint32_t kslot;        /* its index in kr */
 };
 
 static int cuda_fail(struct fil_run *r, cudaError_t e, const char *what)
@@ -218,6 +230,29 @@ static uint64_t claim_run(struct fil_run *r, uint64_t k, uint64_t *first)
 	return i + k <= r->set->nunits ? k : r->set->nunits - i;
 }
 
+/* The staging buffer to fill next: a copy-engine slot, or (--stage-copy kernel) one the copy kernel handed back. */
+static struct gslot *stage_take(struct gworker *w)
+{
+	struct gslot *s = &w->kcur;
+
+	if (!w->kr)
+		return slot_take(w);
+	s->host = fil_kring_take(w->kr, &w->kslot);
+	s->nunits = 0;
+	s->fill = 0;
+	return s->host ? s : NULL;
+}
+
+/* Send a filled staging buffer on to GPU memory. */
+static int stage_send(struct gworker *w, struct gslot *s)
+{
+	if (!w->kr)
+		return slot_launch(w, s, s->host, s->base, s->fill);
+	fil_kring_publish(w->kr, w->kslot, s->base, s->fill, s->first_ui, s->nunits);
+	s->nunits = 0;
+	return 0;
+}
+
 static void *stage_worker(void *arg)
 {
 	struct gworker *w = arg;
@@ -239,27 +274,32 @@ static void *stage_worker(void *arg)
 			fil_unit_start(r, ui);
 			/* a copy covers consecutive units only: anything between belongs to other threads */
 			if (cur && (ui != last + 1 || d + u->len - cur->base > stage)) {
-				if (slot_launch(w, cur, cur->host, cur->base, cur->fill))
+				if (stage_send(w, cur))
 					goto out;
 				cur = NULL;
 			}
 			if (!cur) {
-				cur = slot_take(w);
+				cur = stage_take(w);
 				if (!cur)
 					goto out;
 				cur->base = d;
 				cur->first_ui = ui;
 			}
-			if (read_unit(w, ui, cur->host + (d - cur->base), SV_STAGE))
+			if (read_unit(w, ui, cur->host + (d - cur->base), w->kr ? SV_KSTAGE : SV_STAGE))
 				goto out;
 			cur->fill = d + u->len - cur->base;
 			cur->nunits++;
 			last = ui;
+			if (w->kr)
+				fil_kring_reap(w->kr); /* units complete when handed back, not when next waited for */
 		}
 	}
 	if (cur && cur->nunits)
-		slot_launch(w, cur, cur->host, cur->base, cur->fill);
+		stage_send(w, cur);
 out:
+	/* every slot handed back (its units complete) before the thread ends; kernel blocks told to end */
+	if (w->kr)
+		fil_kring_stop(w->kr);
 	for (uint32_t i = 0; i < w->nslots; i++)
 		slot_retire(w, &w->slots[i]);
 	cur_close(w);
@@ -683,6 +723,16 @@ int fil_gpu_verify(struct fil_run *r, char *dst, cudaStream_t st)
 	return err;
 }
 
+/* Does thread @t stage (rather than map or register)? */
+static int is_stager(const struct fil_opts *o, uint32_t t)
+{
+	if (o->pipe)
+		return t > 0;
+	if (o->xfer == FIL_XFER_MAP)
+		return 0;
+	return o->xfer == FIL_XFER_STAGE || t >= o->map_threads;
+}
+
 int fil_run_gpu(struct fil_run *r)
 {
 	const struct fil_opts *o = r->o;
@@ -697,12 +747,16 @@ int fil_run_gpu(struct fil_run *r)
 	uint32_t started = 0;
 	pthread_barrier_t go;
 	struct gpipe pipe = { 0 };
-	int rel_started = 0;
+	int rel_started = 0, stuck = 0;
+	const int kern = o->stage_kernel;
+	struct fil_kstage ks = { 0 };
+	uint32_t nst = 0;
 
 	r->served[SV_STAGE].name = "gpu-stage";
 	r->served[SV_MAP].name = map || mix ? "gpu-map" : NULL;
 	r->served[SV_FALLBACK].name = map || mix ? "gpu-stage-fallback" : NULL;
-	if (map)
+	r->served[SV_KSTAGE].name = kern ? "gpu-stage-kernel" : NULL;
+	if (map || kern)
 		r->served[SV_STAGE].name = NULL;
 	/* threads waiting for a copy sleep rather than spin: their CPUs do the reads */
 	cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync);
@@ -739,14 +793,16 @@ int fil_run_gpu(struct fil_run *r)
 		w[t].dst = dst;
 		w[t].dev = dev;
 		w[t].fd = -1;
-		w[t].nslots = o->qd;
+		/* --stage-copy kernel: a staging thread's buffers are the copy kernel's slots */
+		w[t].nslots = kern && is_stager(o, t) ? 0 : o->qd;
+		nst += kern && is_stager(o, t);
 		w[t].slots = calloc(o->qd, sizeof(*w[t].slots));
 		if (!w[t].slots) {
 			err = fil_fail(r, -ENOMEM, "out of memory");
 			goto out;
 		}
 		e = cudaStreamCreateWithFlags(&w[t].st, cudaStreamNonBlocking);
-		for (uint32_t i = 0; e == cudaSuccess && i < o->qd; i++) {
+		for (uint32_t i = 0; e == cudaSuccess && i < w[t].nslots; i++) {
 			e = cudaHostAlloc((void **)&w[t].slots[i].host, slot_bytes, cudaHostAllocPortable);
 			if (e == cudaSuccess)
 				e = cudaEventCreateWithFlags(&w[t].slots[i].ev,
@@ -759,6 +815,19 @@ int fil_run_gpu(struct fil_run *r)
 	}
 	if (o->pipe && (err = pipe_init(&pipe, r, dev)))
 		goto out;
+	if (kern) {
+		uint32_t per = o->qd < FIL_KSTAGE_SLOTS_MAX ? o->qd : FIL_KSTAGE_SLOTS_MAX, k = 0;
+
+		err = fil_kstage_init(&ks, r, nst, per, o->stage);
+		for (uint32_t t = 0; !err && t < o->threads; t++)
+			if (is_stager(o, t))
+				w[t].kr = &ks.rings[k++];
+		if (!err)
+			err = fil_kstage_launch(&ks, dst);
+		if (err)
+			goto out;
+		r->kslots = nst * per;
+	}
 	pthread_barrier_init(&go, NULL, o->threads);
 	r->t_start_ns = fil_now_ns();
 	r->cpu_start_s = fil_cpu_s();
@@ -787,6 +856,11 @@ int fil_run_gpu(struct fil_run *r)
 	if (rel_started)
 		pthread_join(pipe.rel, NULL); /* every piece unregistered and unmapped */
 	pthread_barrier_destroy(&go);
+	/* the staging threads told their blocks to end; the kernel must have, before anything waits for the GPU */
+	if (kern && (err = fil_kstage_stop(&ks)) == -ETIMEDOUT) {
+		stuck = 1;
+		goto out;
+	}
 	e = cudaDeviceSynchronize();
 	r->t_end_ns = fil_now_ns();
 	r->cpu_end_s = fil_cpu_s();
@@ -797,6 +871,14 @@ int fil_run_gpu(struct fil_run *r)
 	if (!err && o->verify)
 		err = fil_gpu_verify(r, dst, vst);
 out:
+	/* a failure after the copy kernel started: it is told to end, and waited for (bounded) */
+	if (ks.launched && fil_kstage_stop(&ks) == -ETIMEDOUT)
+		stuck = 1;
+	if (stuck) {
+		/* a kernel that may still read and write: its memory and the GPU's are left to the exit */
+		return err ? err : atomic_load(&r->err);
+	}
+	fil_kstage_free(&ks);
 	for (uint32_t t = 0; t < o->threads; t++) {
 		for (uint32_t i = 0; w[t].slots && i < w[t].nslots; i++) {
 			if (w[t].slots[i].host)

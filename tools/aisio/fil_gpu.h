@@ -26,6 +26,29 @@ struct fil_gpu_bad {
 	unsigned long long count; /* mismatching words (and tail bytes) */
 };
 
+/*
+ * --stage-copy kernel: one slot of a staging thread, in mapped pinned memory
+ * (cudaHostAllocMapped), read and written by the host and by one block of the
+ * persistent copy kernel (fil_gpu_kcopy_launch). The slot's bytes are --stage
+ * bytes of a separate mapped buffer. Protocol:
+ *   host: wait until done == seq (the block handed the slot back), fill the
+ *         buffer, write dst_off and len, then a release store of seq + 1;
+ *   GPU:  wait until seq changes, __threadfence_system(), read dst_off and len,
+ *         copy len bytes of the buffer to dst + dst_off, __syncthreads(),
+ *         __threadfence_system(), store done = seq.
+ * seq = FIL_GPU_KSLOT_STOP ends the block; the host stores it only once done
+ * == seq, so no publication is lost. seq and done are on separate 64-byte lines.
+ */
+#define FIL_GPU_KSLOT_STOP (~0ull)
+struct fil_gpu_kslot {
+	uint64_t seq;     /* host: publications so far, or FIL_GPU_KSLOT_STOP */
+	uint64_t dst_off; /* host: where the bytes go in the dataset buffer */
+	uint64_t len;     /* host: how many */
+	uint64_t rsvd[5];
+	uint64_t done;    /* GPU: the seq of the last publication copied */
+	uint64_t rsvd2[7];
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,6 +71,15 @@ int fil_gpu_verify_launch(const void *dst, const struct fil_gpu_seg *segs, uint6
 /* Queue a copy by GPU threads of @len bytes (a multiple of 16) from @src, host memory mapped
  * for the GPU (cudaHostGetDevicePointer), to @dst on @st. Returns a cudaError_t. */
 int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cudaStream_t st);
+/* Threads a block of the copy kernel has. */
+#define FIL_GPU_KCOPY_THREADS 1024
+/* How many blocks of the copy kernel can be resident on the current GPU at once (*@blocks).
+ * Returns a cudaError_t. */
+int fil_gpu_kcopy_blocks(int *blocks);
+/* Start the persistent copy kernel on @st: block i serves slot @slots[i] (device pointers of
+ * mapped memory) whose bytes are @bufs + i * @slot_bytes, into @dst. Returns a cudaError_t. */
+int fil_gpu_kcopy_launch(struct fil_gpu_kslot *slots, uint32_t nslots, const char *bufs, uint64_t slot_bytes,
+			 char *dst, cudaStream_t st);
 #ifdef __cplusplus
 }
 #endif

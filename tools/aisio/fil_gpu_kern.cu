@@ -76,3 +76,88 @@ extern "C" int fil_gpu_zcopy_launch(void *dst, const void *src, uint64_t len, cu
 									     len / 16);
 	return (int)cudaGetLastError();
 }
+
+/*
+ * --stage-copy kernel: the persistent copy kernel, one block a staging slot
+ * (fil_gpu.h has the protocol). The slot's bytes are loaded from mapped host
+ * memory over PCIe with ld.global.cv: a slot is refilled between
+ * publications, so no line cached from an earlier one may be used.
+ */
+__device__ static void kcopy_bytes(char *d, const char *src, uint64_t len)
+{
+	const uint64_t T = blockDim.x;
+	uint64_t i = threadIdx.x, body = 0;
+
+	if (!(((uintptr_t)d | (uintptr_t)src) & 15)) {
+		const uint4 *a = (const uint4 *)src;
+		uint4 *b = (uint4 *)d;
+		const uint64_t n = len / 16;
+
+		for (; i + 3 * T < n; i += 4 * T) {
+			const uint4 x0 = __ldcv(a + i), x1 = __ldcv(a + i + T), x2 = __ldcv(a + i + 2 * T),
+				    x3 = __ldcv(a + i + 3 * T);
+
+			b[i] = x0;
+			b[i + T] = x1;
+			b[i + 2 * T] = x2;
+			b[i + 3 * T] = x3;
+		}
+		for (; i < n; i += T)
+			b[i] = __ldcv(a + i);
+		body = n * 16;
+	}
+	for (uint64_t j = body + threadIdx.x; j < len; j += T)
+		d[j] = __ldcv(src + j);
+}
+
+__global__ void __launch_bounds__(FIL_GPU_KCOPY_THREADS)
+	fil_kcopy_kernel(struct fil_gpu_kslot *slots, const char *bufs, uint64_t slot_bytes, char *dst)
+{
+	__shared__ unsigned long long seq, off, len;
+	volatile struct fil_gpu_kslot *s = &slots[blockIdx.x];
+	const char *src = bufs + blockIdx.x * slot_bytes;
+	unsigned long long seen = 0;
+
+	for (;;) {
+		if (threadIdx.x == 0) {
+			unsigned long long v;
+
+			while ((v = s->seq) == seen)
+				__nanosleep(256);
+			__threadfence_system(); /* the sequence first, then what it publishes */
+			seq = v;
+			off = s->dst_off;
+			len = s->len;
+		}
+		__syncthreads();
+		if (seq == FIL_GPU_KSLOT_STOP)
+			return;
+		kcopy_bytes(dst + off, src, len);
+		seen = seq;
+		__syncthreads(); /* every load of the slot has returned, every store is issued */
+		if (threadIdx.x == 0) {
+			__threadfence_system();
+			s->done = seen; /* handed back */
+		}
+	}
+}
+
+extern "C" int fil_gpu_kcopy_blocks(int *blocks)
+{
+	int dev = 0, sms = 0, per = 0;
+	cudaError_t e = cudaGetDevice(&dev);
+
+	if (e == cudaSuccess)
+		e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+	if (e == cudaSuccess)
+		e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, fil_kcopy_kernel, FIL_GPU_KCOPY_THREADS, 0);
+	*blocks = e == cudaSuccess ? per * sms : 0;
+	return (int)e;
+}
+
+extern "C" int fil_gpu_kcopy_launch(struct fil_gpu_kslot *slots, uint32_t nslots, const char *bufs,
+				    uint64_t slot_bytes, char *dst, cudaStream_t st)
+{
+	fil_kcopy_kernel<<<nslots, FIL_GPU_KCOPY_THREADS, 0, st>>>(slots, bufs, slot_bytes, dst);
+	return (int)cudaGetLastError();
+}

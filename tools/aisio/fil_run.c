@@ -65,6 +65,13 @@ static void usage(FILE *f)
 		"                  threads 1.. stage, all claiming from one shared cursor\n"
 		"  --unreg-batch N gpu --pipe: the releaser waits until N pieces have been queued,\n"
 		"                  then unregisters them in a row (default 1; less than --qd)\n"
+		"  --stage-copy ce|kernel  gpu stage and mix: how staged bytes reach GPU memory:\n"
+		"                  ce (default), cudaMemcpyAsync from pinned buffers by the copy\n"
+		"                  engine; kernel, each staging thread fills min(--qd, 4) slots\n"
+		"                  of --stage bytes in mapped pinned memory and publishes them to\n"
+		"                  a persistent GPU kernel (a block a slot) that copies them into\n"
+		"                  GPU memory: no CUDA call on the staging threads, so they do not\n"
+		"                  wait for the driver lock a registration holds (--pipe)\n"
 		"  --mem host|gpu  where the data lands: host for posix, io_uring, homi; gpu for gpu,\n"
 		"                  gpu-nvme, and homi on homi:\n"
 		"  --no-verify     do not check the bytes\n"
@@ -296,6 +303,9 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 			       xfer_name(o->xfer), o->stage, o->reg,
 			       o->xfer == FIL_XFER_MAP ? o->threads : o->xfer == FIL_XFER_MIX ? o->map_threads : 0,
 			       o->pipe, o->pipe ? (o->unreg_batch ? o->unreg_batch : 1) : 0);
+		if (o->path == FIL_GPU && o->xfer != FIL_XFER_MAP)
+			printf(",\"stage_copy\":\"%s\",\"kernel_slots\":%u", o->stage_kernel ? "kernel" : "ce",
+			       r->kslots);
 		if (o->path == FIL_GPU_NVME)
 			printf(",\"gpu_threads\":%" PRIu64 ",\"map_s\":%.4f", r->gpu_threads, r->map_s);
 		if (r->cmds)
@@ -332,7 +342,8 @@ static void report(const struct fil_run *r, double secs, double cpu, double p50,
 	printf("fil run: path %s, %s: %u files, %.3f GB (%s), %u threads, chunk %" PRIu64 " KiB",
 	       path_name(o->path), o->target, s->n, gb, s->profile, o->threads, o->chunk >> 10);
 	if (o->path == FIL_GPU)
-		printf(", xfer %s", xfer_name(o->xfer));
+		printf(", xfer %s%s", xfer_name(o->xfer),
+		       o->stage_kernel ? " (staged bytes copied by a GPU kernel)" : "");
 	if (o->mem_gpu)
 		printf(", into GPU memory");
 	if (o->path == FIL_GPU_NVME)
@@ -372,6 +383,7 @@ int fil_cmd_run(int argc, char **argv)
 		{ "xfer", required_argument, NULL, 'x' },    { "stage", required_argument, NULL, 's' },
 		{ "reg", required_argument, NULL, 'r' },     { "map-threads", required_argument, NULL, 'M' },
 		{ "pipe", no_argument, NULL, 'i' },	     { "unreg-batch", required_argument, NULL, 'U' },
+		{ "stage-copy", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	struct fil_opts o = { .threads = 4, .chunk = 1u << 20, .stage = 16u << 20, .reg = 64u << 20,
@@ -382,7 +394,7 @@ int fil_cmd_run(int argc, char **argv)
 	struct fil_run *r = NULL;
 	struct progress prog = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	pthread_t pt;
-	int c, err, qd_given = 0, have_prog = 0, rc = 1, mt_given = 0, th_given = 0;
+	int c, err, qd_given = 0, have_prog = 0, rc = 1, mt_given = 0, th_given = 0, sc_given = 0;
 	double t0, t1, c0, c1, p50 = 0, p99 = 0;
 
 	optind = 1;
@@ -443,6 +455,14 @@ int fil_cmd_run(int argc, char **argv)
 		case 'U':
 			if (parse_count_opt("--unreg-batch", optarg, 1, 1024, &o.unreg_batch))
 				return 2;
+			break;
+		case 'S':
+			if (strcmp(optarg, "ce") && strcmp(optarg, "kernel")) {
+				fprintf(stderr, "aisio fil run: --stage-copy must be ce or kernel (got '%s')\n", optarg);
+				return 2;
+			}
+			o.stage_kernel = !strcmp(optarg, "kernel");
+			sc_given = 1;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -522,6 +542,11 @@ int fil_cmd_run(int argc, char **argv)
 	}
 	if (o.pipe && (o.path != FIL_GPU || o.xfer == FIL_XFER_STAGE)) {
 		fprintf(stderr, "aisio fil run: --pipe goes with --path gpu --xfer map or mix\n");
+		return 2;
+	}
+	if (sc_given && (o.path != FIL_GPU || o.xfer == FIL_XFER_MAP)) {
+		fprintf(stderr, "aisio fil run: --stage-copy goes with --path gpu --xfer stage or mix (the "
+			"threads that stage; --xfer map has none)\n");
 		return 2;
 	}
 	if (o.unreg_batch && !o.pipe) {

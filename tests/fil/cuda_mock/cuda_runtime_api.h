@@ -38,6 +38,7 @@
 #define cudaStreamCreateWithFlags F(cudaStreamCreateWithFlags)
 #define cudaStreamDestroy F(cudaStreamDestroy)
 #define cudaStreamSynchronize F(cudaStreamSynchronize)
+#define cudaStreamQuery F(cudaStreamQuery)
 cudaError_t mock_cudaDeviceGetAttribute(int *v, enum cudaDeviceAttr a, int d);
 cudaError_t mock_cudaDeviceSynchronize(void);
 cudaError_t mock_cudaEventCreateWithFlags(cudaEvent_t *e, unsigned f);
@@ -64,5 +65,6 @@ cudaError_t mock_cudaSetDeviceFlags(unsigned f);
 cudaError_t mock_cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f);
 cudaError_t mock_cudaStreamDestroy(cudaStream_t s);
 cudaError_t mock_cudaStreamSynchronize(cudaStream_t s);
+cudaError_t mock_cudaStreamQuery(cudaStream_t s);
 
 #endif

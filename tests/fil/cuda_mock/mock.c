@@ -12,6 +12,14 @@
  * a registration left behind is an error (exit status 3). It also prints the
  * most ranges registered at once, which --pipe bounds by --qd;
  * MOCK_EVENT_WAIT_US=N makes every wait for a copy take N microseconds.
+ * cudaHostAlloc memory made with cudaHostAllocMapped is kept apart (kind 3):
+ * only it and registered memory have a device address.
+ *
+ * The persistent copy kernel of --stage-copy kernel is a thread here that
+ * keeps the same protocol as the GPU blocks (fil_gpu.h) and checks the host
+ * keeps it too (see kcopy_thread); destroying its stream, freeing its
+ * memory or waiting for the whole GPU while it runs aborts, as that would
+ * fail or hang on a GPU.
  *
  * "GPU memory" (cudaMalloc) is shared memory (a sealed memfd), so that
  * --path homi --mem gpu runs end to end against a homid without a GPU: the
@@ -46,7 +54,7 @@ static _Atomic long homid_regs, homid_unregs;
 static _Atomic long regs, refused, unregs, copies, from_reg, from_pinned, from_pageable;
 static long reg_now, reg_most; /* registered ranges at once (under rlock) */
 
-/* registered (kind 1) and cudaHostAlloc (kind 2) ranges */
+/* registered (kind 1), cudaHostAlloc (kind 2) and cudaHostAlloc mapped (kind 3) ranges */
 struct range {
 	const char *p;
 	size_t n;
@@ -111,8 +119,31 @@ cudaError_t mock_cudaDeviceGetAttribute(int *v, enum cudaDeviceAttr a, int d)
 	return cudaSuccess;
 }
 
+/* the copy kernel of --stage-copy kernel (a thread) */
+static struct {
+	struct fil_gpu_kslot *slots;
+	const char *bufs;
+	uint64_t slot_bytes;
+	char *dst;
+	uint32_t n;
+	cudaStream_t st;
+	pthread_t th;
+	_Atomic int running;
+	int started, joined, fault;
+} kc;
+static _Atomic long kc_pubs, kc_bytes, kc_ended;
+
+static void kc_check_running(const char *what)
+{
+	if (atomic_load(&kc.running)) {
+		fprintf(stderr, "mock: %s while the copy kernel runs\n", what);
+		abort();
+	}
+}
+
 cudaError_t mock_cudaDeviceSynchronize(void)
 {
+	kc_check_running("cudaDeviceSynchronize (it would wait for the kernel for ever)");
 	return cudaSuccess;
 }
 
@@ -172,7 +203,10 @@ cudaError_t mock_cudaFree(void *p)
 
 cudaError_t mock_cudaFreeHost(void *p)
 {
-	range_del(p, 2);
+	if (p && (p == (void *)kc.slots || p == (void *)kc.bufs))
+		kc_check_running("cudaFreeHost of its slots");
+	if (!range_del(p, 2))
+		range_del(p, 3);
 	free(p);
 	return cudaSuccess;
 }
@@ -195,7 +229,7 @@ cudaError_t mock_cudaHostAlloc(void **p, size_t n, unsigned f)
 	*p = h;
 	if (!h)
 		return cudaErrorMemoryAllocation;
-	range_add(h, n, 2);
+	range_add(h, n, f & cudaHostAllocMapped ? 3 : 2);
 	return cudaSuccess;
 }
 
@@ -218,8 +252,10 @@ cudaError_t mock_cudaHostRegister(void *p, size_t n, unsigned f)
 
 cudaError_t mock_cudaHostGetDevicePointer(void **d, void *p, unsigned f)
 {
-	if (range_kind(p, 1) != 1)
-		return cudaErrorInvalidValue; /* only registered memory has a device address */
+	int kind = range_kind(p, 1);
+
+	if (kind != 1 && kind != 3)
+		return cudaErrorInvalidValue; /* only registered and mapped memory have a device address */
 	*d = p;
 	return cudaSuccess;
 }
@@ -403,7 +439,7 @@ cudaError_t mock_cudaMemcpyAsync(void *d, const void *s, size_t n, enum cudaMemc
 {
 	int kind = range_kind(s, n);
 
-	atomic_fetch_add(kind == 1 ? &from_reg : kind == 2 ? &from_pinned : &from_pageable, 1);
+	atomic_fetch_add(kind == 1 ? &from_reg : kind ? &from_pinned : &from_pageable, 1);
 	atomic_fetch_add(&copies, 1);
 	memcpy(d, s, n);
 	return cudaSuccess;
@@ -433,12 +469,148 @@ cudaError_t mock_cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f)
 
 cudaError_t mock_cudaStreamDestroy(cudaStream_t s)
 {
+	if (s && s == kc.st)
+		kc_check_running("cudaStreamDestroy of its stream");
 	free(s);
 	return cudaSuccess;
 }
 
 cudaError_t mock_cudaStreamSynchronize(cudaStream_t s)
 {
+	if (s && s == kc.st)
+		kc_check_running("cudaStreamSynchronize of its stream (it would wait for ever)");
+	return cudaSuccess;
+}
+
+cudaError_t mock_cudaStreamQuery(cudaStream_t s)
+{
+	if (s && s == kc.st) {
+		if (atomic_load(&kc.running))
+			return cudaErrorNotReady;
+		if (kc.started && !kc.joined) {
+			pthread_join(kc.th, NULL);
+			kc.joined = 1;
+		}
+		if (kc.fault)
+			return cudaErrorIllegalAddress;
+	}
+	return cudaSuccess;
+}
+
+/* Is [p, p + n) inside one "GPU memory" allocation? */
+static int in_galloc(const char *p, uint64_t n)
+{
+	int ok = 0;
+
+	pthread_mutex_lock(&glock);
+	for (int i = 0; i < 256; i++)
+		if (gallocs[i].p && p >= (char *)gallocs[i].p && p + n <= (char *)gallocs[i].p + gallocs[i].n)
+			ok = 1;
+	pthread_mutex_unlock(&glock);
+	return ok;
+}
+
+/*
+ * The copy kernel: every slot served in turn by the blocks' protocol (an
+ * acquire load of seq, then dst_off and len; the copy; a release store of
+ * done). It aborts when the host breaks the protocol: a slot published again
+ * before it was handed back (seq must go up by one), more bytes than a slot
+ * holds, a source outside mapped pinned memory, a destination outside GPU
+ * memory. MOCK_KCOPY_STALL=1: a stuck GPU, which hands nothing back but ends
+ * a block when told to. MOCK_KCOPY_FAULT=1: a kernel that faults at once (its
+ * stream then reports cudaErrorIllegalAddress).
+ */
+static void *kcopy_thread(void *arg)
+{
+	uint64_t *seen = calloc(kc.n, sizeof(*seen));
+	char *ended = calloc(kc.n, 1);
+	uint32_t left = kc.n;
+	const int stall = getenv("MOCK_KCOPY_STALL") != NULL;
+
+	if (!seen || !ended)
+		abort();
+	if (getenv("MOCK_KCOPY_FAULT")) {
+		kc.fault = 1;
+		left = 0;
+	}
+	while (left) {
+		int busy = 0;
+
+		for (uint32_t i = 0; i < kc.n; i++) {
+			struct fil_gpu_kslot *s = &kc.slots[i];
+			const char *src = kc.bufs + (uint64_t)i * kc.slot_bytes;
+			uint64_t v, off, len;
+
+			if (ended[i])
+				continue;
+			v = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+			if (v == seen[i])
+				continue;
+			if (v == FIL_GPU_KSLOT_STOP) {
+				ended[i] = 1;
+				left--;
+				atomic_fetch_add(&kc_ended, 1);
+				continue;
+			}
+			if (stall)
+				continue;
+			if (v != seen[i] + 1) {
+				fprintf(stderr, "mock: copy kernel: slot %u published as %llu after %llu: published "
+					"again before it was handed back\n", i, (unsigned long long)v,
+					(unsigned long long)seen[i]);
+				abort();
+			}
+			off = __atomic_load_n(&s->dst_off, __ATOMIC_RELAXED);
+			len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+			if (len > kc.slot_bytes || (len && (range_kind(src, len) != 3 || !in_galloc(kc.dst + off, len)))) {
+				fprintf(stderr, "mock: copy kernel: slot %u: %llu bytes to GPU offset %llu: larger than "
+					"a slot, not from mapped pinned memory or not into GPU memory\n", i,
+					(unsigned long long)len, (unsigned long long)off);
+				abort();
+			}
+			memcpy(kc.dst + off, src, len);
+			atomic_fetch_add(&kc_pubs, 1);
+			atomic_fetch_add(&kc_bytes, (long)len);
+			seen[i] = v;
+			__atomic_store_n(&s->done, v, __ATOMIC_RELEASE);
+			busy = 1;
+		}
+		if (!busy)
+			usleep(20);
+	}
+	free(seen);
+	free(ended);
+	atomic_store(&kc.running, 0);
+	return NULL;
+}
+
+/* MOCK_KCOPY_BLOCKS=N: the "GPU" holds N resident blocks of the copy kernel (default 64). */
+int fil_gpu_kcopy_blocks(int *blocks)
+{
+	const char *b = getenv("MOCK_KCOPY_BLOCKS");
+
+	*blocks = b ? atoi(b) : 64;
+	return cudaSuccess;
+}
+
+int fil_gpu_kcopy_launch(struct fil_gpu_kslot *slots, uint32_t nslots, const char *bufs, uint64_t slot_bytes,
+			 char *dst, cudaStream_t st)
+{
+	if (kc.started) {
+		fprintf(stderr, "mock: a second copy kernel\n");
+		abort();
+	}
+	if (range_kind(slots, nslots * sizeof(*slots)) != 3 || range_kind(bufs, nslots * slot_bytes) != 3) {
+		fprintf(stderr, "mock: copy kernel: slots not in mapped pinned memory\n");
+		abort();
+	}
+	kc = (typeof(kc)){ .slots = slots, .bufs = bufs, .slot_bytes = slot_bytes, .dst = dst, .n = nslots,
+			   .st = st, .running = 1, .started = 1 };
+	if (pthread_create(&kc.th, NULL, kcopy_thread, NULL)) {
+		atomic_store(&kc.running, 0);
+		kc.started = 0;
+		return cudaErrorLaunchFailure;
+	}
 	return cudaSuccess;
 }
 
@@ -480,6 +652,13 @@ __attribute__((destructor)) static void mock_report(void)
 		"pages, %ld from pinned memory, %ld from pageable memory); at most %ld registered at once\n",
 		atomic_load(&regs), atomic_load(&unregs), atomic_load(&copies), atomic_load(&from_reg),
 		atomic_load(&from_pinned), atomic_load(&from_pageable), reg_most);
+	if (kc.started)
+		fprintf(stderr, "mock: copy kernel: %u slots, %ld publications copied (%ld bytes), %ld slots told "
+			"to end\n", kc.n, atomic_load(&kc_pubs), atomic_load(&kc_bytes), atomic_load(&kc_ended));
+	if (atomic_load(&kc.running)) {
+		fprintf(stderr, "mock: the copy kernel still runs at exit\n");
+		_exit(3);
+	}
 	if (atomic_load(&homid_regs))
 		fprintf(stderr, "mock: %ld GPU memory registrations with homid, %ld unregistrations\n",
 			atomic_load(&homid_regs), atomic_load(&homid_unregs));
