@@ -27,6 +27,23 @@
 #include "drv/ctrl_int.h"
 #include "util/err.h"
 
+/*
+ * Prefetch switches, 0 (off) by default; bench/driver-cost/variants-h200.sh
+ * builds and compares them. DRV_PF_SQ=N: write-prefetch the SQ entry N
+ * ahead while filling a batch. DRV_PF_SQ_REAP=1: write-prefetch the SQ
+ * entry each completion's replacement will take, while reaping. DRV_PF_CQ=N:
+ * prefetch the CQ entry N ahead while reaping.
+ */
+#ifndef DRV_PF_SQ
+#define DRV_PF_SQ 0
+#endif
+#ifndef DRV_PF_SQ_REAP
+#define DRV_PF_SQ_REAP 0
+#endif
+#ifndef DRV_PF_CQ
+#define DRV_PF_CQ 0
+#endif
+
 /* Completions consumed per pass; one CQ head doorbell write each. */
 #define DRV_REAP_BATCH 256u
 
@@ -188,6 +205,8 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 		struct aisio_io *io = *p;
 		uint64_t bus;
 
+		if (DRV_PF_SQ && sqe + DRV_PF_SQ < ring_end)
+			__builtin_prefetch(sqe + DRV_PF_SQ, 1, 3);
 		if (likely(prp1_fast(rva, rlen, rbus, cshift, cmask, pmask, io, &bus))) {
 			sqe_put_prp1(sqe, io, bus, now);
 		} else {
@@ -415,6 +434,8 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 
 			if (!cqe_new(w3, phase))
 				break;
+			if (DRV_PF_CQ && e + DRV_PF_CQ < cq_end)
+				__builtin_prefetch((const void *)(e + DRV_PF_CQ), 0, 3);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			io = &ios[cid];
 			if (unlikely(cid >= ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
@@ -443,6 +464,12 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 		aisio_nvme_cq_ring_db(&qp->cq);
 		for (uint32_t i = 0; i < got; i++) {
 			struct aisio_io *io = batch[i];
+
+			if (DRV_PF_SQ_REAP) {
+				uint32_t t = qp->sq.tail + qp->npend;
+
+				__builtin_prefetch(&qp->sq.entries[t < qp->sq.depth ? t : t - qp->sq.depth], 1, 3);
+			}
 
 			free_cids[qp->nfree++] = io->cid;
 			if (likely(io->cb != NULL))
