@@ -1,0 +1,202 @@
+#!/bin/bash
+# Inside the guest booted by vm_sriov_pf (QEMU NVMe at 01:00.0 with 2 VFs in
+# an nvme-subsys, shared namespace 1): homid owns the physical function
+# through vfio and provisions the VFs through its own admin queue (no
+# /dev/nvme0 anywhere), opens them with the VF token it set on the PF and
+# hands them out whole. At the same time a client on homid's queues of the
+# PF writes and verifies the PF's namespace. Cycles of: clients take both
+# VFs and verify data through them (the conformance suite through one, the
+# first time), exit (FLR), homid releases the VFs (SIGHUP, vfs=0) and
+# provisions them again (SIGHUP, vfs=2): no resource left assigned, no VF
+# stuck, homid's descriptors as after the first cycle. Clear refusals:
+# vfio-pci without enable_sriov, a VF opened without the token, a release
+# under a client, the kernel-passthrough mode on a PF homid owns, and homid
+# taking a PF whose VFs the nvme driver enabled.
+# Usage: sriov_pf_guest.sh BUILD_DIR
+build=$1
+. "$(dirname "$0")/guest_lib.sh"
+aisio=$build/aisio homid=$build/homid loop=$build/tests/vm/homi_loop
+confsuite=$build/tests/model/conformance
+pf=0000:01:00.0 sys=/sys/bus/pci/devices/0000:01:00.0 sock=/tmp/homid.sock
+param=/sys/module/vfio_pci/parameters/enable_sriov
+out=$(mktemp -d)
+modprobe vfio-pci 2>/dev/null
+cd /tmp || exit 1
+
+dev=$(blkdev_of $pf 1) || { fail "namespace 1 of $pf"; finish; }
+check "the kernel stamps 8M at 48M of $dev" \
+	"$aisio" perf verify --seed 21 --offset 48M --size 8M "$dev"
+# homid's configuration: the PF as its controller, its VFs from the sriov line
+conf() {
+	printf '[homid]\nsocket = %s\ncontroller = pci:%s,drv=vfio\nsriov = pci:%s,vfs=%s\nvf = sriov\n' \
+		$sock $pf $pf "$1" >"$out/conf"
+}
+back_on_nvme() { test "$(driver_of $pf)" = nvme; }
+
+# vfio-pci as loaded by default: its PFs may not enable VFs. homid says how to fix it.
+echo 0 >$param
+conf 2
+check "--check-config accepts the PF as controller and sriov line" \
+	"$homid" --config "$out/conf" --check-config
+timeout 120 "$homid" --foreground --config "$out/conf" >"$out/e1" 2>&1
+rc=$?
+cat "$out/e1"
+check "without vfio-pci enable_sriov homid refuses (exit $rc)" test $rc = 1
+check "... naming the parameter and how to set it" \
+	grep -q "echo 1 > /sys/module/vfio_pci/parameters/enable_sriov" "$out/e1"
+check "... after releasing the primary's flexible resources with a function reset" \
+	grep -q "function reset; controller up again" "$out/e1"
+check "... and gives the PF back to nvme" wait_until "PF on nvme" back_on_nvme
+check "no VF enabled" test "$(cat $sys/sriov_numvfs)" = 0
+
+echo 1 >$param
+"$homid" --foreground --config "$out/conf" 2>"$out/homid.log" &
+hpid=$!
+status() { timeout 20 "$aisio" homi status --socket $sock; }
+up() {
+	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
+	status >/dev/null 2>&1
+}
+if ! wait_until "homid serving $sock" up; then
+	cat "$out/homid.log"
+	fail "homid starts owning $pf with 2 VFs"
+	finish
+fi
+vf1=$(basename "$(readlink $sys/virtfn0)")
+vf2=$(basename "$(readlink $sys/virtfn1)")
+status | tee "$out/st0"
+check "the PF is bound to vfio-pci" test "$(driver_of $pf)" = vfio-pci
+check "2 VFs enabled ($vf1 $vf2), on vfio-pci" \
+	test "$(cat $sys/sriov_numvfs):$(driver_of "$vf1"):$(driver_of "$vf2")" = 2:vfio-pci:vfio-pci
+check "status: the PF's SR-IOV state through homid's admin queue" \
+	grep -q "$pf (homid's admin queue, cntlid .*): 2 of 2 VFs enabled" "$out/st0"
+check "status: both secondaries online on vfio-pci" \
+	test "$(grep -c 'VF [12] .* online .*driver vfio-pci' "$out/st0")" = 2
+check "status: both VFs free in the pool, with their resources" \
+	test "$(grep -c ' free (PF .*online, [0-9]* VQ, [0-9]* VI' "$out/st0")" = 2
+grep -E 'virt-mgmt|namespace|VF|token|reset' "$out/homid.log" | tail -n 12
+
+# Refusals while homid owns the PF.
+"$aisio" dev identify "pci:$vf1" >"$out/notok" 2>&1
+rc=$?
+cat "$out/notok"
+check "a VF opened without homid's VF token is refused (exit $rc)" test $rc != 0
+check "... the error names the VF token" grep -q "VF token" "$out/notok"
+"$homid" --sriov pci:$pf,vfs=2 >"$out/kmode" 2>&1
+rc=$?
+cat "$out/kmode"
+check "kernel-passthrough provisioning of homid's PF refused (exit $rc)" test $rc = 1
+check "... pointing at homid --ctrl" grep -q "bound to vfio-pci.*homid --ctrl pci:$pf" "$out/kmode"
+
+# A client on homid's queues of the PF, the whole time: write and verify stamps.
+"$loop" "homi:$sock,mode=direct" 0 8192 600 >"$out/pfc" 2>&1 &
+pfc=$!
+pf_client() { status | grep -Eq "^  $pfc +[0-9]+ +direct "; }
+check "a client on the PF's queues (pid $pfc)" wait_until "PF client attached" pf_client
+
+fds1=
+taken2() { test "$(status | grep -c ' taken pid ')" = 2; }
+free2() { test "$(status | grep -c ' free (PF .*online')" = 2; }
+released() {
+	kill -0 $hpid 2>/dev/null || return 2
+	status >"$out/rel"
+	grep -q "$pf (homid's admin queue.*): 0 of 2 VFs enabled" "$out/rel" &&
+		! grep -q ' free (PF ' "$out/rel"
+}
+for cycle in 1 2 3; do
+	if [ $cycle = 1 ]; then
+		# the conformance suite through one VF while the other one takes stamps
+		"$confsuite" --max-pages 1024 "homi:$sock,mode=vf" >"$out/c1" 2>&1 &
+	else
+		"$loop" "homi:$sock,mode=vf" 16384 8192 600 >"$out/c1" 2>&1 &
+	fi
+	p1=$!
+	"$loop" "homi:$sock,mode=vf" 32768 8192 600 >"$out/c2" 2>&1 &
+	p2=$!
+	check "cycle $cycle: both VFs taken" wait_until "both VFs taken" taken2
+	status | grep ' taken pid ' | tee "$out/st1"
+	check "cycle $cycle: status names each owner" \
+		sh -c "grep -q 'taken pid $p1 ' '$out/st1' && grep -q 'taken pid $p2 ' '$out/st1'"
+	if [ $cycle = 2 ]; then
+		# releasing the VFs under their clients: refused, nothing changes
+		conf 0
+		kill -HUP $hpid
+		refused() { grep -q "SIGHUP: sriov = .*vfs=0 not applied: VF .* is taken" "$out/homid.log"; }
+		check "cycle $cycle: SIGHUP vfs=0 under clients refused" wait_until "refusal logged" refused
+		check "cycle $cycle: ... both VFs still enabled and taken" taken2
+	fi
+	if [ $cycle = 1 ]; then
+		wait $p1
+		rc=$?
+		tail -n 40 "$out/c1"
+		check "cycle 1: the conformance suite through VF (exit $rc)" test $rc = 0
+		kill -TERM $p2
+	else
+		kill -TERM $p1 $p2
+		wait $p1
+		rc=$?
+		cat "$out/c1"
+		check "cycle $cycle: client 1 verified through its VF (exit $rc, 0 mismatches)" \
+			sh -c "test $rc = 0 && grep -q ' 0 mismatches' '$out/c1'"
+	fi
+	wait $p2
+	rc=$?
+	cat "$out/c2"
+	check "cycle $cycle: client 2 verified through its VF (exit $rc, 0 mismatches)" \
+		sh -c "test $rc = 0 && grep -q ' 0 mismatches' '$out/c2'"
+	check "cycle $cycle: both VFs reset and back in the pool" wait_until "both VFs free" free2
+	# release, then provision again, through homid's admin queue
+	conf 0
+	kill -HUP $hpid
+	check "cycle $cycle: SIGHUP vfs=0 releases both VFs" wait_until "VFs released" released
+	cat "$out/rel"
+	check "cycle $cycle: no VQ or VI left with a secondary, none online" \
+		sh -c "grep -q 'VQ flexible [0-9]*: 0 assigned' '$out/rel' &&
+			grep -q 'VI flexible [0-9]*: 0 assigned' '$out/rel' && ! grep -q ' online ' '$out/rel'"
+	check "cycle $cycle: the PF has no VF left" test "$(cat $sys/sriov_numvfs)" = 0
+	conf 2
+	kill -HUP $hpid
+	check "cycle $cycle: SIGHUP vfs=2 provisions both again" wait_until "VFs back" free2
+	[ -z "$fds1" ] && fds1=$(ls /proc/$hpid/fd | wc -l)
+done
+status | tee "$out/st2"
+resets_ok() {
+	awk '/ free \(PF / { for (i = 1; i <= NF; i++) { if ($i == "taken") t = $(i + 1);
+		if ($i == "reset(s),") r = $(i - 1); if ($i == "failed") f = $(i - 1) }
+		if (t == r && f == 0) n++ } END { exit n == 2 ? 0 : 1 }' "$out/st2"
+}
+check "every take ended in a successful reset" resets_ok
+check "homid's descriptors after 3 cycles as after the first ($fds1)" \
+	test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
+check "the PF client is still on its queues" pf_client
+kill -TERM $pfc
+wait $pfc
+rc=$?
+cat "$out/pfc"
+check "the PF client verified through homid's PF queues meanwhile (exit $rc, 0 mismatches)" \
+	sh -c "test $rc = 0 && grep -q ' 0 mismatches' '$out/pfc'"
+check "a VF reads the kernel's stamps" \
+	"$aisio" perf verify --only read --seed 21 --offset 48M --size 8M "homi:$sock,mode=vf"
+check "a VF writes and verifies stamps at 32M" \
+	"$aisio" perf verify --seed 77 --offset 32M --size 8M "homi:$sock,mode=vf"
+kill -TERM $hpid
+wait $hpid
+rc=$?
+check "homid exits cleanly (exit $rc)" test $rc = 0
+grep -E 'virt-mgmt|VF|SIGHUP|provisioned' "$out/homid.log" | tail -n 16
+check "the PF goes back to nvme" wait_until "PF on nvme" back_on_nvme
+check "... without VFs" test "$(cat $sys/sriov_numvfs)" = 0
+dev=$(blkdev_of $pf 1) || fail "namespace 1 of $pf after homid"
+check "the kernel reads what the VF wrote" \
+	"$aisio" perf verify --only read --seed 77 --offset 32M --size 8M "$dev"
+
+# VFs the nvme driver enabled: homid does not take the PF from under them.
+check "kernel-passthrough provisioning of 1 VF" "$homid" --sriov pci:$pf,vfs=1 --log-level warning
+timeout 60 "$homid" --foreground --config "$out/conf" >"$out/e2" 2>&1
+rc=$?
+cat "$out/e2"
+check "homid refuses a PF whose VFs nvme enabled (exit $rc)" test $rc = 1
+check "... saying so" grep -q "still bound to nvme, which has 1 VFs of it enabled" "$out/e2"
+check "... and leaves the PF on nvme" test "$(driver_of $pf)" = nvme
+check "homid --sriov vfs=0 at the end" "$homid" --sriov pci:$pf,vfs=0 --log-level warning
+finish
