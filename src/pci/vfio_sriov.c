@@ -7,6 +7,7 @@
  * of the PF, which makes a Primary Controller Flexible Allocation take
  * effect.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -52,7 +53,8 @@ static int uuid_parse(const char *s, uint8_t out[16])
 
 		if (s[i] == '-')
 			continue;
-		if (sscanf(s + i, "%2x", &v) != 1 || !s[i + 1] || s[i + 1] == '-')
+		if (!isxdigit((unsigned char)s[i]) || !isxdigit((unsigned char)s[i + 1]) ||
+		    sscanf(s + i, "%2x", &v) != 1)
 			return -EINVAL;
 		out[n++] = (uint8_t)v;
 		i++;

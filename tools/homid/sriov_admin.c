@@ -123,25 +123,11 @@ static int own_open(struct sriov_pf *pf)
 	return 0;
 }
 
-/* The command through homid's admin queue, its data bounced through DMA memory. */
+/* The command through homid's admin queue, its data through DMA memory. */
 static int own_admin(struct sriov_pf *pf, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
 		     uint32_t *res)
 {
-	struct aisio_nvme_ctrl *nc = pf->own->nc;
-	void *dma = NULL;
-	int err;
-
-	if (len) {
-		dma = aisio_nvme_ctrl_dma_alloc(nc, len, 4096);
-		if (!dma)
-			return aisio_err(-ENOMEM, "%s: no DMA memory for an admin command", pf->bdf);
-		memcpy(dma, buf, len);
-	}
-	err = aisio_nvme_ctrl_admin(nc, cmd, dma, len, res);
-	if (!err && len)
-		memcpy(buf, dma, len);
-	aisio_nvme_ctrl_dma_free(nc, dma);
-	return err;
+	return aisio_nvme_ctrl_admin_copy(pf->own->nc, cmd, buf, len, res);
 }
 
 static int own_reset(struct sriov_pf *pf)
