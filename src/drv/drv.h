@@ -319,5 +319,7 @@ struct aisio_nvme_ctrl *aisio_upci_ctrl(struct aisio_dev *dev);
 struct aisio_pcif *aisio_upci_pcif(struct aisio_dev *dev);
 /* The driver's handle (I/O only, no admin queue) behind a homi: device, else NULL (be_homi.c). */
 struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev);
+/* 1 when a homi: device is a whole VF from homid's pool (mode=vf: its own admin queue), else 0. */
+int aisio_homi_vf(struct aisio_dev *dev);
 
 #endif

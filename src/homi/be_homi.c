@@ -564,3 +564,10 @@ struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev)
 		return NULL;
 	return ((struct homi_dev *)dev->priv)->ctrl;
 }
+
+int aisio_homi_vf(struct aisio_dev *dev)
+{
+	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
+		return 0;
+	return ((struct homi_dev *)dev->priv)->mode == HOMI_MODE_VF;
+}
