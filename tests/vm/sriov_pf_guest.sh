@@ -116,6 +116,8 @@ pf_client() { status | grep -Eq "^  $pfc +[0-9]+ +direct "; }
 check "a client on the PF's queues (pid $pfc)" wait_until "PF client attached" pf_client
 
 fds1=
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+: >"$out/times"
 taken2() { test "$(status | grep -c ' taken pid ')" = 2; }
 free2() { test "$(status | grep -c ' free (PF .*online')" = 2; }
 released() {
@@ -163,8 +165,14 @@ for cycle in 1 2 3; do
 			grep -q 'VI flexible [0-9]*: 0 assigned' '$out/rel' && ! grep -q ' online ' '$out/rel'"
 	check "cycle $cycle: the PF has no VF left" test "$(cat $sys/sriov_numvfs)" = 0
 	conf 2
+	t0=$(now_ms)
 	kill -HUP $hpid
 	check "cycle $cycle: SIGHUP vfs=2 provisions both again" wait_until "VFs back" free2
+	t1=$(now_ms)
+	check "cycle $cycle: Identify through a VF from the pool" \
+		sh -c "'$aisio' dev identify 'homi:$sock,mode=vf' >/dev/null"
+	t2=$(now_ms)
+	echo "cycle $cycle provision_ms $((t1 - t0)) first_completion_ms $((t2 - t0))" >>"$out/times"
 	[ -z "$fds1" ] && fds1=$(ls /proc/$hpid/fd | wc -l)
 done
 status | tee "$out/st2"
@@ -177,6 +185,13 @@ check "every take ended in a successful reset" resets_ok
 check "homid's descriptors after 3 cycles as after the first ($fds1)" \
 	test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
 check "the PF client is still on its queues" pf_client
+# SIGHUP to both VFs pooled (status polled every 0.1 s), and to the first
+# completion (Identify) on a VF a client took from the pool
+spread() { sort -n | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
+echo "PF under homid: provision ms: $(awk '{ print $4 }' "$out/times" | spread);" \
+	"to the first VF completion ms: $(awk '{ print $6 }' "$out/times" | spread)" \
+	"($(wc -l <"$out/times") cycles)"
+[ -n "${AISIO_RESULTS:-}" ] && cp "$out/times" "$AISIO_RESULTS/sriov_pf_times" 2>/dev/null
 kill -TERM $pfc
 wait $pfc
 rc=$?
