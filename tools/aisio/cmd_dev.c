@@ -361,7 +361,7 @@ static void print_ctrl_ids(const struct aisio_nvme_ctrl_list *cl, int json)
 	unsigned n = aisio_le16_to_cpu(cl->num);
 
 	for (unsigned i = 0; i < n && i < AISIO_NVME_CTRL_LIST_MAX; i++)
-		printf(json ? "%s%u" : "%s%#x", i ? ", " : "", aisio_le16_to_cpu(cl->id[i]));
+		printf(json ? "%s%u" : "%s0x%x", i ? ", " : "", aisio_le16_to_cpu(cl->id[i]));
 	if (!json && !n)
 		printf("none");
 }
