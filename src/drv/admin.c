@@ -154,6 +154,32 @@ int aisio_nvme_ctrl_admin(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd,
 	return err;
 }
 
+int aisio_nvme_ctrl_admin_copy(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void *buf,
+			       size_t len, uint32_t *result)
+{
+	void *bounce = NULL;
+	int err;
+
+	if (len) {
+		if (!buf)
+			return aisio_err(-EINVAL, "admin command with length %zu but no buffer", len);
+		bounce = aisio_nvme_ctrl_dma_alloc(c, len, 0);
+		if (!bounce)
+			return aisio_err(-ENOMEM, "no DMA memory for a %zu-byte admin buffer", len);
+		if (cmd->opc & 1)
+			memcpy(bounce, buf, len);
+		else
+			memset(bounce, 0, len);
+	}
+	err = aisio_nvme_ctrl_admin(c, cmd, bounce, len, result);
+	if (bounce) {
+		if (!err && (cmd->opc & 2))
+			memcpy(buf, bounce, len);
+		aisio_nvme_ctrl_dma_free(c, bounce);
+	}
+	return err;
+}
+
 int aisio_nvme_ctrl_aer_submit(struct aisio_nvme_ctrl *c)
 {
 	struct aisio_nvme_sqe cmd;

@@ -73,6 +73,15 @@ int aisio_nvme_ctrl_admin(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd,
 			  size_t len, uint32_t *result);
 
 /**
+ * aisio_nvme_ctrl_admin_copy - aisio_nvme_ctrl_admin() for a buffer in any
+ * memory: the data goes through DMA memory of the controller, in the
+ * direction opcode bits 1:0 give (host to controller, controller to host).
+ * Returns as aisio_nvme_ctrl_admin(), or -ENOMEM, -EINVAL (length, no buffer).
+ */
+int aisio_nvme_ctrl_admin_copy(struct aisio_nvme_ctrl *c, struct aisio_nvme_sqe *cmd, void *buf,
+			       size_t len, uint32_t *result);
+
+/**
  * aisio_nvme_ctrl_aer_submit - post one Asynchronous Event Request without
  * waiting; its completion is collected whenever the admin queue is polled.
  * Returns 0, -EBUSY (admin queue full), -EIO.
@@ -310,5 +319,7 @@ struct aisio_nvme_ctrl *aisio_upci_ctrl(struct aisio_dev *dev);
 struct aisio_pcif *aisio_upci_pcif(struct aisio_dev *dev);
 /* The driver's handle (I/O only, no admin queue) behind a homi: device, else NULL (be_homi.c). */
 struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev);
+/* 1 when a homi: device is a whole VF from homid's pool (mode=vf: its own admin queue), else 0. */
+int aisio_homi_vf(struct aisio_dev *dev);
 
 #endif

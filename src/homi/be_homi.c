@@ -370,8 +370,8 @@ static int homi_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *b
 	size_t got = 0;
 	int err;
 
-	if (hd->mode == HOMI_MODE_VF) /* the VF's own admin queue */
-		return aisio_nvme_ctrl_admin(hd->ctrl, cmd, buf, len, result);
+	if (hd->mode == HOMI_MODE_VF) /* the VF's own admin queue, the data in any memory */
+		return aisio_nvme_ctrl_admin_copy(hd->ctrl, cmd, buf, len, result);
 	if (cmd->opc != AISIO_NVME_ADM_IDENTIFY || !buf || len > sizeof(data))
 		return aisio_err(-ENOTSUP, "%s: homid carries Identify (CNS 0 and 1) only; admin "
 				 "opcode 0x%02x stays with homid", dev->uri, cmd->opc);
@@ -563,4 +563,11 @@ struct aisio_nvme_ctrl *aisio_homi_ctrl(struct aisio_dev *dev)
 	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
 		return NULL;
 	return ((struct homi_dev *)dev->priv)->ctrl;
+}
+
+int aisio_homi_vf(struct aisio_dev *dev)
+{
+	if (!dev || dev->ops != &aisio_be_homi || !dev->priv)
+		return 0;
+	return ((struct homi_dev *)dev->priv)->mode == HOMI_MODE_VF;
 }

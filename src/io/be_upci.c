@@ -223,32 +223,13 @@ static void upci_close(struct aisio_dev *dev)
 	dev->priv = NULL;
 }
 
-/* Data goes through a bounce buffer in DMA memory; opcode bits 1:0 give the direction. */
+/* Data goes through DMA memory of the controller (aisio_nvme_ctrl_admin_copy). */
 static int upci_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
 		      uint32_t *result)
 {
 	struct upci_dev *ud = dev->priv;
-	void *bounce = NULL;
-	int err;
 
-	if (len) {
-		if (!buf)
-			return aisio_err(-EINVAL, "%s: admin command with length %zu but no buffer", dev->uri, len);
-		bounce = aisio_nvme_ctrl_dma_alloc(ud->ctrl, len, 0);
-		if (!bounce)
-			return aisio_err(-ENOMEM, "%s: no DMA memory for a %zu-byte admin buffer", dev->uri, len);
-		if (cmd->opc & 1)
-			memcpy(bounce, buf, len);
-		else
-			memset(bounce, 0, len);
-	}
-	err = aisio_nvme_ctrl_admin(ud->ctrl, cmd, bounce, len, result);
-	if (bounce) {
-		if (!err && (cmd->opc & 2))
-			memcpy(buf, bounce, len);
-		aisio_nvme_ctrl_dma_free(ud->ctrl, bounce);
-	}
-	return err;
+	return aisio_nvme_ctrl_admin_copy(ud->ctrl, cmd, buf, len, result);
 }
 
 static int upci_reset(struct aisio_dev *dev)

@@ -106,4 +106,25 @@ int aisio_pci_vfio_map_adopt(struct aisio_pcif *f, uint64_t iova, uint64_t len);
  */
 int aisio_pci_vfio_unmap_unknown(struct aisio_pcif *f, uint64_t *bytes);
 
+/*
+ * SR-IOV with the PF under vfio-pci (src/pci/vfio_sriov.c). vfio-pci lets a
+ * PF it drives enable VFs only with its module parameter enable_sriov set,
+ * and opens those VFs only for a process that gives the VF token (a UUID)
+ * that the PF's owner set.
+ */
+#define AISIO_PCI_VF_TOKEN_LEN 37 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and NUL */
+/* Open VF @bdf through vfio with the PF's VF token @token (a UUID string, NULL: none). */
+int aisio_pci_vfio_open_vf(const char *bdf, const char *token, struct aisio_pcif **out);
+/* A fresh random VF token as a UUID string. 0 or -errno. */
+int aisio_pci_vf_token_new(char out[AISIO_PCI_VF_TOKEN_LEN]);
+/*
+ * Set VF token @token on PF @f (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN). Returns 0,
+ * -ENOTSUP (not a vfio function, or not an SR-IOV PF), -EINVAL (not a UUID), -errno.
+ */
+int aisio_pci_vfio_set_vf_token(struct aisio_pcif *f, const char *token);
+/* 1 when vfio-pci lets its PFs enable VFs (enable_sriov), 0 when not, -errno. */
+int aisio_pci_vfio_sriov_enabled(void);
+/* A function-level reset of @f (VFIO_DEVICE_RESET). 0 or -errno with a message. */
+int aisio_pci_vfio_reset(struct aisio_pcif *f);
+
 #endif

@@ -287,8 +287,10 @@ static int map_regions(struct vfio_fn *v)
 	return 0;
 }
 
-int aisio_pci_vfio_open(const char *bdf, struct aisio_pcif **out)
+/* @token: the PF's VF token as a UUID string when @bdf is a VF of a vfio-pci PF, else NULL. */
+static int vfio_open(const char *bdf, const char *token, struct aisio_pcif **out)
 {
+	char name[AISIO_PCI_BDF_LEN + 64];
 	struct vfio_fn *v;
 	int groupno, err;
 
@@ -331,9 +333,17 @@ int aisio_pci_vfio_open(const char *bdf, struct aisio_pcif **out)
 	err = setup_container(v, groupno);
 	if (err)
 		goto err_close;
-	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	/* a VF of a PF that vfio-pci drives opens only with the PF's VF token */
+	if (token)
+		snprintf(name, sizeof(name), "%s vf_token=%s", bdf, token);
+	else
+		snprintf(name, sizeof(name), "%s", bdf);
+	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (v->device < 0) {
-		err = aisio_err(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", bdf, strerror(errno));
+		err = aisio_err(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD: %s%s", bdf, strerror(errno),
+				errno != EACCES ? "" : token ? " (the VF token is not the one its "
+				"PF's owner set)" : " (a VF of a PF that vfio-pci drives opens only "
+				"with the PF's VF token; a PF whose VFs are open, only with it too)");
 		goto err_close;
 	}
 	err = map_regions(v);
@@ -348,6 +358,22 @@ int aisio_pci_vfio_open(const char *bdf, struct aisio_pcif **out)
 err_close:
 	vfio_close(&v->f);
 	return err;
+}
+
+int aisio_pci_vfio_open(const char *bdf, struct aisio_pcif **out)
+{
+	return vfio_open(bdf, NULL, out);
+}
+
+int aisio_pci_vfio_open_vf(const char *bdf, const char *token, struct aisio_pcif **out)
+{
+	char b[AISIO_PCI_BDF_LEN];
+	int err = aisio_pci_bdf_parse(bdf, b);
+
+	*out = NULL;
+	if (!err)
+		err = aisio_pci_sysfs_exists(b);
+	return err ? err : vfio_open(b, token, out);
 }
 
 static struct vfio_fn *vfio_of(struct aisio_pcif *f)

@@ -145,6 +145,24 @@ int main(void)
 	    "0000:01:00.1 is in the pool already");
 	bad("[homid]\nvf = sriov\n", "vf = sriov needs an sriov = line");
 	bad("[homid]\nvf = sriov\nsriov = pci:01:00.0,vfs=0\n", "enables no VF");
+	/* a PF that is homid's controller may go without VFs (released on SIGHUP) */
+	CHECK_EQ(load("[homid]\ncontroller = pci:0000:01:00.0,drv=vfio\nvf = sriov\n"
+		      "sriov = pci:01:00.0,vfs=0\n", &cfg), 0);
+	CHECK(cfg.vfs_sriov && cfg.nctrls == 1);
+	homid_config_free(&cfg);
+	bad("[homid]\ncontroller = pci:01:00.1\nvf = sriov\nsriov = pci:01:00.0,vfs=0\n",
+	    "enables no VF");
+	{
+		char *ctrls[] = { "emu:1G", "pci:02:00.0", "pci:0000:01:00.0,drv=vfio", "pci:zz" };
+
+		/* the controller that is the sriov line's PF, whatever the spelling */
+		CHECK_EQ(homid_sriov_pf_index("pci:01:00.0,vfs=2", ctrls, 4), 2);
+		CHECK_EQ(homid_sriov_pf_index("pci:0000:02:00.0,vfs=1", ctrls, 4), 1);
+		CHECK_EQ(homid_sriov_pf_index("pci:03:00.0,vfs=2", ctrls, 4), -ENOENT);
+		CHECK_EQ(homid_sriov_pf_index("pci:01:00.0,vfs=2", ctrls, 2), -ENOENT);
+		CHECK_EQ(homid_sriov_pf_index(NULL, ctrls, 4), -ENOENT);
+		CHECK_EQ(homid_sriov_pf_index("pci:zz,vfs=2", ctrls, 4), -ENOENT);
+	}
 	bad("[homid]\nsriov = pci:01:00.0,vfs=2\nvf = pci:01:00.0\n", "is the physical function");
 	bad("[homid]\nsriov = pci:01:00.0,vfs=2,ns=3+3\n", ":2: sriov =");
 	bad("[homid]\nvf = pci:01:00.1\nvf = pci:01:00.2\nvf = pci:01:00.3\nvf = pci:01:00.4\n"

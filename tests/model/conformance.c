@@ -15,6 +15,8 @@
  * Through homid (homi:...) the controller is shared and its admin queue is
  * homid's: checks that need the whole controller (queue limits, SGL queues,
  * reset, admin errors) are skipped or become checks that homid refuses.
+ * A VF from homid's pool (homi:...,mode=vf) is a whole controller with its
+ * own admin queue: every check runs but the reset, which is homid's.
  * A direct client of homid's remote (NVMe/TCP) controller drives a Fabrics
  * queue homid handed over: the fabric rules apply to it as well.
  *
@@ -89,6 +91,7 @@ static void skip(const char *name, const char *fmt, ...)
 static struct aisio_dev *dev;
 static struct aisio_nvme_ctrl *drvc; /* the driver's controller handle behind dev */
 static int through_homid;	     /* homi: homid owns the controller and its admin queue */
+static int homid_vf;		     /* homi:...,mode=vf: a whole VF, but homid resets it */
 static const struct aisio_geo *geo;
 static struct aisio_nvme_id_ctrl idc;
 static uint64_t area_lbas; /* LBAs the suite may write */
@@ -774,7 +777,7 @@ int main(int argc, char **argv)
 	fabric = !strcmp(geo->backend, "tcp");
 	drvc = aisio_upci_ctrl(dev);
 	if (!drvc && (drvc = aisio_homi_ctrl(dev)))
-		through_homid = 1;
+		through_homid = !(homid_vf = aisio_homi_vf(dev));
 	else if (!drvc && aisio_homi_dev_conn(dev))
 		through_homid = fabric = 1; /* direct on homid's remote controller: a TCP queue of its own */
 	if (!drvc && !fabric) {
@@ -807,6 +810,9 @@ int main(int argc, char **argv)
 			check_nvm_cmds(q);
 			if (through_homid)
 				skip("reset-in-flight", "a controller reset belongs to homid");
+			else if (homid_vf)
+				skip("reset-in-flight", "homid resets its VFs (FLR when the client "
+				     "lets go)");
 			else
 				check_reset(q);
 			aisio_queue_term(q);

@@ -26,6 +26,12 @@ check "aisio dev identify shows Primary Controller Capabilities" grep -q "Primar
 check "aisio dev identify lists 2 secondary controllers" grep -q "Secondary Controller List (CNS 15h): 2 entries" "$out/id"
 "$aisio" dev identify --json "$ng" >"$out/id.json" 2>&1
 check "aisio dev identify --json has the secondaries" sh -c "grep -q '\"secondary\": \[{\"scid\"' '$out/id.json'"
+check "aisio dev identify lists the subsystem's controllers (CNS 13h)" \
+	grep -q "Controllers in the subsystem (CNS 13h): 0x0" "$out/id"
+check "... and the controllers namespace 1 is attached to (CNS 12h)" \
+	grep -q "Namespace 1 attached to controllers (CNS 12h): 0x0" "$out/id"
+check "aisio dev identify --json has them too" \
+	sh -c "grep -q '\"attached\": {\"controllers\": \[0.*\"namespaces\": \[{\"nsid\": 1, \"controllers\": \[0' '$out/id.json'"
 "$homid" --sriov-status pci:$pf >"$out/st0" 2>&1
 cat "$out/st0"
 check "homid --sriov-status before: 0 of 2 VFs" grep -q "0 of 2 VFs enabled" "$out/st0"

@@ -355,6 +355,79 @@ out:
 	return err;
 }
 
+/* A Controller List as "0x0, 0x1" (JSON: "0, 1"). */
+static void print_ctrl_ids(const struct aisio_nvme_ctrl_list *cl, int json)
+{
+	unsigned n = aisio_le16_to_cpu(cl->num);
+
+	for (unsigned i = 0; i < n && i < AISIO_NVME_CTRL_LIST_MAX; i++)
+		printf(json ? "%s%u" : "%s0x%x", i ? ", " : "", aisio_le16_to_cpu(cl->id[i]));
+	if (!json && !n)
+		printf("none");
+}
+
+/*
+ * Which controllers exist in the subsystem (Identify CNS 13h) and, per
+ * namespace, which of them it is attached to (CNS 12h, for each namespace
+ * of CNS 10h, else of the active list): read when the controller reports
+ * Namespace Management. A path that does not carry these commands (homid
+ * passes CNS 0 and 1 only) or a controller that fails them is reported,
+ * not an error. @json adds ", "attached": {...}".
+ */
+static void print_attach(struct aisio_dev *dev, const struct aisio_nvme_id_ctrl *id, int json)
+{
+	struct aisio_nvme_ctrl_list *cl = NULL;
+	struct aisio_nvme_ns_list *nl = NULL;
+	struct aisio_nvme_sqe cmd;
+	int err;
+
+	if (!(aisio_le16_to_cpu(id->oacs) & AISIO_NVME_OACS_NS_MGMT))
+		return;
+	cl = aisio_buf_alloc(dev, sizeof(*cl));
+	nl = aisio_buf_alloc(dev, sizeof(*nl));
+	if (!cl || !nl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_CTRL_LIST, 0, 0);
+	err = aisio_dev_admin(dev, &cmd, cl, sizeof(*cl), NULL);
+	if (err)
+		goto out;
+	if (json)
+		printf(", \"attached\": {\"controllers\": [");
+	else
+		printf("\nControllers in the subsystem (CNS 13h): ");
+	print_ctrl_ids(cl, json);
+	printf(json ? "], \"namespaces\": [" : "\n");
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ALLOC_LIST, 0, 0);
+	if (aisio_dev_admin(dev, &cmd, nl, sizeof(*nl), NULL)) {
+		aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ACTIVE_LIST, 0, 0);
+		err = aisio_dev_admin(dev, &cmd, nl, sizeof(*nl), NULL);
+	}
+	for (unsigned i = 0; !err && i < 1024 && aisio_le32_to_cpu(nl->nsid[i]); i++) {
+		uint32_t nsid = aisio_le32_to_cpu(nl->nsid[i]);
+
+		memset(cl, 0, sizeof(*cl));
+		aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_CTRL_LIST, nsid, 0);
+		err = aisio_dev_admin(dev, &cmd, cl, sizeof(*cl), NULL);
+		if (err)
+			break;
+		printf(json ? "%s{\"nsid\": %u, \"controllers\": [" :
+		       "%sNamespace %u attached to controllers (CNS 12h): ", json && i ? ", " : "",
+		       nsid);
+		print_ctrl_ids(cl, json);
+		printf(json ? "]}" : "\n");
+	}
+	if (json)
+		printf("]}");
+out:
+	if (err && !json)
+		printf("\nNamespace attachment (CNS 12h/13h): not available: %s\n",
+		       err > 0 ? aisio_status_str(err) : *aisio_errmsg() ? aisio_errmsg() : strerror(-err));
+	aisio_buf_free(dev, cl);
+	aisio_buf_free(dev, nl);
+}
+
 static int dev_identify(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -429,6 +502,8 @@ static int dev_identify(int argc, char **argv)
 		printf(", ");
 		print_ns(ns, g->nsid, 1);
 		err = print_virt(dev, ctrl, 1);
+		if (!err)
+			print_attach(dev, ctrl, 1);
 		printf("}\n");
 	} else {
 		char mx[32] = "unlimited";
@@ -442,6 +517,8 @@ static int dev_identify(int argc, char **argv)
 		print_ctrl(ctrl, 0);
 		print_ns(ns, g->nsid, 0);
 		err = print_virt(dev, ctrl, 0);
+		if (!err)
+			print_attach(dev, ctrl, 0);
 	}
 	if (err) {
 		fprintf(stderr, "aisio dev identify: %s: Identify of the SR-IOV controllers "

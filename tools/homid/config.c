@@ -173,7 +173,8 @@ static int check_vfs(const char *path, struct homid_config *cfg)
 						  "[homid] (the VFs it enables)", path) : 0;
 	if (homid_sriov_parse(cfg->sriov, &sp))
 		return -EINVAL;
-	if (cfg->vfs_sriov && !sp.vfs)
+	/* a PF of homid's own may go without VFs for a while (SIGHUP with vfs=0 releases them) */
+	if (cfg->vfs_sriov && !sp.vfs && homid_sriov_pf_index(cfg->sriov, cfg->ctrls, cfg->nctrls) < 0)
 		return aisio_err(-EINVAL, "%s: vf = sriov, but sriov = %s enables no VF", path,
 				 cfg->sriov);
 	if (cfg->vfs_sriov && cfg->nvfs + sp.vfs > HOMID_MAX_VFS)

@@ -77,6 +77,27 @@ static int ctrl_pci_share(struct homid_ctrl *hc)
 	hc->direct_ok = 1;
 	return 0;
 }
+
+/*
+ * vfio: a fresh VF token on an SR-IOV physical function, so that homid
+ * (and nobody who does not know it) can open the VFs it enables (vf.c).
+ * A function that is no PF takes none: no token.
+ */
+static int ctrl_vf_token(struct homid_ctrl *hc)
+{
+	char tok[AISIO_PCI_VF_TOKEN_LEN];
+	int err = aisio_pci_vf_token_new(tok);
+
+	if (!err)
+		err = aisio_pci_vfio_set_vf_token(hc->pcif, tok);
+	if (err == -ENOTSUP) {
+		aisio_err_clear();
+		return 0;
+	}
+	if (!err)
+		memcpy(hc->vf_token, tok, sizeof(tok));
+	return err;
+}
 #endif
 
 /*
@@ -184,6 +205,9 @@ int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc)
 			err = homid_pci_host_open(hc->pcif, &hc->host);
 			if (err)
 				goto err_pcif;
+			err = ctrl_vf_token(hc);
+			if (err)
+				goto err_pcif;
 		}
 #else
 		return aisio_err(-ENOTSUP, "%s: homid was built without PCI support", spec);
@@ -250,6 +274,8 @@ int homid_ctrl_adopt(const char *spec, const struct homid_handover *ho, int inde
 		err = ctrl_pci_share(hc);
 	if (!err)
 		err = homid_pci_host_open(hc->pcif, &hc->host);
+	if (!err)
+		err = ctrl_vf_token(hc);
 	/* after a crash, a region whose descriptor left the store was withdrawn already */
 	for (i = 0; !err && i < s->nregion; i++)
 		if (s->region[i].fd >= 0)
@@ -327,7 +353,8 @@ void homid_ctrl_close(struct homid_ctrl *hc)
 		memset(hc, 0, sizeof(*hc));
 		return;
 	}
-	if (!hc->nc)
+	/* (a PCI controller whose function reset failed has no driver left) */
+	if (!hc->nc && !hc->pcif)
 		return;
 	aisio_nvme_ctrl_term(hc->nc); /* disables the controller, frees homid's DMA memory */
 	aisio_pcif_close(hc->host);
@@ -422,6 +449,50 @@ int homid_ctrl_qpair_delete(struct homid_ctrl *hc, struct homid_queue *q)
 		return 0;
 	}
 	return aisio_nvme_ctrl_qpair_delete_ext(hc->nc, q->qid);
+}
+
+int homid_ctrl_is_pci(const struct homid_ctrl *hc, const char *bdf)
+{
+	char a[AISIO_PCI_BDF_LEN], b[AISIO_PCI_BDF_LEN];
+
+	if (hc->kind != AISIO_HOMI_CTRL_PCI || aisio_pci_bdf_parse(hc->name, a) ||
+	    aisio_pci_bdf_parse(bdf, b)) {
+		aisio_err_clear();
+		return 0;
+	}
+	return !strcmp(a, b);
+}
+
+int homid_ctrl_function_reset(struct homid_ctrl *hc)
+{
+	struct aisio_nvme_ctrl_opts co = { 0 };
+	uint32_t used = 0, total = 0;
+	int err;
+
+	if (hc->kind != AISIO_HOMI_CTRL_PCI || !hc->host)
+		return aisio_err(-ENOTSUP, "%s: homid resets only controllers it drives through vfio",
+				 hc->name);
+	aisio_nvme_ctrl_qids(hc->nc, &used, &total);
+	if (used)
+		return aisio_err(-EBUSY, "%s: %u I/O queue(s) in use: no function reset under them",
+				 hc->name, used);
+	/* the controller disabled and homid's DMA memory freed, then the reset */
+	aisio_nvme_ctrl_term(hc->nc);
+	hc->nc = NULL;
+	free(hc->ns);
+	hc->ns = NULL;
+	hc->nns = 0;
+	err = aisio_pci_vfio_reset(hc->pcif);
+	/* vfio restores the configuration space, bus mastering included */
+	if (!err)
+		err = aisio_nvme_ctrl_init(hc->host, &co, &hc->nc);
+	if (!err)
+		err = ctrl_identify_ns(hc);
+	if (err)
+		return aisio_err(err, "%s: after a function reset: %s (restart homid)", hc->name,
+				 aisio_errmsg());
+	LOG_INFO("%s: function reset; controller up again with %u namespace(s)", hc->name, hc->nns);
+	return 0;
 }
 
 int homid_ctrl_map(struct homid_ctrl *hc, void *va, size_t len, uint64_t *bus)

@@ -103,6 +103,8 @@ struct homid_ctrl {
 	struct aisio_gpu_dma *gdma;  /* its copy provider (none for a null namespace: nothing moves) */
 	struct aisio_pcif *host; /* vfio: the function as the driver sees it (pci_host.c) */
 	struct homid_tcp *tcp;	 /* nvme+tcp://: the remote controller (tcp_host.c); nc is NULL */
+	/* vfio SR-IOV PF: the VF token homid set on it ("" when not a PF) */
+	char vf_token[AISIO_PCI_VF_TOKEN_LEN];
 };
 
 int homid_ctrl_open(const char *spec, int index, struct homid_ctrl *hc);
@@ -118,6 +120,14 @@ void homid_ctrl_limits(struct homid_ctrl *hc, uint32_t *max_qdepth, uint32_t *ma
 int homid_ctrl_identify(struct homid_ctrl *hc, uint32_t cns, uint32_t nsid, void *out);
 /* Delete a client's I/O queue pair on the controller (after the mediator let go of it). */
 int homid_ctrl_qpair_delete(struct homid_ctrl *hc, struct homid_queue *q);
+/*
+ * vfio: a function reset of the controller (a PF's Primary Controller
+ * Flexible Allocation takes effect), homid's driver brought up again and
+ * the namespaces identified again. Only while no client holds a queue.
+ */
+int homid_ctrl_function_reset(struct homid_ctrl *hc);
+/* 1 when @hc is the PCI function @bdf (any spelling of the address). */
+int homid_ctrl_is_pci(const struct homid_ctrl *hc, const char *bdf);
 /* emu_host.c: homid's own DMA memory on a model, as live DMA ranges */
 int homid_emu_pcif_open(struct aisio_emu_ctrl *c, struct aisio_pcif **out);
 /* Client memory for the device: map it and return its device address. */
@@ -298,6 +308,7 @@ struct homid_client {
 /* vf.c: SR-IOV VFs handed to clients whole (VF_TAKE); HOMID_MAX_VFS in the pool */
 struct homid_vf {
 	char bdf[AISIO_PCI_BDF_LEN];
+	int from_sriov;		     /* one of the VFs the sriov line enables (vf = sriov) */
 	struct aisio_pcif *fn;	     /* open while taken */
 	struct homid_client *owner; /* NULL: free */
 	uint32_t takes, resets, reset_failed;
@@ -316,6 +327,8 @@ struct homid {
 	char **argv; /* to execute again on a restart (handover.c) */
 	struct homid_vf vfs[HOMID_MAX_VFS];
 	int nvfs;
+	/* the PF of the sriov line when homid owns it (a vfio controller): VFs through its admin queue */
+	struct homid_ctrl *sriov_pf;
 	/* Messages are decoded and replies built in place: structure alignment. */
 	_Alignas(16) uint8_t buf[AISIO_HOMI_MSG_MAX];
 	_Alignas(16) uint8_t reply[AISIO_HOMI_MSG_MAX];
@@ -341,13 +354,27 @@ int homid_vf_add(struct homid *h, const char *spec);
 /* The configuration's vf = lines into the pool; vf = sriov takes the VFs of
  * @sriov (the spec provisioned, enabled by now). 0 or -errno with a message. */
 int homid_vf_add_config(struct homid *h, const char *sriov);
+/* The pool's vf = sriov entries again, after the VFs of @sriov changed (none taken). */
+int homid_vf_resync(struct homid *h, const char *sriov);
+/* -EBUSY with a message when a client holds a VF of the pool, else 0. */
+int homid_vf_any_taken(const struct homid *h);
+/*
+ * sriov_own.c: the VFs of a PF homid owns through vfio (h->sriov_pf, found
+ * with homid_sriov_pf_index()), provisioned through its admin queue as
+ * @sriov asks, at start and on SIGHUP; the VF pool follows. 0 or -errno.
+ */
+int homid_sriov_own_apply(struct homid *h, const char *sriov);
 int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_homi_vf_take *r,
 		  void *reply, size_t *rlen, int *fds_out);
 /* The client's VF, if it holds one: reset (FLR) and back in the pool. */
 void homid_vf_release(struct homid *h, struct homid_client *cl);
 int homid_vf_status(struct homid *h, char *out, size_t cap);
-/* sriov.c: " (PF ..., secondary controller ..., VQ, VI)" for a VF, or "" */
-int homid_vf_resources(const char *vf, char *out, size_t cap);
+/*
+ * sriov.c: " (PF ..., secondary controller ..., VQ, VI)" for a VF, or "";
+ * @ctrls: homid's controllers, one of which may be the VF's PF (its admin queue).
+ */
+int homid_vf_resources(const char *vf, struct homid_ctrl *ctrls, int nctrls, char *out,
+		       size_t cap);
 
 /* ---- mediator.c ------------------------------------------------------------- */
 struct homid_mediator;

@@ -47,14 +47,18 @@ static void usage(FILE *f)
 		"  --export SPEC       export a namespace as /dev/ublkbN: ctrl=NAME,nsid=N,\n"
 		"                      lba_first=N,lba_count=N,queues=N,depth=N (all optional)\n"
 		"  --check-config      parse the configuration, print the policy, and exit\n"
-		"  --sriov SPEC        provision SR-IOV VFs of a PF the kernel nvme driver owns:\n"
-		"                      pci:BDF,vfs=N[,vq=N][,vi=N][,drv=vfio-pci]; idempotent;\n"
-		"                      exits after it unless controllers are given\n"
+		"  --sriov SPEC        provision SR-IOV VFs: pci:BDF,vfs=N[,vq=N][,vi=N][,ns=N+N]\n"
+		"                      [,drv=vfio-pci]; idempotent. A PF the kernel nvme\n"
+		"                      driver owns: through its admin passthrough, then exits\n"
+		"                      unless controllers are given. A PF that is one of\n"
+		"                      homid's controllers (--ctrl pci:BDF,drv=vfio): through\n"
+		"                      homid's admin queue, again on SIGHUP from the config\n"
+		"                      file's sriov line (needs vfio-pci enable_sriov=1)\n"
 		"  --sriov-status PF   the PF's flexible resources and VFs (pci:BDF), then exit\n"
 		"  --vf pci:BDF        a VF for the pool clients take whole (homi:...,mode=vf);\n"
 		"                      repeatable\n"
 		"  --help              this text\n\n"
-		"Signals: SIGHUP reloads the policy; SIGUSR2 restarts homid in place, keeping\n"
+		"Signals: SIGHUP reloads the policy (and the VFs of a PF homid owns); SIGUSR2 restarts homid in place, keeping\n"
 		"vfio controllers running and their direct clients connected.\n\n"
 		"Under systemd (Type=notify, FileDescriptorStoreMax=), homid keeps in the file\n"
 		"descriptor store what a successor needs, so that a crash keeps vfio controllers\n"
@@ -159,6 +163,16 @@ static void reload(struct homid *h)
 	h->cfg.nrules = next.nrules;
 	if (next.log_level >= 0)
 		homid_log_level = next.log_level;
+	/* the VFs of a PF homid owns follow the sriov line (vfs=0 releases them) */
+	if (h->sriov_pf && next.sriov) {
+		if (homid_sriov_own_apply(h, next.sriov)) {
+			LOG_ERR("SIGHUP: sriov = %s not applied: %s", next.sriov, aisio_errmsg());
+		} else {
+			free(h->cfg.sriov);
+			h->cfg.sriov = next.sriov;
+			next.sriov = NULL;
+		}
+	}
 	/* the mediator reads grants while it checks commands: change them between its passes */
 	homid_mediator_lock(h);
 	for (struct homid_client *cl = h->clients; cl; cl = cl->next)
@@ -266,7 +280,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *sock_opt = NULL, *ctrl_opt[16], *sriov = NULL, *sriov_st = NULL;
 	struct homid_handover *ho = NULL;
 	char *exports[8];
-	int handover_fd = -1, nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
+	int own_pf = -1, handover_fd = -1, nexports = 0, nctrl_opt = 0, foreground = 0, check = 0, level = -1, c, sfd, err, rc = 1;
 	sigset_t mask;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -360,7 +374,23 @@ int main(int argc, char **argv)
 	homid_log_level = level >= 0 ? level : h.cfg.log_level >= 0 ? h.cfg.log_level : HOMID_LOG_INFO;
 	if (!sriov && !sriov_st && h.cfg.sriov)
 		sriov = h.cfg.sriov;
-	if (sriov || sriov_st) {
+	/* the PF one of homid's controllers: its VFs through homid's admin queue, once it is up */
+	own_pf = homid_sriov_pf_index(sriov, h.cfg.ctrls, h.cfg.nctrls);
+	if (own_pf >= 0) {
+		struct homid_sriov_spec sp;
+
+		if (sriov_st) {
+			fprintf(stderr, "homid: %s is one of homid's controllers here: while homid "
+				"runs, aisio homi status shows its VFs\n", sriov_st);
+			homid_config_free(&h.cfg);
+			return 2;
+		}
+		if (homid_sriov_parse(sriov, &sp) || homid_sriov_take_check(sp.bdf)) {
+			fprintf(stderr, "homid: %s\n", aisio_errmsg());
+			homid_config_free(&h.cfg);
+			return 1;
+		}
+	} else if (sriov || sriov_st) {
 		int src = homid_sriov_cli(sriov, sriov_st);
 
 		if (src) {
@@ -368,13 +398,13 @@ int main(int argc, char **argv)
 			return src;
 		}
 	}
-	if (!sriov_st && homid_vf_add_config(&h, sriov ? sriov : h.cfg.sriov)) {
+	if (!sriov_st && homid_vf_add_config(&h, own_pf >= 0 ? NULL : sriov ? sriov : h.cfg.sriov)) {
 		fprintf(stderr, "homid: %s: %s\n", h.config_path ? h.config_path : "configuration",
 			aisio_errmsg());
 		homid_config_free(&h.cfg);
 		return 1;
 	}
-	if ((sriov || sriov_st) && !h.cfg.nctrls && !h.nvfs) {
+	if ((sriov || sriov_st) && own_pf < 0 && !h.cfg.nctrls && !h.nvfs) {
 		homid_config_free(&h.cfg);
 		return 0;
 	}
@@ -446,6 +476,19 @@ int main(int argc, char **argv)
 				 h.ctrls[h.nctrls].name, h.cfg.ctrls[i], d.nns, d.nqueues);
 		}
 		h.nctrls++;
+	}
+	if (own_pf >= 0) {
+		/* idempotent: after a restart that took the controller over, nothing changes */
+		h.sriov_pf = &h.ctrls[own_pf];
+		err = homid_sriov_own_apply(&h, sriov);
+		if (err) {
+			LOG_ERR("%s", aisio_errmsg());
+			goto out_ctrls;
+		}
+		if (sriov != h.cfg.sriov) {
+			free(h.cfg.sriov);
+			h.cfg.sriov = strdup(sriov);
+		}
 	}
 	err = homid_mediator_start(&h);
 	if (err) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * homid: SR-IOV virtual functions of an NVMe controller whose physical
- * function stays with the Linux nvme driver. Admin commands go through the
- * kernel's admin passthrough (/dev/nvmeX, src/io/kpath_admin.c); the PCI
- * side through sysfs (src/pci/sysfs.c).
+ * homid: SR-IOV virtual functions of an NVMe controller. The physical
+ * function stays with the Linux nvme driver or is one of homid's own
+ * controllers through vfio; sriov_admin.c carries the admin commands either
+ * way (the kernel's admin passthrough, or homid's admin queue). The PCI
+ * side goes through sysfs (src/pci/sysfs.c).
  *
  * Provisioning, in the order the controller needs it:
  *   1. release the primary's flexible VQ and VI resources (Virtualization
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "homid.h"
@@ -41,7 +41,7 @@
 
 /* ---- sysfs -------------------------------------------------------------- */
 
-static int sysfs_read(const char *bdf, const char *leaf, char *buf, size_t len)
+int sriov_sysfs_read(const char *bdf, const char *leaf, char *buf, size_t len)
 {
 	char p[PATH_MAX];
 	ssize_t n;
@@ -65,7 +65,7 @@ static int sysfs_read(const char *bdf, const char *leaf, char *buf, size_t len)
 static int sysfs_read_u32(const char *bdf, const char *leaf, uint32_t *v)
 {
 	char buf[32];
-	int err = sysfs_read(bdf, leaf, buf, sizeof(buf));
+	int err = sriov_sysfs_read(bdf, leaf, buf, sizeof(buf));
 
 	if (err)
 		return aisio_err(err, "%s: cannot read %s: %s", bdf, leaf, strerror(-err));
@@ -73,7 +73,7 @@ static int sysfs_read_u32(const char *bdf, const char *leaf, uint32_t *v)
 	return 0;
 }
 
-static int write_file(const char *path, const char *s)
+int sriov_write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), e;
 	ssize_t n;
@@ -86,7 +86,7 @@ static int write_file(const char *path, const char *s)
 	return e;
 }
 
-static int sysfs_write_u32(const char *bdf, const char *leaf, uint32_t v)
+int sriov_sysfs_write_u32(const char *bdf, const char *leaf, uint32_t v)
 {
 	char p[PATH_MAX], s[16];
 	int err = aisio_pci_sysfs_path(p, sizeof(p), bdf, leaf);
@@ -94,7 +94,7 @@ static int sysfs_write_u32(const char *bdf, const char *leaf, uint32_t v)
 	if (err)
 		return err;
 	snprintf(s, sizeof(s), "%u", v);
-	err = write_file(p, s);
+	err = sriov_write_file(p, s);
 	if (err)
 		return aisio_err(err, "%s: cannot write %u to %s: %s", bdf, v, leaf, strerror(-err));
 	return 0;
@@ -127,73 +127,7 @@ int homid_sriov_vf_bdf(const char *pf, uint32_t vfn, char out[AISIO_PCI_BDF_LEN]
 	return vf_bdf(pf, vfn, out);
 }
 
-/* The kernel nvme controller (nvmeX) of the PF; -ENODEV when nvme does not drive it. */
-static int pf_ctrl(struct sriov_pf *pf)
-{
-	char drv[64] = "", p[PATH_MAX];
-	int err = aisio_pci_sysfs_driver(pf->bdf, drv, sizeof(drv));
-
-	if (err)
-		return aisio_err(err, "%s: cannot read its driver: %s", pf->bdf, strerror(-err));
-	if (strcmp(drv, "nvme"))
-		return aisio_err(-ENODEV, "%s: the physical function is bound to '%s', not nvme: homid "
-				 "provisions VFs through the kernel driver's admin passthrough "
-				 "(echo %s > /sys/bus/pci/drivers/nvme/bind)", pf->bdf,
-				 drv[0] ? drv : "no driver", pf->bdf);
-	for (int i = 0; i < 4096; i++) {
-		char leaf[48];
-
-		snprintf(leaf, sizeof(leaf), "nvme/nvme%d", i);
-		if (aisio_pci_sysfs_path(p, sizeof(p), pf->bdf, leaf))
-			break;
-		if (!access(p, F_OK)) {
-			snprintf(pf->ctrl, sizeof(pf->ctrl), "nvme%d", i);
-			return 0;
-		}
-	}
-	return aisio_err(-ENODEV, "%s: bound to nvme but has no nvme controller in sysfs", pf->bdf);
-}
-
-static int ctrl_state(const struct sriov_pf *pf, char *buf, size_t len)
-{
-	char leaf[64];
-
-	snprintf(leaf, sizeof(leaf), "nvme/%s/state", pf->ctrl);
-	return sysfs_read(pf->bdf, leaf, buf, len);
-}
-
-/*
- * Function reset of the PF (sysfs "reset": the kernel quiesces its nvme
- * driver around it), which makes a Primary Controller Flexible Allocation
- * take effect; waits until the kernel has the controller live again.
- */
-static int pf_reset(struct sriov_pf *pf)
-{
-	char p[PATH_MAX], st[32] = "";
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int err;
-
-	err = aisio_pci_sysfs_path(p, sizeof(p), pf->bdf, "reset");
-	if (!err)
-		err = write_file(p, "1");
-	if (err)
-		return aisio_err(err, "%s: function reset (sysfs reset) failed: %s", pf->bdf, strerror(-err));
-	for (int i = 0; i < 20 * 120; i++) {
-		if (!ctrl_state(pf, st, sizeof(st)) && !strcmp(st, "live"))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return aisio_err(-ETIMEDOUT, "%s: controller %s not live 120 s after the function reset "
-			 "(state '%s')", pf->bdf, pf->ctrl, st);
-}
-
 /* ---- admin commands ----------------------------------------------------- */
-
-int sriov_admin(struct sriov_pf *pf, struct aisio_nvme_sqe *cmd, void *buf, size_t len,
-		uint32_t *res)
-{
-	return aisio_kfile_admin(&pf->dev, &pf->kf, cmd, buf, len, res);
-}
 
 static int read_caps(struct sriov_pf *pf)
 {
@@ -244,32 +178,22 @@ const struct aisio_nvme_sec_ctrl_entry *sriov_sec_of_vf(const struct sriov_pf *p
 	return NULL;
 }
 
-static int pf_open(const char *bdf, struct sriov_pf *pf)
+static int pf_open(const char *bdf, struct homid_ctrl *own, struct sriov_pf *pf)
 {
 	struct aisio_nvme_id_ctrl *id;
 	struct aisio_nvme_sqe cmd;
-	char path[64];
 	int err;
 
 	memset(pf, 0, sizeof(*pf));
 	pf->kf.fd = -1;
+	pf->own = own;
 	snprintf(pf->bdf, sizeof(pf->bdf), "%s", bdf);
 	err = aisio_pci_sysfs_exists(bdf);
 	if (err)
 		return err;
-	err = pf_ctrl(pf);
+	err = sriov_transport_open(pf);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "/dev/%s", pf->ctrl);
-	pf->kf.fd = open(path, O_RDWR | O_CLOEXEC);
-	if (pf->kf.fd < 0)
-		return aisio_err(-errno, "%s: cannot open %s: %s%s", bdf, path, strerror(errno),
-				 errno == EACCES ? " (admin passthrough needs root)" : "");
-	pf->kf.nvme = 1;
-	pf->kf.is_chr = 1;
-	pf->kf.path = pf->ctrl;
-	pf->kf.be = "homid";
-	pf->dev.uri = pf->bdf;
 	id = calloc(1, sizeof(*id));
 	if (!id)
 		return aisio_err(-ENOMEM, "out of memory");
@@ -288,9 +212,7 @@ static int pf_open(const char *bdf, struct sriov_pf *pf)
 
 static void pf_close(struct sriov_pf *pf)
 {
-	if (pf->kf.fd >= 0)
-		close(pf->kf.fd);
-	pf->kf.fd = -1;
+	sriov_transport_close(pf);
 }
 
 /* ---- provisioning ------------------------------------------------------- */
@@ -355,7 +277,7 @@ static int release_all(struct sriov_pf *pf, uint32_t numvfs, int *writes)
 	if (!err)
 		err = sriov_ns_detach_all(pf);
 	if (!err && numvfs) {
-		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+		err = sriov_numvfs_write(pf, 0);
 		(*writes)++;
 	}
 	return err;
@@ -406,7 +328,7 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 		LOG_INFO("%s: %u VFs enabled, %u asked: disabling them first", pf->bdf, numvfs, s->vfs);
 		err = vfs_idle(pf, numvfs);
 		if (!err)
-			err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+			err = sriov_numvfs_write(pf, 0);
 		if (err)
 			return err;
 		pf->nwrites++;
@@ -416,7 +338,7 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 		if (numvfs) {
 			err = vfs_idle(pf, numvfs);
 			if (!err)
-				err = sysfs_write_u32(pf->bdf, "sriov_numvfs", 0);
+				err = sriov_numvfs_write(pf, 0);
 			if (err)
 				return err;
 			pf->nwrites++;
@@ -426,7 +348,7 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 		if (!err)
 			err = virt(pf, AISIO_NVME_VIRT_ACT_PRI_FLEX_ALLOC, AISIO_NVME_VIRT_RT_VI, pf->cntlid, 0);
 		if (!err) {
-			err = pf_reset(pf);
+			err = sriov_pf_reset(pf);
 			pf->nwrites++;
 		}
 		if (!err)
@@ -440,11 +362,11 @@ static int enable_vfs(struct sriov_pf *pf, const struct homid_sriov_spec *s)
 	}
 	err = sysfs_read_u32(pf->bdf, "sriov_drivers_autoprobe", &autoprobe);
 	if (!err && autoprobe) {
-		err = sysfs_write_u32(pf->bdf, "sriov_drivers_autoprobe", 0);
+		err = sriov_sysfs_write_u32(pf->bdf, "sriov_drivers_autoprobe", 0);
 		pf->nwrites++;
 	}
 	if (!err && numvfs != s->vfs) {
-		err = sysfs_write_u32(pf->bdf, "sriov_numvfs", s->vfs);
+		err = sriov_numvfs_write(pf, s->vfs);
 		pf->nwrites++;
 	}
 	if (!err)
@@ -504,7 +426,8 @@ static int bind_vf(struct sriov_pf *pf, uint32_t vfn, const char *drv, int *chan
 	return 0;
 }
 
-int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
+int homid_sriov_provision(const struct homid_sriov_spec *s, struct homid_ctrl *own, int own_busy,
+			  int *changes)
 {
 	struct sriov_pf *pf = calloc(1, sizeof(*pf));
 	struct sriov_ns_plan *plan = calloc(1, sizeof(*plan));
@@ -517,7 +440,8 @@ int homid_sriov_provision(const struct homid_sriov_spec *s, int *changes)
 		return aisio_err(-ENOMEM, "out of memory");
 	}
 	*changes = 0;
-	err = pf_open(s->bdf, pf);
+	err = pf_open(s->bdf, own, pf);
+	pf->own_busy = own_busy;
 	if (err)
 		goto out;
 	err = sysfs_read_u32(s->bdf, "sriov_totalvfs", &total);
@@ -556,7 +480,7 @@ out:
 	return err;
 }
 
-int homid_sriov_status(const char *bdf, FILE *out)
+int homid_sriov_status(const char *bdf, struct homid_ctrl *own, FILE *out)
 {
 	struct sriov_pf *pf = calloc(1, sizeof(*pf));
 	uint32_t numvfs = 0, total = 0;
@@ -564,7 +488,7 @@ int homid_sriov_status(const char *bdf, FILE *out)
 
 	if (!pf)
 		return aisio_err(-ENOMEM, "out of memory");
-	err = pf_open(bdf, pf);
+	err = pf_open(bdf, own, pf);
 	if (!err)
 		err = sysfs_read_u32(bdf, "sriov_numvfs", &numvfs);
 	if (!err)
@@ -601,6 +525,23 @@ out:
 	return err;
 }
 
+int homid_sriov_take_check(const char *bdf)
+{
+	char drv[64] = "";
+	uint32_t numvfs = 0;
+
+	if (aisio_pci_sysfs_driver(bdf, drv, sizeof(drv)) || !drv[0] || !strcmp(drv, "vfio-pci"))
+		return 0;
+	if (sysfs_read_u32(bdf, "sriov_numvfs", &numvfs) || !numvfs) {
+		aisio_err_clear();
+		return 0;
+	}
+	return aisio_err(-EBUSY, "%s: the physical function is still bound to %s, which has %u "
+			 "VFs of it enabled: homid cannot take the PF from under them. Release "
+			 "them first (homid --sriov pci:%s,vfs=0 while %s owns the PF), then start "
+			 "homid with the PF again", bdf, drv, numvfs, bdf, drv);
+}
+
 int homid_sriov_cli(const char *spec, const char *status_pf)
 {
 	struct homid_sriov_spec s;
@@ -614,7 +555,7 @@ int homid_sriov_cli(const char *spec, const char *status_pf)
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
 			return 2;
 		}
-		err = homid_sriov_provision(&s, &changes);
+		err = homid_sriov_provision(&s, NULL, 0, &changes);
 		if (err) {
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
 			return 1;
@@ -627,7 +568,7 @@ int homid_sriov_cli(const char *spec, const char *status_pf)
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
 			return 2;
 		}
-		err = homid_sriov_status(s.bdf, stdout);
+		err = homid_sriov_status(s.bdf, NULL, stdout);
 		if (err) {
 			fprintf(stderr, "homid: %s\n", aisio_errmsg());
 			return 1;
@@ -637,18 +578,12 @@ int homid_sriov_cli(const char *spec, const char *status_pf)
 	return 0;
 }
 
-int homid_vf_resources(const char *vf, char *out, size_t cap)
+int homid_sriov_pf_of(const char *vf, char out[AISIO_PCI_BDF_LEN])
 {
-	char p[PATH_MAX], t[PATH_MAX], pfbdf[AISIO_PCI_BDF_LEN], vb[AISIO_PCI_BDF_LEN];
-	const struct aisio_nvme_sec_ctrl_entry *e = NULL;
-	struct sriov_pf *pf;
+	char p[PATH_MAX], t[PATH_MAX];
 	const char *base;
-	uint32_t vfn;
 	ssize_t n;
-	int err;
 
-	out[0] = 0;
-	/* the PF is the VF's physfn; its number the virtfnN link that points back */
 	if (aisio_pci_sysfs_path(p, sizeof(p), vf, "physfn"))
 		return -ENAMETOOLONG;
 	n = readlink(p, t, sizeof(t) - 1);
@@ -657,13 +592,35 @@ int homid_vf_resources(const char *vf, char *out, size_t cap)
 	t[n] = 0;
 	base = strrchr(t, '/');
 	base = base ? base + 1 : t;
-	if (strlen(base) >= sizeof(pfbdf))
+	if (strlen(base) >= AISIO_PCI_BDF_LEN)
 		return -EINVAL;
-	memcpy(pfbdf, base, strlen(base) + 1);
+	memcpy(out, base, strlen(base) + 1);
+	return 0;
+}
+
+int homid_vf_resources(const char *vf, struct homid_ctrl *ctrls, int nctrls, char *out,
+		       size_t cap)
+{
+	char pfbdf[AISIO_PCI_BDF_LEN], vb[AISIO_PCI_BDF_LEN];
+	const struct aisio_nvme_sec_ctrl_entry *e = NULL;
+	struct homid_ctrl *own;
+	struct sriov_pf *pf;
+	uint32_t vfn;
+	int err;
+
+	out[0] = 0;
+	/* the PF is the VF's physfn; its number the virtfnN link that points back */
+	err = homid_sriov_pf_of(vf, pfbdf);
+	if (err)
+		return err;
 	pf = calloc(1, sizeof(*pf));
 	if (!pf)
 		return -ENOMEM;
-	err = pf_open(pfbdf, pf);
+	own = NULL;
+	for (int i = 0; i < nctrls; i++)
+		if (homid_ctrl_is_pci(&ctrls[i], pfbdf))
+			own = &ctrls[i];
+	err = pf_open(pfbdf, own, pf);
 	for (vfn = 1; !err && vfn <= 256; vfn++)
 		if (!vf_bdf(pfbdf, vfn, vb) && !strcmp(vb, vf)) {
 			e = sriov_sec_of_vf(pf, vfn);

@@ -113,3 +113,24 @@ int homid_sriov_parse(const char *spec, struct homid_sriov_spec *out)
 		err = aisio_err(-EINVAL, "SR-IOV spec '%s': no PCI address", spec);
 	return err;
 }
+
+int homid_sriov_pf_index(const char *sriov, char *const *ctrls, int nctrls)
+{
+	struct homid_sriov_spec s;
+	char b[AISIO_PCI_BDF_LEN], spec[64];
+
+	if (!sriov || homid_sriov_parse(sriov, &s)) {
+		aisio_err_clear();
+		return -ENOENT;
+	}
+	for (int i = 0; i < nctrls; i++) {
+		if (strncmp(ctrls[i], "pci:", 4))
+			continue;
+		snprintf(spec, sizeof(spec), "%s", ctrls[i] + 4);
+		spec[strcspn(spec, ",")] = 0;
+		if (!aisio_pci_bdf_parse(spec, b) && !strcmp(b, s.bdf))
+			return i;
+		aisio_err_clear();
+	}
+	return -ENOENT;
+}

@@ -41,21 +41,14 @@ int homid_vf_add(struct homid *h, const char *spec)
 	return 0;
 }
 
-int homid_vf_add_config(struct homid *h, const char *sriov)
+/* Every VF that @sriov enables, into the pool, marked as the sriov line's. */
+static int add_sriov(struct homid *h, const char *sriov)
 {
 	char spec[8 + AISIO_PCI_BDF_LEN];
 	struct homid_sriov_spec sp;
 	int err;
 
-	for (int i = 0; i < h->cfg.nvfs; i++) {
-		snprintf(spec, sizeof(spec), "pci:%s", h->cfg.vfs[i]);
-		err = homid_vf_add(h, spec);
-		if (err)
-			return err;
-	}
-	if (!h->cfg.vfs_sriov)
-		return 0;
-	if (!sriov || homid_sriov_parse(sriov, &sp))
+	if (homid_sriov_parse(sriov, &sp))
 		return aisio_err(-EINVAL, "vf = sriov: no sriov spec to take the VFs from");
 	for (uint32_t v = 1; v <= sp.vfs; v++) {
 		char bdf[AISIO_PCI_BDF_LEN];
@@ -68,8 +61,61 @@ int homid_vf_add_config(struct homid *h, const char *sriov)
 		err = homid_vf_add(h, spec);
 		if (err)
 			return err;
+		h->vfs[h->nvfs - 1].from_sriov = 1;
 	}
 	return 0;
+}
+
+int homid_vf_add_config(struct homid *h, const char *sriov)
+{
+	char spec[8 + AISIO_PCI_BDF_LEN];
+	int err;
+
+	for (int i = 0; i < h->cfg.nvfs; i++) {
+		snprintf(spec, sizeof(spec), "pci:%s", h->cfg.vfs[i]);
+		err = homid_vf_add(h, spec);
+		if (err)
+			return err;
+	}
+	/* no spec: the sriov line's PF is homid's, its VFs come once it is up (homid_vf_resync) */
+	if (!h->cfg.vfs_sriov || !sriov)
+		return 0;
+	return add_sriov(h, sriov);
+}
+
+int homid_vf_any_taken(const struct homid *h)
+{
+	for (int i = 0; i < h->nvfs; i++)
+		if (h->vfs[i].owner)
+			return aisio_err(-EBUSY, "VF %s is taken by pid %d: the VFs change only while "
+					 "no client holds one", h->vfs[i].bdf, h->vfs[i].owner->pid);
+	return 0;
+}
+
+int homid_vf_resync(struct homid *h, const char *sriov)
+{
+	int n = 0, err = homid_vf_any_taken(h);
+
+	if (err)
+		return err;
+	for (int i = 0; i < h->nvfs; i++)
+		if (!h->vfs[i].from_sriov)
+			h->vfs[n++] = h->vfs[i];
+	h->nvfs = n;
+	return h->cfg.vfs_sriov ? add_sriov(h, sriov) : 0;
+}
+
+/* The VF token to open @v with: its PF's, when the PF is one of homid's vfio controllers. */
+static const char *vf_token_of(struct homid *h, const struct homid_vf *v)
+{
+	char pf[AISIO_PCI_BDF_LEN];
+
+	if (homid_sriov_pf_of(v->bdf, pf))
+		return NULL;
+	for (int i = 0; i < h->nctrls; i++)
+		if (homid_ctrl_is_pci(&h->ctrls[i], pf) && h->ctrls[i].vf_token[0])
+			return h->ctrls[i].vf_token;
+	return NULL;
 }
 
 static struct homid_vf *vf_of(struct homid *h, const struct homid_client *cl)
@@ -87,6 +133,7 @@ int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_h
 	struct aisio_pci_vfio_handover ho;
 	struct homid_vf *v = NULL;
 	char want[AISIO_PCI_BDF_LEN] = "";
+	const char *tok;
 	int err, busy = 0;
 
 	if (!cl->grant.allowed || !cl->grant.direct)
@@ -122,7 +169,8 @@ int homid_vf_take(struct homid *h, struct homid_client *cl, const struct aisio_h
 	if (!v)
 		return aisio_err(-EBUSY, "all %d VFs of the pool are in use; try again when a client "
 				 "lets one go", busy);
-	err = aisio_pcif_open(v->bdf, "vfio", &v->fn);
+	tok = vf_token_of(h, v);
+	err = tok ? aisio_pci_vfio_open_vf(v->bdf, tok, &v->fn) : aisio_pcif_open(v->bdf, "vfio", &v->fn);
 	if (err) {
 		char why[200];
 
@@ -185,11 +233,31 @@ int homid_vf_status(struct homid *h, char *out, size_t cap)
 	size_t off = 0;
 
 	out[0] = 0;
+	/* the PF homid owns: its flexible resources and secondary controllers first */
+	if (h->sriov_pf) {
+		FILE *f = fmemopen(out, cap, "w");
+		char pf[AISIO_HOMI_NAME_LEN];
+
+		if (f && aisio_pci_bdf_parse(h->sriov_pf->name, pf))
+			snprintf(pf, sizeof(pf), "%s", h->sriov_pf->name);
+		if (f) {
+			if (homid_sriov_status(pf, h->sriov_pf, f)) {
+				fprintf(f, "%s: SR-IOV state not readable: %s\n", h->sriov_pf->name,
+					aisio_errmsg());
+				aisio_err_clear();
+			}
+			off = (size_t)ftell(f);
+			fclose(f);
+			if (off >= cap)
+				off = cap - 1;
+			out[off] = 0;
+		}
+	}
 	for (int i = 0; i < h->nvfs && off < cap; i++) {
 		struct homid_vf *v = &h->vfs[i];
 		char res[192] = "";
 
-		homid_vf_resources(v->bdf, res, sizeof(res));
+		homid_vf_resources(v->bdf, h->ctrls, h->nctrls, res, sizeof(res));
 		if (v->owner)
 			off += (size_t)snprintf(out + off, cap - off, "%s taken pid %d uid %u%s; taken %u "
 						"time(s), %u reset(s), %u failed\n", v->bdf,
