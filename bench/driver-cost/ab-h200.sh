@@ -4,9 +4,8 @@
 #   bench/driver-cost/ab-h200.sh
 #
 # Builds drvcost twice from this tree (no git history needed): "new" as it
-# is, "old" with src/drv/io.c replaced by OLD_IO (default
-# bench/driver-cost/ab/io-old.c, the driver measured in
-# results-gpuhost-h200.md). Everything else is the same source, so the
+# is, "old" with src/drv/io.c replaced by OLD_IO (default: src/drv/io.c
+# of commit 597c6af, the driver measured in results-gpuhost-h200.md). Everything else is the same source, so the
 # difference is the driver file alone. Then runs them alternately (the
 # order flips every round), 512 B random reads at queue depth QD, one
 # driver thread on CPU 0, null model controllers on the other CPUs, and
@@ -21,7 +20,12 @@ rounds=${ROUNDS:-3}
 secs=${RUN_SECONDS:-3}
 ctrls=${CTRLS:-1 2 4}
 qd=${QD:-128}
-old_io=${OLD_IO:-$root/bench/driver-cost/ab/io-old.c}
+old_io=${OLD_IO:-}
+if [ -z "$old_io" ]; then # the driver measured in results-gpuhost-h200.md
+	old_io=${TMPDIR:-/tmp}/aisio-io-597c6af.c
+	git -C "$root" show 597c6af:src/drv/io.c >"$old_io" 2>/dev/null ||
+		{ echo "ab-h200.sh: no git history here: give OLD_IO=FILE (an src/drv/io.c to compare with)" >&2; exit 1; }
+fi
 ab=${AB_DIR:-${TMPDIR:-/tmp}/aisio-ab}
 
 [ -f "$old_io" ] || { echo "ab-h200.sh: $old_io: no such file" >&2; exit 1; }

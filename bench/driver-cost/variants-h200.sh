@@ -60,6 +60,6 @@ for c in $ctrls; do
 		awk -v v="$n" -v c="$c" '$1 == v && $2 == c { print $3 }' "$res" | sort -n |
 			awk -v v="$n" -v c="$c" -v b="$base" '{ a[NR] = $1 } END { if (!NR) exit
 				m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-				printf "| %s | %s | %.2f / %.2f / %.2f | %.2f |\n", v, c, a[1] / 1e6, m / 1e6, a[NR] / 1e6, b > 0 ? m / b : 0 }'
+				printf "| %s | %s | %.2f / %.2f / %.2f | %.2f |\n", v, c, a[1] / 1e6, m / 1e6, a[NR] / 1e6, (b > 0 ? m / b : 0) }'
 	done
 done
