@@ -3,7 +3,7 @@
 #
 #   bench/driver-cost/ab-h200.sh
 #
-# Builds drvcost twice from this tree (no git history needed): "new" as it
+# Builds drvcost twice from this tree: "new" as it
 # is, "old" with src/drv/io.c replaced by OLD_IO (default: src/drv/io.c
 # of commit 597c6af, the driver measured in results-gpuhost-h200.md). Everything else is the same source, so the
 # difference is the driver file alone. Then runs them alternately (the
