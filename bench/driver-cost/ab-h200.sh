@@ -9,7 +9,8 @@
 # difference is the driver file alone. Then runs them alternately (the
 # order flips every round), 512 B random reads at queue depth QD, one
 # driver thread on CPU 0, null model controllers on the other CPUs, and
-# prints every run and a table of min / median / max IOPS.
+# prints every run and a table of min / median / max IOPS and the median
+# TSC ticks per I/O of the driver thread (drvcost's second line).
 # Environment: ROUNDS (3), RUN_SECONDS (3), CTRLS ("1 2 4"), QD (128),
 # OLD_IO, AB_DIR (${TMPDIR:-/tmp}/aisio-ab; removed and rebuilt, so never a
 # folder that holds anything else, such as the tree's .ab/).
@@ -53,9 +54,10 @@ for c in $ctrls; do
 		order="old new"
 		[ $((r % 2)) -eq 0 ] && order="new old"
 		for v in $order; do
-			line=$("$ab/$v/b/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs" | head -1)
-			echo "$v $line"
-			echo "$v $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$line")" >>"$res"
+			out=$("$ab/$v/b/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs")
+			echo "$v $(sed -n 1p <<<"$out")"
+			echo "$v $(sed -n 2p <<<"$out")"
+			echo "$v $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.* tsc_per_io \([0-9.]*\).*/\1/p' <<<"$out")" >>"$res"
 		done
 	done
 done
@@ -67,12 +69,18 @@ stats() {
 			m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 			printf "%.2f / %.2f / %.2f %.4f\n", a[1] / 1e6, m / 1e6, a[NR] / 1e6, m / 1e6 }'
 }
+# median TSC ticks per I/O on the driver core (constant-rate TSC, see tsc_ghz)
+tscmed() {
+	awk -v v="$1" -v c="$2" '$1 == v && $2 == c && $4 != "" { print $4 }' "$res" | sort -n |
+		awk '{ a[NR] = $1 } END { if (!NR) { print "-"; exit }
+			printf "%.1f\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
 echo
-echo "| controllers | old M IOPS (min / median / max) | new M IOPS (min / median / max) | new / old (median) |"
-echo "|---|---|---|---|"
+echo "| controllers | old M IOPS (min / median / max) | new M IOPS (min / median / max) | new / old (median) | TSC ticks / I/O old / new (median) |"
+echo "|---|---|---|---|---|"
 for c in $ctrls; do
 	o=$(stats old "$c")
 	n=$(stats new "$c")
 	ratio=$(awk -v a="${o##* }" -v b="${n##* }" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
-	echo "| $c | ${o% *} | ${n% *} | $ratio |"
+	echo "| $c | ${o% *} | ${n% *} | $ratio | $(tscmed old "$c") / $(tscmed new "$c") |"
 done

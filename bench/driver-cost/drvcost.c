@@ -15,6 +15,10 @@
  * the ring header), so that an instruction count covers work, not polling;
  * --empty-reaps N only calls reap N times on an idle queue, to price a
  * reap that finds nothing.
+ *
+ * A timed run prints a second line with the driver core's cost per I/O:
+ * TSC ticks (constant rate, tsc_ghz, not the core's turbo clock) and
+ * nanoseconds of driver-thread CPU time per I/O completed in the window.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +28,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include <aisio/aisio.h>
 
@@ -86,6 +93,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Time-stamp counter ticks (constant rate, not the core's current clock);
+ * 0 where there is none, and then no ticks per I/O are printed. */
+static uint64_t tsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	return 0;
+#endif
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void pin(int cpu_from, int cpu_to)
 {
 	cpu_set_t set;
@@ -101,12 +127,12 @@ int main(int argc, char **argv)
 {
 	int nctrls = 1, qd = 128, driver_cpu = 0, do_yield = 0, peek = 0;
 	double seconds = 5;
-	uint64_t ios = 0, empty = 0, reaps = 0, empty_reaps = 0, total = 0, errors = 0;
+	uint64_t ios = 0, empty = 0, reaps = 0, empty_reaps = 0, total = 0, errors = 0, window = 0, k0, k1;
 	const char *size = "1G";
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct aisio_dev **devs;
 	struct ctx *cx;
-	double t0, t1;
+	double t0, t1, c0, c1;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -188,6 +214,8 @@ int main(int argc, char **argv)
 		aisio_queue_submit(cx[i].q);
 	}
 	t0 = now_s();
+	c0 = thread_cpu_s();
+	k0 = tsc();
 	for (uint64_t iter = 0;; iter++) {
 		int found = 0;
 
@@ -218,7 +246,11 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
+	k1 = tsc();
+	c1 = thread_cpu_s();
 	t1 = now_s();
+	for (int i = 0; i < nctrls; i++)
+		window += cx[i].done;
 	for (int i = 0; i < nctrls; i++) {
 		cx[i].stop = 1;
 		while (aisio_queue_outstanding(cx[i].q)) {
@@ -236,6 +268,14 @@ int main(int argc, char **argv)
 	printf("ctrls %d qd %d seconds %.3f ios %llu errors %llu reaps %llu empty_reaps %llu iops %.0f\n",
 	       nctrls, qd, t1 - t0, (unsigned long long)total, (unsigned long long)errors,
 	       (unsigned long long)reaps, (unsigned long long)empty_reaps, (double)total / (t1 - t0));
+	/* Cost of one I/O on the driver core over the timed window (the drain
+	 * after it is left out): TSC ticks and nanoseconds of driver-thread CPU
+	 * time per completed I/O, and the TSC rate to turn ticks into seconds. */
+	if (window)
+		printf("window_ios %llu tsc_per_io %.1f tsc_ghz %.3f cpu_ns_per_io %.2f driver_cpu_share %.3f\n",
+		       (unsigned long long)window, k1 > k0 ? (double)(k1 - k0) / (double)window : 0.0,
+		       k1 > k0 ? (double)(k1 - k0) / (t1 - t0) / 1e9 : 0.0, (c1 - c0) * 1e9 / (double)window,
+		       (c1 - c0) / (t1 - t0));
 out:
 	for (int i = 0; i < nctrls; i++) {
 		aisio_buf_free(devs[i], cx[i].buf);
