@@ -258,6 +258,33 @@ static void unreg_overlap(cudaStream_t s0)
 #define SCHUNK (8ull << 20)
 static uint64_t front_b, back_b; /* under claim_mu */
 static pthread_mutex_t claim_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The registrar takes [off, off + len) from the front unless the stagers reached it. */
+static int claim_front(uint64_t off, uint64_t len)
+{
+	int ok;
+
+	pthread_mutex_lock(&claim_mu);
+	ok = off + len <= fsize - back_b;
+	if (ok)
+		front_b = off + len;
+	pthread_mutex_unlock(&claim_mu);
+	return ok;
+}
+
+/* A stager takes the next chunk (at most SCHUNK) from the back; 0 when the two ends met. */
+static int claim_back(uint64_t *off, uint64_t *len)
+{
+	uint64_t e;
+
+	pthread_mutex_lock(&claim_mu);
+	e = fsize - back_b;
+	*off = e - front_b > SCHUNK ? e - SCHUNK : front_b;
+	back_b = fsize - *off;
+	pthread_mutex_unlock(&claim_mu);
+	*len = e - *off;
+	return *off < e;
+}
 static uint64_t sm_staged; /* bytes claimed from each end */
 
 struct stager {
@@ -274,16 +301,10 @@ static void *stage_thread(void *v)
 	int k = 0;
 
 	for (;;) {
-		uint64_t off, len, e;
+		uint64_t off, len;
 
-		pthread_mutex_lock(&claim_mu);
-		e = fsize - back_b;
-		off = e - front_b > SCHUNK ? e - SCHUNK : front_b;
-		back_b = fsize - off;
-		pthread_mutex_unlock(&claim_mu);
-		if (off >= e)
+		if (!claim_back(&off, &len))
 			break;
-		len = e - off;
 		CK(cudaEventSynchronize(sg->ev[k]));
 		if (pread(fd, sg->buf[k], len, (off_t)off) != (ssize_t)len) {
 			perror("pread");
@@ -333,15 +354,7 @@ static double hybrid(int nstage, int releaser_on)
 	for (i = 0; i < npieces; i++) {
 		uint64_t off = i * piece, len = plen(i);
 
-		/* claim the piece unless the stagers reached it */
-		int ok;
-
-		pthread_mutex_lock(&claim_mu);
-		ok = off + len <= fsize - back_b;
-		if (ok)
-			front_b = off + len;
-		pthread_mutex_unlock(&claim_mu);
-		if (!ok)
+		if (!claim_front(off, len))
 			break;
 		if (releaser_on) {
 			pthread_mutex_lock(&P.mu);
@@ -472,18 +485,12 @@ static void *sm_stage_thread(void *v)
 	int k = 0;
 
 	for (;;) {
-		uint64_t off, len, e;
+		uint64_t off, len;
 		struct smslot *sl = &smslots[id * NSLOT_PER + k];
 		char *b = smbuf + (uint64_t)(id * NSLOT_PER + k) * SCHUNK;
 
-		pthread_mutex_lock(&claim_mu);
-		e = fsize - back_b;
-		off = e - front_b > SCHUNK ? e - SCHUNK : front_b;
-		back_b = fsize - off;
-		pthread_mutex_unlock(&claim_mu);
-		if (off >= e)
+		if (!claim_back(&off, &len))
 			break;
-		len = e - off;
 		while (sl->done != seq[k])
 			__builtin_ia32_pause();
 		if (pread(fd, b, len, (off_t)off) != (ssize_t)len) {
@@ -538,14 +545,7 @@ static double hybrid_sm(int nstage)
 		pthread_create(&th[k], NULL, sm_stage_thread, (void *)(intptr_t)k);
 	for (i = 0; i < npieces; i++) {
 		uint64_t off = i * piece, len = plen(i);
-		int ok;
-
-		pthread_mutex_lock(&claim_mu);
-		ok = off + len <= fsize - back_b;
-		if (ok)
-			front_b = off + len;
-		pthread_mutex_unlock(&claim_mu);
-		if (!ok)
+		if (!claim_front(off, len))
 			break;
 		CK(cudaHostRegister(maps[i], len, regflags));
 		copy_range(i, i + 1, st[i & 1], 0);

@@ -512,18 +512,33 @@ static size_t direct_span(struct aisio_gpu_dma *d, uint8_t *p, size_t len, int t
 	return n;
 }
 
-/* Queue a copy whose host side is registered memory: no staging. Lock held. */
-static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
-			 uint64_t reg, uint32_t range)
+/*
+ * The next piece of the filling slot, with @stage_len bytes of its staging
+ * buffer free; a full slot is sent on its way first (its ticket is below the
+ * batch's). The slot in @sp when asked. Lock held.
+ */
+static struct piece *piece_take(struct aisio_gpu_dma *d, size_t stage_len, struct slot **sp)
 {
+	struct slot *s;
+
 	slot_ready_locked(d);
-	struct slot *s = &d->slots[d->fill];
-	if (s->npieces == DMA_MAX_PIECES) {
+	s = &d->slots[d->fill];
+	if (s->npieces == DMA_MAX_PIECES || s->used + stage_len > DMA_SLOT_BYTES) {
 		issue_locked(d);
 		slot_ready_locked(d);
 		s = &d->slots[d->fill];
 	}
-	struct piece *p = &s->pieces[s->npieces++];
+	if (sp)
+		*sp = s;
+	return &s->pieces[s->npieces++];
+}
+
+/* Queue a copy whose host side is registered memory: no staging. Lock held. */
+static void queue_direct(struct aisio_gpu_dma *d, uint64_t bus, void *local, size_t len, int to_bus,
+			 uint64_t reg, uint32_t range)
+{
+	struct piece *p = piece_take(d, 0, NULL);
+
 	p->bus = bus;
 	p->local = local;
 	p->host = local;
@@ -551,15 +566,9 @@ static int queue_staged(struct aisio_gpu_dma *d, uint64_t bus, void *local, size
 			err = -EIO;
 		return err;
 	}
-	slot_ready_locked(d);
-	struct slot *s = &d->slots[d->fill];
-	if (s->npieces == DMA_MAX_PIECES || s->used + len > DMA_SLOT_BYTES) {
-		/* this slot is full: send it on its way, its ticket is below the batch's */
-		issue_locked(d);
-		slot_ready_locked(d);
-		s = &d->slots[d->fill];
-	}
-	struct piece *p = &s->pieces[s->npieces++];
+	struct slot *s;
+	struct piece *p = piece_take(d, len, &s);
+
 	p->bus = bus;
 	p->local = local;
 	p->host = s->stage + s->used;
