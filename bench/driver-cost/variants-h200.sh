@@ -8,8 +8,12 @@
 # them alternately (the order rotates every round): 512 B random reads at
 # queue depth QD, one driver thread on CPU 0, null model controllers on the
 # other CPUs; every run, then min / median / max M IOPS per variant and
-# controller count. Environment: ROUNDS (3), RUN_SECONDS (2), CTRLS ("4 8"),
-# QD (128), VAR_DIR (${TMPDIR:-/tmp}/aisio-var; removed and rebuilt).
+# controller count, with the median TSC ticks per I/O of the driver thread
+# (drvcost's second line). Environment: ROUNDS (3), RUN_SECONDS (2),
+# CTRLS ("4 8"), QD (128), VAR_DIR (${TMPDIR:-/tmp}/aisio-var; removed and
+# rebuilt), OLD_TAR (a tar of another source tree, e.g. `git archive
+# COMMIT`: built as the extra variant "old", to compare with in the same
+# machine start).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,13 +21,22 @@ rounds=${ROUNDS:-3}
 secs=${RUN_SECONDS:-2}
 ctrls=${CTRLS:-4 8}
 qd=${QD:-128}
-vars=${VARIANTS:-base: pfsq4:-DDRV_PF_SQ=4 pfsq16:-DDRV_PF_SQ=16 pfsqreap:-DDRV_PF_SQ_REAP=1 pfcq8:-DDRV_PF_CQ=8 pfsqreap+cq:-DDRV_PF_SQ_REAP=1,-DDRV_PF_CQ=8}
+vars=${VARIANTS:-base: slotcopy:-DDRV_SQE_REGS=0 nt:-DDRV_SQE_NT=1 pfsq16:-DDRV_PF_SQ=16}
+old_tar=${OLD_TAR:-}
 dir=${VAR_DIR:-${TMPDIR:-/tmp}/aisio-var}
 
 rm -rf "$dir"
 mkdir -p "$dir/src"
 tar -C "$root" --exclude=./.ab --exclude=./.git --exclude='./build*' -cf - . | tar -C "$dir/src" -xf -
 names=()
+if [ -n "$old_tar" ]; then
+	[ -f "$old_tar" ] || { echo "variants-h200.sh: OLD_TAR=$old_tar: no such file" >&2; exit 1; }
+	mkdir -p "$dir/oldsrc"
+	tar -C "$dir/oldsrc" -xf "$old_tar"
+	names+=(old)
+	(meson setup "$dir/old" "$dir/oldsrc" -Dcuda=disabled -Dbuildtype=plain "-Dc_args=['-O2']" >"$dir/old.log" 2>&1 &&
+		ninja -C "$dir/old" bench/driver-cost/drvcost >>"$dir/old.log" 2>&1) &
+fi
 for v in $vars; do
 	n=${v%%:*} f=${v#*:}
 	names+=("$n")
@@ -37,7 +50,7 @@ for n in "${names[@]}"; do
 done
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), qd $qd, $secs s a run"
-echo "# variants: $vars"
+echo "# variants: $vars${old_tar:+ old:$(basename "$old_tar")}"
 res=$dir/results
 : >"$res"
 nv=${#names[@]}
@@ -45,21 +58,24 @@ for c in $ctrls; do
 	for r in $(seq "$rounds"); do
 		for k in $(seq 0 $((nv - 1))); do
 			n=${names[$(((k + r) % nv))]}
-			line=$("$dir/$n/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs" | head -1)
-			echo "$n $line"
-			echo "$n $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$line")" >>"$res"
+			out=$("$dir/$n/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs")
+			echo "$n $(sed -n 1p <<<"$out")"
+			echo "$n $(sed -n 2p <<<"$out")"
+			echo "$n $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.* tsc_per_io \([0-9.]*\).*/\1/p' <<<"$out")" >>"$res"
 		done
 	done
 done
 echo
-echo "| variant | controllers | M IOPS min / median / max | median / base median |"
-echo "|---|---|---|---|"
+echo "| variant | controllers | M IOPS min / median / max | median / base median | TSC ticks per I/O (median) |"
+echo "|---|---|---|---|---|"
 for c in $ctrls; do
 	base=$(awk -v c="$c" '$1 == "base" && $2 == c { print $3 }' "$res" | sort -n | awk '{ a[NR] = $1 } END { print NR ? (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) : 0 }')
 	for n in "${names[@]}"; do
+		tk=$(awk -v v="$n" -v c="$c" '$1 == v && $2 == c && $4 != "" { print $4 }' "$res" | sort -n |
+			awk '{ a[NR] = $1 } END { if (!NR) print "-"; else printf "%.1f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 		awk -v v="$n" -v c="$c" '$1 == v && $2 == c { print $3 }' "$res" | sort -n |
-			awk -v v="$n" -v c="$c" -v b="$base" '{ a[NR] = $1 } END { if (!NR) exit
+			awk -v v="$n" -v c="$c" -v b="$base" -v tk="$tk" '{ a[NR] = $1 } END { if (!NR) exit
 				m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-				printf "| %s | %s | %.2f / %.2f / %.2f | %.2f |\n", v, c, a[1] / 1e6, m / 1e6, a[NR] / 1e6, (b > 0 ? m / b : 0) }'
+				printf "| %s | %s | %.2f / %.2f / %.2f | %.2f | %s |\n", v, c, a[1] / 1e6, m / 1e6, a[NR] / 1e6, (b > 0 ? m / b : 0), tk }'
 	done
 done

@@ -135,21 +135,26 @@ void aisio_buf_free(struct aisio_dev *dev, void *buf);
 struct aisio_io;
 typedef void (*aisio_io_cb)(struct aisio_io *io, void *arg);
 
-/* One command in flight. Owned by its queue; valid from get_io until its callback returns. */
+/*
+ * One command in flight. Owned by its queue; valid from get_io until its
+ * callback returns. 128 bytes, two cache lines: the command, then the rest.
+ */
 struct aisio_io {
-	struct aisio_nvme_sqe cmd; /* filled by aisio_prep_*(); CID and data pointer by the backend */
+	struct aisio_nvme_sqe cmd; /* filled by aisio_prep_*(); the backend sets CID and data pointer
+				      where it sends the command, not necessarily here */
 	void *buf;                 /* data buffer (from aisio_buf_alloc) or NULL */
-	size_t len;                /* data length in bytes */
+	uint32_t len;              /* data length in bytes (one NVMe command moves less than 4 GiB) */
+	int status;                /* 0, -errno, or NVMe status SCT << 8 | SC */
 	aisio_io_cb cb;
 	void *cb_arg;
-	int status;                /* 0, -errno, or NVMe status SCT << 8 | SC */
-	uint32_t result;           /* completion dword 0 */
 	uint64_t submit_ts;        /* free for the caller (aisio perf stores a timestamp) */
 	struct aisio_queue *q;
+	uint64_t be_data;          /* backend private (deadline, PRP list...) */
+	uint32_t result;           /* completion dword 0 */
 	uint16_t cid;              /* backend's slot index */
 	uint16_t be_flags;         /* backend private */
-	uint64_t be_data;          /* backend private (deadline, PRP list...) */
 };
+AISIO_STATIC_ASSERT(sizeof(struct aisio_io) == 128, "a command slot is two cache lines");
 
 /**
  * aisio_queue_init - create an I/O queue (pair) of @depth entries.

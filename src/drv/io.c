@@ -43,6 +43,25 @@
 #ifndef DRV_PF_CQ
 #define DRV_PF_CQ 0
 #endif
+/*
+ * How a command reaches its SQ entry. DRV_SQE_REGS=1 (default where SSE2
+ * exists): assembled in registers, see sqe_put_prp1(); 0: finished in the
+ * slot and copied from there. DRV_SQE_NT=1: the entry is written with
+ * non-temporal stores (no read for ownership of a line the controller
+ * read), fenced before the doorbell.
+ */
+#if !defined(DRV_SQE_REGS) && defined(__SSE2__) && defined(__x86_64__)
+#define DRV_SQE_REGS 1
+#endif
+#ifndef DRV_SQE_REGS
+#define DRV_SQE_REGS 0
+#endif
+#ifndef DRV_SQE_NT
+#define DRV_SQE_NT 0
+#endif
+#if DRV_SQE_REGS || DRV_SQE_NT
+#include <emmintrin.h>
+#endif
 
 /* Completions consumed per pass; one CQ head doorbell write each. */
 #define DRV_REAP_BATCH 256u
@@ -107,11 +126,11 @@ static __attribute__((noinline)) int dptr_slow(struct aisio_nvme_qpair *qp, stru
 	int err;
 
 	if (!r || !aisio_mem_contains(r, io->buf, io->len))
-		return aisio_err(-EFAULT, "%s: qid %u: buffer %p (%zu bytes) is not DMA memory of this "
+		return aisio_err(-EFAULT, "%s: qid %u: buffer %p (%u bytes) is not DMA memory of this "
 				 "device; allocate it with aisio_buf_alloc", c->f->name, qp->sq.qid,
 				 io->buf, io->len);
 	if (io->len > qp->max_xfer)
-		return aisio_err(-E2BIG, "%s: qid %u: transfer of %zu bytes exceeds the controller's "
+		return aisio_err(-E2BIG, "%s: qid %u: transfer of %u bytes exceeds the controller's "
 				 "maximum of %u bytes (MDTS)", c->f->name, qp->sq.qid, io->len, qp->max_xfer);
 	if (!(qp->flags & AISIO_NVME_QP_SGL))
 		qp->rcache = r;
@@ -122,7 +141,7 @@ static __attribute__((noinline)) int dptr_slow(struct aisio_nvme_qpair *qp, stru
 		err = aisio_nvme_prp_build(&io->cmd, r, io->buf, io->len, qp->page_shift, 0, &lists);
 	if (err) {
 		snprintf(why, sizeof(why), "%s", aisio_errmsg());
-		return aisio_err(err, "%s: qid %u: cannot describe buffer %p (%zu bytes): %s", c->f->name,
+		return aisio_err(err, "%s: qid %u: cannot describe buffer %p (%u bytes): %s", c->f->name,
 				 qp->sq.qid, io->buf, io->len, why);
 	}
 	return 0;
@@ -162,21 +181,90 @@ prp1_fast(const uint8_t *rva, size_t rlen, const uint64_t *rbus, unsigned cshift
 	return likely((io->len - 1 < pmask + 1 - (bus & pmask)) & !(bus & 3));
 }
 
+/* Write-prefetch @p (PREFETCHW; a no-op on x86 cores without it). */
+static inline __attribute__((always_inline)) void prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* The 64 bytes of a finished command into its ring entry. */
+static inline __attribute__((always_inline)) void sqe_store(struct aisio_nvme_sqe *sqe, const void *cmd)
+{
+#if DRV_SQE_NT
+	const __m128i *s = cmd;
+	__m128i *d = (__m128i *)sqe;
+
+	_mm_stream_si128(d, _mm_loadu_si128(s));
+	_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
+	_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
+	_mm_stream_si128(d + 3, _mm_loadu_si128(s + 3));
+#else
+	memcpy(sqe, cmd, sizeof(*sqe));
+#endif
+}
+
+/* Entries are visible to the controller before it sees a new tail. */
+static inline __attribute__((always_inline)) void sqe_publish(void)
+{
+#if DRV_SQE_NT
+	_mm_sfence();
+#else
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+#endif
+}
+
 /*
- * Finish @io's command in its slot and copy all 64 bytes into the ring
- * entry @sqe: the entry, a line the controller reads, gets one
- * contiguous copy and no other store.
+ * Finish @io's command with its CID and PRP data pointer in the ring entry
+ * @sqe, a line the controller reads, with one contiguous 64-byte store and
+ * no other.
+ *
+ * With DRV_SQE_REGS the entry is assembled in registers from the slot's
+ * command as prepared, which keeps its own CID and data pointer fields.
+ * Finishing the command in the slot and copying it from there makes each
+ * 16-byte load wait for the narrow stores that set CID, flags and PRPs to
+ * reach the cache (they cannot be forwarded), and so for every older
+ * store: the previous entry's among them, which waits for the
+ * controller's core to give up its line. That is one cross-core round
+ * trip per command, in series.
  */
 static inline __attribute__((always_inline)) void
 sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint64_t now)
 {
+#if DRV_SQE_REGS
+	const __m128i *s = (const __m128i *)&io->cmd;
+	/* word 0: opcode and FUSE kept, PSDT 0 (PRP); word 1: the slot's CID */
+	int w0 = *(const uint16_t *)&io->cmd & ~(AISIO_NVME_PSDT_MASK << 8);
+	__m128i d0 = _mm_insert_epi16(_mm_insert_epi16(_mm_loadu_si128(s), w0, 0), io->cid, 1);
+	__m128i d1 = _mm_unpacklo_epi64(_mm_loadu_si128(s + 1), _mm_cvtsi64_si128((long long)bus)); /* MPTR, PRP1 */
+	__m128i d2 = _mm_slli_si128(_mm_loadl_epi64((const __m128i *)&io->cmd.cdw10), 8); /* PRP2 0, CDW10-11 */
+	__m128i d3 = _mm_loadu_si128(s + 3);
+
+	io->be_flags = AISIO_NVME_IO_INFLIGHT;
+	io->be_data = now;
+#if DRV_SQE_NT
+	_mm_stream_si128((__m128i *)sqe, d0);
+	_mm_stream_si128((__m128i *)sqe + 1, d1);
+	_mm_stream_si128((__m128i *)sqe + 2, d2);
+	_mm_stream_si128((__m128i *)sqe + 3, d3);
+#else
+	_mm_store_si128((__m128i *)sqe, d0);
+	_mm_store_si128((__m128i *)sqe + 1, d1);
+	_mm_store_si128((__m128i *)sqe + 2, d2);
+	_mm_store_si128((__m128i *)sqe + 3, d3);
+#endif
+#else
 	io->cmd.cid = io->cid;
 	io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
 	io->cmd.dptr.prp.prp1 = bus;
 	io->cmd.dptr.prp.prp2 = 0;
 	io->be_flags = AISIO_NVME_IO_INFLIGHT;
 	io->be_data = now;
-	*sqe = io->cmd;
+	sqe_store(sqe, &io->cmd);
+#endif
 }
 
 /* Any number of commands, any buffer; one doorbell write for all of them. */
@@ -206,7 +294,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 		uint64_t bus;
 
 		if (DRV_PF_SQ && sqe + DRV_PF_SQ < ring_end)
-			__builtin_prefetch(sqe + DRV_PF_SQ, 1, 3);
+			prefetch_w(sqe + DRV_PF_SQ);
 		if (likely(prp1_fast(rva, rlen, rbus, cshift, cmask, pmask, io, &bus))) {
 			sqe_put_prp1(sqe, io, bus, now);
 		} else {
@@ -229,7 +317,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 			}
 			io->be_flags = AISIO_NVME_IO_INFLIGHT;
 			io->be_data = now;
-			*sqe = io->cmd;
+			sqe_store(sqe, &io->cmd);
 		}
 		if (unlikely(++sqe == ring_end))
 			sqe = ring;
@@ -237,8 +325,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 	qp->sq.tail = (uint32_t)(sqe - ring);
 	qp->npend = 0;
 	qp->outstanding += n;
-	/* Entries must be visible to the controller before it sees the new tail. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sqe_publish();
 	aisio_nvme_sq_ring_db(&qp->sq);
 	return (int)n;
 }
@@ -271,8 +358,7 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 	qp->sq.db_tail = next;
 	qp->npend = 0;
 	qp->outstanding++;
-	/* The entry must be visible to the controller before it sees the new tail. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sqe_publish();
 	*qp->sq.db = next;
 	return 1;
 }
@@ -420,10 +506,11 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 	while (n < limit) {
 		struct aisio_io *batch[DRV_REAP_BATCH];
 		volatile struct aisio_nvme_cqe *e = entries + qp->cq.head;
-		uint32_t phase = qp->cq.phase;
+		/* the expected phase tag where dword 3 has it, bit 16 */
+		uint32_t pbit = qp->cq.phase << 16;
 		uint32_t room = limit - n < DRV_REAP_BATCH ? limit - n : DRV_REAP_BATCH;
 		uint32_t cap = qp->outstanding < room ? qp->outstanding : room;
-		uint32_t left, got = 0, used, sqhd = 0;
+		uint32_t left, got = 0, used;
 
 		cap += !cap;
 		/* @left: entries this pass may still consume, less one per stray CQE */
@@ -432,34 +519,33 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 			struct aisio_io *io;
 			uint32_t w3 = cqe_dw3(e), cid = w3 & 0xffff;
 
-			if (!cqe_new(w3, phase))
+			if ((w3 ^ pbit) & (1u << 16))
 				break;
 			if (DRV_PF_CQ && e + DRV_PF_CQ < cq_end)
 				__builtin_prefetch((const void *)(e + DRV_PF_CQ), 0, 3);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			io = &ios[cid];
 			if (unlikely(cid >= ncids) || unlikely(io->be_flags != AISIO_NVME_IO_INFLIGHT)) {
-				sqhd = e->sqhd;
 				cqe_unexpected(qp, (uint16_t)cid);
 				left--;
 			} else {
 				io->result = e->dw0;
-				sqhd = e->sqhd;
 				io->status = (int)aisio_nvme_cqe_code((uint16_t)(w3 >> 16));
 				slot_free(io, cid);
 				batch[got++] = io;
 			}
 			if (unlikely(++e == cq_end)) {
 				e = entries;
-				phase ^= 1;
+				pbit ^= 1u << 16;
 			}
 		} while (got < left);
 		used = got + cap - left;
 		if (!used)
 			break;
 		qp->cq.head = (uint32_t)(e - entries);
-		qp->cq.phase = phase;
-		qp->sq.head = sqhd;
+		qp->cq.phase = pbit >> 16;
+		/* the controller's SQ head as of the last entry consumed */
+		qp->sq.head = (e == entries ? cq_end : e)[-1].sqhd;
 		qp->outstanding -= got;
 		aisio_nvme_cq_ring_db(&qp->cq);
 		for (uint32_t i = 0; i < got; i++) {
@@ -468,7 +554,7 @@ static __attribute__((noinline)) int reap_some(struct aisio_nvme_qpair *qp, uint
 			if (DRV_PF_SQ_REAP) {
 				uint32_t t = qp->sq.tail + qp->npend;
 
-				__builtin_prefetch(&qp->sq.entries[t < qp->sq.depth ? t : t - qp->sq.depth], 1, 3);
+				prefetch_w(&qp->sq.entries[t < qp->sq.depth ? t : t - qp->sq.depth]);
 			}
 
 			free_cids[qp->nfree++] = io->cid;

@@ -130,7 +130,10 @@ int drv_qpair_alloc(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, uint32_t d
 	qp->check_countdown = DRV_CHECK_REAPS;
 
 	err = -ENOMEM;
-	qp->ios = calloc(ncids, sizeof(*qp->ios));
+	/* line-aligned: each slot is exactly its two lines */
+	qp->ios = aligned_alloc(64, (size_t)ncids * sizeof(*qp->ios));
+	if (qp->ios)
+		memset(qp->ios, 0, (size_t)ncids * sizeof(*qp->ios));
 	qp->free_cids = calloc(ncids, sizeof(uint16_t));
 	qp->pend = calloc(ncids, sizeof(*qp->pend));
 	qp->doneq = calloc(ncids, sizeof(uint16_t));

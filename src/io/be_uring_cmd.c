@@ -184,7 +184,7 @@ static int uc_submit(struct aisio_queue *q)
 
 		if (q->dev->geo.max_xfer && io->len > q->dev->geo.max_xfer) {
 			aisio_kq_done(&cq->kq, io,
-				      aisio_err(-EINVAL, "%s: transfer of %zu bytes exceeds the "
+				      aisio_err(-EINVAL, "%s: transfer of %u bytes exceeds the "
 						"device's limit of %u bytes", q->dev->uri, io->len,
 						q->dev->geo.max_xfer));
 			continue;

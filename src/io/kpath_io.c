@@ -60,7 +60,7 @@ int aisio_kfile_check_rw(struct aisio_dev *dev, const struct aisio_io *io, off_t
 		return err;
 	bytes = (size_t)nlb << shift;
 	if (!io->buf || io->len < bytes)
-		return aisio_err(-EINVAL, "%s: %s of %u LBAs needs a %zu-byte buffer, got %zu bytes",
+		return aisio_err(-EINVAL, "%s: %s of %u LBAs needs a %zu-byte buffer, got %u bytes",
 				 dev->uri, aisio_nvme_opc_str(io->cmd.opc, 0), nlb, bytes,
 				 io->buf ? io->len : 0);
 	*off = (off_t)(slba << shift);

@@ -4,10 +4,15 @@
 
 #include "nvme/cmd.h"
 
+/*
+ * aisio_io.len is 32 bits: a length beyond is kept at the largest value,
+ * never wrapped to a smaller one, so a backend refuses the command (its
+ * blocks need more than the buffer it is told of) rather than moving less.
+ */
 static inline void set_data(struct aisio_io *io, void *buf, size_t len)
 {
 	io->buf = buf;
-	io->len = len;
+	io->len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 }
 
 void aisio_prep_cmd(struct aisio_io *io, const struct aisio_nvme_sqe *cmd, void *buf, size_t len)

@@ -129,13 +129,13 @@ int aisio_tcp_issue(struct aisio_tcp_queue *tq, struct tcp_slot *s, uint32_t tim
 	struct aisio_nvme_sqe sqe = io->cmd;
 	uint16_t idx = (uint16_t)(s - tq->slots);
 	int dir = cmd_dir(&sqe), connect;
-	uint32_t len = (uint32_t)io->len;
+	uint32_t len = io->len;
 
 	if (io->len && !io->buf)
-		return aisio_err(-EINVAL, "%s: command with %zu bytes of data and no buffer", tq->ctrl->name,
+		return aisio_err(-EINVAL, "%s: command with %u bytes of data and no buffer", tq->ctrl->name,
 				 io->len);
-	if (io->len > UINT32_MAX || (tq->qid && tq->ctrl->max_xfer && io->len > tq->ctrl->max_xfer))
-		return aisio_err(-EINVAL, "%s: transfer of %zu bytes, more than the %u the controller takes",
+	if (tq->qid && tq->ctrl->max_xfer && io->len > tq->ctrl->max_xfer)
+		return aisio_err(-EINVAL, "%s: transfer of %u bytes, more than the %u the controller takes",
 				 tq->ctrl->name, io->len, tq->ctrl->max_xfer);
 	if (len && dir == 3)
 		return aisio_err(-ENOTSUP, "%s: bidirectional command %#x", tq->ctrl->name, sqe.opc);
