@@ -23,6 +23,15 @@ void emu_worker_rebuild(struct emu_worker *w)
 	}
 }
 
+/*
+ * EMU_CQ_DEMOTE=1: push each CQ line the model has filled out of its core's
+ * caches (CLDEMOTE; a no-op on cores without it), so the host's read finds
+ * it in the shared cache. A compile-time switch for the driver-cost study.
+ */
+#ifndef EMU_CQ_DEMOTE
+#define EMU_CQ_DEMOTE 0
+#endif
+
 static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd)
 {
 	volatile uint32_t *d = (volatile uint32_t *)&cq->ring[cq->tail];
@@ -33,6 +42,10 @@ static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, ui
 	d[1] = e->dw1;
 	d[2] = sqhd | (uint32_t)e->sqid << 16;
 	__atomic_store_n(&d[3], last, __ATOMIC_RELEASE);
+#if EMU_CQ_DEMOTE && (defined(__x86_64__) || defined(__i386__))
+	if ((((uintptr_t)d + 16) & 63) == 0)
+		__asm__ volatile("cldemote %0" : : "m"(*(const volatile char *)d));
+#endif
 	if (++cq->tail == cq->depth) {
 		cq->tail = 0;
 		cq->phase ^= 1;
