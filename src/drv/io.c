@@ -62,6 +62,9 @@
 #if DRV_SQE_REGS || DRV_SQE_NT
 #include <emmintrin.h>
 #endif
+#if DRV_SQE_NT && defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 /* Completions consumed per pass; one CQ head doorbell write each. */
 #define DRV_REAP_BATCH 256u
@@ -245,7 +248,12 @@ sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint
 
 	io->be_flags = AISIO_NVME_IO_INFLIGHT;
 	io->be_data = now;
-#if DRV_SQE_NT
+#if DRV_SQE_NT && defined(__AVX512F__)
+	/* built with -mavx512f: the entry in one 64-byte store */
+	_mm512_stream_si512((void *)sqe,
+			    _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(d0), d1, 1),
+								  d2, 2), d3, 3));
+#elif DRV_SQE_NT
 	_mm_stream_si128((__m128i *)sqe, d0);
 	_mm_stream_si128((__m128i *)sqe + 1, d1);
 	_mm_stream_si128((__m128i *)sqe + 2, d2);
