@@ -21,7 +21,7 @@ rounds=${ROUNDS:-3}
 secs=${RUN_SECONDS:-2}
 ctrls=${CTRLS:-4 8}
 qd=${QD:-128}
-vars=${VARIANTS:-base: slotcopy:-DDRV_SQE_REGS=0 nt:-DDRV_SQE_NT=1 pfsq16:-DDRV_PF_SQ=16}
+vars=${VARIANTS:-base: no-nt:-DDRV_SQE_NT=0 no-demote:-DEMU_CQ_DEMOTE=0 slotcopy:-DDRV_SQE_REGS=0,-DDRV_SQE_NT=0,-DEMU_CQ_DEMOTE=0}
 old_tar=${OLD_TAR:-}
 dir=${VAR_DIR:-${TMPDIR:-/tmp}/aisio-var}
 

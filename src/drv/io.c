@@ -12,11 +12,11 @@
  * DRV_CHECK_REAPS reaps.
  *
  * Lines shared with the controller's core are touched as little as the
- * protocol allows: an SQ entry gets one contiguous 64-byte copy of a
- * command finished in its slot, a reap reads no CQE beyond the commands in
- * flight, and each doorbell is written once per batch. One command (queue
- * depth 1) takes paths without the batch's setup that make the same stores
- * to shared lines in the same order.
+ * protocol allows: an SQ entry gets one contiguous 64-byte store of a
+ * command assembled in registers (non-temporal in a batch), a reap reads
+ * no CQE beyond the commands in flight, and each doorbell is written once
+ * per batch. One command (queue depth 1) takes paths without the batch's
+ * setup that make the same stores to shared lines in the same order.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -44,14 +44,27 @@
 #define DRV_PF_CQ 0
 #endif
 /*
- * How a command reaches its SQ entry. DRV_SQE_REGS=1 (default where SSE2
- * exists): assembled in registers, see sqe_put_prp1(); 0: finished in the
- * slot and copied from there. DRV_SQE_NT=1: the entry is written with
- * non-temporal stores (no read for ownership of a line the controller
- * read), fenced before the doorbell.
+ * How a command reaches its SQ entry.
+ *
+ * DRV_SQE_REGS=1 (default with SSE2): assembled in registers, see
+ * sqe_put_prp1(); 0: finished in the slot and copied from there.
+ *
+ * DRV_SQE_NT=1 (default with SSE2): a batch's entries are written with
+ * non-temporal stores and fenced once before the doorbell. An ordinary
+ * store must first take the line back from the controller's core, which
+ * read it (a read for ownership), and the store buffer keeps only a few
+ * entries' worth of those in flight; a non-temporal store writes the whole
+ * line without reading it. One command alone (queue depth 1) takes
+ * ordinary stores: the controller reads its entry at once, and the fence
+ * would wait for the line to reach memory first.
  */
-#if !defined(DRV_SQE_REGS) && defined(__SSE2__) && defined(__x86_64__)
+#if defined(__SSE2__) && defined(__x86_64__)
+#ifndef DRV_SQE_REGS
 #define DRV_SQE_REGS 1
+#endif
+#ifndef DRV_SQE_NT
+#define DRV_SQE_NT 1
+#endif
 #endif
 #ifndef DRV_SQE_REGS
 #define DRV_SQE_REGS 0
@@ -61,9 +74,6 @@
 #endif
 #if DRV_SQE_REGS || DRV_SQE_NT
 #include <emmintrin.h>
-#endif
-#if DRV_SQE_NT && defined(__AVX512F__)
-#include <immintrin.h>
 #endif
 
 /* Completions consumed per pass; one CQ head doorbell write each. */
@@ -194,30 +204,36 @@ static inline __attribute__((always_inline)) void prefetch_w(const void *p)
 #endif
 }
 
-/* The 64 bytes of a finished command into its ring entry. */
-static inline __attribute__((always_inline)) void sqe_store(struct aisio_nvme_sqe *sqe, const void *cmd)
+/* The 64 bytes of a finished command into its ring entry; @nt: non-temporal. */
+static inline __attribute__((always_inline)) void sqe_store(struct aisio_nvme_sqe *sqe, const void *cmd, int nt)
 {
 #if DRV_SQE_NT
-	const __m128i *s = cmd;
-	__m128i *d = (__m128i *)sqe;
+	if (nt) {
+		const __m128i *s = cmd;
+		__m128i *d = (__m128i *)sqe;
 
-	_mm_stream_si128(d, _mm_loadu_si128(s));
-	_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
-	_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
-	_mm_stream_si128(d + 3, _mm_loadu_si128(s + 3));
-#else
-	memcpy(sqe, cmd, sizeof(*sqe));
+		_mm_stream_si128(d, _mm_loadu_si128(s));
+		_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
+		_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
+		_mm_stream_si128(d + 3, _mm_loadu_si128(s + 3));
+		return;
+	}
 #endif
+	(void)nt;
+	memcpy(sqe, cmd, sizeof(*sqe));
 }
 
-/* Entries are visible to the controller before it sees a new tail. */
-static inline __attribute__((always_inline)) void sqe_publish(void)
+/* Entries (@nt: non-temporal ones too) are visible to the controller before it sees a new tail. */
+static inline __attribute__((always_inline)) void sqe_publish(int nt)
 {
 #if DRV_SQE_NT
-	_mm_sfence();
-#else
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (nt) {
+		_mm_sfence();
+		return;
+	}
 #endif
+	(void)nt;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /*
@@ -235,7 +251,7 @@ static inline __attribute__((always_inline)) void sqe_publish(void)
  * trip per command, in series.
  */
 static inline __attribute__((always_inline)) void
-sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint64_t now)
+sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint64_t now, int nt)
 {
 #if DRV_SQE_REGS
 	const __m128i *s = (const __m128i *)&io->cmd;
@@ -248,22 +264,19 @@ sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint
 
 	io->be_flags = AISIO_NVME_IO_INFLIGHT;
 	io->be_data = now;
-#if DRV_SQE_NT && defined(__AVX512F__)
-	/* built with -mavx512f: the entry in one 64-byte store */
-	_mm512_stream_si512((void *)sqe,
-			    _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(d0), d1, 1),
-								  d2, 2), d3, 3));
-#elif DRV_SQE_NT
-	_mm_stream_si128((__m128i *)sqe, d0);
-	_mm_stream_si128((__m128i *)sqe + 1, d1);
-	_mm_stream_si128((__m128i *)sqe + 2, d2);
-	_mm_stream_si128((__m128i *)sqe + 3, d3);
-#else
+#if DRV_SQE_NT
+	if (nt) {
+		_mm_stream_si128((__m128i *)sqe, d0);
+		_mm_stream_si128((__m128i *)sqe + 1, d1);
+		_mm_stream_si128((__m128i *)sqe + 2, d2);
+		_mm_stream_si128((__m128i *)sqe + 3, d3);
+		return;
+	}
+#endif
 	_mm_store_si128((__m128i *)sqe, d0);
 	_mm_store_si128((__m128i *)sqe + 1, d1);
 	_mm_store_si128((__m128i *)sqe + 2, d2);
 	_mm_store_si128((__m128i *)sqe + 3, d3);
-#endif
 #else
 	io->cmd.cid = io->cid;
 	io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
@@ -271,7 +284,7 @@ sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint
 	io->cmd.dptr.prp.prp2 = 0;
 	io->be_flags = AISIO_NVME_IO_INFLIGHT;
 	io->be_data = now;
-	sqe_store(sqe, &io->cmd);
+	sqe_store(sqe, &io->cmd, nt);
 #endif
 }
 
@@ -304,7 +317,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 		if (DRV_PF_SQ && sqe + DRV_PF_SQ < ring_end)
 			prefetch_w(sqe + DRV_PF_SQ);
 		if (likely(prp1_fast(rva, rlen, rbus, cshift, cmask, pmask, io, &bus))) {
-			sqe_put_prp1(sqe, io, bus, now);
+			sqe_put_prp1(sqe, io, bus, now, 1);
 		} else {
 			int err = 0;
 
@@ -325,7 +338,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 			}
 			io->be_flags = AISIO_NVME_IO_INFLIGHT;
 			io->be_data = now;
-			sqe_store(sqe, &io->cmd);
+			sqe_store(sqe, &io->cmd, 1);
 		}
 		if (unlikely(++sqe == ring_end))
 			sqe = ring;
@@ -333,7 +346,7 @@ static __attribute__((noinline)) int submit_batch(struct aisio_nvme_qpair *qp)
 	qp->sq.tail = (uint32_t)(sqe - ring);
 	qp->npend = 0;
 	qp->outstanding += n;
-	sqe_publish();
+	sqe_publish(1);
 	aisio_nvme_sq_ring_db(&qp->sq);
 	return (int)n;
 }
@@ -361,12 +374,12 @@ int aisio_nvme_qpair_submit(struct aisio_nvme_qpair *qp)
 	ring = qp->sq.entries;
 	tail = qp->sq.tail;
 	next = aisio_ring_next(tail, qp->sq.depth);
-	sqe_put_prp1(&ring[tail], io, bus, aisio_drv_ticks());
+	sqe_put_prp1(&ring[tail], io, bus, aisio_drv_ticks(), 0);
 	qp->sq.tail = next;
 	qp->sq.db_tail = next;
 	qp->npend = 0;
 	qp->outstanding++;
-	sqe_publish();
+	sqe_publish(0);
 	*qp->sq.db = next;
 	return 1;
 }

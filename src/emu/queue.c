@@ -24,12 +24,17 @@ void emu_worker_rebuild(struct emu_worker *w)
 }
 
 /*
- * EMU_CQ_DEMOTE=1: push each CQ line the model has filled out of its core's
- * caches (CLDEMOTE; a no-op on cores without it), so the host's read finds
- * it in the shared cache. A compile-time switch for the driver-cost study.
+ * EMU_CQ_DEMOTE=1 (default on x86): each CQ line the model has filled is
+ * pushed out of its core's caches to the shared cache (CLDEMOTE; a no-op
+ * on cores without it), where a device's completion writes land too
+ * (DDIO), so the host reads it there rather than from the model's core.
  */
 #ifndef EMU_CQ_DEMOTE
+#if defined(__x86_64__) || defined(__i386__)
+#define EMU_CQ_DEMOTE 1
+#else
 #define EMU_CQ_DEMOTE 0
+#endif
 #endif
 
 static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd)

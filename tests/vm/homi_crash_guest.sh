@@ -52,7 +52,7 @@ qids_used() { status | sed -n 's/.*"qids_used": \([0-9]*\).*/\1/p' | head -n 1; 
 # a direct client in a write-and-verify loop, a direct perf verify, a mediated client
 "$loop" "homi:$sock" 0 8192 900 /tmp/progress >/tmp/loop.out 2>&1 &
 lpid=$!
-"$aisio" perf verify --iosize 512 --qdepth 2 --offset 16M --size 40M "homi:$sock,mode=direct" \
+"$aisio" perf verify --iosize 512 --qdepth 2 --offset 16M --size 120M "homi:$sock,mode=direct" \
 	>/tmp/verify.out 2>&1 &
 vpid=$!
 "$aisio" perf run --runtime 300 --iosize 4k --qdepth 8 --iopattern randread --offset 200M \
