@@ -37,6 +37,11 @@ void emu_worker_rebuild(struct emu_worker *w)
 #endif
 #endif
 
+/* EMU_SQ_PREFETCH=1: read a batch's SQ lines ahead of executing it (a switch for the driver-cost study). */
+#ifndef EMU_SQ_PREFETCH
+#define EMU_SQ_PREFETCH 0
+#endif
+
 static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, uint32_t sqhd)
 {
 	volatile uint32_t *d = (volatile uint32_t *)&cq->ring[cq->tail];
@@ -186,6 +191,9 @@ int emu_sq_process(struct emu_worker *w, struct emu_sq *sq)
 	if (!n)
 		return 0;
 
+	if (EMU_SQ_PREFETCH)
+		for (uint32_t i = 0, h = sq->head; i < n; i++, h = aisio_ring_next(h, sq->depth))
+			__builtin_prefetch((const void *)&sq->ring[h], 0, 3);
 	for (uint32_t i = 0; i < n; i++) {
 		struct aisio_nvme_sqe cmd;
 		struct aisio_nvme_cqe *e = &w->batch[k];
