@@ -125,6 +125,17 @@ static void test_cmds(const char *uri)
 		CHECK_EQ(mt_read(q, g->nsid, 0, g->max_xfer / lbs, big, g->max_xfer), 0);
 		aisio_buf_free(dev, big);
 	}
+	/* aisio_io.len is 32 bits: 4 GiB + 512 bytes must not become 512 and read one block. */
+	if (sizeof(size_t) > 4) {
+		struct aisio_io *io = aisio_queue_get_io(q);
+
+		REQUIRE(io);
+		aisio_prep_read(io, g->nsid, 0, 1, r, (size_t)((4ull << 30) + 512));
+		CHECK_EQ(io->len, UINT32_MAX);
+		st = run(io);
+		CHECK(st < 0);
+		printf("beyond 4 GiB: %s\n", aisio_errmsg());
+	}
 	st = mt_read(q, g->nsid, 0, 1, stackbuf, lbs < sizeof(stackbuf) ? lbs : sizeof(stackbuf));
 	CHECK_EQ(st, -EFAULT);
 	CHECK(strstr(aisio_errmsg(), "aisio_buf_alloc") != NULL);
