@@ -55,10 +55,17 @@ void *aisio_nvme_ctrl_dma_alloc(struct aisio_nvme_ctrl *c, size_t len, size_t al
 	if (p)
 		return p;
 	pthread_mutex_lock(&c->dma_lock);
-	/* Another thread may have grown the heap meanwhile. */
+	/*
+	 * Another thread may have grown the heap meanwhile. Threads that find
+	 * room take it without this lock, so what this one adds may be gone
+	 * before it allocates: grow again (a few times at most).
+	 */
 	p = aisio_heap_alloc(c->heap, len, align);
-	if (!p && !dma_grow(c, len + (align > 4096 ? align : 0)))
+	for (int tries = 0; !p && tries < 8; tries++) {
+		if (dma_grow(c, len + (align > 4096 ? align : 0)))
+			break;
 		p = aisio_heap_alloc(c->heap, len, align);
+	}
 	pthread_mutex_unlock(&c->dma_lock);
 	return p;
 }
