@@ -154,7 +154,8 @@ struct aisio_io {
 	uint16_t cid;              /* backend's slot index */
 	uint16_t be_flags;         /* backend private */
 };
-AISIO_STATIC_ASSERT(sizeof(struct aisio_io) == 128, "a command slot is two cache lines");
+AISIO_STATIC_ASSERT(sizeof(void *) != 8 || sizeof(struct aisio_io) == 128,
+		    "a command slot is two cache lines on 64-bit machines");
 
 /**
  * aisio_queue_init - create an I/O queue (pair) of @depth entries.

@@ -54,7 +54,8 @@ static inline void cq_post(struct emu_cq *cq, const struct aisio_nvme_cqe *e, ui
 	__atomic_store_n(&d[3], last, __ATOMIC_RELEASE);
 #if EMU_CQ_DEMOTE && (defined(__x86_64__) || defined(__i386__))
 	if ((((uintptr_t)d + 16) & 63) == 0)
-		__asm__ volatile("cldemote %0" : : "m"(*(const volatile char *)d));
+		/* CLDEMOTE [rdi] spelled in bytes: older assemblers lack the mnemonic */
+		__asm__ volatile(".byte 0x0f, 0x1c, 0x07" : : "D"(d) : "memory");
 #endif
 	if (++cq->tail == cq->depth) {
 		cq->tail = 0;
