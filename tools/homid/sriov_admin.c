@@ -12,6 +12,7 @@
  *     again around it, and sriov_numvfs is written to vfio-pci, which takes
  *     it only with its enable_sriov parameter set.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,16 +51,22 @@ static int kernel_ctrl(struct sriov_pf *pf)
 				 "(echo %s > /sys/bus/pci/drivers/nvme/bind) or, owning the PF, "
 				 "through its own admin queue (homid --ctrl pci:%s,drv=vfio --sriov ...)",
 				 pf->bdf, drv[0] ? drv : "no driver", pf->bdf, pf->bdf);
-	for (int i = 0; i < 4096; i++) {
-		char leaf[48];
+	/* the function's nvme/ folder names its controller, nvmeN */
+	if (!aisio_pci_sysfs_path(p, sizeof(p), pf->bdf, "nvme")) {
+		DIR *d = opendir(p);
+		struct dirent *de;
+		unsigned n;
+		char end;
 
-		snprintf(leaf, sizeof(leaf), "nvme/nvme%d", i);
-		if (aisio_pci_sysfs_path(p, sizeof(p), pf->bdf, leaf))
-			break;
-		if (!access(p, F_OK)) {
-			snprintf(pf->ctrl, sizeof(pf->ctrl), "nvme%d", i);
-			return 0;
+		while (d && (de = readdir(d))) {
+			if (sscanf(de->d_name, "nvme%u%c", &n, &end) == 1) {
+				snprintf(pf->ctrl, sizeof(pf->ctrl), "nvme%u", n);
+				closedir(d);
+				return 0;
+			}
 		}
+		if (d)
+			closedir(d);
 	}
 	return aisio_err(-ENODEV, "%s: bound to nvme but has no nvme controller in sysfs", pf->bdf);
 }
