@@ -29,20 +29,21 @@ rm -rf "$dir"
 mkdir -p "$dir/src"
 tar -C "$root" --exclude=./.ab --exclude=./.git --exclude='./build*' -cf - . | tar -C "$dir/src" -xf -
 names=()
+# build NAME SOURCE C_ARGS: drvcost of SOURCE in $dir/NAME, in the background
+build() {
+	names+=("$1")
+	(meson setup "$dir/$1" "$2" -Dcuda=disabled -Dbuildtype=plain "-Dc_args=$3" >"$dir/$1.log" 2>&1 &&
+		ninja -C "$dir/$1" bench/driver-cost/drvcost >>"$dir/$1.log" 2>&1) &
+}
 if [ -n "$old_tar" ]; then
 	[ -f "$old_tar" ] || { echo "variants-h200.sh: OLD_TAR=$old_tar: no such file" >&2; exit 1; }
 	mkdir -p "$dir/oldsrc"
 	tar -C "$dir/oldsrc" -xf "$old_tar"
-	names+=(old)
-	(meson setup "$dir/old" "$dir/oldsrc" -Dcuda=disabled -Dbuildtype=plain "-Dc_args=['-O2']" >"$dir/old.log" 2>&1 &&
-		ninja -C "$dir/old" bench/driver-cost/drvcost >>"$dir/old.log" 2>&1) &
+	build old "$dir/oldsrc" "['-O2']"
 fi
 for v in $vars; do
 	n=${v%%:*} f=${v#*:}
-	names+=("$n")
-	args="['-O2'$(for x in ${f//,/ }; do printf ", '%s'" "$x"; done)]"
-	(meson setup "$dir/$n" "$dir/src" -Dcuda=disabled -Dbuildtype=plain "-Dc_args=$args" >"$dir/$n.log" 2>&1 &&
-		ninja -C "$dir/$n" bench/driver-cost/drvcost >>"$dir/$n.log" 2>&1) &
+	build "$n" "$dir/src" "['-O2'$(for x in ${f//,/ }; do printf ", '%s'" "$x"; done)]"
 done
 wait
 for n in "${names[@]}"; do

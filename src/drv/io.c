@@ -204,23 +204,39 @@ static inline __attribute__((always_inline)) void prefetch_w(const void *p)
 #endif
 }
 
+#if DRV_SQE_REGS || DRV_SQE_NT
+/* A ring entry from four registers, in order; @nt: non-temporal. */
+static inline __attribute__((always_inline)) void sqe_write(struct aisio_nvme_sqe *sqe, __m128i d0, __m128i d1,
+							 __m128i d2, __m128i d3, int nt)
+{
+	__m128i *d = (__m128i *)sqe;
+
+	if (DRV_SQE_NT && nt) {
+		_mm_stream_si128(d, d0);
+		_mm_stream_si128(d + 1, d1);
+		_mm_stream_si128(d + 2, d2);
+		_mm_stream_si128(d + 3, d3);
+		return;
+	}
+	_mm_store_si128(d, d0);
+	_mm_store_si128(d + 1, d1);
+	_mm_store_si128(d + 2, d2);
+	_mm_store_si128(d + 3, d3);
+}
+#endif
+
 /* The 64 bytes of a finished command into its ring entry; @nt: non-temporal. */
 static inline __attribute__((always_inline)) void sqe_store(struct aisio_nvme_sqe *sqe, const void *cmd, int nt)
 {
-#if DRV_SQE_NT
-	if (nt) {
-		const __m128i *s = cmd;
-		__m128i *d = (__m128i *)sqe;
+#if DRV_SQE_REGS || DRV_SQE_NT
+	const __m128i *s = cmd;
 
-		_mm_stream_si128(d, _mm_loadu_si128(s));
-		_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
-		_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
-		_mm_stream_si128(d + 3, _mm_loadu_si128(s + 3));
-		return;
-	}
-#endif
+	sqe_write(sqe, _mm_loadu_si128(s), _mm_loadu_si128(s + 1), _mm_loadu_si128(s + 2),
+		  _mm_loadu_si128(s + 3), nt);
+#else
 	(void)nt;
 	memcpy(sqe, cmd, sizeof(*sqe));
+#endif
 }
 
 /* Entries (@nt: non-temporal ones too) are visible to the controller before it sees a new tail. */
@@ -264,19 +280,7 @@ sqe_put_prp1(struct aisio_nvme_sqe *sqe, struct aisio_io *io, uint64_t bus, uint
 
 	io->be_flags = AISIO_NVME_IO_INFLIGHT;
 	io->be_data = now;
-#if DRV_SQE_NT
-	if (nt) {
-		_mm_stream_si128((__m128i *)sqe, d0);
-		_mm_stream_si128((__m128i *)sqe + 1, d1);
-		_mm_stream_si128((__m128i *)sqe + 2, d2);
-		_mm_stream_si128((__m128i *)sqe + 3, d3);
-		return;
-	}
-#endif
-	_mm_store_si128((__m128i *)sqe, d0);
-	_mm_store_si128((__m128i *)sqe + 1, d1);
-	_mm_store_si128((__m128i *)sqe + 2, d2);
-	_mm_store_si128((__m128i *)sqe + 3, d3);
+	sqe_write(sqe, d0, d1, d2, d3, nt);
 #else
 	io->cmd.cid = io->cid;
 	io->cmd.flags &= (uint8_t)~AISIO_NVME_PSDT_MASK;
