@@ -33,6 +33,35 @@ wait_until() {
 	done
 }
 
+# A daemon's open descriptors. A client's connection closes in the daemon a
+# moment after the client exits, so a baseline is taken once the count
+# holds still, and a leak check gives the count a while to come back down:
+# a leaked descriptor never does.
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+fd_count_settled() { # PID: the count once two samples 0.5 s apart agree
+	local a b i
+	b=$(fd_count "$1")
+	for i in $(seq 20); do
+		sleep 0.5
+		a=$b b=$(fd_count "$1")
+		[ "$a" = "$b" ] && break
+	done
+	echo "$b"
+}
+fds_at_most() { # PID N
+	kill -0 "$1" 2>/dev/null || { echo "pid $1 exited" >&2; return 2; }
+	[ "$(fd_count "$1")" -le "$2" ]
+}
+check_fds() { # WHAT PID N: PID comes back to N descriptors or fewer within 30 s
+	local guest_wait_s=30
+	if wait_until "$1" fds_at_most "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1: $(fd_count "$2") open"
+		ls -l "/proc/$2/fd"
+	fi
+}
+
 # The kernel's name for the controller of the function at BDF (nvme0...).
 ctrl_of() {
 	local c

@@ -105,12 +105,11 @@ done
 check "aisio dev identify through homi: after the restarts" \
 	sh -c "'$aisio' dev identify homi:$sock | grep -q 'QEMU NVMe Ctrl'"
 check "every queue ID back, no client left" wait_until "queue IDs back" idle
-fds=$(ls /proc/$hpid/fd | wc -l)
+fds=$(fd_count_settled $hpid)
 kill -USR2 $hpid
 sleep 0.5
 check "idle restart: homid serving again" wait_until "homid after an idle restart" up
-sleep 0.5
-check "idle restart: descriptors as before ($fds)" test "$(ls /proc/$hpid/fd | wc -l)" = "$fds"
+check_fds "idle restart: descriptors as before ($fds)" $hpid "$fds"
 
 kill -TERM $hpid
 wait $hpid

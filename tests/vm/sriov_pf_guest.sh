@@ -173,7 +173,10 @@ for cycle in 1 2 3; do
 		sh -c "'$aisio' dev identify 'homi:$sock,mode=vf' >/dev/null"
 	t2=$(now_ms)
 	echo "cycle $cycle provision_ms $((t1 - t0)) first_completion_ms $((t2 - t0))" >>"$out/times"
-	[ -z "$fds1" ] && fds1=$(ls /proc/$hpid/fd | wc -l)
+	if [ -z "$fds1" ]; then
+		wait_until "the VF back from Identify" free2
+		fds1=$(fd_count_settled $hpid)
+	fi
 done
 status | tee "$out/st2"
 resets_ok() {
@@ -182,8 +185,7 @@ resets_ok() {
 		if (t == r && f == 0) n++ } END { exit n == 2 ? 0 : 1 }' "$out/st2"
 }
 check "every take ended in a successful reset" resets_ok
-check "homid's descriptors after 3 cycles as after the first ($fds1)" \
-	test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
+check_fds "homid's descriptors after 3 cycles as after the first ($fds1)" $hpid "$fds1"
 check "the PF client is still on its queues" pf_client
 # SIGHUP to both VFs pooled (status polled every 0.1 s), and to the first
 # completion (Identify) on a VF a client took from the pool

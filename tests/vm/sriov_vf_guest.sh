@@ -91,7 +91,7 @@ for cycle in 1 2 3; do
 	done
 	free() { test "$(status | grep -c ' free (PF ')" = 2; }
 	check "cycle $cycle: both VFs back in the pool" wait_until "both VFs free" free
-	[ -z "$fds1" ] && fds1=$(ls /proc/$hpid/fd | wc -l)
+	[ -z "$fds1" ] && fds1=$(fd_count_settled $hpid)
 done
 status | tee "$out/st2"
 # "taken T time(s), R reset(s), F failed": every take ended in a reset, none failed
@@ -104,7 +104,7 @@ check "every take (3 or more per VF) ended in a successful reset" resets_ok
 # the namespaces attached to each VF's secondary (CNS 12h; QEMU lists a VF
 # under the PF's shared namespace once the VF's controller has been enabled)
 check "status shows namespace 1 attached to both VFs" test "$(grep -c ' free (PF .*, namespaces 1)' "$out/st2")" = 2
-check "homid's descriptors after 3 cycles as after the first ($fds1)" test "$(ls /proc/$hpid/fd | wc -l)" = "$fds1"
+check_fds "homid's descriptors after 3 cycles as after the first ($fds1)" $hpid "$fds1"
 check "VFs still on vfio-pci" test "$(driver_of "$vf1"):$(driver_of "$vf2")" = vfio-pci:vfio-pci
 check "aisio perf verify through a VF from the pool" \
 	"$aisio" perf verify --seed 77 --offset 32M --size 16M "homi:$sock,mode=vf"
