@@ -39,9 +39,9 @@ wait_until() {
 # a leaked descriptor never does.
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 fd_count_settled() { # PID: the count once two samples 0.5 s apart agree
-	local a b i
+	local a b
 	b=$(fd_count "$1")
-	for i in $(seq 20); do
+	for _ in $(seq 20); do
 		sleep 0.5
 		a=$b b=$(fd_count "$1")
 		[ "$a" = "$b" ] && break
