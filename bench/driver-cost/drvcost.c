@@ -7,7 +7,12 @@
  * per I/O.
  *
  *   drvcost [--ctrls N] [--qd N] [--seconds S | --ios N] [--size URI_SIZE]
- *           [--driver-cpu C] [--yield] [--peek] [--empty-reaps N]
+ *           [--driver-cpu C] [--ctrl-cpus any|each] [--yield] [--peek]
+ *           [--empty-reaps N]
+ *
+ * Controller threads run on every CPU but the driver's (--ctrl-cpus any,
+ * the default; the scheduler places them), or each on a CPU of its own,
+ * the ones after the driver's in turn (each).
  *
  * The loop is the usual one: reap a batch (callbacks re-prepare their
  * slot), then submit everything prepared with one doorbell write.
@@ -137,7 +142,7 @@ static void pin(int cpu_from, int cpu_to)
 
 int main(int argc, char **argv)
 {
-	int nctrls = 1, qd = 128, driver_cpu = 0, do_yield = 0, peek = 0;
+	int nctrls = 1, qd = 128, driver_cpu = 0, do_yield = 0, peek = 0, ctrl_each = 0;
 	double seconds = 5;
 	uint64_t ios = 0, empty = 0, reaps = 0, empty_reaps = 0, total = 0, errors = 0, window = 0, k0, k1;
 	const char *size = "1G";
@@ -170,6 +175,13 @@ int main(int argc, char **argv)
 			size = v;
 		else if (!strcmp(a, "--driver-cpu"))
 			driver_cpu = atoi(v);
+		else if (!strcmp(a, "--ctrl-cpus")) {
+			if (strcmp(v, "any") && strcmp(v, "each")) {
+				fprintf(stderr, "drvcost: --ctrl-cpus is any or each, not %s\n", v);
+				return 2;
+			}
+			ctrl_each = v[0] == 'e';
+		}
 		else if (!strcmp(a, "--empty-reaps"))
 			empty = strtoull(v, NULL, 0);
 		else {
@@ -193,6 +205,11 @@ int main(int argc, char **argv)
 		char uri[128];
 		int err;
 
+		if (ctrl_each && ncpu > 1) {
+			int cpu = (int)((driver_cpu + 1 + i % (ncpu - 1)) % ncpu);
+
+			pin(cpu, cpu);
+		}
 		snprintf(uri, sizeof(uri), "emu:%s,null", size);
 		err = aisio_dev_open(uri, NULL, &devs[i]);
 		if (!err)

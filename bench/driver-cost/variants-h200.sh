@@ -4,7 +4,9 @@
 #   bench/driver-cost/variants-h200.sh
 #
 # Builds drvcost once per variant from this tree, each with its own -D flags
-# (VARIANTS: "name:FLAGS name:FLAGS ..."; flags joined by commas), then runs
+# (VARIANTS: "name:FLAGS name:FLAGS ..."; flags joined by commas; a flag
+# that starts with -- is an option of drvcost instead, --opt=value for
+# "--opt value", e.g. each:--ctrl-cpus=each), then runs
 # them alternately (the order rotates every round): 512 B random reads at
 # queue depth QD, one driver thread on CPU 0, null model controllers on the
 # other CPUs; every run, then min / median / max M IOPS per variant and
@@ -29,6 +31,7 @@ rm -rf "$dir"
 mkdir -p "$dir/src"
 tar -C "$root" --exclude=./.ab --exclude=./.git --exclude='./build*' -cf - . | tar -C "$dir/src" -xf -
 names=()
+declare -A runargs
 # build NAME SOURCE C_ARGS: drvcost of SOURCE in $dir/NAME, in the background
 build() {
 	names+=("$1")
@@ -42,8 +45,15 @@ if [ -n "$old_tar" ]; then
 	build old "$dir/oldsrc" "['-O2']"
 fi
 for v in $vars; do
-	n=${v%%:*} f=${v#*:}
-	build "$n" "$dir/src" "['-O2'$(for x in ${f//,/ }; do printf ", '%s'" "$x"; done)]"
+	n=${v%%:*} f=${v#*:} cargs="'-O2'" runargs[$n]=""
+	for x in ${f//,/ }; do
+		case "$x" in
+		--*=*) runargs[$n]+=" ${x%%=*} ${x#*=}" ;;
+		--*) runargs[$n]+=" $x" ;;
+		*) cargs+=", '$x'" ;;
+		esac
+	done
+	build "$n" "$dir/src" "[$cargs]"
 done
 wait
 for n in "${names[@]}"; do
@@ -59,7 +69,8 @@ for c in $ctrls; do
 	for r in $(seq "$rounds"); do
 		for k in $(seq 0 $((nv - 1))); do
 			n=${names[$(((k + r) % nv))]}
-			out=$("$dir/$n/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs")
+			# shellcheck disable=SC2086 # the variant's options, split
+			out=$("$dir/$n/bench/driver-cost/drvcost" --ctrls "$c" --qd "$qd" --seconds "$secs" ${runargs[$n]:-})
 			echo "$n $(sed -n 1p <<<"$out")"
 			echo "$n $(sed -n 2p <<<"$out")"
 			echo "$n $c $(sed -n 's/.* iops \([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.* tsc_per_io \([0-9.]*\).*/\1/p' <<<"$out")" >>"$res"

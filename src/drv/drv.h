@@ -281,6 +281,25 @@ int aisio_nvme_qpair_create(struct aisio_nvme_ctrl *c, struct aisio_dev *dev, ui
 /** aisio_nvme_qpair_delete - delete the queue pair; commands in flight are dropped. */
 void aisio_nvme_qpair_delete(struct aisio_nvme_qpair *qp);
 
+/*
+ * aisio_nvme_qpair_get_io - a free command slot, or NULL when every CID is
+ * taken. Inline: aisio_queue_get_io() takes it without the backend's table
+ * on queues of the user-space driver (struct aisio_queue's nvme).
+ */
+static inline struct aisio_io *aisio_nvme_qpair_get_io_inline(struct aisio_nvme_qpair *qp)
+{
+	struct aisio_io *io;
+	uint16_t cid;
+
+	if (__builtin_expect(!qp->nfree, 0))
+		return NULL;
+	cid = qp->free_cids[--qp->nfree];
+	io = &qp->ios[cid];
+	qp->pend[qp->npend++] = io;
+	io->be_flags = AISIO_NVME_IO_GOT;
+	return io;
+}
+
 struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp);
 void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io);
 

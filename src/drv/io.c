@@ -87,16 +87,7 @@ typedef uint32_t __attribute__((may_alias)) drv_u32_alias;
 
 struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
 {
-	struct aisio_io *io;
-	uint16_t cid;
-
-	if (unlikely(!qp->nfree))
-		return NULL;
-	cid = qp->free_cids[--qp->nfree];
-	io = &qp->ios[cid];
-	qp->pend[qp->npend++] = io;
-	io->be_flags = AISIO_NVME_IO_GOT;
-	return io;
+	return aisio_nvme_qpair_get_io_inline(qp);
 }
 
 void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io)

@@ -43,6 +43,14 @@ struct aisio_dev {
 struct aisio_queue {
 	struct aisio_dev *dev;
 	uint32_t depth; /* commands in flight at most */
+	/*
+	 * The user-space driver's queue pair when every hot-path operation of
+	 * this queue is the pair's own (be_upci): aisio_queue_get_io() then
+	 * takes a slot inline, without two calls through the backend (once
+	 * per command; submit and reap, once per batch, keep the table). NULL
+	 * elsewhere.
+	 */
+	struct aisio_nvme_qpair *nvme;
 };
 
 /*

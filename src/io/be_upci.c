@@ -265,6 +265,7 @@ static int upci_queue_init(struct aisio_dev *dev, uint32_t depth, struct aisio_q
 	err = aisio_nvme_qpair_create(ud->ctrl, dev, depth, ud->qp_flags, &qp);
 	if (err)
 		return err;
+	qp->q.nvme = qp;
 	*out = &qp->q;
 	return 0;
 }
