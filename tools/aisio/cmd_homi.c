@@ -58,7 +58,15 @@ static void print_text(const struct aisio_homi_status_reply *sr,
 	printf("clients: %u\n", sr->nclient);
 	if (!sr->nclient)
 		return;
-	printf("  %-8s %-6s %-9s %-10s %-5s %-6s %-10s %-10s %s\n", "pid", "uid", "mode", "ctrl",
+	/* the controller column as wide as its longest name: a PCI address or an NQN, never cut */
+	int cw = 4;
+	for (uint32_t i = 0; i < sr->nclient; i++) {
+		size_t n = strnlen(cl[i].ctrl, sizeof(cl[i].ctrl));
+
+		if (n > (size_t)cw)
+			cw = (int)n;
+	}
+	printf("  %-8s %-6s %-9s %-*s %-5s %-6s %-10s %-10s %s\n", "pid", "uid", "mode", cw, "ctrl",
 	       "nsid", "queues", "reg MiB", "commands", "errors");
 	for (uint32_t i = 0; i < sr->nclient; i++) {
 		char qids[64] = "";
@@ -67,8 +75,9 @@ static void print_text(const struct aisio_homi_status_reply *sr,
 		for (uint32_t k = 0; k < cl[i].nqueues && k < 8; k++)
 			off += (size_t)snprintf(qids + off, sizeof(qids) - off, "%s%u", k ? "," : "",
 						cl[i].qids[k]);
-		printf("  %-8u %-6u %-9s %-10.10s %-5u %-6u %-10.1f %-10llu %llu%s%s%s\n", cl[i].pid,
-		       cl[i].uid, mode_name(cl[i].mode), cl[i].ctrl[0] ? cl[i].ctrl : "-", cl[i].nsid,
+		printf("  %-8u %-6u %-9s %-*.*s %-5u %-6u %-10.1f %-10llu %llu%s%s%s\n", cl[i].pid,
+		       cl[i].uid, mode_name(cl[i].mode), cw, (int)sizeof(cl[i].ctrl),
+		       cl[i].ctrl[0] ? cl[i].ctrl : "-", cl[i].nsid,
 		       cl[i].nqueues, (double)cl[i].mem_bytes / (1 << 20),
 		       (unsigned long long)cl[i].cmds, (unsigned long long)cl[i].errors,
 		       cl[i].nqueues ? " (qids " : "", qids, cl[i].nqueues ? ")" : "");
