@@ -43,6 +43,26 @@ if [ "$load" = 1 ]; then
 	loadpid=$!
 fi
 
+# the table of the runs so far (rewritten after each run: a cut-off soak keeps its runs)
+write_table() {
+	[ -n "$out" ] || return 0
+	{
+		echo "# The $suite suite, $runs runs back to back"
+		echo
+		echo "\`RUNS=$runs LOAD=$load testbed/soak.sh\` on $(hostname -s), started $started,"
+		echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown);"
+		echo "$(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)."
+		[ "$load" = 1 ] && echo "Load: a parallel build of the tree (ninja -j $jobs), from clean, over and over."
+		echo
+		echo "| run | ok | failed | skipped | seconds | load average (1/5/15 min, at the end) | failed tests |"
+		echo "|---|---|---|---|---|---|---|"
+		printf '%s' "$rows"
+		echo
+		echo "$passed passed, $failed failed over $1 of $runs runs."
+	} >"$out"
+}
+
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 passed=0 failed=0 bad_runs=0 rows=""
 for r in $(seq "$runs"); do
 	t0=$SECONDS
@@ -54,7 +74,7 @@ for r in $(seq "$runs"); do
 	to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$work/run.$r" | tail -n 1)
 	skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$work/run.$r" | tail -n 1)
 	ok=${ok:-0} nok=$((${nok:-0} + ${to:-0})) skip=${skip:-0}
-	names=$(sed -n 's/.*aisio:[a-z]* \/ \([a-z0-9_]*\) *\(FAIL\|TIMEOUT\).*/\1/p' "$work/run.$r" | sort -u | tr '\n' ' ')
+	names=$(sed -n 's/.*aisio:[a-z]* \/ \([a-z0-9_-]*\) *\(FAIL\|TIMEOUT\).*/\1/p' "$work/run.$r" | sort -u | tr '\n' ' ')
 	[ "$rc" = 0 ] && [ "$nok" = 0 ] || { bad_runs=$((bad_runs + 1)); [ "$nok" = 0 ] && nok=1 names="(meson test exit $rc)"; }
 	passed=$((passed + ok)) failed=$((failed + nok))
 	load_avg=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -62,22 +82,9 @@ for r in $(seq "$runs"); do
 	rows+="| $r | $ok | $nok | $skip | $((SECONDS - t0)) | $load_avg | ${names:-none} |"$'\n'
 	# keep each run's log beside the build's own
 	cp "$work/run.$r" "$build/meson-logs/soak-$r.out" 2>/dev/null
+	write_table "$r"
 done
 stop_load
 
-if [ -n "$out" ]; then
-	{
-		echo "# The $suite suite, $runs runs back to back"
-		echo
-		echo "\`RUNS=$runs LOAD=$load testbed/soak.sh\` on $(hostname -s), $(date -u '+%Y-%m-%d %H:%M UTC'),"
-		echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown);"
-		echo "$(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)."
-		[ "$load" = 1 ] && echo "Load: a parallel build of the tree (ninja -j $jobs), from clean, over and over."
-		echo
-		echo "| run | ok | failed | skipped | seconds | load average (1/5/15 min, at the end) | failed tests |"
-		echo "|---|---|---|---|---|---|---|"
-		printf '%s' "$rows"
-	} >"$out"
-fi
 echo "$passed passed, $failed failed"
 [ "$bad_runs" = 0 ]
