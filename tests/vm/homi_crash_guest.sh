@@ -20,6 +20,7 @@
 # Usage: homi_crash_guest.sh BUILD_DIR
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
+. "$(dirname "$0")/homi_lib.sh"
 aisio=$build/aisio homid=$build/homid loop=$build/tests/vm/homi_loop sup=$build/tests/sd_sup
 bdf=0000:01:00.0 sock=/tmp/homid.sock dir=/tmp/sup
 cd /tmp || exit 1
@@ -29,7 +30,6 @@ HOMID_TEST_CRASH_FILE=/tmp/crash-at "$sup" --dir $dir --restart-ms 5000 --starts
 	--ctrl pci:$bdf,drv=vfio --log-level info 2>/tmp/homid.log &
 spid=$!
 field() { tr ' ' '\n' <$dir/state | sed -n "s/^$1=//p"; }
-status() { timeout 20 "$aisio" homi status --json --socket $sock; }
 # ready N: start N of homid reported READY=1 and answers
 ready() {
 	kill -0 $spid 2>/dev/null || { echo "sd_sup exited" >&2; return 2; }
@@ -46,7 +46,6 @@ names() { field names | tr ':' '\n'; }
 check "the store holds vfio, DMA memory and the listening socket ($(field fds) descriptors)" \
 	test "$(names | grep -c '^f')" -ge 5
 check "the store holds the crash record's two memfds" test "$(names | grep -c '^s')" = 2
-client_of() { status | tr '{' '\n' | grep "\"pid\": $1,"; }
 qids_used() { status | sed -n 's/.*"qids_used": \([0-9]*\).*/\1/p' | head -n 1; }
 
 # a direct client in a write-and-verify loop, a direct perf verify, a mediated client
@@ -131,7 +130,6 @@ check "loop client: 0 mismatches" grep -q ' 0 mismatches' /tmp/loop.out
 check "loop client: many rounds" sh -c "grep -Eq 'homi_loop: ([2-9]|[1-9][0-9]+) rounds' /tmp/loop.out"
 
 # after the crashes: the recovered admin queue deletes and creates queues
-idle() { status | grep -q '"qids_used": 0, .*"clients": \[\]'; }
 check "the direct clients' queues deleted and their queue IDs back" wait_until "queue IDs back" idle
 for mode in direct mediated; do
 	"$aisio" perf verify --iosize 16k --qdepth 8 --size 8M --offset $([ $mode = direct ] && echo 64M || echo 96M) \

@@ -10,6 +10,7 @@
 # Usage: homi_guest.sh BUILD_DIR
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
+. "$(dirname "$0")/homi_lib.sh"
 aisio=$build/aisio homid=$build/homid grant=$build/tests/vm/homi_grant
 bdf=0000:01:00.0 sock=/tmp/homid.sock
 G=131072 # nobody's grant: LBAs [G, G + 2048)
@@ -22,19 +23,8 @@ lba_count = 2048
 access = rw
 direct = no
 EOF
-"$homid" --foreground --socket $sock --config /tmp/homid.conf --ctrl pci:$bdf,drv=vfio \
-	--log-level info 2>/tmp/homid.log &
-hpid=$!
-status() { "$aisio" homi status --json --socket $sock; }
-up() {
-	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
-	status >/dev/null 2>&1
-}
-if ! wait_until "homid serving $sock" up; then
-	cat /tmp/homid.log
-	fail "homid starts on pci:$bdf,drv=vfio"
-	finish
-fi
+homid_start "homid starts on pci:$bdf,drv=vfio" /tmp/homid.log --socket $sock \
+	--config /tmp/homid.conf --ctrl pci:$bdf,drv=vfio --log-level info
 status
 check "$bdf is bound to vfio-pci" test "$(driver_of $bdf)" = vfio-pci
 check "status: a pci controller with direct queues possible" \
@@ -60,7 +50,6 @@ for i in 0 1 2 3; do
 	check "client $i (mode $([ $((i % 2)) = 1 ] && echo mediated || echo direct)) verify exit $rc" test $rc = 0
 	check "client $i: 0 mismatches" grep -q ' 0 mismatches' /tmp/client$i.out
 done
-idle() { status | grep -q '"qids_used": 0, .*"clients": \[\]'; }
 check "every queue ID back, no client left" wait_until "queue IDs back" idle
 # Registered client memory is pinned by its IOMMU mapping and counted in
 # homid's VmLck: once every client is gone it must be back where it was.
@@ -72,7 +61,6 @@ echo "homid VmLck with no client: $lck0 kB"
 "$aisio" perf verify --iosize 16k --qdepth 8 --offset 32M --size 16M \
 	"homi:$sock,mode=mediated" >/tmp/verifier.out 2>&1 &
 vpid=$!
-client_of() { status | tr '{' '\n' | grep "\"pid\": $1,"; }
 for mode in direct mediated; do
 	"$aisio" perf run --runtime 120 --iosize 4k --qdepth 16 --iopattern randrw --offset 48M \
 		--size 8M "homi:$sock,mode=$mode" >/tmp/victim.out 2>&1 &
@@ -89,8 +77,7 @@ for mode in direct mediated; do
 		test "$(vmlck)" -gt $lck0
 	kill -9 $p
 	wait $p 2>/dev/null
-	gone() { ! client_of $p >/dev/null; }
-	check "$mode victim (pid $p) reclaimed" wait_until "reclaim of pid $p" gone
+	check "$mode victim (pid $p) reclaimed" wait_until "reclaim of pid $p" client_gone $p
 done
 wait $vpid
 rc=$?

@@ -13,24 +13,14 @@
 # Usage: homi_restart_guest.sh BUILD_DIR
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
+. "$(dirname "$0")/homi_lib.sh"
 aisio=$build/aisio homid=$build/homid loop=$build/tests/vm/homi_loop
 bdf=0000:01:00.0 sock=/tmp/homid.sock
 cd /tmp || exit 1
 
-"$homid" --foreground --socket $sock --ctrl pci:$bdf,drv=vfio --log-level info 2>/tmp/homid.log &
-hpid=$!
-status() { timeout 10 "$aisio" homi status --json --socket $sock; }
-up() {
-	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
-	status >/dev/null 2>&1
-}
-if ! wait_until "homid serving $sock" up; then
-	cat /tmp/homid.log
-	fail "homid starts on pci:$bdf,drv=vfio"
-	finish
-fi
+homid_start "homid starts on pci:$bdf,drv=vfio" /tmp/homid.log --socket $sock \
+	--ctrl pci:$bdf,drv=vfio --log-level info
 check "$bdf is bound to vfio-pci" test "$(driver_of $bdf)" = vfio-pci
-client_of() { status | tr '{' '\n' | grep "\"pid\": $1,"; }
 
 # The conformance suite through homi: (what needs the whole controller is
 # skipped or must be refused by homid). QEMU maps at most 1024 pages per
@@ -92,7 +82,6 @@ check "direct client: 0 mismatches" grep -q ' 0 mismatches' /tmp/loop.out
 check "direct client: many rounds" sh -c "grep -Eq 'homi_loop: ([2-9]|[1-9][0-9]+) rounds' /tmp/loop.out"
 
 # after the restarts: the taken-over admin queue deletes and creates queues
-idle() { status | grep -q '"qids_used": 0, .*"clients": \[\]'; }
 check "direct client's queue deleted and its queue ID back" wait_until "queue IDs back" idle
 for mode in direct mediated; do
 	"$aisio" perf verify --iosize 16k --qdepth 8 --size 8M --offset $([ $mode = direct ] && echo 16M || echo 32M) \

@@ -27,6 +27,7 @@
 # Usage: tcp_homi_guest.sh BUILD_DIR
 build=$1
 . "$(dirname "$0")/guest_lib.sh"
+. "$(dirname "$0")/homi_lib.sh"
 aisio=$build/aisio homid=$build/homid grant=$build/tests/vm/homi_grant
 sock=/tmp/homid.sock
 G=131072 # nobody's grant: LBAs [G, G + 2048)
@@ -60,18 +61,8 @@ lba_count = 2048
 access = rw
 direct = no
 CONF
-"$homid" --foreground --socket $sock --config /tmp/homid.conf --log-level info 2>/tmp/homid.log &
-hpid=$!
-status() { "$aisio" homi status --json --socket $sock; }
-up() {
-	kill -0 $hpid 2>/dev/null || { echo "homid exited" >&2; return 2; }
-	status >/dev/null 2>&1
-}
-if ! wait_until "homid serving $sock" up; then
-	cat /tmp/homid.log
-	fail "homid starts on $uq"
-	finish
-fi
+homid_start "homid starts on $uq" /tmp/homid.log --socket $sock --config /tmp/homid.conf \
+	--log-level info
 "$aisio" homi status --socket $sock
 status
 check "status: tcp0, kind tcp, 8 I/O queues, none used, direct queues possible" \
@@ -99,14 +90,12 @@ for i in 0 1 2 3; do
 	check "client $i (${modes[$i]}) verify exit $rc" test $rc = 0
 	check "client $i (${modes[$i]}): 0 mismatches" grep -q ' 0 mismatches' /tmp/client$i.out
 done
-idle() { status | grep -q '"qids_used": 0, .*"clients": \[\]'; }
 check "every queue ID back, no client left" wait_until "queue IDs back" idle
 
 # SIGKILL mid-I/O, a mediated and a direct client, while another verifies.
 "$aisio" perf verify --iosize 16k --qdepth 8 --offset 32M --size 16M \
 	"homi:$sock,mode=mediated" >/tmp/verifier.out 2>&1 &
 vpid=$!
-client_of() { status | tr '{' '\n' | grep "\"pid\": $1,"; }
 for mode in mediated direct; do
 	"$aisio" perf run --runtime 120 --iosize 4k --qdepth 16 --iopattern randrw --offset 48M \
 		--size 8M "homi:$sock,mode=$mode" >/tmp/victim.out 2>&1 &
@@ -123,8 +112,7 @@ for mode in mediated direct; do
 		check "the mediated victim's commands go through homid" grep -q '"commands": [1-9]' <<<"$before"
 	kill -9 $p
 	wait $p 2>/dev/null
-	gone() { ! client_of $p >/dev/null; }
-	check "$mode victim (pid $p) reclaimed" wait_until "reclaim of pid $p" gone
+	check "$mode victim (pid $p) reclaimed" wait_until "reclaim of pid $p" client_gone $p
 done
 wait $vpid
 rc=$?
