@@ -286,7 +286,7 @@ void aisio_nvme_qpair_delete(struct aisio_nvme_qpair *qp);
  * taken. Inline: aisio_queue_get_io() takes it without the backend's table
  * on queues of the user-space driver (struct aisio_queue's nvme).
  */
-static inline struct aisio_io *aisio_nvme_qpair_get_io_inline(struct aisio_nvme_qpair *qp)
+static inline struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
 {
 	struct aisio_io *io;
 	uint16_t cid;
@@ -300,7 +300,6 @@ static inline struct aisio_io *aisio_nvme_qpair_get_io_inline(struct aisio_nvme_
 	return io;
 }
 
-struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp);
 void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io);
 
 /**

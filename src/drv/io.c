@@ -85,11 +85,6 @@ typedef uint32_t __attribute__((may_alias)) drv_u32_alias;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-struct aisio_io *aisio_nvme_qpair_get_io(struct aisio_nvme_qpair *qp)
-{
-	return aisio_nvme_qpair_get_io_inline(qp);
-}
-
 void aisio_nvme_qpair_put_io(struct aisio_nvme_qpair *qp, struct aisio_io *io)
 {
 	uint16_t cid = io->cid;

@@ -250,7 +250,7 @@ uint32_t aisio_queue_depth(const struct aisio_queue *q)
 
 struct aisio_io *aisio_queue_get_io(struct aisio_queue *q)
 {
-	struct aisio_io *io = q->nvme ? aisio_nvme_qpair_get_io_inline(q->nvme) : q->dev->ops->get_io(q);
+	struct aisio_io *io = q->nvme ? aisio_nvme_qpair_get_io(q->nvme) : q->dev->ops->get_io(q);
 
 	/* A slot remembers nothing of its last use: a stale callback would be
 	 * called into a frame that is gone. */

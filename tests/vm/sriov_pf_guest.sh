@@ -114,8 +114,8 @@ check "a client of the PF stamps 8M at 48M" \
 pfc=$!
 pf_client() { status | grep -Eq "^  $pfc +[0-9]+ +direct "; }
 check "a client on the PF's queues (pid $pfc)" wait_until "PF client attached" pf_client
-check "status names the client's controller in full ($pf)" \
-	sh -c "'$aisio' homi status --socket $sock | grep -Eq '^  $pfc +[0-9]+ +direct +$pf '"
+pf_client_named() { status | grep -Eq "^  $pfc +[0-9]+ +direct +$pf "; }
+check "status names the client's controller in full ($pf)" pf_client_named
 
 fds1=
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
