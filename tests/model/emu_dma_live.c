@@ -10,6 +10,7 @@
  * which sees the same registers.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "emu_t.h"
@@ -70,7 +71,7 @@ static void *steady_io(void *arg)
 		et_fill(wb, 4096, (uint64_t)s->done);
 		if (rw(s->q, 1, 64, tobus(wb)) || rw(s->q, 0, 64, tobus(rb)) || memcmp(wb, rb, 4096))
 			s->errors++;
-		s->done++;
+		__atomic_store_n(&s->done, s->done + 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -148,17 +149,35 @@ int main(void)
 	/* churn on one thread, steady I/O on another (queue 2, served by the second controller thread) */
 	s.q = &q2;
 	REQUIRE(pthread_create(&th, NULL, steady_io, &s) == 0);
-	for (int i = 0; i < 100; i++) {
-		uint64_t bus = BUS_B + (uint64_t)(i % 7) * 65536;
+	{
+		/*
+		 * The churn overlaps steady I/O for real: it starts once the
+		 * steady thread is under way and goes on past 100 rounds until
+		 * that thread has done STEADY_MIN more I/Os (a loaded machine
+		 * may hold the thread back for a while).
+		 */
+		enum { ROUNDS = 100, STEADY_MIN = 20 };
+		uint64_t end = et_ms() + 30000;
+		int start, i = 0;
 
-		CHECK_EQ(aisio_emu_ctrl_dma_range_add(h.c, bus, 65536, i & 1 ? b1 : b2), 0);
-		CHECK_EQ(rw(&q1, i & 2, 16, bus), 0);
-		CHECK_EQ(aisio_emu_ctrl_dma_range_remove(h.c, bus), 0);
+		while (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0 && et_ms() < end)
+			sched_yield();
+		start = __atomic_load_n(&s.done, __ATOMIC_ACQUIRE);
+		while (i < ROUNDS ||
+		       (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) - start < STEADY_MIN && et_ms() < end)) {
+			uint64_t bus = BUS_B + (uint64_t)(i % 7) * 65536;
+
+			CHECK_EQ(aisio_emu_ctrl_dma_range_add(h.c, bus, 65536, i & 1 ? b1 : b2), 0);
+			CHECK_EQ(rw(&q1, i & 2, 16, bus), 0);
+			CHECK_EQ(aisio_emu_ctrl_dma_range_remove(h.c, bus), 0);
+			i++;
+		}
+		__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		CHECK_EQ(s.errors, 0);
+		CHECK(start > 0);
+		CHECK(s.done - start >= STEADY_MIN);
 	}
-	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	CHECK_EQ(s.errors, 0);
-	CHECK(s.done > 0);
 
 	/* the table holds 128 ranges; freed slots are reused */
 	for (int i = 0; i < 127; i++)
