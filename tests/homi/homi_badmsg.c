@@ -147,8 +147,7 @@ int main(int argc, char **argv)
 
 	REQUIRE(argc == 2);
 	ht_start(&h, argv[1], args);
-	usleep(50000);
-	fds0 = ht_fds(h.pid);
+	fds0 = ht_fds_settled(h.pid);
 	s = ht_raw_connect(h.sock);
 
 	/* shorter than the header */
@@ -247,8 +246,7 @@ int main(int argc, char **argv)
 		CHECK_EQ(aisio_homi_connect(h.sock, &c), 0);
 		aisio_homi_disconnect(c);
 	}
-	usleep(100000);
-	CHECK_EQ(ht_fds(h.pid), fds0);
+	CHECK_EQ(ht_back_to(ht_fds, h.pid, fds0), fds0);
 	CHECK_EQ(ht_stop(&h), 0);
 	gpu_ctrl(argv[1]);
 	return t_result("homi_badmsg");

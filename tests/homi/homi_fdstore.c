@@ -305,7 +305,7 @@ static void test_supervised(const char *homid, const char *sup)
 	REQUIRE(cp >= 0);
 	if (!cp)
 		_exit(model_client(sock));
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1200; i++) {
 		if (!ht_status(sock, &qids, &ncl) && qids == 1)
 			break;
 		usleep(25000);

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	close(p[0]);
-	for (uint64_t end = ht_now_ms() + 5000; ht_now_ms() < end; usleep(20000))
+	for (uint64_t end = ht_now_ms() + 30000; ht_now_ms() < end; usleep(20000))
 		if (!ht_status(h.sock, &used, &others) && !used && !others)
 			break;
 	CHECK_EQ(used, 0);

@@ -441,8 +441,12 @@ int main(int argc, char **argv)
 
 	/* read-only now, reloaded with SIGHUP while root stays connected */
 	write_conf("ro");
-	kill(h.pid, SIGHUP);
-	usleep(300000);
+	{
+		int reloads = ht_log_count(&h, "policy reloaded");
+
+		kill(h.pid, SIGHUP);
+		REQUIRE(ht_log_wait(&h, "policy reloaded", reloads) == 0);
+	}
 	CHECK_EQ(in_child(nobody_ro, h.sock), 0);
 	CHECK_EQ(root_unchanged(dev, q, buf, 0, 1024), 0);
 	CHECK_EQ(in_child(stranger, h.sock), 0);

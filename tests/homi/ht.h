@@ -53,7 +53,8 @@ static inline void ht_start(struct ht_homid *h, const char *homid_path, const ch
 		execv(homid_path, (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 200; i++) {
+	/* 30 s: a sanitizer build on a loaded machine starts slowly */
+	for (int i = 0; i < 1200; i++) {
 		struct aisio_homi_conn *c;
 
 		if (!aisio_homi_connect(h->sock, &c)) {
@@ -117,6 +118,41 @@ static inline int ht_fds(pid_t pid)
 }
 
 /*
+ * homid's descriptor count once it holds still (three equal samples 50 ms
+ * apart, 10 s at most): a client that has just gone may not be closed yet.
+ */
+static inline int ht_fds_settled(pid_t pid)
+{
+	int last = ht_fds(pid), same = 0;
+
+	for (int i = 0; i < 200 && same < 2; i++) {
+		int n;
+
+		usleep(50000);
+		n = ht_fds(pid);
+		same = n == last ? same + 1 : 0;
+		last = n;
+	}
+	return last;
+}
+
+/*
+ * Wait up to 30 s for @count(@pid) to come back to @want or below; returns
+ * the last count. Closing and unmapping after a hang-up take homid a moment;
+ * a leak never comes back.
+ */
+static inline int ht_back_to(int (*count)(pid_t), pid_t pid, int want)
+{
+	int n = count(pid);
+
+	for (int i = 0; i < 600 && n > want; i++) {
+		usleep(50000);
+		n = count(pid);
+	}
+	return n;
+}
+
+/*
  * homid's mappings that could hold a client's memory: file-backed (memfds,
  * BARs, vfio) or shared. Private anonymous ones are the allocator's (a
  * sanitizer's allocator maps a region for each size class the first time it
@@ -144,6 +180,33 @@ static inline int ht_maps(pid_t pid)
 	}
 	fclose(f);
 	return n;
+}
+
+/* How many lines of homid's log hold @needle. */
+static inline int ht_log_count(const struct ht_homid *h, const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen(h->log, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Wait up to 30 s for homid's log to hold more than @before lines with @needle; 0 or -1. */
+static inline int ht_log_wait(const struct ht_homid *h, const char *needle, int before)
+{
+	for (int i = 0; i < 1200; i++) {
+		if (ht_log_count(h, needle) > before)
+			return 0;
+		usleep(25000);
+	}
+	fprintf(stderr, "homid's log never said \"%s\"\n", needle);
+	return -1;
 }
 
 /* STATUS over a fresh connection: qids in use on controller 0 and clients other than us. */
