@@ -373,7 +373,7 @@ static int homi_admin(struct aisio_dev *dev, struct aisio_nvme_sqe *cmd, void *b
 	if (hd->mode == HOMI_MODE_VF) /* the VF's own admin queue, the data in any memory */
 		return aisio_nvme_ctrl_admin_copy(hd->ctrl, cmd, buf, len, result);
 	if (cmd->opc != AISIO_NVME_ADM_IDENTIFY || !buf || len > sizeof(data))
-		return aisio_err(-ENOTSUP, "%s: homid carries Identify (CNS 0 and 1) only; admin "
+		return aisio_err(-ENOTSUP, "%s: homid carries Identify (CNS 00h to 03h) only; admin "
 				 "opcode 0x%02x stays with homid", dev->uri, cmd->opc);
 	err = aisio_homi_call(hd->conn, AISIO_HOMI_IDENTIFY, &id, sizeof(id), -1, data, sizeof(data),
 			      &got, NULL);

@@ -9,7 +9,8 @@
  * the bytes outside the grant are unchanged. Then the policy is made
  * read-only and reloaded with SIGHUP while a root client stays connected:
  * a write now completes with Namespace Write Protected, the root client
- * goes on. A uid without a rule is refused. --check-config accepts the
+ * goes on. A uid without a rule is refused. Identify through homi shows a
+ * client its own namespace only. --check-config accepts the
  * file and names the line of a bad one.
  * Usage: homi_policy HOMID
  */
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "ht.h"
+#include "nvme/cmd.h"
 
 #define NOBODY 65534
 #define MEM_LEN (1u << 20)
@@ -333,6 +335,44 @@ static int stranger(const char *sock)
 	return t_failures;
 }
 
+/*
+ * Identify through homi on a controller of 2 namespaces, from a client
+ * attached to namespace 1: the active list holds namespace 1 alone, the
+ * descriptors of namespace 1 come from the controller, namespace 2 and
+ * other CNS values are refused.
+ */
+static void identify_through_homi(struct aisio_dev *dev)
+{
+	struct aisio_nvme_sqe cmd;
+	uint8_t *d = calloc(1, 4096);
+	uint32_t *list = (uint32_t *)d;
+
+	REQUIRE(d);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ACTIVE_LIST, 0, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), 0);
+	CHECK_EQ(aisio_le32_to_cpu(list[0]), 1);
+	CHECK_EQ(list[1], 0);
+	memset(d, 0xff, 4096);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ACTIVE_LIST, 1, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), 0);
+	CHECK_EQ(list[0], 0);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ACTIVE_LIST, 0xffffffffu, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), -EINVAL);
+	memset(d, 0, 4096);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_DESC_LIST, 1, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), 0);
+	CHECK(d[0] == 3 && d[1] == 16); /* the model's UUID descriptor */
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_DESC_LIST, 2, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), -EACCES);
+	CHECK(strstr(aisio_errmsg(), "attached to namespace 1") != NULL);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS, 2, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), -EACCES);
+	aisio_nvme_cmd_identify(&cmd, AISIO_NVME_CNS_NS_ALLOC_LIST, 0, 0);
+	CHECK_EQ(aisio_dev_admin(dev, &cmd, d, 4096, NULL), -EPERM);
+	CHECK(strstr(aisio_errmsg(), "not passed through") != NULL);
+	free(d);
+}
+
 static int in_child(int (*fn)(const char *), const char *sock)
 {
 	pid_t p = fork();
@@ -422,6 +462,8 @@ int main(int argc, char **argv)
 		aisio_prep_write(io, 1, lba, 32, buf, 32 * 512);
 		REQUIRE(aisio_io_sync(io) == 0);
 	}
+
+	identify_through_homi(dev);
 
 	rc = in_child(nobody_rw, h.sock);
 	if (rc == 77) {

@@ -371,7 +371,7 @@ static void print_ctrl_ids(const struct aisio_nvme_ctrl_list *cl, int json)
  * namespace, which of them it is attached to (CNS 12h, for each namespace
  * of CNS 10h, else of the active list): read when the controller reports
  * Namespace Management. A path that does not carry these commands (homid
- * passes CNS 0 and 1 only) or a controller that fails them is reported,
+ * passes CNS 00h to 03h only) or a controller that fails them is reported,
  * not an error. @json adds ", "attached": {...}".
  */
 static void print_attach(struct aisio_dev *dev, const struct aisio_nvme_id_ctrl *id, int json)

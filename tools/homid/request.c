@@ -449,14 +449,32 @@ static int req_identify(struct homid_client *cl, const struct aisio_homi_identif
 
 	if (err)
 		return err;
-	if (r->cns != AISIO_NVME_CNS_CTRL && r->cns != AISIO_NVME_CNS_NS)
-		return aisio_err(-EPERM, "Identify CNS %u is not passed through (CNS 0 and 1 are)",
-				 r->cns);
-	if (r->cns == AISIO_NVME_CNS_NS) {
+	switch (r->cns) {
+	case AISIO_NVME_CNS_CTRL:
+		break;
+	case AISIO_NVME_CNS_NS:
+	case AISIO_NVME_CNS_NS_DESC_LIST:
 		if (r->nsid != cl->ns->nsid)
-			return aisio_err(-EACCES, "Identify Namespace %u: this connection is attached "
-					 "to namespace %u", r->nsid, cl->ns->nsid);
+			return aisio_err(-EACCES, "Identify CNS %u for namespace %u: this connection is "
+					 "attached to namespace %u", r->cns, r->nsid, cl->ns->nsid);
 		nsid = r->nsid;
+		break;
+	case AISIO_NVME_CNS_NS_ACTIVE_LIST: {
+		/* a client sees the one namespace it is attached to; the others are not its business */
+		struct aisio_nvme_ns_list *list = reply;
+
+		if (r->nsid >= 0xfffffffeu)
+			return aisio_err(-EINVAL, "Identify CNS 02h: NSID 0x%x has no namespace IDs after it",
+					 r->nsid);
+		memset(list, 0, sizeof(*list));
+		if (r->nsid < cl->ns->nsid)
+			list->nsid[0] = aisio_cpu_to_le32(cl->ns->nsid);
+		*rlen = sizeof(*list);
+		return 0;
+	}
+	default:
+		return aisio_err(-EPERM, "Identify CNS 0x%02x is not passed through (CNS 00h, 01h, "
+				 "02h and 03h are)", r->cns);
 	}
 	err = homid_ctrl_identify(cl->ctrl, r->cns, nsid, reply);
 	if (err)
