@@ -6,6 +6,8 @@
  */
 #include <pthread.h>
 
+#include <aisio/aisio.h>
+
 #include "emu_t.h"
 
 #define NCTRL 4
@@ -48,7 +50,15 @@ static void *job_run(void *arg)
 			}
 			et_ring(q);
 			for (int i = 0; i < n; i++) {
-				if (et_reap(q, &cqe, ET_TIMEOUT_MS) || (cqe.status >> 1)) {
+				if (et_reap(q, &cqe, ET_TIMEOUT_MS)) {
+					fprintf(stderr, "round %d: no completion on queue %u within %d ms\n",
+						r, q->sq.qid, ET_TIMEOUT_MS);
+					j->failures++;
+					goto out;
+				}
+				if (cqe.status >> 1) {
+					fprintf(stderr, "round %d: queue %u: %s\n", r, q->sq.qid,
+						aisio_nvme_status_str(aisio_nvme_cqe_code(cqe.status)));
 					j->failures++;
 					goto out;
 				}
@@ -62,8 +72,11 @@ static void *job_run(void *arg)
 
 				for (int k = i + 1; k < n; k++)
 					later |= (r * 13 + k) % 512 == (r * 13 + i) % 512;
-				if (!later)
+				if (!later) {
+					fprintf(stderr, "round %d: LBA %llu read back differs\n", r,
+						(unsigned long long)(j->base + (uint64_t)((r * 13 + i) % 512)));
 					j->failures++;
+				}
 			}
 	}
 out:

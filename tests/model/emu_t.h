@@ -20,7 +20,13 @@
 #include "emu/emu.h"
 #include "nvme/cmd.h"
 
-#define ET_TIMEOUT_MS 5000
+/*
+ * How long a command, or a controller's state change, may take before the
+ * test calls it lost: long, because it only catches a hang, and a sanitizer
+ * build on a loaded 2-core machine can keep a controller thread off the CPU
+ * for seconds. Tests that expect no completion pass their own short wait.
+ */
+#define ET_TIMEOUT_MS 30000
 
 struct et_queue {
 	struct aisio_nvme_sq sq;
