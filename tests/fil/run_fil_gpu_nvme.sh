@@ -76,6 +76,8 @@ start_homid() {
 	for c in "$@"; do args+=(--ctrl "$c"); done
 	printf '[homid]\nsocket = %s\nlog_level = info\n[uid:%s]\nnamespace = 1\naccess = ro\ndirect = yes\nmax_queues = %s\nmax_depth = 1024\nmax_mem = 8G\n' \
 		"$SOCK" "$(id -u)" "${MAXQ:-1024}" >"$TDIR/homid.conf"
+	# the previous homid's log says "listening" too: gone before the new one starts
+	rm -f "$TDIR/homid.log"
 	AISIO_GPU_DMA_REPORT=1 AISIO_GPU_DIRECT_CHUNK=4M \
 		"$HOMID" --foreground --config "$TDIR/homid.conf" --socket "$SOCK" "${args[@]}" >"$TDIR/homid.log" 2>&1 &
 	homid_pid=$!

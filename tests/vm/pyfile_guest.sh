@@ -29,6 +29,7 @@ cat >/tmp/homid.conf <<CONF
 access = ro
 direct = no
 CONF
+rm -f $log # only this homid's lines count
 "$homid" --foreground --log-level debug --socket $sock --config /tmp/homid.conf \
 	--ctrl pci:$bdf,drv=vfio --export "ctrl=$bdf,nsid=1,lba_first=$first,lba_count=$((sectors - first))" \
 	>$log 2>&1 &
