@@ -33,8 +33,9 @@ if [ -x "$HOMID" ]; then
 	sock=$TDIR/homid.sock
 	"$HOMID" --foreground --socket "$sock" --ctrl emu:16M >"$TDIR/homid.log" 2>&1 &
 	hpid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do # 30 s: a sanitizer build on a loaded machine starts slowly
 		"$AISIO" homi status --socket "$sock" >/dev/null 2>&1 && break
+		kill -0 $hpid 2>/dev/null || break
 		sleep 0.1
 	done
 	check perf cuda-run --nqueues 1 --qdepth 4 "homi:$sock"
