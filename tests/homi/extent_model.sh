@@ -36,7 +36,7 @@ for lbads in 512 4096; do
 		--ctrl "emu:128M,lbads=$lbads,file=$work/img" 2>"$work/homid.log" &
 	pid=$!
 	i=0
-	while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done # 30 s at most
 	[ -S "$sock" ] || { cat "$work/homid.log"; echo "FAIL: homid did not start"; exit 1; }
 	for mode in mediated direct; do
 		# shellcheck disable=SC2046
@@ -56,7 +56,7 @@ done
 "$homid" --foreground --socket "$work/sock" --ctrl emu:16M 2>"$work/homid.log" &
 pid=$!
 i=0
-while [ ! -S "$work/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -S "$work/sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done # 30 s at most
 "$tool" expect EINVAL "homi:$work/sock" image /tiny || fail "a namespace without XFS"
 stop
 # other devices: the decoder in the client's process; a mounted file needs homid
