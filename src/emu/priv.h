@@ -19,7 +19,12 @@
 #define EMU_MAX_AER 4
 #define EMU_MPS_MIN 0 /* CAP.MPSMIN: 4 KiB */
 #define EMU_MPS_MAX 4 /* CAP.MPSMAX: 64 KiB */
-#define EMU_CAP_TO 4  /* CAP.TO: 2 s, in 500 ms units */
+/*
+ * CAP.TO, in 500 ms units: 30 s. The model becomes ready as soon as its
+ * thread sees CC.EN, but that thread shares the host's CPUs: in a sanitizer
+ * build on a loaded 2-core machine, RDY once came more than 2 s after EN.
+ */
+#define EMU_CAP_TO 60
 
 /* A command result that posts no CQE (pending AER, dropped completion). */
 #define EMU_NO_CQE 0xffffffffu
