@@ -54,6 +54,8 @@ check "every queue ID back, no client left" wait_until "queue IDs back" idle
 # Registered client memory is pinned by its IOMMU mapping and counted in
 # homid's VmLck: once every client is gone it must be back where it was.
 vmlck() { awk '/^VmLck:/ { print $2 }' /proc/$hpid/status; }
+# lck_back: homid's locked memory as at the start (waited for, as the other counts are)
+lck_back() { test "$(vmlck)" = "$lck0"; }
 lck0=$(vmlck)
 echo "homid VmLck with no client: $lck0 kB"
 
@@ -85,7 +87,8 @@ cat /tmp/verifier.out
 check "verifier beside the kills exit $rc, 0 mismatches" \
 	sh -c "test $rc = 0 && grep -q ' 0 mismatches' /tmp/verifier.out"
 check "after the kills: every queue ID back" wait_until "queue IDs back" idle
-check "after the kills: homid's pinned memory back ($(vmlck) kB, was $lck0 kB)" test "$(vmlck)" = "$lck0"
+wait_until "after the kills: pinned memory back" lck_back
+check "after the kills: homid's pinned memory back ($(vmlck) kB, was $lck0 kB)" lck_back
 check "homid alive after the kills" kill -0 $hpid
 
 # A mediated grant: writes outside it refused, the bytes there unchanged.
@@ -104,7 +107,8 @@ check "bytes around the grant's start unchanged" "$grant" check "$root" $((G - 1
 check "bytes around the grant's end unchanged" "$grant" check "$root" $((G + 2032)) 32 0xa5
 check "nobody's write inside the grant landed" "$grant" check "$root" $((G + 100)) 8 0x5a
 check "after the grant checks: every queue ID back" wait_until "queue IDs back" idle
-check "after the grant checks: homid's pinned memory back ($(vmlck) kB, was $lck0 kB)" test "$(vmlck)" = "$lck0"
+wait_until "after the grant checks: pinned memory back" lck_back
+check "after the grant checks: homid's pinned memory back ($(vmlck) kB, was $lck0 kB)" lck_back
 
 kill -TERM $hpid
 wait $hpid
