@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		CHECK_EQ(ncl, 0);
 		fds1 = ht_back_to(ht_fds, h.pid, fds0);
 		printf("homid descriptors before the restart %d, after %d\n", fds0, fds1);
-		CHECK(fds1 <= fds0);
+		CHECK_EQ(fds1, fds0);
 	}
 	CHECK_EQ(ht_stop(&h), 0);
 	return t_result("homi_restart");
